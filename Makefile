@@ -1,0 +1,39 @@
+# livecs — two commands on a fresh machine:
+#   make demo   runs a simulated broadcast through the pipeline (embedded bus + SQLite; no server needed)
+#   make test   runs the test suite (starts/installs Redis if needed)
+# Both create .venv and install the pinned requirements first.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+ARGS   ?=
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint venv dev-venv redis clean
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.runtime
+dev-venv: $(VENV)/.dev
+
+demo: $(VENV)/.runtime
+	$(PY) run.py demo $(ARGS)
+
+redis:
+	@tools/ensure-redis.sh
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check livecs tests run.py
+
+test: $(VENV)/.dev redis
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache data/livecs.db*

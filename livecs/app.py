@@ -1,0 +1,202 @@
+"""Assembling a running product from settings: bus + store + processor + pipeline + sources (+ console).
+
+The CLI calls :func:`run_demo`, :func:`run_replay` and :func:`run_serve`; tests call them too. Each prints a
+summary of what came in and what was recorded when it ends (normally or by Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TextIO
+
+from livecs.bus.base import open_bus
+from livecs.config import Settings
+from livecs.ingest.base import Source
+from livecs.pipeline import Pipeline
+from livecs.processing import Processor
+from livecs.stages import build_processor
+from livecs.store import Store
+
+log = logging.getLogger("livecs.app")
+
+
+@contextlib.asynccontextmanager
+async def open_pipeline(
+    settings: Settings,
+    *,
+    processor: Processor | None = None,
+    workers: int | None = None,
+    publish_results: bool = False,
+    default_room: str | None = None,
+) -> AsyncIterator[Pipeline]:
+    """A started pipeline; stops it (draining what was accepted) and closes bus and store on exit."""
+    bus = await open_bus(settings.redis_url, settings.bus)
+    store = Store(settings.store)
+    pipeline = Pipeline(
+        settings,
+        bus,
+        store,
+        processor if processor is not None else build_processor(settings),
+        publish_results=publish_results,
+        default_room=default_room,
+    )
+    try:
+        await pipeline.start(workers)
+        yield pipeline
+    finally:
+        try:
+            await asyncio.shield(pipeline.stop())
+        finally:
+            await bus.close()
+            await store.close()
+
+
+def print_summary(pipeline: Pipeline, elapsed: float, out: TextIO = sys.stdout) -> None:
+    s = pipeline.counters.snapshot()
+    rate = s["accepted"] / elapsed if elapsed > 0 else 0.0
+    lines = [
+        "── livecs summary ─────────────────────────────",
+        f"sessions:  {', '.join(r.session_id for r in pipeline.sessions.values()) or '-'}",
+        f"record:    {pipeline.store.path}",
+        f"bus:       {pipeline.bus.name}",
+        f"received:  {s['received']}   (收到)",
+        f"accepted:  {s['accepted']}   ({rate:,.0f}/s over {elapsed:.1f}s)",
+        f"processed: {s['processed']}",
+        f"recorded:  {s['recorded']} comments, {sum(s['events'].values())} events   (入库)",
+        f"rejected:  {s['rejected_total']}   (拒收)",
+    ]
+    for reason, n in sorted(s["rejected"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  - {reason}: {n}")
+    for reason, n in sorted(s["cleaned"].items()):
+        lines.append(f"cleaned:   {reason}: {n}")
+    if s["events"]:
+        lines.append("events:    " + ", ".join(f"{k} {v}" for k, v in sorted(s["events"].items())))
+    lines += [
+        f"buy signals: {s['buy_signals']}",
+        f"shed from display: {s['shed_display']}   process errors: {s['process_errors']}",
+        f"lag ingest→stored: p50 {s['lag_p50_ms']} ms, p99 {s['lag_p99_ms']} ms",
+    ]
+    print("\n".join(lines), file=out, flush=True)
+
+
+async def _run_sources(pipeline: Pipeline, sources: list[Source], duration_s: float | None) -> None:
+    tasks = [pipeline.add_source(s) for s in sources]
+    done, pending = await asyncio.wait(tasks, timeout=duration_s, return_when=asyncio.ALL_COMPLETED)
+    for t in pending:
+        t.cancel()
+    for t in done:
+        if not t.cancelled() and t.exception() is not None:
+            log.error("source ended with an error: %r", t.exception())
+
+
+async def run_demo(
+    settings: Settings,
+    *,
+    duration_s: float,
+    rate: float,
+    port: int,
+    open_browser: bool,
+    seed: int,
+    room: str,
+    workers: int | None = None,
+) -> int:
+    """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary."""
+    from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
+
+    sim = BroadcastSimulator(seed=seed, room=room, rate=rate)
+    source = SimulatorSource(sim, duration_s=duration_s, speed=1.0)
+    started = time.perf_counter()
+    async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
+        print(
+            f"livecs demo: room {room}, {rate:g} comments/s for {duration_s:g}s, bus {pipeline.bus.name}, "
+            f"record {pipeline.store.path}",
+            flush=True,
+        )
+        try:
+            await _run_sources(pipeline, [source], duration_s + 5)
+        except asyncio.CancelledError:
+            print("interrupted — draining what was accepted…", flush=True)
+    print_summary(pipeline, time.perf_counter() - started)
+    return 0
+
+
+async def run_replay(
+    settings: Settings,
+    file: str,
+    *,
+    fmt: str | None,
+    speed: float | None,
+    room: str | None,
+    loop: bool,
+    workers: int | None = None,
+) -> int:
+    """Replay a recording through the pipeline; returns when it is recorded (or on Ctrl-C)."""
+    path = Path(file)
+    if not path.is_file():
+        print(f"replay: no such file: {file}", file=sys.stderr)
+        return 2
+    from livecs.ingest.replay import ReplaySource
+
+    source = ReplaySource(path, fmt=fmt, speed=speed, room=room, loop=loop)
+    started = time.perf_counter()
+    async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
+        with contextlib.suppress(asyncio.CancelledError):
+            await _run_sources(pipeline, [source], None)
+    print_summary(pipeline, time.perf_counter() - started)
+    return 0
+
+
+async def run_serve(
+    settings: Settings,
+    sources: list[str],
+    *,
+    room: str | None,
+    file: str | None,
+    speed: float | None,
+    workers: int | None = None,
+) -> int:
+    """Run live sources (and/or workers) until interrupted."""
+    built: list[Source] = []
+    for name in sources:
+        if name == "ws":
+            from livecs.ingest.ws import WebSocketSource
+
+            built.append(WebSocketSource(settings.ws, room=room))
+        elif name == "webhook":
+            from livecs.ingest.webhook import WebhookSource
+
+            if not settings.webhook.token:
+                settings.webhook.token = secrets.token_urlsafe(18)
+                print(f"webhook token (generated): {settings.webhook.token}", flush=True)
+            built.append(WebhookSource(settings.webhook))
+            print(
+                f"webhook: POST http://{settings.webhook.host}:{settings.webhook.port}/api/rooms/<room>/comments",
+                flush=True,
+            )
+        elif name == "replay":
+            from livecs.ingest.replay import ReplaySource
+
+            built.append(ReplaySource(Path(file or ""), speed=speed, room=room))
+        elif name == "simulator":
+            from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
+
+            sim = BroadcastSimulator(seed=settings.demo.seed, room=room or settings.demo.room)
+            built.append(SimulatorSource(sim, duration_s=None, speed=speed))
+    started = time.perf_counter()
+    async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
+        print(f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}", flush=True)
+        try:
+            if built:
+                await _run_sources(pipeline, built, None)
+            await asyncio.Event().wait()  # workers keep going until interrupted
+        except asyncio.CancelledError:
+            print("stopping — draining what was accepted…", flush=True)
+    print_summary(pipeline, time.perf_counter() - started)
+    return 0

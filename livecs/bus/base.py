@@ -1,0 +1,88 @@
+"""The bus interface every stage talks to.
+
+Records travel on named **topics** (``comments``: what ingest accepted; ``results``: triage + suggestions for
+consoles), per **room**, inside an envelope that also carries the broadcast session id. Each consuming
+**stage** reads through its own group: every stage sees every record of a topic once, and the consumers of a
+stage share its records. A stage ``ack``s a delivery only after its result is stored; on Redis an
+unacknowledged delivery of a dead consumer is reclaimed by another.
+
+``publish`` waits while a topic is full (backpressure reaches the source); ``offer`` never waits and returns
+``False`` instead, for traffic that configuration allows to shed (display updates, never the record).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from livecs.models import Record
+
+if TYPE_CHECKING:
+    from livecs.config import BusSettings
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One record as a stage received it."""
+
+    id: str  # bus message id (Redis entry id, or a sequence number in-process)
+    room: str
+    session_id: str
+    record: Record
+    published_at: float  # epoch seconds when it entered the bus (for lag)
+
+
+class Bus(abc.ABC):
+    """Abstract bus. Implementations: :class:`~livecs.bus.memory.MemoryBus`, ``RedisBus``."""
+
+    name: str = "bus"
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Connect / prepare (idempotent)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; pending deliveries stay pending (Redis) or are dropped (in-process)."""
+
+    @abc.abstractmethod
+    async def declare(self, topic: str, stage: str) -> None:
+        """Make sure ``stage`` has a group on ``topic``; records published afterwards reach it."""
+
+    @abc.abstractmethod
+    async def publish(self, topic: str, room: str, session_id: str, records: Sequence[Record]) -> None:
+        """Append records in order; waits while the topic is over its bound (backpressure)."""
+
+    @abc.abstractmethod
+    async def offer(self, topic: str, room: str, session_id: str, records: Sequence[Record]) -> bool:
+        """Like :meth:`publish` but never waits: ``False`` (nothing appended) when over the bound."""
+
+    @abc.abstractmethod
+    async def read(self, topic: str, stage: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        """Up to ``count`` deliveries for ``stage``; waits up to ``block_ms`` for the first one."""
+
+    @abc.abstractmethod
+    async def ack(self, topic: str, stage: str, deliveries: Sequence[Delivery]) -> None:
+        """Mark deliveries done for ``stage`` (after their results are stored)."""
+
+    @abc.abstractmethod
+    async def depths(self) -> dict[str, int]:
+        """Waiting (not yet read or not yet acked) records per ``topic/stage``, for the counters."""
+
+
+async def open_bus(redis_url: str | None, settings: BusSettings | None = None) -> Bus:
+    """The configured bus: Redis Streams when ``redis_url`` is given, else in-process queues."""
+    from livecs.config import BusSettings
+
+    settings = settings or BusSettings()
+    bus: Bus
+    if redis_url:
+        from livecs.bus.redis import RedisBus
+
+        bus = RedisBus(redis_url, settings)
+    else:
+        from livecs.bus.memory import MemoryBus
+
+        bus = MemoryBus(settings)
+    await bus.start()
+    return bus

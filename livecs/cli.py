@@ -1,0 +1,217 @@
+"""The command line: ``python run.py <command> --help``.
+
+Core commands live here (``demo``, ``replay``, ``serve``); each stage package contributes its own commands
+through a ``register(subparsers)`` function in its ``commands`` module (``eval``, ``train``, ``bench``,
+``scripts``, ``eval-scripts``, ``review``…). Every command returns its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from livecs.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("livecs")
+
+#: stage packages that add commands, imported when present
+COMMAND_MODULES = (
+    "livecs.triage.commands",
+    "livecs.scripts.commands",
+    "livecs.console.commands",
+    "livecs.review.commands",
+    "livecs.bench",
+)
+
+
+def _speed(value: str) -> float | None:
+    if value in {"max", "inf", "0"}:
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"speed must be a number or 'max', not {value!r}") from None
+    if speed <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0 (or 'max')")
+    return speed
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="configuration file (default config/livecs.yaml, or $LIVECS_CONFIG)")
+    p.add_argument("--redis", metavar="URL", help="run the bus on Redis Streams (e.g. redis://127.0.0.1:6379/0)")
+    p.add_argument("--db", metavar="PATH", help="SQLite file of the record (default: store.path)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python run.py",
+        description="livecs — live-stream commerce customer-service assistant",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    p = sub.add_parser("demo", help="run a simulated broadcast through the pipeline (and the console)")
+    _common(p)
+    p.add_argument("--duration", type=float, metavar="S", help="seconds to run (default demo.duration_s)")
+    p.add_argument("--rate", type=float, metavar="N", help="average comments per second (default demo.rate)")
+    p.add_argument("--port", type=int, metavar="P", help="HTTP port of the console (default demo.port)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--seed", type=int, help="simulator seed (default demo.seed)")
+    p.add_argument("--room", help="room id (default demo.room)")
+    p.add_argument("--workers", type=int, help="processing workers in this process (default pipeline.workers)")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("replay", help="replay a recorded file (JSON Lines or CSV) through the pipeline")
+    _common(p)
+    p.add_argument("file", help="the recording")
+    p.add_argument("--format", choices=["jsonl", "csv"], help="default: by file extension")
+    p.add_argument("--speed", type=_speed, default=None, metavar="N|max", help="N× recorded pace (default max)")
+    p.add_argument("--room", help="room for records that carry none (and override)")
+    p.add_argument("--loop", action="store_true", help="replay again and again until interrupted")
+    p.add_argument("--workers", type=int, help="processing workers in this process (0 = ingest only)")
+    p.set_defaults(func=_cmd_replay)
+
+    p = sub.add_parser("serve", help="run the pipeline on live sources until interrupted")
+    _common(p)
+    p.add_argument(
+        "--source",
+        action="append",
+        choices=["ws", "webhook", "replay", "simulator", "none"],
+        help="input source (repeatable); 'none' runs processing workers only (Redis scale-out)",
+    )
+    p.add_argument("--url", help="ws: relay URL (default ws.url)")
+    p.add_argument("--room", help="room for records that carry none")
+    p.add_argument("--file", help="replay: the recording")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="N|max", help="replay/simulator pace")
+    p.add_argument("--host", help="webhook/console bind address (default webhook.host)")
+    p.add_argument("--port", type=int, help="webhook port (default webhook.port)")
+    p.add_argument("--token", help="webhook token (default webhook.token, else generated and printed)")
+    p.add_argument("--workers", type=int, help="processing workers in this process (0 = ingest only)")
+    p.set_defaults(func=_cmd_serve)
+
+    for name in COMMAND_MODULES:
+        if _module_exists(name):
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its package is not there
+        return False
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(getattr(args, "config", None))
+    if getattr(args, "redis", None):
+        settings.redis_url = args.redis
+    if getattr(args, "db", None):
+        settings.store.path = args.db
+    return settings
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a coroutine; Ctrl-C / SIGTERM stop it gracefully (it sees CancelledError → drains)."""
+
+    async def main() -> int:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, lambda: task and task.cancel())
+        return await coro_fn()
+
+    try:
+        return asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 130
+
+
+# -- commands -------------------------------------------------------------------------------------------
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from livecs.app import run_demo
+
+    settings = _settings(args)
+    _setup_logging(args.log_level)
+    d = settings.demo
+    return _run(
+        lambda: run_demo(
+            settings,
+            duration_s=args.duration if args.duration is not None else d.duration_s,
+            rate=args.rate if args.rate is not None else d.rate,
+            port=args.port if args.port is not None else d.port,
+            open_browser=not args.no_browser,
+            seed=args.seed if args.seed is not None else d.seed,
+            room=args.room or d.room,
+            workers=args.workers,
+        )
+    )
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from livecs.app import run_replay
+
+    settings = _settings(args)
+    _setup_logging(args.log_level)
+    return _run(
+        lambda: run_replay(
+            settings,
+            args.file,
+            fmt=args.format,
+            speed=args.speed,
+            room=args.room,
+            loop=args.loop,
+            workers=args.workers,
+        )
+    )
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from livecs.app import run_serve
+
+    settings = _settings(args)
+    _setup_logging(args.log_level)
+    if args.url:
+        settings.ws.url = args.url
+    if args.host:
+        settings.webhook.host = args.host
+    if args.port is not None:
+        settings.webhook.port = args.port
+    if args.token:
+        settings.webhook.token = args.token
+    sources = args.source or ["webhook"]
+    if "replay" in sources and not args.file:
+        print("serve --source replay needs --file FILE", file=sys.stderr)
+        return 2
+    return _run(
+        lambda: run_serve(
+            settings, sources, room=args.room, file=args.file, speed=args.speed, workers=args.workers
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        started = time.perf_counter()
+        code = int(args.func(args) or 0)
+        log.debug("command %s took %.2fs", args.command, time.perf_counter() - started)
+        return code
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2

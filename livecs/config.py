@@ -1,0 +1,148 @@
+"""Configuration: ``config/livecs.yaml`` validated into typed settings, with ``LIVECS_*`` overrides.
+
+Override any key from the environment with ``LIVECS_<SECTION>__<KEY>=value`` (double underscore between
+levels, value parsed as YAML), e.g. ``LIVECS_BUS__QUEUE_SIZE=50000`` or ``LIVECS_STORE__PATH=/tmp/x.db``.
+``LIVECS_CONFIG`` points at another file. A bad value stops the start with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from livecs.ingest.validate import Limits
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config" / "livecs.yaml"
+ENV_PREFIX = "LIVECS_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BusSettings(_Section):
+    queue_size: int = Field(10_000, ge=1, description="in-process: bound of each stage's queue")
+    results_queue_size: int = Field(2_000, ge=1, description="bound of the display (results) queue")
+    batch_size: int = Field(500, ge=1, description="records a stage reads at once")
+    block_ms: int = Field(200, ge=1, description="how long a read waits for the first record")
+    stream_maxlen: int = Field(1_000_000, ge=1000, description="Redis: approximate MAXLEN of a stream")
+    max_lag: int = Field(200_000, ge=1, description="Redis: unread entries before publish waits")
+    lag_check_interval_s: float = Field(0.5, gt=0, description="Redis: how often publish re-reads lag")
+    reclaim_idle_ms: int = Field(30_000, ge=1, description="Redis: idle time before a pending entry is reclaimed")
+    reclaim_interval_s: float = Field(5.0, gt=0, description="Redis: how often a consumer runs XAUTOCLAIM")
+
+
+class StoreSettings(_Section):
+    path: str = Field("data/livecs.db", description="SQLite file (relative to the working directory)")
+    busy_timeout_ms: int = Field(10_000, ge=0)
+
+
+class IngestSettings(Limits):
+    model_config = ConfigDict(extra="forbid")
+    dedup_window: int = Field(500_000, ge=1, description="message ids remembered per session for dedup")
+    reject_log_interval_s: float = Field(60.0, gt=0, description="log each reject reason at most this often")
+
+
+class PipelineSettings(_Section):
+    workers: int = Field(1, ge=1, description="triage workers in this process")
+    shed_display_priorities: list[str] = Field(
+        default_factory=lambda: ["P3"], description="priorities the display may drop when consoles lag"
+    )
+
+
+class WebhookSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8081, ge=0, le=65535)
+    token: str = Field("", description="bearer token; empty = generated at start and printed")
+
+
+class WsSourceSettings(_Section):
+    url: str = "ws://127.0.0.1:8765/"
+    heartbeat_s: float = Field(20.0, gt=0)
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    backoff_jitter: float = Field(0.3, ge=0, le=1)
+    subscribe: dict[str, Any] = Field(default_factory=dict, description="first frame sent after connecting")
+
+
+class DemoSettings(_Section):
+    duration_s: float = Field(120.0, gt=0)
+    rate: float = Field(30.0, gt=0, description="average comments per second")
+    room: str = "demo"
+    seed: int = 7
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class Settings(_Section):
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    ws: WsSourceSettings = Field(default_factory=WsSourceSettings)
+    demo: DemoSettings = Field(default_factory=DemoSettings)
+    redis_url: str | None = Field(None, description="Redis Streams bus; None = in-process")
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        path = key[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in Settings.model_fields:
+            continue  # other LIVECS_* variables (tests, triage) are not ours
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the YAML file (if present), apply env overrides, validate. Raises :class:`ConfigError`."""
+    environ = dict(os.environ if environ is None else environ)
+    cfg_path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG)
+    data: dict[str, Any] = {}
+    if cfg_path.exists():
+        try:
+            loaded = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_path}: not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{cfg_path}: top level must be a mapping")
+        data = loaded or {}
+    elif path is not None:
+        raise ConfigError(f"{cfg_path}: no such configuration file")
+    _merge(data, _env_overrides(environ))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{cfg_path}: invalid configuration"]
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            env = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"  {loc} (env {env}): {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("\n".join(lines)) from None

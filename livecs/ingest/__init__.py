@@ -1,0 +1,1 @@
+"""Ingest: live-room sources and the validation every input goes through."""

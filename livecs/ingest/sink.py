@@ -1,0 +1,148 @@
+"""The ingest sink: validate, deduplicate and publish what sources deliver, counting every reject.
+
+Every source hands its input to one :class:`Ingestor` (it implements :class:`~livecs.ingest.base.IngestSink`):
+JSON payloads are decoded and validated here (:mod:`livecs.ingest.validate`), records are deduplicated on
+the platform's message id within the broadcast session, and accepted records are published on the bus's
+``comments`` topic, one call per room. Publishing waits when the bus is full, which is how backpressure
+reaches a source. Bad input is counted by reason and logged at most once per reason per interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from livecs.ingest.validate import Rejected, Validator, clean_text
+from livecs.metrics import Counters, ThrottledLog
+from livecs.models import Comment, LiveEvent
+
+log = logging.getLogger("livecs.ingest")
+
+COMMENTS_TOPIC = "comments"
+
+#: publish(room, session_id, records) — the bus, bound to the comments topic
+Publish = Callable[[str, str, Sequence[Comment | LiveEvent]], Awaitable[None]]
+#: session_for(room, source) -> session id (opens the session on first use)
+SessionFor = Callable[[str, str], Awaitable[str]]
+
+
+class SeenIds:
+    """Bounded memory of accepted message ids (LRU): redeliveries within the window are duplicates."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, key: str) -> bool:
+        """Remember ``key``; ``False`` if it was already there."""
+        if key in self._ids:
+            self._ids.move_to_end(key)
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class Ingestor:
+    """The one :class:`IngestSink` of a process."""
+
+    def __init__(
+        self,
+        validator: Validator,
+        publish: Publish,
+        session_for: SessionFor,
+        counters: Counters,
+        *,
+        dedup_window: int = 500_000,
+        reject_log_interval_s: float = 60.0,
+        default_room: str | None = None,
+    ) -> None:
+        self.validator = validator
+        self._publish = publish
+        self._session_for = session_for
+        self.counters = counters
+        self.dedup_window = dedup_window
+        self.default_room = default_room
+        self._seen: dict[str, SeenIds] = {}
+        self._log = ThrottledLog(log, reject_log_interval_s)
+
+    # -- IngestSink -------------------------------------------------------------------------------------
+    def reject(self, reason: str, *, source: str, detail: str = "") -> None:
+        self.counters.received += 1
+        self.counters.reject(reason)
+        self._log.warning(reason, "ingest %s: rejected (%s) %s", source, reason, clean_text(detail)[:200])
+
+    def source_status(self, source: str, status: str, detail: str = "") -> None:
+        self.counters.sources[source] = status
+        if detail:
+            log.info("source %s: %s — %s", source, status, detail)
+        else:
+            log.info("source %s: %s", source, status)
+
+    async def submit_payload(self, payload: bytes | str, *, source: str, room: str | None = None) -> int:
+        try:
+            objects = self.validator.decode_payload(payload)
+        except Rejected as exc:
+            self.reject(exc.reason, source=source, detail=exc.detail)
+            return 0
+        return await self.submit_objects(objects, source=source, room=room)
+
+    async def submit_objects(self, objects: Sequence[Any], *, source: str, room: str | None = None) -> int:
+        records: list[Comment | LiveEvent] = []
+        now = time.time()
+        for obj in objects:
+            try:
+                records.append(self.validator.record(obj, room=room or self.default_room, now=now))
+            except Rejected as exc:
+                self.reject(exc.reason, source=source, detail=exc.detail)
+            except Exception as exc:  # validation must never take the pipeline down
+                self.reject("invalid_record", source=source, detail=repr(exc))
+        self.counters.received += len(records)
+        return await self._accept(records, source)
+
+    async def submit_records(self, records: Sequence[Comment | LiveEvent], *, source: str) -> int:
+        self.counters.received += len(records)
+        limit = self.validator.limits.max_text_chars
+        for rec in records:
+            if isinstance(rec, Comment):
+                rec.text = clean_text(rec.text)
+                if len(rec.text) > limit:
+                    rec.text, rec.truncated = rec.text[:limit], True
+        return await self._accept(list(records), source)
+
+    # -- internals --------------------------------------------------------------------------------------
+    async def _accept(self, records: list[Comment | LiveEvent], source: str) -> int:
+        by_room: dict[str, list[Comment | LiveEvent]] = {}
+        for rec in records:
+            if isinstance(rec, Comment):
+                if not rec.text:
+                    self.reject("empty_text", source=source)
+                    self.counters.received -= 1  # counted once, as a reject
+                    continue
+                if rec.truncated:
+                    self.counters.cleaned["truncated"] += 1
+                key = "c:" + rec.comment_id
+            else:
+                key = "e:" + rec.event_id
+            seen = self._seen.get(rec.room)
+            if seen is None:
+                seen = self._seen[rec.room] = SeenIds(self.dedup_window)
+            if not seen.add(key):
+                self.counters.reject("duplicate")
+                self._log.warning("duplicate", "ingest %s: duplicate message id %s", source, key[:80])
+                continue
+            by_room.setdefault(rec.room, []).append(rec)
+        accepted = 0
+        for room, recs in by_room.items():
+            session_id = await self._session_for(room, source)
+            await self._publish(room, session_id, recs)
+            accepted += len(recs)
+        self.counters.accepted += accepted
+        return accepted

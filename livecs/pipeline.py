@@ -1,0 +1,245 @@
+"""The pipeline: sources → ingest sink → bus ``comments`` → processing workers → store (→ bus ``results``).
+
+The same code runs on both buses. A worker reads a batch, runs the pure :class:`~livecs.processing.Processor`
+on it (triage, scripts, coupons), writes comments, events, triage and suggestions to the store in one
+transaction, and only then acks the batch — so a worker that dies mid-batch loses nothing (on Redis its
+entries are reclaimed by another worker; the store ignores what it already has). Results then go to the
+``results`` topic for consoles: priorities the configuration lets the display shed are offered and dropped
+(counted) when consoles lag; the others wait. Nothing is ever shed from the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from livecs.bus.base import Bus, Delivery
+from livecs.config import Settings
+from livecs.ingest.base import Source
+from livecs.ingest.sink import COMMENTS_TOPIC, Ingestor
+from livecs.ingest.validate import Validator
+from livecs.metrics import Counters, ThrottledLog
+from livecs.models import Comment, EventKind, Intent, LiveEvent, Record
+from livecs.processing import Processor
+from livecs.store import Store, StoreBatch
+
+log = logging.getLogger("livecs.pipeline")
+
+RESULTS_TOPIC = "results"
+PROCESS_STAGE = "process"
+
+
+@dataclass
+class SessionRef:
+    session_id: str
+    room: str
+    source: str
+    started_at: float
+
+
+def new_session_id(room: str, now: float | None = None) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now or time.time()))
+    return f"{room}-{stamp}-{secrets.token_hex(2)}"
+
+
+class Pipeline:
+    """Wires a bus, a store and a processor; runs sources and workers in the current event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        bus: Bus,
+        store: Store,
+        processor: Processor | None,
+        *,
+        counters: Counters | None = None,
+        publish_results: bool = False,
+        default_room: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.store = store
+        self.processor = processor
+        self.counters = counters or Counters()
+        self.publish_results = publish_results
+        self.sessions: dict[str, SessionRef] = {}
+        self._session_lock = asyncio.Lock()
+        self._shed = set(settings.pipeline.shed_display_priorities)
+        self._errors = ThrottledLog(log, settings.ingest.reject_log_interval_s)
+        self._stopping = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+        self._source_tasks: list[asyncio.Task[None]] = []
+        self.sink = Ingestor(
+            Validator(settings.ingest),
+            self._publish_comments,
+            self.session_for,
+            self.counters,
+            dedup_window=settings.ingest.dedup_window,
+            reject_log_interval_s=settings.ingest.reject_log_interval_s,
+            default_room=default_room,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    async def start(self, workers: int | None = None) -> None:
+        await self.store.open()
+        await self.bus.declare(COMMENTS_TOPIC, PROCESS_STAGE)
+        n = self.settings.pipeline.workers if workers is None else workers
+        for i in range(n):
+            name = f"worker-{secrets.token_hex(3)}-{i}"
+            self._workers.append(asyncio.create_task(self.run_worker(name), name=name))
+
+    async def run_source(self, source: Source) -> None:
+        """Run one source to its end (or until cancelled), reporting its status."""
+        self.sink.source_status(source.name, "running")
+        try:
+            await source.run(self.sink)
+        except asyncio.CancelledError:
+            self.sink.source_status(source.name, "stopped")
+            raise
+        except Exception as exc:
+            self.sink.source_status(source.name, "failed", repr(exc))
+            log.exception("source %s failed", source.name)
+            raise
+        else:
+            self.sink.source_status(source.name, "finished")
+
+    def add_source(self, source: Source) -> asyncio.Task[None]:
+        task = asyncio.create_task(self.run_source(source), name=f"source-{source.name}")
+        self._source_tasks.append(task)
+        return task
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every accepted record has been processed and stored (in-process workers)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.counters.processed < self.counters.accepted:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    async def stop(self, drain_timeout: float = 30.0) -> None:
+        for t in self._source_tasks:
+            t.cancel()
+        for t in self._source_tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._workers:
+            await self.drain(drain_timeout)
+        self._stopping.set()
+        for t in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self.counters.queue_depths = await self.bus.depths()
+        stats = self.counters.snapshot()
+        for ref in self.sessions.values():
+            await self.store.close_session(ref.session_id, time.time(), stats)
+
+    # -- ingest side ------------------------------------------------------------------------------------
+    async def session_for(self, room: str, source: str) -> str:
+        ref = self.sessions.get(room)
+        if ref is not None:
+            return ref.session_id
+        async with self._session_lock:
+            ref = self.sessions.get(room)
+            if ref is None:
+                now = time.time()
+                ref = SessionRef(new_session_id(room, now), room, source, now)
+                await self.store.open_session(ref.session_id, room, source, now)
+                self.sessions[room] = ref
+                log.info("session %s opened (room %s, source %s)", ref.session_id, room, source)
+        return ref.session_id
+
+    async def _publish_comments(self, room: str, session_id: str, records: Sequence[Record]) -> None:
+        await self.bus.publish(COMMENTS_TOPIC, room, session_id, records)
+
+    # -- worker side ------------------------------------------------------------------------------------
+    async def run_worker(self, consumer: str) -> None:
+        bus, cfg = self.bus, self.settings.bus
+        while not self._stopping.is_set():
+            try:
+                deliveries = await bus.read(COMMENTS_TOPIC, PROCESS_STAGE, consumer, cfg.batch_size, cfg.block_ms)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._errors.warning("bus_read", "worker %s: bus read failed: %r", consumer, exc)
+                await asyncio.sleep(cfg.block_ms / 1000)
+                continue
+            if not deliveries:
+                continue
+            await self.handle(deliveries)
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        """Process, store, ack, then publish results for one batch of deliveries."""
+        batch = StoreBatch()
+        results: dict[tuple[str, str], list[Record]] = {}
+        now = time.time()
+        counters = self.counters
+        for d in deliveries:
+            rec = d.record
+            if d.session_id not in batch.sessions:
+                batch.sessions[d.session_id] = (d.room, "bus", d.published_at)
+            if isinstance(rec, Comment):
+                batch.comments.append((d.session_id, rec))
+                counters.lag.add(max(0.0, now - rec.received_at))
+                out: list[Record] = [rec]
+                if self.processor is not None:
+                    try:
+                        processed = self.processor.process(rec, now)
+                    except Exception as exc:
+                        counters.process_errors += 1
+                        self._errors.warning("process", "processing %s failed: %r", rec.comment_id, exc)
+                    else:
+                        if processed.triage is not None:
+                            batch.triages.append((d.session_id, processed.triage))
+                            out.append(processed.triage)
+                            if processed.triage.intent is Intent.BUY_SIGNAL:
+                                counters.buy_signals += 1
+                        for s in processed.suggestions:
+                            batch.suggestions.append((d.session_id, s))
+                            out.append(s)
+                results.setdefault((d.room, d.session_id), []).extend(out)
+            elif isinstance(rec, LiveEvent):
+                batch.events.append((d.session_id, rec))
+                counters.events[rec.kind.value] += 1
+                if rec.kind is EventKind.ORDER_PAID:
+                    counters.buy_signals += 1
+                if self.processor is not None:
+                    try:
+                        self.processor.on_event(rec, now)
+                    except Exception as exc:
+                        counters.process_errors += 1
+                        self._errors.warning("event", "event %s failed: %r", rec.event_id, exc)
+                results.setdefault((d.room, d.session_id), []).append(rec)
+        written = await self.store.write(batch)
+        await self.bus.ack(COMMENTS_TOPIC, PROCESS_STAGE, deliveries)
+        counters.recorded += written.comments
+        counters.processed += len(deliveries)
+        if self.publish_results:
+            for (room, session_id), recs in results.items():
+                await self._publish_results(room, session_id, recs)
+
+    async def _publish_results(self, room: str, session_id: str, recs: list[Record]) -> None:
+        """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag)."""
+        keep: list[Record] = []
+        shed: list[Record] = []
+        i = 0
+        while i < len(recs):  # keep each comment together with its triage and suggestions
+            group = [recs[i]]
+            i += 1
+            while i < len(recs) and not isinstance(recs[i], (Comment, LiveEvent)):
+                group.append(recs[i])
+                i += 1
+            priority = next((getattr(r, "priority", None) for r in group[1:2]), None)
+            if priority is not None and priority.value in self._shed:
+                shed.extend(group)
+            else:
+                keep.extend(group)
+        if keep:
+            await self.bus.publish(RESULTS_TOPIC, room, session_id, keep)
+        if shed and not await self.bus.offer(RESULTS_TOPIC, room, session_id, shed):
+            self.counters.shed_display += sum(isinstance(r, Comment) for r in shed)
