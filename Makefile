@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint venv dev-venv redis clean
+.PHONY: demo test lint venv dev-venv redis chromium clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,13 @@ demo: $(VENV)/.runtime
 redis:
 	@tools/ensure-redis.sh
 
+chromium:
+	@tools/ensure-chromium.sh
+
 lint: $(VENV)/.dev
 	$(PY) -m ruff check livecs tests run.py
 
-test: $(VENV)/.dev redis
+test: $(VENV)/.dev redis chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -29,7 +29,6 @@ COMMAND_MODULES = (
     "livecs.scripts.commands",
     "livecs.console.commands",
     "livecs.review.commands",
-    "livecs.bench",
 )
 
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Browser tests drive Debian's Chromium (/usr/bin/chromium) through Playwright — never a downloaded browser.
+# Installs the Debian package when missing and running as root; otherwise prints the command to run.
+set -euo pipefail
+if [ -x /usr/bin/chromium ]; then echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"; exit 0; fi
+if [ "$(id -u)" = "0" ]; then
+  echo "chromium: installing the Debian package"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  /usr/bin/chromium --version
+else
+  echo "chromium: missing; run: sudo apt-get install -y chromium" >&2
+  exit 1
+fi
