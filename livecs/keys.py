@@ -29,3 +29,35 @@ def session(room: str) -> str:
 def dedup(room: str) -> str:
     """Set-like key space for message ids already accepted in a room (dedup across ingest workers)."""
     return f"{PREFIX}:{room}:seen"
+
+
+# The registries below keep a single ``:`` so no room name can make a per-room key (``livecs:{room}:…``)
+# collide with them.
+
+#: Set of topics that have streams (``depths`` walks them).
+TOPICS = f"{PREFIX}:topics"
+
+
+def rooms(topic: str) -> str:
+    """Set of rooms that have a ``topic`` stream (consumers discover the streams of a topic from it)."""
+    return f"{ROOMS}.{topic}"
+
+
+def stages(topic: str) -> str:
+    """Set of stages declared on ``topic`` (a publisher creates their groups on a new room's stream)."""
+    return f"{PREFIX}:stages.{topic}"
+
+
+def coupon_issued(room: str, rule_id: str) -> str:
+    """Counter of coupons of one rule issued in a room (compared with the rule's stock)."""
+    return f"{PREFIX}:{room}:coupon:{rule_id}:issued"
+
+
+def coupon_users(room: str, rule_id: str) -> str:
+    """Hash user id → coupons of one rule that user received in a room (per-user limit)."""
+    return f"{PREFIX}:{room}:coupon:{rule_id}:users"
+
+
+def coupon_cooldown(room: str, rule_id: str) -> str:
+    """Flag set for the per-room cooldown after each issue of a rule (expires by itself)."""
+    return f"{PREFIX}:{room}:coupon:{rule_id}:cooldown"

@@ -1,0 +1,1 @@
+"""Bus tests: the shared contract, the in-process bus and the Redis Streams bus."""
