@@ -234,6 +234,8 @@ class SimulatorConfig(BaseModel):
     order_after_buy_signal: float = Field(
         0.5, ge=0, le=1, description="P(a 拍了 comment is followed by its order)"
     )
+    ask_again_prob: float = Field(0.04, ge=0, le=1, description="P(the same viewer asks a question again)")
+    ask_again_after_s: float = Field(20.0, gt=0, description="minimum wait before asking again")
 
     # viewers
     users_per_rate: float = Field(60.0, gt=0, description="pool size = rate × this, clamped")
@@ -465,6 +467,16 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "buy_signal": ("!", "！！", "🔥", "[比心]", "😍", "~", " 哈哈", "✌️"),
     "chitchat": ("😂", "❤️", "👍", "[比心]", "[玫瑰]", "~", "!", " 哈哈", "🌹🌹", "💕"),
 }
+_ASK_AGAIN: tuple[str, ...] = (
+    "？？",
+    "？？？",
+    " 有人吗",
+    " 怎么不回",
+    " 再问一遍",
+    " 急",
+    " 问了好几遍了",
+    "??",
+)
 _QUESTION_INTENTS = frozenset({"product", "price_promo", "order", "logistics", "payment", "after_sales"})
 
 # nicknames
@@ -557,7 +569,7 @@ def _contact_handle(rng: random.Random) -> str:
 def _qq_number(rng: random.Random) -> str:
     qq = str(rng.randint(10**8, 10**10 - 1))
     style = rng.random()
-    if style < 0.3:
+    if style < 0.2:
         return " ".join(qq)  # spaced out to dodge filters
     if style < 0.5:
         return qq.translate(str.maketrans("0123456789", "０１２３４５６７８９"))  # full-width
@@ -566,7 +578,7 @@ def _qq_number(rng: random.Random) -> str:
 
 def _disguise(handle: str, rng: random.Random) -> str:
     style = rng.random()
-    if style < 0.25:
+    if style < 0.15:
         return " ".join(handle)
     if style < 0.4:
         return handle.upper()
@@ -655,6 +667,11 @@ def _product_families(product: Product, next_product: Product) -> dict[str, list
             full_key = f"{intent}.{key}"
             if key == "spec":
                 templates = product.questions
+            if any(size.endswith("码") for size in sizes):  # 均码: never "均码码"
+                templates = tuple(
+                    t.replace("{size}码", "{size}").replace("{sizel}码", "{sizel}") for t in templates
+                )
+
             if not templates:
                 continue
             if key == "has_size":
@@ -695,6 +712,7 @@ class _PhaseMix:
         "intents",
         "phase",
         "product",
+        "question_share",
         "tables",
     )
 
@@ -710,6 +728,9 @@ class _PhaseMix:
         mix = cfg.intent_mix[phase]
         self.intents = [i for i in INTENTS if mix.get(i, 0) > 0]
         self.intent_cum = _cumulative([mix[i] for i in self.intents])
+        self.question_share = (
+            sum(mix[i] for i in self.intents if i in _QUESTION_INTENTS) / self.intent_cum[-1]
+        )
         boost = cfg.family_boost.get(phase, {})
         self.tables: list[_FamilyTable] = []
         for intent in self.intents:
@@ -875,9 +896,8 @@ class BroadcastSimulator:
             for phase, a, b in self._segment_phases(seg):
                 if t0 + a >= duration_s:
                     break
-                phases.append(
-                    PlannedPhase(t0 + a, min(duration_s, t0 + b), phase, product.link, product.short)
-                )
+                end = min(float(duration_s), t0 + b)
+                phases.append(PlannedPhase(t0 + a, end, phase, product.link, product.short))
             t0 += seg
             i += 1
         (wa, wb), (ra, rb) = self._windows(duration_s)
@@ -916,7 +936,9 @@ class BroadcastSimulator:
             if iv.start >= horizon:
                 break
             span = min(iv.end, horizon) - iv.start
-            total += (iv.comment_rate + iv.wave_rate + iv.raid_rate) * span
+            asked_again = iv.comment_rate * iv.mix.question_share * self.config.ask_again_prob
+            total += (iv.comment_rate + asked_again + iv.wave_rate + iv.raid_rate) * span
+
         return horizon / total if total > 0 else 1.0
 
     # ── generation ──
@@ -961,8 +983,31 @@ class BroadcastSimulator:
         n_prefix = len(_PREFIXES)
         wave_logistics = tuple(_compile_variant(t, {}, {}) for t in _WAVE_LOGISTICS)
         wave_complaints = tuple(_compile_variant(t, {}, {}) for t in _WAVE_COMPLAINTS)
-        pending: list[tuple[float, int, LiveEvent]] = []  # orders following a 拍了
+        # records due later: orders following a 拍了, questions asked again
+        pending: list[tuple[float, int, Comment | LiveEvent]] = []
+        pending_seq = itertools.count()
+        repeat_prob, repeat_delay = cfg.ask_again_prob, cfg.ask_again_after_s
         n_comments = 0
+
+        def push(at: float, record: Comment | LiveEvent) -> None:
+            heapq.heappush(pending, (at, next(pending_seq), record))
+
+        def comment(t: float, viewer: _Viewer, text: str, intent: str, phase: str, qkey: str) -> Comment:
+            nonlocal n_comments
+            n_comments += 1
+            return Comment(
+                comment_id=f"{id_prefix}{n_comments}",
+                platform=platform,
+                room=room,
+                user_id=viewer.user_id,
+                nickname=viewer.nickname,
+                text=text,
+                ts=start_ts + t,
+                member_tier=viewer.tier,
+                fan_level=viewer.fan_level,
+                extras={"sim_intent": intent, "sim_phase": phase, "sim_q": qkey},
+            )
+
         n_events = 0
 
         def event(kind: EventKind, t: float, viewer: _Viewer, data: dict[str, Any]) -> LiveEvent:
@@ -1063,29 +1108,23 @@ class BroadcastSimulator:
                         if rand() < prefix_prob:
                             text = _PREFIXES[int(rand() * n_prefix)] + text
                         if rand() < suffix_prob and text[-1] not in "？?":
-                            text += suffixes_q[int(rand() * n_suffix_q)]
+                            suffix = suffixes_q[int(rand() * n_suffix_q)]
+                            if suffix[0] != text[-1]:
+                                text += suffix
+                        if rand() < repeat_prob:
+                            # nobody answered: the same viewer asks again, a little louder
+                            again_at = t + repeat_delay + expo(1.0 / repeat_delay)
+                            again = text + _ASK_AGAIN[int(rand() * len(_ASK_AGAIN))]
+                            push(again_at, comment(again_at, viewer, again, intent, phase, qkey))
                     elif intent != "spam" and qkey != "chitchat.kou1" and rand() < suffix_prob:
                         suffixes = _SUFFIXES[intent]
-                        text += suffixes[int(rand() * len(suffixes))]
+                        suffix = suffixes[int(rand() * len(suffixes))]
+                        if suffix[0] != text[-1]:
+                            text += suffix
                     if intent == "buy_signal" and qkey == "buy_signal.bought" and rand() < order_prob:
                         paid_at = t + 0.5 + expo(0.4)
-                        heapq.heappush(pending, (paid_at, n_events, order(paid_at, viewer, mix.product)))
-                n_comments += 1
-                yield (
-                    t,
-                    Comment(
-                        comment_id=f"{id_prefix}{n_comments}",
-                        platform=platform,
-                        room=room,
-                        user_id=viewer.user_id,
-                        nickname=viewer.nickname,
-                        text=text,
-                        ts=start_ts + t,
-                        member_tier=viewer.tier,
-                        fan_level=viewer.fan_level,
-                        extras={"sim_intent": intent, "sim_phase": phase, "sim_q": qkey},
-                    ),
-                )
+                        push(paid_at, order(paid_at, viewer, mix.product))
+                yield t, comment(t, viewer, text, intent, phase, qkey)
 
 
 # ─────────────────────────────────────────────── wire format, file, source ─────────────────────────────
@@ -1225,3 +1264,33 @@ class SimulatorSource(Source):
             batch.append(record)
         if batch:
             await self._submit(sink, batch)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m livecs.ingest.simulator OUT.jsonl --duration 600 --rate 30``: write a broadcast."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a simulated live broadcast as JSONL (wire format).")
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--duration", type=float, default=600.0, help="seconds of broadcast (default 600)")
+    parser.add_argument("--rate", type=float, default=30.0, help="average comments per second (default 30)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--room", default="demo")
+    parser.add_argument("--start-ts", type=float, default=None, help="epoch of offset 0 (default: now)")
+    parser.add_argument("--comments-only", action="store_true", help="leave out gifts, likes, orders…")
+    args = parser.parse_args(argv)
+    n = write_jsonl(
+        args.path,
+        args.duration,
+        seed=args.seed,
+        rate=args.rate,
+        room=args.room,
+        start_ts=args.start_ts,
+        events=not args.comments_only,
+    )
+    print(f"wrote {n} records to {args.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
