@@ -26,6 +26,9 @@ from livecs.store import Store
 
 log = logging.getLogger("livecs.app")
 
+#: `serve --source simulator` plays a broadcast this long (a drill; stop it with Ctrl-C)
+SIMULATOR_SERVE_HORIZON_S = 4 * 3600.0
+
 
 @contextlib.asynccontextmanager
 async def open_pipeline(
@@ -111,7 +114,7 @@ async def run_demo(
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
 
     sim = BroadcastSimulator(seed=seed, room=room, rate=rate)
-    source = SimulatorSource(sim, duration_s=duration_s, speed=1.0)
+    source = SimulatorSource(duration_s, simulator=sim, speed=1.0)
     started = time.perf_counter()
     async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
         print(
@@ -188,7 +191,7 @@ async def run_serve(
             from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
 
             sim = BroadcastSimulator(seed=settings.demo.seed, room=room or settings.demo.room)
-            built.append(SimulatorSource(sim, duration_s=None, speed=speed))
+            built.append(SimulatorSource(SIMULATOR_SERVE_HORIZON_S, simulator=sim, speed=speed))
     started = time.perf_counter()
     async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
         print(f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}", flush=True)
