@@ -58,7 +58,8 @@ CSV_COLUMNS = ("id", "platform", "room", "user_id", "nickname", "member_tier", "
 _UTF8_BOM = b"\xef\xbb\xbf"
 _ID_KEYS = ("id", "comment_id", "msg_id", "message_id", "event_id")  # validate.py's alias order
 _TS_KEYS = ("ts", "timestamp", "time")
-_KEEP_EMPTY = frozenset({"text", "content", "msg"})  # an empty text is ``empty_text``, not ``missing_field``
+# in a comment row an empty text is ``empty_text``, not ``missing_field``
+_KEEP_EMPTY = frozenset({"text", "content", "msg"})
 
 
 class ReplayFormatError(ValueError):
@@ -194,8 +195,9 @@ def _csv_record(text: str) -> list[str] | None:
 
 def _row_object(header: list[str], row: list[str]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
+    is_comment = dict(zip(header, row, strict=True)).get("type", "").strip() in ("", "comment")
     for name, value in zip(header, row, strict=True):
-        if value == "" and name not in _KEEP_EMPTY:
+        if value == "" and not (is_comment and name in _KEEP_EMPTY):
             continue  # an empty cell means "not given": the field's default applies
         if name == "extras":
             try:
