@@ -25,7 +25,7 @@ import csv
 import itertools
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,7 +312,7 @@ class ReplaySource(Source):
         self.passes = 0
 
     # -- the reader side (runs on the reader thread) ----------------------------------------------------
-    def _items(self, validator: Validator) -> Iterator[Item]:
+    def _items(self, validator: Validator) -> Generator[Item, None, None]:
         with self.path.open("rb") as fh:
             parse = iter_jsonl if self.fmt == "jsonl" else iter_csv
             yield from parse(fh, validator)
