@@ -194,7 +194,10 @@ async def run_serve(
             built.append(SimulatorSource(SIMULATOR_SERVE_HORIZON_S, simulator=sim, speed=speed))
     started = time.perf_counter()
     async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
-        print(f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}", flush=True)
+        print(
+            f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}",
+            flush=True,
+        )
         try:
             if built:
                 await _run_sources(pipeline, built, None)

@@ -46,7 +46,9 @@ def _speed(value: str) -> float | None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="configuration file (default config/livecs.yaml, or $LIVECS_CONFIG)")
-    p.add_argument("--redis", metavar="URL", help="run the bus on Redis Streams (e.g. redis://127.0.0.1:6379/0)")
+    p.add_argument(
+        "--redis", metavar="URL", help="run the bus on Redis Streams (e.g. redis://127.0.0.1:6379/0)"
+    )
     p.add_argument("--db", metavar="PATH", help="SQLite file of the record (default: store.path)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
@@ -66,14 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--seed", type=int, help="simulator seed (default demo.seed)")
     p.add_argument("--room", help="room id (default demo.room)")
-    p.add_argument("--workers", type=int, help="processing workers in this process (default pipeline.workers)")
+    p.add_argument(
+        "--workers", type=int, help="processing workers in this process (default pipeline.workers)"
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("replay", help="replay a recorded file (JSON Lines or CSV) through the pipeline")
     _common(p)
     p.add_argument("file", help="the recording")
     p.add_argument("--format", choices=["jsonl", "csv"], help="default: by file extension")
-    p.add_argument("--speed", type=_speed, default=None, metavar="N|max", help="N× recorded pace (default max)")
+    p.add_argument(
+        "--speed", type=_speed, default=None, metavar="N|max", help="N× recorded pace (default max)"
+    )
     p.add_argument("--room", help="room for records that carry none (and override)")
     p.add_argument("--loop", action="store_true", help="replay again and again until interrupted")
     p.add_argument("--workers", type=int, help="processing workers in this process (0 = ingest only)")
@@ -120,7 +126,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:

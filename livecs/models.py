@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 
-class Intent(str, enum.Enum):
+class Intent(enum.StrEnum):
     """The ten intents of the taxonomy (``shared/data/TAXONOMY.md``)."""
 
     PRODUCT = "product"
@@ -29,13 +29,13 @@ class Intent(str, enum.Enum):
     SPAM = "spam"
 
 
-class Sentiment(str, enum.Enum):
+class Sentiment(enum.StrEnum):
     POS = "pos"
     NEU = "neu"
     NEG = "neg"
 
 
-class Emotion(str, enum.Enum):
+class Emotion(enum.StrEnum):
     NONE = ""
     ANGRY = "angry"
     ANXIOUS = "anxious"
@@ -43,7 +43,7 @@ class Emotion(str, enum.Enum):
     DISAPPOINTED = "disappointed"
 
 
-class Priority(str, enum.Enum):
+class Priority(enum.StrEnum):
     """Queue priority; ``MOD`` goes to the moderation queue, never a reply."""
 
     P0 = "P0"
@@ -61,7 +61,7 @@ class Priority(str, enum.Enum):
 _PRIORITY_RANK = {Priority.P0: 0, Priority.P1: 1, Priority.MOD: 2, Priority.P2: 3, Priority.P3: 4}
 
 
-class EventKind(str, enum.Enum):
+class EventKind(enum.StrEnum):
     """Live-room events other than comments that a platform relay sends."""
 
     GIFT = "gift"
@@ -74,7 +74,7 @@ class EventKind(str, enum.Enum):
     VIEWERS = "viewers"
 
 
-class ActionKind(str, enum.Enum):
+class ActionKind(enum.StrEnum):
     """What an operator (or the system on their behalf) did to a queue item."""
 
     TAKE = "take"
@@ -265,5 +265,5 @@ def encode_record(rec: Record) -> dict[str, Any]:
 
 
 def decode_record(env: dict[str, Any]) -> Record:
-    """Inverse of :func:`encode_record`; raises ``KeyError``/``ValueError``/``TypeError`` on a bad envelope."""
+    """Inverse of :func:`encode_record`; raises ``KeyError``, ``ValueError`` or ``TypeError`` if bad."""
     return RECORD_TYPES[env["k"]].from_dict(env["d"])

@@ -162,7 +162,9 @@ class Pipeline:
         bus, cfg = self.bus, self.settings.bus
         while not self._stopping.is_set():
             try:
-                deliveries = await bus.read(COMMENTS_TOPIC, PROCESS_STAGE, consumer, cfg.batch_size, cfg.block_ms)
+                deliveries = await bus.read(
+                    COMMENTS_TOPIC, PROCESS_STAGE, consumer, cfg.batch_size, cfg.block_ms
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -2,7 +2,8 @@
 
 A :class:`Processor` is synchronous and does no I/O: the pipeline feeds it comments and events in arrival
 order and stores/forwards what it returns. Implementations keep their own bounded state (clusters, flood
-windows) and must never raise on odd input (the pipeline counts an exception as ``process_error`` and goes on).
+windows) and must never raise on odd input (the pipeline counts an exception as ``process_error``
+and goes on).
 """
 
 from __future__ import annotations

@@ -235,8 +235,18 @@ class Store:
                 "INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        sid, c.comment_id, c.platform, c.room, c.user_id, c.nickname, int(c.member_tier),
-                        c.fan_level, c.text, c.ts, int(c.truncated), _json(c.extras) if c.extras else None,
+                        sid,
+                        c.comment_id,
+                        c.platform,
+                        c.room,
+                        c.user_id,
+                        c.nickname,
+                        int(c.member_tier),
+                        c.fan_level,
+                        c.text,
+                        c.ts,
+                        int(c.truncated),
+                        _json(c.extras) if c.extras else None,
                         c.received_at,
                     )
                     for sid, c in b.comments
@@ -248,8 +258,16 @@ class Store:
                 "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        sid, e.event_id, e.kind.value, e.platform, e.room, e.user_id, e.nickname,
-                        int(e.member_tier), e.ts, _json(e.data),
+                        sid,
+                        e.event_id,
+                        e.kind.value,
+                        e.platform,
+                        e.room,
+                        e.user_id,
+                        e.nickname,
+                        int(e.member_tier),
+                        e.ts,
+                        _json(e.data),
                     )
                     for sid, e in b.events
                 ],
@@ -259,9 +277,22 @@ class Store:
                 "INSERT OR IGNORE INTO triage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        sid, t.comment_id, t.room, t.normalized, t.intent.value, t.intent_confidence,
-                        t.sentiment.value, t.sentiment_score, t.emotion.value, int(t.spam), t.spam_reason,
-                        t.cluster_id, t.cluster_size, t.priority.value, t.sla_deadline, _json(t.reasons),
+                        sid,
+                        t.comment_id,
+                        t.room,
+                        t.normalized,
+                        t.intent.value,
+                        t.intent_confidence,
+                        t.sentiment.value,
+                        t.sentiment_score,
+                        t.emotion.value,
+                        int(t.spam),
+                        t.spam_reason,
+                        t.cluster_id,
+                        t.cluster_size,
+                        t.priority.value,
+                        t.sla_deadline,
+                        _json(t.reasons),
                     )
                     for sid, t in b.triages
                 ],
@@ -270,8 +301,19 @@ class Store:
                 "INSERT OR IGNORE INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        sid, s.suggestion_id, s.room, s.comment_id, s.cluster_id, s.priority.value,
-                        s.script_id, s.reply, s.on_air, s.score, _json(s.why), s.coupon_rule_id, s.created_at,
+                        sid,
+                        s.suggestion_id,
+                        s.room,
+                        s.comment_id,
+                        s.cluster_id,
+                        s.priority.value,
+                        s.script_id,
+                        s.reply,
+                        s.on_air,
+                        s.score,
+                        _json(s.why),
+                        s.coupon_rule_id,
+                        s.created_at,
                     )
                     for sid, s in b.suggestions
                 ],
@@ -280,8 +322,18 @@ class Store:
                 "INSERT OR IGNORE INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        sid, a.action_id, a.room, a.operator, a.kind.value, a.target_id, a.ts, a.text,
-                        a.note, a.coupon_rule_id, a.user_id, a.delivery_status,
+                        sid,
+                        a.action_id,
+                        a.room,
+                        a.operator,
+                        a.kind.value,
+                        a.target_id,
+                        a.ts,
+                        a.text,
+                        a.note,
+                        a.coupon_rule_id,
+                        a.user_id,
+                        a.delivery_status,
                     )
                     for sid, a in b.actions
                 ],
@@ -299,9 +351,7 @@ def list_sessions(conn: sqlite3.Connection) -> list[SessionInfo]:
     rows = conn.execute(
         "SELECT session_id, room, source, started_at, ended_at, stats FROM sessions ORDER BY started_at"
     ).fetchall()
-    return [
-        SessionInfo(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else {}) for r in rows
-    ]
+    return [SessionInfo(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5]) if r[5] else {}) for r in rows]
 
 
 def count_rows(conn: sqlite3.Connection, table: str, session_id: str) -> int:
@@ -320,8 +370,17 @@ def iter_comments(conn: sqlite3.Connection, session_id: str) -> Iterator[Comment
     for r in cur:
         yield Comment.from_dict(
             {
-                "comment_id": r[0], "platform": r[1], "room": r[2], "user_id": r[3], "nickname": r[4],
-                "text": r[5], "ts": r[6], "member_tier": r[7], "fan_level": r[8], "truncated": bool(r[9]),
-                "extras": orjson.loads(r[10]) if r[10] else {}, "received_at": r[11],
+                "comment_id": r[0],
+                "platform": r[1],
+                "room": r[2],
+                "user_id": r[3],
+                "nickname": r[4],
+                "text": r[5],
+                "ts": r[6],
+                "member_tier": r[7],
+                "fan_level": r[8],
+                "truncated": bool(r[9]),
+                "extras": orjson.loads(r[10]) if r[10] else {},
+                "received_at": r[11],
             }
         )

@@ -15,7 +15,9 @@ from livecs.ingest.simulator import write_jsonl
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "run.py", *args],
         cwd=ROOT,

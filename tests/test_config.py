@@ -13,7 +13,9 @@ def test_shipped_config_is_valid() -> None:
 
 
 def test_env_overrides_nested_keys() -> None:
-    s = load_settings(environ={"LIVECS_BUS__QUEUE_SIZE": "7", "LIVECS_PIPELINE__SHED_DISPLAY_PRIORITIES": "[P2, P3]"})
+    s = load_settings(
+        environ={"LIVECS_BUS__QUEUE_SIZE": "7", "LIVECS_PIPELINE__SHED_DISPLAY_PRIORITIES": "[P2, P3]"}
+    )
     assert s.bus.queue_size == 7
     assert s.pipeline.shed_display_priorities == ["P2", "P3"]
 

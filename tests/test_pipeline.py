@@ -1,4 +1,4 @@
-"""The pipeline on the in-process bus: exactly-once record, counted rejects, backpressure, display shedding."""
+"""The pipeline on the in-process bus: exactly-once record, counted rejects, backpressure, shedding."""
 
 import asyncio
 from pathlib import Path
@@ -25,7 +25,18 @@ class KeywordProcessor:
             raise RuntimeError("processor bug")
         intent = Intent.BUY_SIGNAL if "拍了" in comment.text else Intent.CHITCHAT
         priority = Priority.P0 if "骗子" in comment.text else Priority.P3
-        return Processed(Triage(comment.comment_id, comment.room, comment.text, intent, 1.0, Sentiment.NEU, 0.5, priority=priority))
+        return Processed(
+            Triage(
+                comment.comment_id,
+                comment.room,
+                comment.text,
+                intent,
+                1.0,
+                Sentiment.NEU,
+                0.5,
+                priority=priority,
+            )
+        )
 
     def on_event(self, event: LiveEvent, now: float) -> None:
         self.events.append(event)
@@ -52,12 +63,21 @@ async def test_every_accepted_comment_recorded_exactly_once(tmp_path: Path) -> N
     await p.sink.submit_payload(b"{broken", source="test")
     await p.sink.submit_payload(b"\xff\xfe", source="test")
     await p.sink.submit_payload(orjson.dumps({"type": "order_paid", "id": "o1", "amount": 59}), source="test")
-    await p.sink.submit_payload(orjson.dumps([{"id": "b1", "text": "拍了"}, {"id": "z", "text": "boom"}]), source="test")
+    await p.sink.submit_payload(
+        orjson.dumps([{"id": "b1", "text": "拍了"}, {"id": "z", "text": "boom"}]), source="test"
+    )
     assert await p.drain(5)
     await p.stop()
     c = p.counters
     assert c.accepted == 303 and c.processed == 303 and c.recorded == 302
-    assert c.rejected == {"duplicate": 50, "empty_text": 1, "missing_field": 1, "not_an_object": 1, "malformed_json": 1, "invalid_utf8": 1}
+    assert c.rejected == {
+        "duplicate": 50,
+        "empty_text": 1,
+        "missing_field": 1,
+        "not_an_object": 1,
+        "malformed_json": 1,
+        "invalid_utf8": 1,
+    }
     assert c.buy_signals == 2 and c.events["order_paid"] == 1 and c.process_errors == 1
     conn = p.store.reader()
     (session,) = list_sessions(conn)

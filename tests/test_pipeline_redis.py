@@ -16,7 +16,9 @@ from livecs.store import Store, count_rows, list_sessions
 
 class EchoProcessor:
     def process(self, comment: Comment, now: float) -> Processed:
-        return Processed(Triage(comment.comment_id, comment.room, comment.text, Intent.CHITCHAT, 1.0, Sentiment.NEU, 0.5))
+        return Processed(
+            Triage(comment.comment_id, comment.room, comment.text, Intent.CHITCHAT, 1.0, Sentiment.NEU, 0.5)
+        )
 
     def on_event(self, event: LiveEvent, now: float) -> None:
         return None
@@ -31,7 +33,9 @@ def settings_for(tmp_path: Path, redis_url: str) -> Settings:
     return s
 
 
-async def test_ingest_and_workers_in_separate_pipelines(tmp_path: Path, redis_url: str, redis_client: aioredis.Redis) -> None:
+async def test_ingest_and_workers_in_separate_pipelines(
+    tmp_path: Path, redis_url: str, redis_client: aioredis.Redis
+) -> None:
     s = settings_for(tmp_path, redis_url)
     ingest = Pipeline(s, RedisBus(redis_url, s.bus), Store(s.store), None, default_room="r1")
     workers = [Pipeline(s, RedisBus(redis_url, s.bus), Store(s.store), EchoProcessor()) for _ in range(2)]

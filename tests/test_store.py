@@ -3,7 +3,18 @@
 from pathlib import Path
 
 from livecs.config import StoreSettings
-from livecs.models import ActionKind, Comment, EventKind, Intent, LiveEvent, OperatorAction, Priority, Sentiment, Suggestion, Triage
+from livecs.models import (
+    ActionKind,
+    Comment,
+    EventKind,
+    Intent,
+    LiveEvent,
+    OperatorAction,
+    Priority,
+    Sentiment,
+    Suggestion,
+    Triage,
+)
 from livecs.store import Store, StoreBatch, count_rows, iter_comments, list_sessions
 
 

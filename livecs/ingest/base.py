@@ -21,9 +21,7 @@ class IngestSink(Protocol):
         """A JSON text: one object or an array of objects. Returns how many records were accepted."""
         ...
 
-    async def submit_objects(
-        self, objects: Sequence[Any], *, source: str, room: str | None = None
-    ) -> int:
+    async def submit_objects(self, objects: Sequence[Any], *, source: str, room: str | None = None) -> int:
         """Already-decoded JSON values (dicts expected; anything else is counted as a reject)."""
         ...
 

@@ -18,9 +18,18 @@ def reason(obj: object, room: str | None = "r") -> str:
 
 
 def test_aliases_and_types_are_normalised() -> None:
-    c = V.record({"msg_id": 42, "uid": 7, "content": 1111, "timestamp": 1_700_000_000_123, "member_tier": "vip"}, room="r")
+    c = V.record(
+        {"msg_id": 42, "uid": 7, "content": 1111, "timestamp": 1_700_000_000_123, "member_tier": "vip"},
+        room="r",
+    )
     assert isinstance(c, Comment)
-    assert (c.comment_id, c.user_id, c.text, c.ts, c.member_tier) == ("42", "7", "1111", 1_700_000_000.123, MemberTier.VIP)
+    assert (c.comment_id, c.user_id, c.text, c.ts, c.member_tier) == (
+        "42",
+        "7",
+        "1111",
+        1_700_000_000.123,
+        MemberTier.VIP,
+    )
 
 
 def test_control_and_bidi_characters_are_removed() -> None:
@@ -40,7 +49,9 @@ def test_missing_id_gets_a_stable_hash() -> None:
 
 
 def test_events_keep_their_data() -> None:
-    e = V.record({"type": "order_paid", "id": "o1", "data": {"amount": 99, "sku": "A1"}, "quantity": 2}, room="r")
+    e = V.record(
+        {"type": "order_paid", "id": "o1", "data": {"amount": 99, "sku": "A1"}, "quantity": 2}, room="r"
+    )
     assert isinstance(e, LiveEvent) and e.kind is EventKind.ORDER_PAID
     assert e.data == {"amount": 99, "sku": "A1", "quantity": 2}
 
@@ -111,7 +122,12 @@ def test_any_json_value_is_a_record_or_a_reject(value: object) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(["id", "text", "ts", "user_id", "type", "member_tier", "room", "nickname"]), json_values))
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "text", "ts", "user_id", "type", "member_tier", "room", "nickname"]),
+        json_values,
+    )
+)
 def test_records_from_arbitrary_fields_never_crash(obj: dict[str, object]) -> None:
     try:
         rec = V.record(obj, room="r")
