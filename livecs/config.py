@@ -37,7 +37,9 @@ class BusSettings(_Section):
     stream_maxlen: int = Field(1_000_000, ge=1000, description="Redis: approximate MAXLEN of a stream")
     max_lag: int = Field(200_000, ge=1, description="Redis: unread entries before publish waits")
     lag_check_interval_s: float = Field(0.5, gt=0, description="Redis: how often publish re-reads lag")
-    reclaim_idle_ms: int = Field(30_000, ge=1, description="Redis: idle time before a pending entry is reclaimed")
+    reclaim_idle_ms: int = Field(
+        30_000, ge=1, description="Redis: idle time before a pending entry is reclaimed"
+    )
     reclaim_interval_s: float = Field(5.0, gt=0, description="Redis: how often a consumer runs XAUTOCLAIM")
 
 
@@ -53,7 +55,8 @@ class IngestSettings(Limits):
 
 
 class PipelineSettings(_Section):
-    workers: int = Field(1, ge=1, description="triage workers in this process")
+    workers: int = Field(1, ge=0, description="processing workers in this process (0 = ingest only)")
+    depth_refresh_s: float = Field(1.0, gt=0, description="how often queue depths are read for the counters")
     shed_display_priorities: list[str] = Field(
         default_factory=lambda: ["P3"], description="priorities the display may drop when consoles lag"
     )
@@ -82,6 +85,78 @@ class DemoSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
 
 
+class ConsoleUser(_Section):
+    name: str = Field(min_length=1, max_length=32, description="shown on actions (operator name)")
+    role: str = Field(pattern="^(operator|streamer|merchant|admin)$")
+    token: str = Field(min_length=16, description="secret; keep out of version control (use LIVECS_ env)")
+
+
+class OutboundSettings(_Section):
+    kind: str = Field(
+        "auto", pattern="^(auto|ws|http|none)$", description="auto: ws relay if running, else http, else none"
+    )
+    http_url: str = Field("", description="POST replies here as JSON (kind http/auto)")
+    http_token: str = Field("", description="bearer token for http_url")
+    http_timeout_s: float = Field(5.0, gt=0)
+    rate_per_s: float = Field(0.5, gt=0, description="replies per second per room (token bucket refill)")
+    burst: int = Field(3, ge=1, description="token bucket size: replies sent back to back")
+    max_attempts: int = Field(4, ge=1, description="delivery attempts before giving up")
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(15.0, gt=0)
+    queue_size: int = Field(
+        200, ge=1, description="pending replies per room; beyond it a reply gives up at once"
+    )
+
+
+class AlertSettings(_Section):
+    window_s: float = Field(30.0, gt=0, description="sliding window the alerts look at")
+    negative_share: float = Field(0.35, gt=0, le=1, description="negative share that raises 负面激增")
+    negative_min_comments: int = Field(20, ge=1)
+    complaint_count: int = Field(5, ge=1, description="complaints in the window for 投诉潮")
+    spam_count: int = Field(30, ge=1, description="spam in the window for 刷屏")
+    ingest_ok_states: list[str] = Field(
+        default_factory=lambda: ["running", "connected", "finished"],
+        description="source states that are fine",
+    )
+
+
+class ConsoleSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535, description="serve: console port (demo uses demo.port)")
+    users: list[ConsoleUser] = Field(
+        default_factory=list, description="empty: one token per role, printed at start"
+    )
+    cookie_name: str = "livecs_token"
+    cookie_secure: bool = Field(False, description="set the Secure flag (behind HTTPS)")
+    results_stage: str = Field("console", description="bus stage name; give each console process its own")
+    read_count: int = Field(1000, ge=1, description="results read from the bus at once")
+    read_block_ms: int = Field(100, ge=1)
+    queue_visible: int = Field(50, ge=1, description="cards pushed to a console; the rest are counted")
+    queue_max_items: int = Field(
+        5000, ge=10, description="open items kept per room (oldest low priority evicted)"
+    )
+    members_shown: int = Field(12, ge=1, description="members of a cluster sent with its card")
+    members_kept: int = Field(200, ge=1, description="members of a cluster kept in memory")
+    queue_priorities: list[str] = Field(
+        default_factory=lambda: ["P0", "P1", "P2", "mod"],
+        description="priorities that make a card (P3 only counts)",
+    )
+    cluster_priorities: list[str] = Field(
+        default_factory=lambda: ["P2"], description="priorities grouped by cluster id (others: one card each)"
+    )
+    recent_done: int = Field(30, ge=1, description="handled cards kept to show delivery status")
+    max_push_per_s: float = Field(10.0, gt=0, le=50, description="messages per second per websocket client")
+    stats_window_s: float = Field(60.0, gt=0, description="live panel window (comments/min, intent mix…)")
+    response_samples: int = Field(500, ge=1, description="recent first-action delays for the median")
+    streamer_clusters: int = Field(5, ge=1, le=10)
+    streamer_window_s: float = Field(180.0, gt=0, description="how far back 'hottest' looks")
+    upload_max_bytes: int = Field(5_000_000, ge=1024)
+    ws_heartbeat_s: float = Field(20.0, gt=0)
+    ws_send_timeout_s: float = Field(5.0, gt=0, description="a client slower than this is dropped")
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+
 class Settings(_Section):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     bus: BusSettings = Field(default_factory=BusSettings)
@@ -90,6 +165,7 @@ class Settings(_Section):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     ws: WsSourceSettings = Field(default_factory=WsSourceSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     redis_url: str | None = Field(None, description="Redis Streams bus; None = in-process")
 
 

@@ -74,6 +74,7 @@ class Pipeline:
         self._stopping = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._source_tasks: list[asyncio.Task[None]] = []
+        self._monitor: asyncio.Task[None] | None = None
         self.sink = Ingestor(
             Validator(settings.ingest),
             self._publish_comments,
@@ -89,6 +90,7 @@ class Pipeline:
         await self.store.open()
         await self.bus.declare(COMMENTS_TOPIC, PROCESS_STAGE)
         n = self.settings.pipeline.workers if workers is None else workers
+        self._monitor = asyncio.create_task(self._watch_depths(), name="queue-depths")
         for i in range(n):
             name = f"worker-{secrets.token_hex(3)}-{i}"
             self._workers.append(asyncio.create_task(self.run_worker(name), name=name))
@@ -131,6 +133,8 @@ class Pipeline:
         if self._workers:
             await self.drain(drain_timeout)
         self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.cancel()
         for t in self._workers:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
@@ -138,6 +142,15 @@ class Pipeline:
         stats = self.counters.snapshot()
         for ref in self.sessions.values():
             await self.store.close_session(ref.session_id, time.time(), stats)
+
+    async def _watch_depths(self) -> None:
+        """Keep ``counters.queue_depths`` fresh for the console's ingest status."""
+        while not self._stopping.is_set():
+            try:
+                self.counters.queue_depths = await self.bus.depths()
+            except Exception as exc:
+                self._errors.warning("depths", "reading queue depths failed: %r", exc)
+            await asyncio.sleep(self.settings.pipeline.depth_refresh_s)
 
     # -- ingest side ------------------------------------------------------------------------------------
     async def session_for(self, room: str, source: str) -> str:
