@@ -1,0 +1,167 @@
+"""The text-only half of triage (cacheable by normalised text): normalise, scan lexicons, score the learned
+heads, apply the decisive rules (spam cues, hostility toward the shop), and return a :class:`TextAnalysis`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from livecs.models import Emotion, Intent, Sentiment
+from livecs.triage.cluster import cluster_key
+from livecs.triage.features import text_features
+from livecs.triage.lexicon import Lexicon, LexiconHits
+from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS, LinearModel, argmax, softmax
+from livecs.triage.normalize import NormalizedText, Normalizer
+from livecs.triage.spam import SpamRules
+
+_INTENT_INDEX = {label: i for i, label in enumerate(INTENT_LABELS)}
+_EMPTY_OR_TAGS_RE = re.compile(r"(?:\[[^\]]{1,6}\]|\s)*")
+_PUNCT_ONLY_RE = re.compile(r"[\W_]+")
+_QUESTION_MARKS_ONLY_RE = re.compile(r"[?\s.。!]*\?[?\s.。!]*")
+_NEGATIVE_AFFECT = "neg"
+
+
+@dataclass(frozen=True, slots=True)
+class TextAnalysis:
+    normalized: str
+    folded: str
+    intent: Intent
+    intent_confidence: float
+    sentiment: Sentiment
+    sentiment_score: float
+    emotion: Emotion
+    spam_reason: str
+    threat: bool
+    stock_urgency: bool
+    cluster_key: str  # comparable core of the text for repeated-question clusters
+
+
+class TextAnalyzer:
+    """Pure function of the text (plus merchant keywords/examples); safe to cache by normalised text."""
+
+    def __init__(
+        self,
+        normalizer: Normalizer,
+        lexicon: Lexicon,
+        model: LinearModel,
+        spam_rules: SpamRules,
+        settings: dict[str, Any],
+    ) -> None:
+        self.normalizer = normalizer
+        self.lexicon = lexicon
+        self.model = model
+        self.spam_rules = spam_rules
+        self.merchant_keyword_boost = float(settings["merchant_keyword_boost"])
+        self.merchant_example_similarity = float(settings["merchant_example_similarity"])
+        self.min_confidence = float(settings["min_confidence"])
+        self.model_spam_min_confidence = float(settings["model_spam_min_confidence"])
+        self.merchant_examples: dict[str, str] = {}  # normalised example -> intent
+
+    def add_examples(self, intent: str, examples: list[str]) -> int:
+        added = 0
+        for example in examples:
+            text = self.normalizer.normalize(str(example)).text
+            if text and self.merchant_examples.get(text) != intent:
+                self.merchant_examples[text] = intent
+                added += 1
+        return added
+
+    def analyze_normalized(self, norm: NormalizedText) -> TextAnalysis:
+        text = norm.text
+        hits = self.lexicon.scan(text)
+        spam_reason = self.spam_rules.reason(norm, hits)
+        summed = self.model.feature_sum(text_features(text, hits))
+        logits = self.model.intent_logits(summed)
+        if hits.merchant:
+            for intent, count in hits.merchant.items():
+                if intent in _INTENT_INDEX:
+                    logits[_INTENT_INDEX[intent]] += self.merchant_keyword_boost * count
+        probs = softmax(logits)
+        intent_index = argmax(probs)
+        confidence = float(probs[intent_index])
+        if INTENT_LABELS[intent_index] == "spam" and not spam_reason:
+            if confidence >= self.model_spam_min_confidence:
+                spam_reason = "model"
+            else:  # the model alone decides spam only when sure; otherwise its next-best intent
+                probs[intent_index] = 0.0
+                intent_index = argmax(probs)
+                confidence = float(probs[intent_index])
+        intent_index, confidence = self._rules(norm, hits, spam_reason, intent_index, confidence)
+        sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
+        intent = INTENT_LABELS[intent_index]
+        sentiment = SENTIMENT_LABELS[argmax(sentiment_probs)]
+        p_pos, p_neg = float(sentiment_probs[0]), float(sentiment_probs[2])
+        emotion = EMOTION_LABELS[argmax(emotion_probs)]
+        sentiment, emotion = self._affect_rules(norm, intent, spam_reason, sentiment, emotion)
+        score = 0.5 + 0.5 * (p_pos - p_neg)
+        if sentiment == _NEGATIVE_AFFECT:
+            score = min(score, 0.45)
+        elif sentiment == "pos":
+            score = max(score, 0.55)
+        return TextAnalysis(
+            normalized=text,
+            folded=norm.folded,
+            intent=Intent(intent),
+            intent_confidence=round(confidence, 4),
+            sentiment=Sentiment(sentiment),
+            sentiment_score=round(score, 4),
+            emotion=Emotion(emotion if sentiment == _NEGATIVE_AFFECT else ""),
+            spam_reason=spam_reason if intent == "spam" else "",
+            threat=bool(hits.complaint_terms),
+            stock_urgency=hits.stock_urgency,
+            cluster_key=cluster_key(text),
+        )
+
+    def _rules(
+        self, norm: NormalizedText, hits: LexiconHits, spam_reason: str, intent_index: int, confidence: float
+    ) -> tuple[int, float]:
+        text = norm.text
+        if spam_reason:
+            return _INTENT_INDEX["spam"], 1.0
+        if self.merchant_examples:
+            exact = self.merchant_examples.get(text)
+            if exact is None:
+                best = process.extractOne(
+                    text, self.merchant_examples.keys(), scorer=fuzz.ratio,
+                    score_cutoff=self.merchant_example_similarity,
+                )  # fmt: skip
+                exact = self.merchant_examples[best[0]] if best is not None else None
+            if exact in _INTENT_INDEX:
+                return _INTENT_INDEX[exact], 1.0
+        if hits.complaint_terms:
+            return _INTENT_INDEX["complaint"], max(confidence, 0.9)
+        if hits.spam.get("insults") and hits.shop_target:
+            return _INTENT_INDEX["complaint"], max(confidence, 0.8)
+        if _EMPTY_OR_TAGS_RE.fullmatch(text) or _PUNCT_ONLY_RE.fullmatch(text):
+            return _INTENT_INDEX["chitchat"], 1.0
+        if confidence < self.min_confidence:
+            return _INTENT_INDEX["chitchat"], confidence
+        return intent_index, confidence
+
+    @staticmethod
+    def _affect_rules(
+        norm: NormalizedText, intent: str, spam_reason: str, sentiment: str, emotion: str
+    ) -> tuple[str, str]:
+        if intent == "complaint":
+            return _NEGATIVE_AFFECT, emotion if emotion in ("angry", "disappointed") else "angry"
+        if intent == "spam":
+            if spam_reason == "insult":
+                return _NEGATIVE_AFFECT, "angry"
+            return "neu", ""
+        if _QUESTION_MARKS_ONLY_RE.fullmatch(norm.text):
+            return _NEGATIVE_AFFECT, "confused"
+        return sentiment, emotion
+
+
+def load_analyzer_parts(
+    lexicon_data: dict[str, Any], config: dict[str, Any]
+) -> tuple[Normalizer, Lexicon, SpamRules]:
+    """The model-independent parts (shared by the engine and the trainer)."""
+    normalizer = Normalizer(lexicon_data, config["normalise"])
+    lexicon = Lexicon(lexicon_data)
+    spam_rules = SpamRules.from_config(config["spam"], lexicon_data)
+    return normalizer, lexicon, spam_rules

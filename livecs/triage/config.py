@@ -1,0 +1,109 @@
+"""Triage settings: defaults, ``config/triage.yaml`` and ``LIVECS_TRIAGE_<SECTION>__<KEY>`` overrides."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = Path("config/triage.yaml")  # relative to the working directory, else to the repo
+ENV_PREFIX = "LIVECS_TRIAGE_"
+
+DEFAULTS: dict[str, Any] = {
+    "normalise": {"max_chars": 400, "max_char_repeat": 3, "max_punct_repeat": 2},
+    "cache": {"text_analysis_size": 50_000, "normalise_size": 50_000},
+    "spam": {
+        "gibberish_run": 12,
+        "punct_only_len": 8,
+        "latin_gibberish_len": 7,
+        "handle_min_len": 5,
+        "contact_digits": 6,
+        "bare_digits": 9,
+    },
+    "flood": {
+        "window_s": 60.0,
+        "same_user_same_text": 3,
+        "same_user_any_text": 20,
+        "same_text_many_users": 8,
+        "same_text_min_chars": 12,
+        "max_tracked_users": 50_000,
+    },
+    "cluster": {
+        "window_s": 120.0,
+        "similarity": 78.0,
+        "max_open_per_intent": 64,
+        "max_members_kept": 50,
+        "intents": ["product", "price_promo", "order", "logistics", "payment", "after_sales"],
+    },
+    "priority": {
+        "sla_s": {"P0": 30, "P1": 60, "P2": 180, "P3": None, "mod": 60},
+        "high_tier_min": 3,
+        "raise_tier_min": 2,
+        "cluster_size_p1": 8,
+        "cluster_size_p0": 40,
+        "cluster_age_p1_s": 90.0,
+        "cluster_min_for_age": 3,
+        "angry_p0_intents": ["after_sales", "logistics", "order", "payment"],
+        "blocking_p1_intents": ["payment", "order"],
+        "coupon_failure_p1": True,
+        "stock_urgency_p1": True,
+    },
+    "intent": {
+        "min_confidence": 0.0,
+        "model_spam_min_confidence": 0.85,
+        "merchant_keyword_boost": 2.5,
+        "merchant_example_similarity": 90.0,
+    },
+    "keywords": {},
+    "examples": {},
+}
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``LIVECS_TRIAGE_CLUSTER__WINDOW_S=60`` -> ``{"cluster": {"window_s": 60}}`` (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not path:
+            continue
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        try:
+            node[path[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+    return out
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The merged settings; a missing default file is fine, a missing explicit file is an error."""
+    config = copy.deepcopy(DEFAULTS)
+    file_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    if path is None and not file_path.exists():
+        file_path = REPO_ROOT / DEFAULT_CONFIG_PATH
+    if file_path.exists():
+        loaded = yaml.safe_load(file_path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, Mapping):
+            raise ValueError(f"{file_path}: expected a mapping at the top level")
+        config = _merge(config, loaded)
+    elif path is not None:
+        raise FileNotFoundError(file_path)
+    return _merge(config, _env_overrides(os.environ if environ is None else environ))

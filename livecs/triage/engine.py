@@ -1,0 +1,164 @@
+"""The triage engine: ``Comment`` in, ``Triage`` out — pure, synchronous, no I/O after construction.
+
+The text-only analysis (normalise, lexicons, learned heads, rules) is cached by text in LRU caches; the
+per-user and per-room parts (flood windows, repeated-question clusters, priority) run for every comment and
+keep bounded state that expires by ``now``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from livecs.models import Comment, Emotion, Intent, MemberTier, Priority, Sentiment, Triage
+from livecs.triage.analyze import TextAnalysis, TextAnalyzer, load_analyzer_parts
+from livecs.triage.cluster import Cluster, ClusterTracker
+from livecs.triage.config import load_config
+from livecs.triage.lexicon import load_lexicon_data
+from livecs.triage.model import MODEL_FILE, LinearModel
+from livecs.triage.normalize import NormalizedText
+from livecs.triage.priority import QUESTION_INTENTS, PriorityInput, PriorityRules
+from livecs.triage.spam import FloodTracker
+
+log = logging.getLogger(__name__)
+
+# Intents a flood of one user's repeated text turns into spam (a repeated question stays a question).
+_FLOODABLE_INTENTS = frozenset({Intent.CHITCHAT, Intent.BUY_SIGNAL, Intent.SPAM})
+
+
+class TriageEngine:
+    def __init__(self, config: dict[str, Any], model: LinearModel | None = None) -> None:
+        self.config = config
+        lexicon_data = load_lexicon_data()
+        normalizer, lexicon, spam_rules = load_analyzer_parts(lexicon_data, config)
+        self.normalizer = normalizer
+        self.analyzer = TextAnalyzer(
+            normalizer, lexicon, model or LinearModel.load(MODEL_FILE), spam_rules, config["intent"]
+        )
+        self.flood = FloodTracker(config["flood"])
+        self.clusters = ClusterTracker(config["cluster"])
+        self.priority = PriorityRules(config["priority"])
+        cache = config["cache"]
+        self._normalize = lru_cache(maxsize=int(cache["normalise_size"]))(normalizer.normalize)
+        self._analysis_cache_size = int(cache["text_analysis_size"])
+        self._reset_analysis_cache()
+        for intent, keywords in (config.get("keywords") or {}).items():
+            self.add_keywords(Intent(intent), list(keywords or []))
+        for intent, examples in (config.get("examples") or {}).items():
+            self.add_keywords(Intent(intent), [], list(examples or []))
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None) -> TriageEngine:
+        """Engine from ``config/triage.yaml`` (or ``path``) with ``LIVECS_TRIAGE_*`` overrides."""
+        return cls(load_config(path))
+
+    def _reset_analysis_cache(self) -> None:
+        self._analyze_cached = lru_cache(maxsize=self._analysis_cache_size)(self.analyzer.analyze_normalized)
+
+    def add_keywords(
+        self, intent: Intent | str, keywords: list[str], examples: list[str] | None = None
+    ) -> int:
+        """Merchant keywords (boost the intent) and examples (decide it on a near match); returns how many
+        were new. Clears the text-analysis cache."""
+        intent_value = Intent(intent).value
+        added = self.analyzer.lexicon.add_merchant_keywords(intent_value, list(keywords))
+        if examples:
+            added += self.analyzer.add_examples(intent_value, list(examples))
+        if added:
+            self._reset_analysis_cache()
+        return added
+
+    def analyze_text(self, text: str) -> TextAnalysis:
+        """The cached text-only analysis (no room or user state touched)."""
+        norm: NormalizedText = self._normalize(text if isinstance(text, str) else str(text or ""))
+        return self._analyze_cached(norm)
+
+    def triage(self, comment: Comment, now: float) -> Triage:
+        try:
+            return self._triage(comment, now)
+        except Exception:  # never raise into the pipeline; a plain P3 record keeps the comment visible
+            log.exception("triage failed for comment %r", getattr(comment, "comment_id", "?"))
+            return Triage(
+                comment_id=str(getattr(comment, "comment_id", "")),
+                room=str(getattr(comment, "room", "")),
+                normalized=str(getattr(comment, "text", ""))[:200],
+                intent=Intent.CHITCHAT,
+                intent_confidence=0.0,
+                sentiment=Sentiment.NEU,
+                sentiment_score=0.5,
+                reasons=["triage_error"],
+            )
+
+    def _triage(self, comment: Comment, now: float) -> Triage:
+        analysis = self.analyze_text(comment.text)
+        intent, sentiment, emotion = analysis.intent, analysis.sentiment, analysis.emotion
+        spam_reason = analysis.spam_reason
+        flood_reason = self.flood.observe(
+            comment.room,
+            comment.user_id,
+            analysis.normalized,
+            now,
+            copy_paste_candidate=intent in _FLOODABLE_INTENTS,
+        )
+        if flood_reason and intent is not Intent.COMPLAINT:
+            if intent in _FLOODABLE_INTENTS or flood_reason == "flood:rate":
+                intent, spam_reason = Intent.SPAM, spam_reason or flood_reason
+                sentiment, emotion = Sentiment.NEU, Emotion.NONE
+        spam = intent is Intent.SPAM
+        cluster: Cluster | None = None
+        if not spam and intent in QUESTION_INTENTS:
+            cluster = self.clusters.observe(
+                comment.room, intent.value, analysis.normalized, comment.comment_id, now, analysis.cluster_key
+            )
+        tier = comment.member_tier
+        if not isinstance(tier, MemberTier):
+            try:
+                tier = MemberTier(int(tier))
+            except (TypeError, ValueError):
+                tier = MemberTier.NONE
+        level, deadline, reasons = self.priority.decide(
+            PriorityInput(
+                intent=intent,
+                sentiment=sentiment,
+                emotion=emotion,
+                spam=spam,
+                spam_reason=spam_reason,
+                threat=analysis.threat,
+                stock_urgency=analysis.stock_urgency,
+                member_tier=tier,
+                cluster_size=cluster.count if cluster else 1,
+                cluster_age_s=cluster.age(now) if cluster else 0.0,
+                cluster_first_ts=cluster.first_ts if cluster else None,
+            ),
+            now,
+        )
+        return Triage(
+            comment_id=comment.comment_id,
+            room=comment.room,
+            normalized=analysis.normalized,
+            intent=intent,
+            intent_confidence=analysis.intent_confidence,
+            sentiment=sentiment,
+            sentiment_score=analysis.sentiment_score,
+            emotion=emotion,
+            spam=spam,
+            spam_reason=spam_reason if spam else "",
+            cluster_id=cluster.cluster_id if cluster else "",
+            cluster_size=cluster.count if cluster else 1,
+            priority=level,
+            sla_deadline=deadline,
+            reasons=reasons,
+        )
+
+    def open_clusters(self, room: str, now: float) -> list[Cluster]:
+        """Open repeated-question clusters of a room, biggest first."""
+        return self.clusters.open_clusters(room, now)
+
+    def state_size(self) -> dict[str, int]:
+        """How much per-room state is held (bounded; for tests and the benchmark)."""
+        return {"flood_windows": self.flood.tracked(), "open_clusters": self.clusters.tracked()}
+
+
+__all__ = ["Priority", "TriageEngine"]

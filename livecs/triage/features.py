@@ -1,0 +1,60 @@
+"""Sparse binary features of a normalised comment: character 1–3-grams, shape tags and lexicon tags."""
+
+from __future__ import annotations
+
+import re
+
+from livecs.triage.lexicon import LexiconHits
+
+_QUESTION_RE = re.compile(
+    r"吗|呢|么|多少|几|怎么|什么|哪|是不是|有没有|能不能|可不可以|会不会|要不要|如何|为什么|为何|\?|咋|求"
+)
+_LINK_NUMBER_RE = re.compile(r"\d{1,3}号")
+_HEIGHT_WEIGHT_RE = re.compile(r"1[4-9]\d/\d{2,3}斤|\d{2,3}斤|一米[五六七八]")
+_SIZE_RE = re.compile(r"(?<![A-Za-z])(?:XXXL|XXL|XL|[2-6]XL|S|M|L)(?![A-Za-z])|\d{2}码|均码|大码|小码")
+_DIGITS_RE = re.compile(r"[\d\s]+")
+_LATIN_RE = re.compile(r"[a-z]")
+_LENGTH_BUCKETS = (1, 2, 4, 8, 16, 40)  # upper bounds of the length-bucket tags
+INTENT_FEATURE_PREFIX = "I:"
+
+
+def length_bucket(n: int) -> str:
+    for bound in _LENGTH_BUCKETS:
+        if n <= bound:
+            return f"#len<={bound}"
+    return f"#len>{_LENGTH_BUCKETS[-1]}"
+
+
+def text_features(text: str, hits: LexiconHits) -> list[str]:
+    """Deduplicated feature names (order irrelevant)."""
+    feats: set[str] = set(hits.tags)
+    compact = text.replace(" ", "_")
+    padded = "^" + compact + "$"
+    feats.update(compact)
+    feats.update(padded[i : i + 2] for i in range(len(padded) - 1))
+    feats.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    feats.add(length_bucket(len(compact)))
+    if not compact:
+        feats.add("#empty")
+        return list(feats)
+    if _QUESTION_RE.search(text):
+        feats.add("#q")
+    if "??" in text:
+        feats.add("#qq")
+    if "!" in text:
+        feats.add("#excl")
+    if _DIGITS_RE.fullmatch(text):
+        feats.add("#digits")
+    if _LINK_NUMBER_RE.search(text):
+        feats.add("#linkno")
+    if _HEIGHT_WEIGHT_RE.search(text):
+        feats.add("#hw")
+    if _SIZE_RE.search(text):
+        feats.add("#size")
+    if _LATIN_RE.search(text):
+        feats.add("#latin")
+    if hits.pos > hits.neg:
+        feats.add("#lex_pos")
+    elif hits.neg > hits.pos:
+        feats.add("#lex_neg")
+    return list(feats)

@@ -1,0 +1,211 @@
+"""Spam and abuse: text rules (traffic luring and its disguises, links, ads, insults at viewers, gibberish)
+and :class:`FloodTracker`, the per-room sliding windows for floods (same user / same text N times).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from livecs.triage.lexicon import LexiconHits
+from livecs.triage.normalize import NormalizedText
+
+_LINK_RE = re.compile(
+    r"https?://|www\.|(?<![a-z0-9])[a-z0-9\-]{2,}\.(?:com|cn|cc|net|top|xyz|shop|vip|me|io|link|site|club)(?![a-z])"
+)
+_LURE_PREFIX = r"(?:微信号?|威信|薇信|v信|vx|wx|(?<![a-z])v|(?<![a-z])q|qq|扣扣|企鹅号?|q群|群号|薇|威|微)"
+_DIGIT_LURE_CONTEXT_RE = re.compile(r"加|私|联系|q|群|v|微|威|薇|扣扣|企鹅|电话|手机|号码|call")
+_DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
+_PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
+_PUNCT_ONLY_RE = re.compile(r"[\W_]+")
+_LATIN_TOKEN_RE = re.compile(r"[a-z]+")
+_VOWELS = set("aeiou")
+_SHILL_WORDS = frozenset({"托", "水军"})  # calling someone a shill: spam at viewers, a grievance at the shop
+CONTACT_MIN_DISTINCT_DIGITS = 3  # a contact number uses at least this many different digits
+HANDLE_MIN_DIGITS = (
+    3  # a handle after 微/v/q with this many digits reads as an account even with no separator
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpamRules:
+    """Thresholds (from config ``spam``) and cue lists (from the lexicon) for the text-only spam rules."""
+
+    gibberish_run: int
+    punct_only_len: int
+    latin_gibberish_len: int
+    handle_min_len: int
+    contact_digits: int
+    bare_digits: int
+    keyboard_runs: tuple[str, ...]
+    cheer_chars: frozenset[str]
+    handle_re: re.Pattern[str] = field(init=False)
+    digits_re: re.Pattern[str] = field(init=False)
+    char_run_re: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        sep = r"[\W_]{0,3}"
+        handle = (
+            _LURE_PREFIX + "(" + sep + r"[:：]?" + sep + r")([a-z0-9_\-]{" + str(self.handle_min_len) + ",})"
+        )
+        object.__setattr__(self, "handle_re", re.compile(handle))
+        digits = r"(?<!\d)\d(?:[\s\-_.·,，。*/|]{0,2}\d){" + str(self.contact_digits - 1) + ",}"
+        object.__setattr__(self, "digits_re", re.compile(digits))
+        object.__setattr__(self, "char_run_re", re.compile(r"(.)\1{" + str(self.gibberish_run - 1) + ",}"))
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any], lexicon: dict[str, Any]) -> SpamRules:
+        spam_lex = lexicon.get("spam", {})
+        return cls(
+            gibberish_run=int(settings["gibberish_run"]),
+            punct_only_len=int(settings["punct_only_len"]),
+            latin_gibberish_len=int(settings["latin_gibberish_len"]),
+            handle_min_len=int(settings["handle_min_len"]),
+            contact_digits=int(settings["contact_digits"]),
+            bare_digits=int(settings["bare_digits"]),
+            keyboard_runs=tuple(str(r) for r in spam_lex.get("keyboard_runs", [])),
+            cheer_chars=frozenset(str(spam_lex.get("cheer_chars", ""))),
+        )
+
+    def reason(self, norm: NormalizedText, hits: LexiconHits) -> str:
+        """The spam reason for this text (``""`` when the text alone is not spam)."""
+        folded = norm.folded
+        if not folded:
+            return ""
+        if _LINK_RE.search(folded):
+            return "link"
+        if hits.spam.get("lure") or self._has_contact(folded):
+            return "lure"
+        if len(hits.spam.get("ads", ())) >= 2:
+            return "ad"
+        if self._is_insult(hits):
+            return "insult"
+        if self._is_gibberish(folded):
+            return "gibberish"
+        return ""
+
+    def _has_contact(self, folded: str) -> bool:
+        for match in self.handle_re.finditer(folded):
+            separator, handle = match.group(1), match.group(2)
+            digits = sum(ch.isdigit() for ch in handle)
+            if digits >= HANDLE_MIN_DIGITS or "_" in handle or separator.strip():
+                return True
+        if _PHONE_RE.search(folded):
+            return not _DIGIT_EXEMPT_CONTEXT_RE.search(folded)
+        for digits in self.digits_re.finditer(folded):
+            digit_chars = [ch for ch in digits.group(0) if ch.isdigit()]
+            n_digits = len(digit_chars)
+            if len(set(digit_chars)) < CONTACT_MIN_DISTINCT_DIGITS:
+                continue  # 111111 / 666666 are cheers, not numbers
+            if _DIGIT_EXEMPT_CONTEXT_RE.search(folded):
+                return False
+            if n_digits >= self.bare_digits:
+                return True
+            if _DIGIT_LURE_CONTEXT_RE.search(folded):
+                return True
+        return False
+
+    @staticmethod
+    def _is_insult(hits: LexiconHits) -> bool:
+        insults = hits.spam.get("insults")
+        viewers = hits.spam.get("viewer_targets")
+        if hits.complaint_terms:
+            return False  # a grievance against the shop: complaint, not spam
+        named_viewers = [v for v in viewers or () if v not in _SHILL_WORDS]
+        if named_viewers and insults:
+            return True
+        if viewers and not hits.shop_target and (insults or any(v in _SHILL_WORDS for v in viewers)):
+            return True
+        if named_viewers and any(v in _SHILL_WORDS for v in viewers):
+            return True
+        return bool(insults) and not hits.shop_target
+
+    def _is_gibberish(self, folded: str) -> bool:
+        compact = folded.replace(" ", "")
+        if len(compact) >= self.punct_only_len and _PUNCT_ONLY_RE.fullmatch(compact):
+            return True
+        for run in self.char_run_re.finditer(compact):
+            if run.group(1) not in self.cheer_chars and not run.group(1).isdigit():
+                return True
+        for token in _LATIN_TOKEN_RE.findall(folded):
+            keyboard = sum(1 for r in self.keyboard_runs if r in token)
+            if keyboard >= 2:
+                return True
+            if len(token) >= self.latin_gibberish_len and (
+                not (_VOWELS & set(token)) or len(set(token)) <= 2
+            ):
+                return True
+        return False
+
+
+@dataclass(slots=True)
+class _RoomFlood:
+    users: OrderedDict[str, deque[tuple[float, str]]] = field(default_factory=OrderedDict)
+    texts: OrderedDict[str, deque[tuple[float, str]]] = field(default_factory=OrderedDict)
+    last_sweep: float = 0.0
+
+
+class FloodTracker:
+    """Sliding windows per room: a user repeating a text, a user posting too fast, a copy-paste wave."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.window_s = float(settings["window_s"])
+        self.same_user_same_text = int(settings["same_user_same_text"])
+        self.same_user_any_text = int(settings["same_user_any_text"])
+        self.same_text_many_users = int(settings["same_text_many_users"])
+        self.same_text_min_chars = int(settings["same_text_min_chars"])
+        self.max_tracked_users = int(settings["max_tracked_users"])
+        self.rooms: dict[str, _RoomFlood] = {}
+
+    def observe(self, room: str, user: str, text_key: str, now: float, copy_paste_candidate: bool) -> str:
+        """Record one comment; returns a flood reason or ``""``."""
+        state = self.rooms.get(room)
+        if state is None:
+            state = self.rooms[room] = _RoomFlood(last_sweep=now)
+        horizon = now - self.window_s
+        if now - state.last_sweep > self.window_s:
+            self._sweep(state, horizon)
+            state.last_sweep = now
+        reason = ""
+        if user:
+            window = state.users.get(user)
+            if window is None:
+                window = state.users[user] = deque()
+                if len(state.users) > self.max_tracked_users:
+                    state.users.popitem(last=False)
+            else:
+                state.users.move_to_end(user)
+            while window and window[0][0] < horizon:
+                window.popleft()
+            window.append((now, text_key))
+            if len(window) >= self.same_user_any_text:
+                reason = "flood:rate"
+            elif text_key and sum(1 for _, t in window if t == text_key) >= self.same_user_same_text:
+                reason = "flood:repeat"
+        if copy_paste_candidate and len(text_key) >= self.same_text_min_chars:
+            senders = state.texts.get(text_key)
+            if senders is None:
+                senders = state.texts[text_key] = deque()
+                if len(state.texts) > self.max_tracked_users:
+                    state.texts.popitem(last=False)
+            else:
+                state.texts.move_to_end(text_key)
+            while senders and senders[0][0] < horizon:
+                senders.popleft()
+            senders.append((now, user))
+            if not reason and len({u for _, u in senders}) >= self.same_text_many_users:
+                reason = "flood:copy_paste"
+        return reason
+
+    @staticmethod
+    def _sweep(state: _RoomFlood, horizon: float) -> None:
+        for table in (state.users, state.texts):
+            stale = [key for key, window in table.items() if not window or window[-1][0] < horizon]
+            for key in stale:
+                del table[key]
+
+    def tracked(self) -> int:
+        """How many windows are held (for memory tests)."""
+        return sum(len(s.users) + len(s.texts) for s in self.rooms.values())

@@ -1,0 +1,51 @@
+"""Shared triage fixtures: the merged default settings and a fresh engine per test; a comment factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from livecs.models import Comment, MemberTier
+from livecs.triage.config import load_config
+from livecs.triage.engine import TriageEngine
+from livecs.triage.model import MODEL_FILE, LinearModel
+
+
+@pytest.fixture(scope="session")
+def base_config() -> dict[str, Any]:
+    return load_config(environ={})
+
+
+@pytest.fixture(scope="session")
+def model() -> LinearModel:
+    return LinearModel.load(MODEL_FILE)
+
+
+@pytest.fixture
+def engine(base_config: dict[str, Any], model: LinearModel) -> TriageEngine:
+    return TriageEngine(base_config, model=model)
+
+
+CommentFactory = Callable[..., Comment]
+
+
+@pytest.fixture
+def make_comment() -> CommentFactory:
+    counter = iter(range(1_000_000))
+
+    def make(
+        text: str,
+        *,
+        user: str = "u1",
+        room: str = "r1",
+        ts: float = 1000.0,
+        tier: MemberTier = MemberTier.NONE,
+    ) -> Comment:
+        return Comment(
+            comment_id=f"c{next(counter)}", platform="test", room=room, user_id=user, nickname="",
+            text=text, ts=ts, member_tier=tier,
+        )  # fmt: skip
+
+    return make

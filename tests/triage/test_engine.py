@@ -1,0 +1,114 @@
+"""TriageEngine end to end: domain understanding, odd input, clusters, floods, priority, merchant keywords."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from livecs.models import Emotion, Intent, MemberTier, Priority, Sentiment
+from livecs.triage.engine import TriageEngine
+
+from .conftest import CommentFactory
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("有S码吗", Intent.PRODUCT),
+        ("几号链接", Intent.PRODUCT),
+        ("多少钱", Intent.PRICE_PROMO),
+        ("yhq在哪领", Intent.PRICE_PROMO),
+        ("什么时候发货", Intent.LOGISTICS),
+        ("能用花呗吗", Intent.PAYMENT),
+        ("怎么退货", Intent.AFTER_SALES),
+        ("地址写错了能改吗", Intent.ORDER),
+        ("骗子 三天了还不发货", Intent.COMPLAINT),
+        ("12315见", Intent.COMPLAINT),
+        ("拍了拍了", Intent.BUY_SIGNAL),
+        ("扣1", Intent.CHITCHAT),
+        ("主播好美", Intent.CHITCHAT),
+        ("加威信 abc123", Intent.SPAM),
+    ],
+)
+def test_intents(engine: TriageEngine, make_comment: CommentFactory, text: str, intent: Intent) -> None:
+    assert engine.triage(make_comment(text), 1000.0).intent is intent
+
+
+def test_plain_question_is_neutral_where_snownlp_says_negative(engine: TriageEngine) -> None:
+    analysis = engine.analyze_text("有S码吗")
+    assert analysis.sentiment is Sentiment.NEU and 0.4 < analysis.sentiment_score < 0.6
+
+
+def test_complaint_is_negative_angry_p0(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    out = engine.triage(make_comment("卖假货还敢直播 我要投诉"), 1000.0)
+    assert out.intent is Intent.COMPLAINT and out.sentiment is Sentiment.NEG
+    assert out.emotion is Emotion.ANGRY and out.priority is Priority.P0 and out.sla_deadline == 1030.0
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "😂😂😂", "\x00\x07\u200b", "哈" * 5000, "？？？", "[比心]", "\ud800"]
+)
+def test_odd_input_never_raises(engine: TriageEngine, make_comment: CommentFactory, text: str) -> None:
+    out = engine.triage(make_comment(text), 1000.0)
+    assert out.intent in Intent and out.priority in Priority
+    assert len(out.normalized) <= 5000
+
+
+def test_garbage_comment_object_is_survived(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    comment = make_comment("有S码吗")
+    comment.text = None  # type: ignore[assignment]
+    comment.member_tier = "gold"  # type: ignore[assignment]
+    out = engine.triage(comment, 1000.0)
+    assert out.comment_id == comment.comment_id
+
+
+def test_repeated_question_cluster(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    outs = [engine.triage(make_comment("主播 S码还有吗", user=f"u{i}"), 1000.0 + i) for i in range(10)]
+    assert len({o.cluster_id for o in outs}) == 1 and outs[0].cluster_id
+    assert [o.cluster_size for o in outs] == list(range(1, 11))
+    assert outs[-1].priority is Priority.P1 and "cluster×10" in outs[-1].reasons
+    (cluster,) = engine.open_clusters("r1", 1010.0)
+    assert cluster.count == 10
+
+
+def test_user_flood_becomes_spam_but_questions_stay(
+    engine: TriageEngine, make_comment: CommentFactory
+) -> None:
+    outs = [engine.triage(make_comment("666666哈哈", user="flooder"), 1000.0 + i) for i in range(4)]
+    assert [o.spam for o in outs] == [False, False, True, True]
+    assert outs[-1].spam_reason == "flood:repeat" and outs[-1].priority is Priority.MOD
+    asks = [engine.triage(make_comment("什么时候发货", user="asker"), 1000.0 + i) for i in range(4)]
+    assert not any(o.spam for o in asks)
+
+
+def test_member_tier_raises_priority(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    plain = engine.triage(make_comment("什么时候发货", user="a"), 1000.0)
+    vip = engine.triage(make_comment("发什么快递", user="b", tier=MemberTier.VIP), 1000.0)
+    assert plain.priority is Priority.P2 and vip.priority is Priority.P1
+
+
+def test_state_is_bounded_over_a_long_broadcast(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    for i in range(3000):
+        engine.triage(make_comment(f"问题{i}号什么材质", user=f"u{i}"), i * 5.0)  # 4+ hours
+    size = engine.state_size()
+    assert size["open_clusters"] <= 64 and size["flood_windows"] <= 100
+
+
+def test_add_keywords_and_examples(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    before = engine.triage(make_comment("蓝莓果径多大"), 1000.0).intent
+    assert engine.add_keywords(Intent.PRODUCT, ["果径"]) == 1
+    assert engine.triage(make_comment("蓝莓果径多大"), 1001.0).intent is Intent.PRODUCT or before
+    engine.add_keywords(Intent.PRICE_PROMO, [], ["今天这个链接能打几折"])
+    out = engine.triage(make_comment("今天这个链接能打几折啊"), 1002.0)
+    assert out.intent is Intent.PRICE_PROMO and out.intent_confidence == 1.0
+
+
+def test_from_config_reads_yaml_and_keywords(tmp_path: Path, monkeypatch: Any) -> None:
+    path = tmp_path / "triage.yaml"
+    path.write_text("cluster:\n  window_s: 5\nexamples:\n  order: [帮我把两单拼一起寄]\n", encoding="utf-8")
+    monkeypatch.setenv("LIVECS_TRIAGE_FLOOD__SAME_USER_SAME_TEXT", "2")
+    engine = TriageEngine.from_config(path)
+    assert engine.clusters.window_s == 5.0 and engine.flood.same_user_same_text == 2
+    assert engine.analyze_text("帮我把两单拼一起寄").intent is Intent.ORDER

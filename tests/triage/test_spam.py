@@ -1,0 +1,117 @@
+"""Spam rules (luring and disguises, links, ads, insults at viewers, gibberish) and flood windows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from livecs.triage.analyze import load_analyzer_parts
+from livecs.triage.lexicon import load_lexicon_data
+from livecs.triage.spam import FloodTracker
+
+
+@pytest.fixture(scope="module")
+def parts(base_config: dict[str, Any]) -> Any:
+    return load_analyzer_parts(load_lexicon_data(), base_config)
+
+
+def reason(parts: Any, raw: str) -> str:
+    normalizer, lexicon, rules = parts
+    norm = normalizer.normalize(raw)
+    return rules.reason(norm, lexicon.scan(norm.text))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("加V领福利", "lure"),
+        ("加威信 送小样", "lure"),
+        ("薇信 meimei520", "lure"),
+        ("威❤：love_shop_777 有内部价", "lure"),
+        ("v❤ abcde", "lure"),
+        ("vx：shop8888", "lure"),
+        ("Q 2847190536 低价出同款", "lure"),
+        ("扣扣 2 8 4 7 1 9 0 5 3 6", "lure"),
+        ("联系我 138-1234-5678", "lure"),
+        ("q群 778899001", "lure"),
+        ("看我主页 同款半价", "lure"),
+        ("点我头像领福利", "lure"),
+        ("全场一折 www.xxmall.cc", "link"),
+        ("http://t.cn/abc", "link"),
+        ("兼职刷单 日结300", "ad"),
+        ("楼上是托吧 傻子", "insult"),
+        ("你们这些托 真恶心", "insult"),
+        ("看直播的都是傻子", "insult"),
+        ("sb", "insult"),
+        ("asdfghjkl", "gibberish"),
+        ("qwertyuiop", "gibberish"),
+        ("哒" * 20, "gibberish"),
+        ("。" * 20, "gibberish"),
+    ],
+)
+def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
+    assert reason(parts, raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "有S码吗",
+        "哈哈哈哈哈哈哈哈哈哈哈哈哈哈",  # laughter is not gibberish
+        "1111111111111",
+        "订单号 2024051812345678 还没发货",  # an order number is not a contact
+        "主播sb 卖这么贵",  # an insult with a grievance at the shop: complaint, not spam
+        "主播只回托的问题",
+        "骗子 还不发货",
+        "微波炉几升的",
+        "quality怎么样",
+        "宝妈能用吗",
+        "？？？",
+    ],
+)
+def test_not_spam(parts: Any, raw: str) -> None:
+    assert reason(parts, raw) == ""
+
+
+def flood_settings(**overrides: Any) -> dict[str, Any]:
+    settings = {
+        "window_s": 60.0, "same_user_same_text": 3, "same_user_any_text": 20,
+        "same_text_many_users": 4, "same_text_min_chars": 6, "max_tracked_users": 100,
+    }  # fmt: skip
+    settings.update(overrides)
+    return settings
+
+
+def test_flood_same_user_same_text() -> None:
+    flood = FloodTracker(flood_settings())
+    assert flood.observe("r", "u", "刷刷刷", 0.0, True) == ""
+    assert flood.observe("r", "u", "刷刷刷", 1.0, True) == ""
+    assert flood.observe("r", "u", "刷刷刷", 2.0, True) == "flood:repeat"
+    assert flood.observe("r", "other", "刷刷刷", 2.0, True) == ""
+
+
+def test_flood_window_expires() -> None:
+    flood = FloodTracker(flood_settings())
+    flood.observe("r", "u", "x", 0.0, True)
+    flood.observe("r", "u", "x", 1.0, True)
+    assert flood.observe("r", "u", "x", 100.0, True) == ""
+
+
+def test_flood_rate_and_copy_paste() -> None:
+    flood = FloodTracker(flood_settings(same_user_any_text=5))
+    reasons = [flood.observe("r", "u", f"t{i}", float(i), False) for i in range(5)]
+    assert reasons[-1] == "flood:rate"
+    flood = FloodTracker(flood_settings())
+    paste = "复制粘贴的长长的一段话"
+    reasons = [flood.observe("r", f"user{i}", paste, float(i), True) for i in range(4)]
+    assert reasons == ["", "", "", "flood:copy_paste"]
+
+
+def test_flood_memory_is_bounded() -> None:
+    flood = FloodTracker(flood_settings(max_tracked_users=50))
+    for i in range(1000):
+        flood.observe("r", f"u{i}", "hi", float(i) * 0.01, False)
+    assert flood.tracked() <= 50
+    flood.observe("r", "late", "hi", 10_000.0, False)  # a sweep drops every stale window
+    assert flood.tracked() == 1
