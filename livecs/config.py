@@ -151,6 +151,7 @@ class ConsoleSettings(_Section):
     streamer_clusters: int = Field(5, ge=1, le=10)
     streamer_window_s: float = Field(180.0, gt=0, description="how far back 'hottest' looks")
     upload_max_bytes: int = Field(5_000_000, ge=1024)
+    library_db: str = Field("data/library_versions.db", description="merchant library versions (SQLite)")
     ws_heartbeat_s: float = Field(20.0, gt=0)
     ws_send_timeout_s: float = Field(5.0, gt=0, description="a client slower than this is dropped")
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)

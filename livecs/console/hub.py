@@ -1,0 +1,425 @@
+"""The hub: reads the pipeline's ``results`` topic into per-room state, runs operator actions, pushes views.
+
+One :class:`Hub` per console process. Its pump task reads the bus (its own stage, so it sees every result) and
+feeds :class:`~livecs.console.state.RoomState`; every connected websocket gets a :class:`ClientFeed` that
+waits for a change and sends a coalesced view no more often than ``console.max_push_per_s`` — under a flood a
+client gets at most that many messages a second, each with everything that changed since the last one (only
+the cards whose version moved, the order of the visible cards, the count of the rest, the live panel).
+Actions (:meth:`Hub.act`) change the shared state, so every console of a room sees an item taken by one
+operator as taken; each is recorded as an :class:`~livecs.models.OperatorAction` in the store, with the
+operator and the time. Replies and moderation commands go out through the
+:class:`~livecs.console.outbound.Outbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from livecs.bus.base import Bus
+from livecs.config import ConsoleSettings
+from livecs.console.merchant import CouponService, MerchantError
+from livecs.console.outbound import GAVE_UP, QUEUED, RETRYING, SENT, DeliveryJob, Outbox
+from livecs.console.state import OPEN, Item, RoomState
+from livecs.metrics import Counters
+from livecs.models import ActionKind, OperatorAction
+from livecs.store import Store, StoreBatch
+
+log = logging.getLogger("livecs.console.hub")
+
+RESULTS_TOPIC = "results"
+#: minimum pause between bus read errors
+READ_ERROR_PAUSE_S = 0.5
+#: a client is refreshed at least this often (ages, alerts) even when nothing changed
+IDLE_REFRESH_S = 1.0
+STATUS_CLOSING = {
+    ActionKind.DISMISS: "dismissed",
+    ActionKind.ESCALATE: "escalated",
+    ActionKind.COPY: "copied",
+    ActionKind.MUTE: "muted",
+    ActionKind.BAN: "banned",
+    ActionKind.DELETE: "deleted",
+}
+MODERATION = (ActionKind.MUTE, ActionKind.BAN, ActionKind.DELETE)
+
+
+class ActionError(Exception):
+    """An action that cannot be done: ``status`` is the HTTP answer, messages in Chinese and English."""
+
+    def __init__(self, status: int, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.status, self.zh, self.en = status, zh, en
+
+
+@dataclass(slots=True)
+class ActionRequest:
+    room: str
+    item_id: str
+    kind: ActionKind
+    text: str = ""
+    note: str = ""
+    coupon_rule_id: str = ""
+    force: bool = False
+
+
+class Notifier:
+    """Wakes every waiter when the room version moves (a shared future per generation)."""
+
+    def __init__(self) -> None:
+        self._fut: asyncio.Future[None] | None = None
+
+    def notify(self) -> None:
+        if self._fut is not None and not self._fut.done():
+            self._fut.set_result(None)
+        self._fut = None
+
+    async def wait(self, timeout: float) -> None:
+        if self._fut is None:
+            self._fut = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._fut), timeout)
+
+
+class Hub:
+    def __init__(
+        self,
+        settings: ConsoleSettings,
+        bus: Bus,
+        store: Store,
+        counters: Counters,
+        outbox: Outbox,
+        coupons: CouponService | None = None,
+        *,
+        default_room: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cfg = settings
+        self.bus = bus
+        self.store = store
+        self.counters = counters
+        self.outbox = outbox
+        self.coupons = coupons
+        self.default_room = default_room
+        self.clock = clock
+        self.rooms: dict[str, RoomState] = {}
+        self.notifiers: dict[str, Notifier] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._consumer = f"console-{secrets.token_hex(3)}"
+        self._stats_cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    async def declare(self) -> None:
+        await self.bus.declare(RESULTS_TOPIC, self.cfg.results_stage)
+
+    async def start(self) -> None:
+        await self.declare()
+        self._task = asyncio.create_task(self._pump(), name="console-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.outbox.close()
+
+    def room(self, room: str | None) -> RoomState:
+        name = room or self.default_room or (next(iter(self.rooms)) if self.rooms else "default")
+        st = self.rooms.get(name)
+        if st is None:
+            st = self.rooms[name] = RoomState(name, self.cfg)
+            self.notifiers[name] = Notifier()
+        return st
+
+    def changed(self, room: str) -> None:
+        n = self.notifiers.get(room)
+        if n is not None:
+            n.notify()
+
+    async def _pump(self) -> None:
+        cfg = self.cfg
+        while True:
+            try:
+                deliveries = await self.bus.read(
+                    RESULTS_TOPIC, cfg.results_stage, self._consumer, cfg.read_count, cfg.read_block_ms
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("console: results read failed: %r", exc)
+                await asyncio.sleep(READ_ERROR_PAUSE_S)
+                continue
+            if not deliveries:
+                continue
+            self.ingest(deliveries)
+            with contextlib.suppress(Exception):
+                await self.bus.ack(RESULTS_TOPIC, cfg.results_stage, deliveries)
+
+    def ingest(self, deliveries: list[Any]) -> None:
+        """Apply a batch of bus deliveries (grouped per room, publication order kept)."""
+        now = self.clock()
+        by_room: dict[str, list[tuple[str, Any]]] = {}
+        for d in deliveries:
+            by_room.setdefault(d.room, []).append((d.session_id, d.record))
+        for room, recs in by_room.items():
+            self.room(room).apply(recs, now)
+            self.changed(room)
+
+    # -- views ------------------------------------------------------------------------------------------
+    def stats(self, room: str | None) -> dict[str, Any]:
+        st = self.room(room)
+        now = self.clock()
+        cached = self._stats_cache.get(st.room)
+        if cached is not None and cached[1] == st.ver and now - cached[0] < IDLE_REFRESH_S / 2:
+            return cached[2]
+        out = st.stats(now, self.counters.snapshot())
+        out["room"] = st.room
+        out["outbound"] = self.outbox.connector.name
+        self._stats_cache[st.room] = (now, st.ver, out)
+        return out
+
+    def queue_snapshot(self, room: str | None) -> dict[str, Any]:
+        st = self.room(room)
+        items, hidden = st.visible()
+        return {
+            "room": st.room,
+            "now": self.clock(),
+            "ver": st.ver,
+            "items": [i.to_dict(self.cfg.members_shown) for i in items],
+            "hidden": hidden,
+            "recent": [i.to_dict(self.cfg.members_shown) for i in st.recent],
+            "coupons": self.coupons.rules() if self.coupons else [],
+        }
+
+    def streamer_view(self, room: str | None) -> dict[str, Any]:
+        st = self.room(room)
+        now = self.clock()
+        stats = self.stats(st.room)
+        coupon = st.announce or None
+        if coupon is None and self.coupons is not None:
+            suggested = [
+                (k.split(":", 1)[1], v) for k, v in st.totals.items() if k.startswith("coupon_suggested:")
+            ]
+            for rule_id, _ in sorted(suggested, key=lambda kv: -kv[1]):
+                coupon = self.coupons.describe(rule_id)
+                if coupon:
+                    break
+            if coupon is None:
+                coupon = self.coupons.first_announceable()
+        return {
+            "type": "streamer",
+            "room": st.room,
+            "now": now,
+            "hot": st.hottest(now),
+            "buy_signals_total": stats["buy_signals_total"],
+            "buy_signals_per_min": stats["buy_signals_per_min"],
+            "comments_per_min": stats["comments_per_min"],
+            "coupon": coupon,
+            "alerts": [a for a in stats["alerts"] if a["code"] in ("complaint_wave", "negative_spike")],
+        }
+
+    # -- actions ----------------------------------------------------------------------------------------
+    async def act(self, req: ActionRequest, operator: str) -> dict[str, Any]:
+        """Run one operator action; raises :class:`ActionError` when it cannot be done."""
+        st = self.room(req.room)
+        item = st.find(req.item_id)
+        if item is None:
+            raise ActionError(404, "该条目不存在或已移出队列", "no such item")
+        now = self.clock()
+        if item.taken_by and item.taken_by != operator and not req.force and item.status == OPEN:
+            raise ActionError(409, f"已由 {item.taken_by} 接手", f"taken by {item.taken_by}")
+        kind = req.kind
+        if (
+            kind is not ActionKind.TAKE
+            and item.status != OPEN
+            and kind
+            not in (
+                ActionKind.ISSUE_COUPON,
+                ActionKind.APPROVE_COUPON,
+            )
+        ):
+            raise ActionError(409, "该条目已处理", f"item already {item.status}")
+        action = self._action(item, operator, kind, now)
+        records = [action]
+        result: dict[str, Any] = {"ok": True, "item_id": item.item_id, "action_id": action.action_id}
+        if kind is ActionKind.TAKE:
+            st.take(item, operator, now)
+        elif kind is ActionKind.SEND:
+            text = (req.text or (item.suggestion or {}).get("reply", "")).strip()
+            if not text:
+                raise ActionError(422, "回复内容为空", "empty reply")
+            action.text = text
+            suggested = (item.suggestion or {}).get("reply", "")
+            if suggested and text != suggested.strip():
+                records.insert(0, self._action(item, operator, ActionKind.EDIT, now, text=text))
+            item.taken_by = item.taken_by or operator
+            item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
+            st.close(item, SENT, now)
+            records = records[:-1]  # the send itself is recorded with each delivery outcome
+            await self._submit(item, action, self._reply_message(item, action))
+        elif kind is ActionKind.ESCALATE:
+            note = req.note.strip()
+            if not note:
+                raise ActionError(422, "请填写工单备注", "a ticket needs a note")
+            action.note = note
+            item.note = note
+            ticket = {
+                "ticket_id": f"T{len(st.tickets) + 1:04d}",
+                "item_id": item.item_id,
+                "note": note,
+                "by": operator,
+                "at": now,
+                "text": item.first.text,
+            }
+            st.tickets.append(ticket)
+            result["ticket"] = ticket
+            st.close(item, STATUS_CLOSING[kind], now)
+        elif kind in (ActionKind.ISSUE_COUPON, ActionKind.APPROVE_COUPON):
+            result["coupon"] = await self._coupon(st, item, req, action, operator, now)
+        elif kind in MODERATION:
+            user_id = item.first.user_id
+            action.user_id = user_id
+            action.note = req.note
+            closed = [item] + (
+                [i for i in st.user_items(user_id) if i is not item] if kind is not ActionKind.DELETE else []
+            )
+            if kind is ActionKind.MUTE:
+                st.muted.add(user_id)
+            elif kind is ActionKind.BAN:
+                st.banned.add(user_id)
+            for other in closed:
+                st.close(other, STATUS_CLOSING[kind], now)
+            result["closed"] = len(closed)
+            item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
+            message = {
+                "type": "moderate",
+                "action": kind.value,
+                "room": item.room,
+                "user_id": user_id,
+                "comment_id": item.first.comment_id,
+                "action_id": action.action_id,
+            }
+            await self._write(item.session_id, records)
+            records = []
+            await self._submit(item, action, message)
+        elif kind in (ActionKind.DISMISS, ActionKind.COPY):
+            if kind is ActionKind.COPY:
+                action.text = req.text or (item.suggestion or {}).get("reply", "")
+            action.note = req.note
+            st.close(item, STATUS_CLOSING[kind], now)
+        else:
+            raise ActionError(422, "不支持的操作", f"unsupported action {kind.value}")
+        if records:
+            await self._write(item.session_id, records)
+        self.changed(st.room)
+        return result
+
+    def _action(
+        self, item: Item, operator: str, kind: ActionKind, now: float, text: str = ""
+    ) -> OperatorAction:
+        return OperatorAction(
+            action_id=f"a-{secrets.token_hex(8)}",
+            room=item.room,
+            operator=operator,
+            kind=kind,
+            target_id=item.target_id,
+            ts=now,
+            text=text,
+            user_id=item.first.user_id if item.kind == "single" else "",
+        )
+
+    async def _write(self, session_id: str, actions: list[OperatorAction]) -> None:
+        await self.store.write(StoreBatch(actions=[(session_id, a) for a in actions]))
+
+    async def _coupon(
+        self, st: RoomState, item: Item, req: ActionRequest, action: OperatorAction, operator: str, now: float
+    ) -> dict[str, Any]:
+        from livecs.scripts.coupons import CouponRefused
+
+        if self.coupons is None:
+            raise ActionError(409, "未接入优惠券引擎", "no coupon engine")
+        approve = req.kind is ActionKind.APPROVE_COUPON
+        rule_id = req.coupon_rule_id or (item.suggestion or {}).get("coupon_rule_id", "")
+        if not rule_id:
+            raise ActionError(422, "请选择优惠券", "no coupon rule given")
+        if item.kind == "cluster":
+            raise ActionError(
+                422, "聚合条目请在直播间口播优惠券，不能发给单个用户", "coupons go to one viewer"
+            )
+        try:
+            issued = await self.coupons.issue(
+                rule_id,
+                room=item.room,
+                user_id=item.first.user_id,
+                operator=operator,
+                approved_by=operator if approve else "",
+                comment_id=item.first.comment_id,
+                member_tier=item.first.member_tier,
+            )
+        except CouponRefused as exc:
+            item.coupon = {"rule_id": rule_id, "status": "refused", "reason": exc.zh}
+            st.bump(item)
+            self.changed(st.room)
+            raise ActionError(409, f"优惠券未发出：{exc.zh}", f"coupon refused: {exc.en}") from None
+        except MerchantError as exc:
+            raise ActionError(exc.status, exc.zh, exc.en) from None
+        action.coupon_rule_id = rule_id
+        action.note = f"issue {issued.get('issue_id', '')}"
+        desc = self.coupons.describe(rule_id) or {"id": rule_id, "name": rule_id, "text": ""}
+        item.coupon = {
+            "rule_id": rule_id,
+            "status": "issued",
+            "name": desc["name"],
+            "issue_id": issued.get("issue_id"),
+        }
+        st.announce = desc
+        st.mark_acted(item, now)
+        st.bump(item)
+        return issued
+
+    # -- delivery ---------------------------------------------------------------------------------------
+    def _reply_message(self, item: Item, action: OperatorAction) -> dict[str, Any]:
+        rep = item.first
+        return {
+            "type": "reply",
+            "room": item.room,
+            "text": action.text,
+            "reply_to": rep.comment_id,
+            "user_id": rep.user_id if item.kind == "single" else "",
+            "nickname": rep.nickname if item.kind == "single" else "",
+            "cluster_id": item.cluster_id,
+            "action_id": action.action_id,
+            "operator": action.operator,
+        }
+
+    async def _submit(self, item: Item, action: OperatorAction, message: dict[str, Any]) -> None:
+        st = self.room(item.room)
+
+        async def on_status(job: DeliveryJob, status: str, error: str) -> None:
+            now = self.clock()
+            item.delivery = {"status": status, "attempts": job.attempts, "error": error, "at": now}
+            outcome = OperatorAction(
+                action_id=f"{action.action_id}.{job.attempts}",
+                room=action.room,
+                operator=action.operator,
+                kind=action.kind,
+                target_id=action.target_id,
+                ts=now,
+                text=action.text,
+                note=f"attempt {job.attempts}/{self.outbox.cfg.max_attempts}"
+                + (f": {error}" if error else ""),
+                user_id=action.user_id,
+                delivery_status=status if status != RETRYING else "failed",
+            )
+            if action.kind is ActionKind.SEND and status == GAVE_UP:
+                st.reopen(item)  # back to the queue: the viewer still has no answer
+            st.bump(item)
+            self.changed(st.room)
+            await self._write(item.session_id, [outcome])
+
+        await self.outbox.submit(DeliveryJob(item.room, message, on_status))

@@ -1,0 +1,218 @@
+"""The merchant side the console needs: library versions (upload → validate → activate / roll back), the
+product on air, and issuing coupons from the active library.
+
+:class:`RegistryBackend` adapts the scripts package's :class:`~livecs.scripts.versions.LibraryRegistry`
+(validated and linted uploads, versions in SQLite, atomic hot reload of the matcher) to what the merchant
+page calls (:class:`MerchantBackend`); share the same registry with the processing stage so activating a
+version reloads it mid-broadcast.
+
+:class:`CouponService` issues through :class:`livecs.scripts.coupons.CouponEngine` built from the active
+library, with the engine's atomic stock backend (in-process by default, Redis when given).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from livecs.models import MemberTier
+
+
+class MerchantError(Exception):
+    """A merchant request that cannot be done; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, zh: str, en: str, status: int = 422) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh, self.en, self.status = zh, en, status
+
+
+class MerchantBackend(Protocol):
+    def upload(self, files: list[tuple[str, bytes]], by: str, activate: bool = False) -> dict[str, Any]: ...
+    def versions(self) -> list[dict[str, Any]]: ...
+    def activate(self, version: str, by: str) -> dict[str, Any]: ...
+    def rollback(self, by: str) -> dict[str, Any]: ...
+    def products(self) -> dict[str, Any]: ...
+    def set_on_air(self, link: int | None, by: str) -> dict[str, Any]: ...
+    def active_library(self) -> Any: ...
+
+
+class RegistryBackend:
+    """:class:`MerchantBackend` over :class:`livecs.scripts.versions.LibraryRegistry`."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    @classmethod
+    def at(cls, db_path: str | Path) -> RegistryBackend:
+        from livecs.scripts.versions import LibraryRegistry
+
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        return cls(LibraryRegistry(db_path))
+
+    def upload(self, files: list[tuple[str, bytes]], by: str, activate: bool = False) -> dict[str, Any]:
+        if not files:
+            raise MerchantError("请选择要上传的文件", "no file uploaded", 400)
+        result = self.registry.upload(files, uploaded_by=by)
+        issues = [i.to_dict() for i in result.issues]
+        out: dict[str, Any] = {
+            "ok": result.version_id is not None,
+            "issues": issues,
+            "errors": sum(1 for i in issues if i["severity"] == "error"),
+            "warnings": sum(1 for i in issues if i["severity"] == "warning"),
+            "version": None if result.version_id is None else str(result.version_id),
+            "active": False,
+        }
+        if result.version_id is not None and (activate or self.registry.active_version is None):
+            self.registry.activate(result.version_id, by=by)
+            out["active"] = True
+        return out
+
+    def versions(self) -> list[dict[str, Any]]:
+        out = []
+        for v in reversed(self.registry.versions()):
+            lib = self.registry.library(v.version_id)
+            out.append(
+                {
+                    "version": str(v.version_id),
+                    "files": [f for f in v.sources.split(", ") if f],
+                    "uploaded_by": v.uploaded_by,
+                    "uploaded_at": v.created_at,
+                    "warnings": v.warnings,
+                    "active": v.active,
+                    "name": lib.library.name,
+                    "library_version": v.label,
+                    "scripts": len(lib.scripts),
+                    "products": len(lib.products),
+                    "coupons": len(lib.coupons),
+                }
+            )
+        return out
+
+    @staticmethod
+    def _version_id(version: str) -> int:
+        try:
+            return int(version.lstrip("v"))
+        except ValueError:
+            raise MerchantError("没有这个版本", f"no version {version!r}", 404) from None
+
+    def activate(self, version: str, by: str) -> dict[str, Any]:
+        from livecs.scripts.versions import RegistryError
+
+        try:
+            self.registry.activate(self._version_id(version), by=by)
+        except RegistryError as exc:
+            raise MerchantError(str(exc), "no such version", 404) from None
+        return {"active": version}
+
+    def rollback(self, by: str) -> dict[str, Any]:
+        from livecs.scripts.versions import RegistryError
+
+        try:
+            vid = self.registry.rollback(by=by)
+        except RegistryError as exc:
+            raise MerchantError(str(exc), "nothing to roll back to", 409) from None
+        return {"active": str(vid)}
+
+    def active_library(self) -> Any:
+        m = self.registry.matcher
+        return m.library if m is not None else None
+
+    def products(self) -> dict[str, Any]:
+        lib = self.active_library()
+        if lib is None:
+            return {"on_air": None, "products": []}
+        return {
+            "on_air": lib.on_air_link,
+            "products": [
+                {"link": p.link, "sku": p.sku, "name": p.name, "price": p.price, "stock": p.stock}
+                for p in lib.products
+            ],
+        }
+
+    def set_on_air(self, link: int | None, by: str) -> dict[str, Any]:
+        lib = self.active_library()
+        if lib is None:
+            raise MerchantError("还没有启用的话术库", "no active library", 409)
+        if link is not None and lib.product_by_link(link) is None:
+            raise MerchantError(f"没有 {link} 号链接", f"no product with link {link}", 404)
+        self.registry.set_on_air(link)
+        return {"on_air": link}
+
+
+class CouponService:
+    """Issue coupons of the active library atomically (stock, per-user limit, cooldown)."""
+
+    def __init__(self, merchant: MerchantBackend, backend: Any | None = None) -> None:
+        from livecs.scripts.coupons import InProcessStock
+
+        self.merchant = merchant
+        self.backend = backend if backend is not None else InProcessStock()
+        self._engines: dict[int, Any] = {}
+
+    def _engine(self) -> Any:
+        from livecs.scripts.coupons import CouponEngine
+
+        lib = self.merchant.active_library()
+        if lib is None:
+            raise MerchantError(
+                "还没有启用的话术库（没有优惠券规则）", "no active library (no coupon rules)", 409
+            )
+        engine = self._engines.get(id(lib))
+        if engine is None:
+            self._engines = {id(lib): CouponEngine(lib.coupons)}
+            engine = self._engines[id(lib)]
+        return engine
+
+    def describe(self, rule_id: str) -> dict[str, Any] | None:
+        from livecs.scripts.coupons import describe
+
+        try:
+            rule = self._engine().rule(rule_id)
+        except MerchantError:
+            return None
+        if rule is None:
+            return None
+        return {"id": rule.id, "name": rule.name, "text": describe(rule)}
+
+    def first_announceable(self) -> dict[str, Any] | None:
+        try:
+            engine = self._engine()
+        except MerchantError:
+            return None
+        for rule in engine.rules:
+            if rule.enabled and not rule.requires_approval:
+                return self.describe(rule.id)
+        return None
+
+    def rules(self) -> list[dict[str, Any]]:
+        try:
+            engine = self._engine()
+        except MerchantError:
+            return []
+        return [d for r in engine.rules if r.enabled and (d := self.describe(r.id)) is not None]
+
+    async def issue(
+        self,
+        rule_id: str,
+        *,
+        room: str,
+        user_id: str,
+        operator: str,
+        approved_by: str = "",
+        comment_id: str = "",
+        member_tier: int | None = None,
+    ) -> dict[str, Any]:
+        """The issued coupon as a dict; raises ``CouponRefused`` or :class:`MerchantError`."""
+        issued = await self._engine().issue(
+            self.backend,
+            rule_id,
+            user_id=user_id,
+            room=room,
+            operator=operator,
+            now=time.time(),
+            approved_by=approved_by,
+            comment_id=comment_id,
+            member_tier=MemberTier(member_tier) if member_tier is not None else None,
+        )
+        return dict(issued.to_dict())

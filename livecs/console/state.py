@@ -1,0 +1,545 @@
+"""The console's state of one room, without I/O: queue items, clusters, sliding-window counters, alerts.
+
+:class:`RoomState` is fed the records the pipeline publishes on the ``results`` topic (a ``Comment``
+followed by its ``Triage`` and ``Suggestion`` records, and ``LiveEvent``s) with :meth:`RoomState.apply`, and
+answers what the screens show: the operator queue (:meth:`RoomState.visible`, most urgent first, capped, the
+rest counted), the live panel (:meth:`RoomState.stats`), alerts, and the streamer's hottest clusters. Every
+change bumps a version number; each item remembers the version of its last change so pushes can send only
+what changed. Actions are applied here too (:meth:`RoomState.take`, :meth:`RoomState.close`…); recording
+them and delivering replies is the hub's job (:mod:`livecs.console.hub`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import statistics
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from livecs.config import ConsoleSettings
+from livecs.models import (
+    Comment,
+    EventKind,
+    Intent,
+    LiveEvent,
+    Priority,
+    Record,
+    Sentiment,
+    Suggestion,
+    Triage,
+)
+
+OPEN = "open"
+#: item statuses after an action closes it (shown in the "recently handled" list)
+CLOSED_STATUSES = ("sent", "copied", "dismissed", "escalated", "muted", "banned", "deleted", "evicted")
+QUESTION_INTENTS = frozenset(
+    {
+        Intent.PRODUCT,
+        Intent.PRICE_PROMO,
+        Intent.ORDER,
+        Intent.LOGISTICS,
+        Intent.PAYMENT,
+        Intent.AFTER_SALES,
+        Intent.COMPLAINT,
+    }
+)
+SECONDS_PER_MINUTE = 60.0
+
+
+@dataclass(slots=True)
+class Member:
+    comment_id: str
+    user_id: str
+    nickname: str
+    member_tier: int
+    text: str
+    ts: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "comment_id": self.comment_id,
+            "user_id": self.user_id,
+            "nickname": self.nickname,
+            "member_tier": self.member_tier,
+            "text": self.text,
+            "ts": self.ts,
+        }
+
+
+@dataclass(slots=True)
+class Item:
+    """One card: a single comment or a cluster of similar ones."""
+
+    item_id: str
+    room: str
+    session_id: str
+    kind: str  # "single" | "cluster"
+    queue: str  # "reply" | "mod"
+    priority: Priority
+    created_at: float
+    sla_deadline: float | None
+    cluster_id: str
+    intent: Intent
+    sentiment: Sentiment
+    emotion: str
+    spam_reason: str
+    members: deque[Member]
+    count: int = 1
+    suggestion: dict[str, Any] | None = None
+    taken_by: str = ""
+    taken_at: float | None = None
+    status: str = OPEN
+    delivery: dict[str, Any] = field(default_factory=dict)
+    coupon: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    first_action_at: float | None = None
+    closed_at: float | None = None
+    ver: int = 0
+
+    @property
+    def first(self) -> Member:
+        return self.members[0]
+
+    @property
+    def target_id(self) -> str:
+        """What an action on this card is about: the cluster id, or the comment id."""
+        return self.cluster_id if self.kind == "cluster" else self.first.comment_id
+
+    def sort_key(self) -> tuple[int, float, float]:
+        deadline = self.sla_deadline if self.sla_deadline is not None else math.inf
+        return (self.priority.rank, deadline, self.created_at)
+
+    def to_dict(self, members_shown: int) -> dict[str, Any]:
+        rep = self.first
+        shown = list(self.members)[-members_shown:] if self.kind == "cluster" else []
+        return {
+            "id": self.item_id,
+            "kind": self.kind,
+            "queue": self.queue,
+            "priority": self.priority.value,
+            "created_at": self.created_at,
+            "sla_deadline": self.sla_deadline,
+            "cluster_id": self.cluster_id,
+            "intent": self.intent.value,
+            "sentiment": self.sentiment.value,
+            "emotion": self.emotion,
+            "spam_reason": self.spam_reason,
+            "text": rep.text,
+            "nickname": rep.nickname,
+            "user_id": rep.user_id,
+            "member_tier": rep.member_tier,
+            "count": self.count,
+            "members": [m.to_dict() for m in shown],
+            "suggestion": self.suggestion,
+            "taken_by": self.taken_by,
+            "status": self.status,
+            "delivery": self.delivery,
+            "coupon": self.coupon,
+            "note": self.note,
+            "ver": self.ver,
+        }
+
+
+class SlidingCounts:
+    """Per-second buckets of named counts; sums over the last N seconds in O(buckets)."""
+
+    def __init__(self, span_s: float) -> None:
+        self.span = math.ceil(span_s)
+        self._buckets: deque[tuple[int, Counter[str]]] = deque()
+
+    def add(self, now: float, keys: Iterable[str]) -> None:
+        sec = int(now)
+        if not self._buckets or self._buckets[-1][0] != sec:
+            if self._buckets and self._buckets[-1][0] > sec:  # late record: count it in the newest bucket
+                sec = self._buckets[-1][0]
+            else:
+                self._buckets.append((sec, Counter()))
+        bucket = self._buckets[-1][1]
+        for k in keys:
+            bucket[k] += 1
+        self._trim(sec)
+
+    def _trim(self, now_sec: int) -> None:
+        while self._buckets and self._buckets[0][0] <= now_sec - self.span:
+            self._buckets.popleft()
+
+    def totals(self, now: float, span_s: float | None = None) -> Counter[str]:
+        span = self.span if span_s is None else math.ceil(span_s)
+        since = int(now) - span
+        out: Counter[str] = Counter()
+        for sec, c in self._buckets:
+            if sec > since:
+                out.update(c)
+        return out
+
+
+@dataclass(slots=True)
+class Heat:
+    """How hot one question cluster is for the streamer view."""
+
+    key: str
+    label: str
+    intent: Intent
+    on_air: str = ""
+    reply: str = ""
+    hits: deque[float] = field(default_factory=lambda: deque(maxlen=HEAT_HITS_KEPT))
+    last: float = 0.0
+
+
+HEAT_HITS_KEPT = 2000
+
+
+class RoomState:
+    """Everything the console knows about one room (see the module docstring)."""
+
+    def __init__(self, room: str, settings: ConsoleSettings) -> None:
+        self.room = room
+        self.cfg = settings
+        self.ver = 0
+        self.items: dict[str, Item] = {}
+        self.recent: deque[Item] = deque(maxlen=settings.recent_done)
+        self._by_comment: dict[str, str] = {}  # comment id -> open item id (for late suggestions)
+        self._cluster_open: dict[str, str] = {}  # cluster id -> open item id
+        self._cluster_gen: Counter[str] = Counter()
+        self._queue_prios = {Priority(p) for p in settings.queue_priorities}
+        self._cluster_prios = {Priority(p) for p in settings.cluster_priorities}
+        self.window = SlidingCounts(max(settings.stats_window_s, settings.alerts.window_s))
+        self.heat: dict[str, Heat] = {}
+        self.response_times: deque[float] = deque(maxlen=settings.response_samples)
+        self.muted: set[str] = set()
+        self.banned: set[str] = set()
+        self.tickets: list[dict[str, Any]] = []
+        self.totals: Counter[str] = Counter()
+        self.announce: dict[str, Any] = {}
+        self.session_id = ""
+        self._visible_cache: tuple[int, list[Item], int] | None = None
+
+    # -- feeding ----------------------------------------------------------------------------------------
+    def bump(self, item: Item | None = None) -> int:
+        self.ver += 1
+        if item is not None:
+            item.ver = self.ver
+        return self.ver
+
+    def apply(self, records: Iterable[tuple[str, Record]], now: float) -> None:
+        """Apply records in publication order: ``(session_id, record)`` pairs."""
+        pending: tuple[str, Comment] | None = None
+        for session_id, rec in records:
+            if isinstance(rec, Comment):
+                if pending is not None:
+                    self._untriaged(pending[1], now)
+                pending = (session_id, rec)
+                self.session_id = session_id
+            elif isinstance(rec, Triage):
+                if pending is not None and pending[1].comment_id == rec.comment_id:
+                    self._triaged(pending[0], pending[1], rec, now)
+                    pending = None
+            elif isinstance(rec, Suggestion):
+                self._suggested(rec)
+            elif isinstance(rec, LiveEvent):
+                if pending is not None:
+                    self._untriaged(pending[1], now)
+                    pending = None
+                self._event(rec, now)
+        if pending is not None:
+            self._untriaged(pending[1], now)
+
+    def _untriaged(self, c: Comment, now: float) -> None:
+        self.totals["comments"] += 1
+        self.totals["untriaged"] += 1
+        self.window.add(now, ("comments",))
+        self.bump()
+
+    def _event(self, e: LiveEvent, now: float) -> None:
+        if e.kind is EventKind.ORDER_PAID:
+            self.totals["buy"] += 1
+            self.window.add(now, ("buy", "orders"))
+            self.bump()
+
+    def _triaged(self, session_id: str, c: Comment, t: Triage, now: float) -> None:
+        keys = ["comments", f"intent:{t.intent.value}"]
+        if t.sentiment is Sentiment.NEG:
+            keys.append("neg")
+        if t.intent is Intent.BUY_SIGNAL:
+            keys.append("buy")
+        if t.intent is Intent.COMPLAINT:
+            keys.append("complaint")
+        if t.spam or t.priority is Priority.MOD:
+            keys.append("spam")
+        self.window.add(now, keys)
+        self.totals.update(keys)
+        if c.user_id in self.banned or c.user_id in self.muted:
+            self.totals["from_muted"] += 1
+            self.bump()
+            return
+        if t.priority not in self._queue_prios:
+            self.totals["counted_only"] += 1
+            self.bump()
+            return
+        member = Member(c.comment_id, c.user_id, c.nickname, int(c.member_tier), c.text, c.ts)
+        if t.cluster_id and t.priority in self._cluster_prios:
+            self._heat(t, c, now)
+            item_id = self._cluster_open.get(t.cluster_id)
+            item = self.items.get(item_id) if item_id else None
+            if item is not None:
+                item.members.append(member)
+                item.count += 1
+                if t.priority.rank < item.priority.rank:
+                    item.priority = t.priority
+                if t.sla_deadline is not None and (
+                    item.sla_deadline is None or t.sla_deadline < item.sla_deadline
+                ):
+                    item.sla_deadline = t.sla_deadline
+                self._by_comment[c.comment_id] = item.item_id
+                self.bump(item)
+                return
+            self._cluster_gen[t.cluster_id] += 1
+            item_id = f"c:{t.cluster_id}:{self._cluster_gen[t.cluster_id]}"
+            kind = "cluster"
+        else:
+            if t.cluster_id and t.intent in QUESTION_INTENTS:
+                self._heat(t, c, now)
+            item_id = f"m:{c.comment_id}"
+            kind = "single"
+        if item_id in self.items:
+            return  # a redelivered comment
+        item = Item(
+            item_id=item_id,
+            room=self.room,
+            session_id=session_id,
+            kind=kind,
+            queue="mod" if t.priority is Priority.MOD else "reply",
+            priority=t.priority,
+            created_at=now,
+            sla_deadline=t.sla_deadline,
+            cluster_id=t.cluster_id,
+            intent=t.intent,
+            sentiment=t.sentiment,
+            emotion=t.emotion.value,
+            spam_reason=t.spam_reason,
+            members=deque([member], maxlen=self.cfg.members_kept),
+        )
+        self.items[item_id] = item
+        self._by_comment[c.comment_id] = item_id
+        if kind == "cluster":
+            self._cluster_open[t.cluster_id] = item_id
+        self.bump(item)
+        if len(self.items) > self.cfg.queue_max_items:
+            self._evict()
+
+    def _suggested(self, s: Suggestion) -> None:
+        item_id = self._by_comment.get(s.comment_id)
+        if item_id is None and s.cluster_id:
+            item_id = self._cluster_open.get(s.cluster_id)
+        if s.cluster_id and s.on_air:
+            h = self.heat.get(s.cluster_id)
+            if h is not None:
+                h.on_air, h.reply = s.on_air, s.reply
+        item = self.items.get(item_id) if item_id else None
+        if item is None or (item.suggestion is not None and item.suggestion.get("score", 0) > s.score):
+            return
+        item.suggestion = {
+            "suggestion_id": s.suggestion_id,
+            "reply": s.reply,
+            "on_air": s.on_air,
+            "script_id": s.script_id,
+            "coupon_rule_id": s.coupon_rule_id,
+            "score": s.score,
+            "why": list(s.why)[:5],
+        }
+        if s.coupon_rule_id:
+            self.totals[f"coupon_suggested:{s.coupon_rule_id}"] += 1
+        self.bump(item)
+
+    def _heat(self, t: Triage, c: Comment, now: float) -> None:
+        if t.intent not in QUESTION_INTENTS:
+            return
+        key = t.cluster_id
+        h = self.heat.get(key)
+        if h is None:
+            h = self.heat[key] = Heat(key, c.text, t.intent)
+            if len(self.heat) > self.cfg.queue_max_items:
+                cutoff = now - self.cfg.streamer_window_s
+                for k in [k for k, v in self.heat.items() if v.last < cutoff]:
+                    del self.heat[k]
+        h.hits.append(now)
+        h.last = now
+
+    def _evict(self) -> None:
+        """Too many open items: close the least urgent ones (they stay in the record)."""
+        excess = len(self.items) - self.cfg.queue_max_items
+        victims = heapq.nlargest(excess, self.items.values(), key=Item.sort_key)
+        for item in victims:
+            self._forget(item)
+            item.status = "evicted"
+            self.totals["evicted"] += 1
+        self._visible_cache = None
+
+    def _forget(self, item: Item) -> None:
+        self.items.pop(item.item_id, None)
+        if item.kind == "cluster" and self._cluster_open.get(item.cluster_id) == item.item_id:
+            del self._cluster_open[item.cluster_id]
+        for m in item.members:
+            if self._by_comment.get(m.comment_id) == item.item_id:
+                del self._by_comment[m.comment_id]
+
+    # -- actions ----------------------------------------------------------------------------------------
+    def find(self, item_id: str) -> Item | None:
+        item = self.items.get(item_id)
+        if item is not None:
+            return item
+        return next((i for i in self.recent if i.item_id == item_id), None)
+
+    def mark_acted(self, item: Item, now: float) -> None:
+        if item.first_action_at is None:
+            item.first_action_at = now
+            self.response_times.append(max(0.0, now - item.created_at))
+
+    def take(self, item: Item, operator: str, now: float) -> None:
+        item.taken_by, item.taken_at = operator, now
+        self.mark_acted(item, now)
+        self.bump(item)
+
+    def close(self, item: Item, status: str, now: float) -> None:
+        """Move an open item to the recently handled list with ``status``."""
+        self.mark_acted(item, now)
+        item.status = status
+        item.closed_at = now
+        if item.item_id in self.items:
+            self._forget(item)
+            self.recent.appendleft(item)
+        self.bump(item)
+
+    def reopen(self, item: Item) -> None:
+        """A reply that could not be delivered goes back to the queue."""
+        if item.item_id in self.items:
+            return
+        try:
+            self.recent.remove(item)
+        except ValueError:
+            pass
+        item.status = OPEN
+        item.closed_at = None
+        self.items[item.item_id] = item
+        if item.kind == "cluster" and item.cluster_id not in self._cluster_open:
+            self._cluster_open[item.cluster_id] = item.item_id
+        self.bump(item)
+
+    def user_items(self, user_id: str) -> list[Item]:
+        return [i for i in self.items.values() if i.kind == "single" and i.first.user_id == user_id]
+
+    # -- views ------------------------------------------------------------------------------------------
+    def visible(self) -> tuple[list[Item], int]:
+        """The open items a person can act on, most urgent first, and how many more there are."""
+        cache = self._visible_cache
+        if cache is not None and cache[0] == self.ver:
+            return cache[1], cache[2]
+        n = self.cfg.queue_visible
+        items = heapq.nsmallest(n, self.items.values(), key=Item.sort_key)
+        hidden = max(0, len(self.items) - len(items))
+        self._visible_cache = (self.ver, items, hidden)
+        return items, hidden
+
+    def iter_open(self) -> Iterator[Item]:
+        return iter(self.items.values())
+
+    def stats(self, now: float, counters: dict[str, Any]) -> dict[str, Any]:
+        """The live panel: rates over the stats window, open P0/P1, response time, ingest, alerts."""
+        span = self.cfg.stats_window_s
+        w = self.window.totals(now, span)
+        n = w["comments"]
+        triaged = sum(v for k, v in w.items() if k.startswith("intent:"))
+        mix = {k.split(":", 1)[1]: v for k, v in w.items() if k.startswith("intent:")}
+        open_by = Counter(i.priority.value for i in self.items.values())
+        breached = sum(1 for i in self.items.values() if i.sla_deadline is not None and i.sla_deadline < now)
+        median_first = statistics.median(self.response_times) if self.response_times else None
+        return {
+            "window_s": span,
+            "comments_per_min": round(n * SECONDS_PER_MINUTE / span, 1),
+            "intent_mix": dict(sorted(mix.items(), key=lambda kv: -kv[1])),
+            "negative_share": round(w["neg"] / triaged, 3) if triaged else 0.0,
+            "buy_signals_per_min": round(w["buy"] * SECONDS_PER_MINUTE / span, 1),
+            "buy_signals_total": int(counters.get("buy_signals", self.totals["buy"])),
+            "open": len(self.items),
+            "open_p0": open_by.get("P0", 0),
+            "open_p1": open_by.get("P1", 0),
+            "open_mod": open_by.get("mod", 0),
+            "sla_breached": breached,
+            "median_first_action_s": round(median_first, 1) if median_first is not None else None,
+            "comments_total": self.totals["comments"],
+            "counted_only": self.totals["counted_only"],
+            "evicted": self.totals["evicted"],
+            "shed_display": int(counters.get("shed_display", 0)),
+            "tickets": len(self.tickets),
+            "ingest": dict(counters.get("sources", {})),
+            "lag_p99_ms": counters.get("lag_p99_ms"),
+            "alerts": self.alerts(now, counters),
+        }
+
+    def alerts(self, now: float, counters: dict[str, Any]) -> list[dict[str, Any]]:
+        a = self.cfg.alerts
+        w = self.window.totals(now, a.window_s)
+        triaged = sum(v for k, v in w.items() if k.startswith("intent:"))
+        out: list[dict[str, Any]] = []
+        if triaged >= a.negative_min_comments and w["neg"] / triaged >= a.negative_share:
+            out.append(
+                {
+                    "code": "negative_spike",
+                    "level": "warn",
+                    "title": "负面情绪激增",
+                    "detail": f"近{a.window_s:g}秒负面占比 {w['neg'] / triaged:.0%}（{w['neg']}/{triaged}）",
+                }
+            )
+        if w["complaint"] >= a.complaint_count:
+            out.append(
+                {
+                    "code": "complaint_wave",
+                    "level": "danger",
+                    "title": "投诉潮",
+                    "detail": f"近{a.window_s:g}秒 {w['complaint']} 条投诉",
+                }
+            )
+        if w["spam"] >= a.spam_count:
+            out.append(
+                {
+                    "code": "spam_flood",
+                    "level": "warn",
+                    "title": "刷屏/广告",
+                    "detail": f"近{a.window_s:g}秒 {w['spam']} 条违规，请到审核队列处理",
+                }
+            )
+        bad = {k: v for k, v in dict(counters.get("sources", {})).items() if v not in a.ingest_ok_states}
+        if bad:
+            out.append(
+                {
+                    "code": "ingest_disconnect",
+                    "level": "danger",
+                    "title": "弹幕接入中断",
+                    "detail": "，".join(f"{k}: {v}" for k, v in sorted(bad.items())),
+                }
+            )
+        return out
+
+    def hottest(self, now: float) -> list[dict[str, Any]]:
+        """The streamer's hottest question clusters over the streamer window."""
+        since = now - self.cfg.streamer_window_s
+        scored: list[tuple[int, float, Heat]] = []
+        for h in self.heat.values():
+            if h.last < since:
+                continue
+            n = sum(1 for t in h.hits if t >= since)
+            scored.append((n, h.last, h))
+        scored.sort(key=lambda x: (-x[0], -x[1]))
+        return [
+            {
+                "key": h.key,
+                "label": h.label,
+                "intent": h.intent.value,
+                "count": n,
+                "on_air": h.on_air or h.reply,
+            }
+            for n, _, h in scored[: self.cfg.streamer_clusters]
+        ]

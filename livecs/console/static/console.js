@@ -1,0 +1,341 @@
+/* Operator console: the queue pushed over the websocket, one card per comment or cluster, actions over
+   POST /api/actions, keyboard shortcuts for the selected (by default the top) card. */
+"use strict";
+
+(function () {
+  var el = LC.el;
+  var room = LC.roomParam();
+  var items = {};          // id -> item (as last pushed)
+  var order = [];          // visible open items, most urgent first
+  var recent = [];         // recently handled item ids
+  var cards = {};          // id -> card element
+  var drafts = {};         // id -> edited reply text
+  var coupons = [];
+  var clockOffset = 0;     // server now - browser now (seconds)
+  var selected = null;     // selected item id
+  var stale = {};          // cards not rebuilt while they have focus
+  var me = { name: "" };
+
+  function now() { return Date.now() / 1000 + clockOffset; }
+
+  function act(id, kind, extra) {
+    var item = items[id];
+    if (!item) return Promise.resolve();
+    var body = { room: room || null, item_id: id, kind: kind };
+    Object.keys(extra || {}).forEach(function (k) { body[k] = extra[k]; });
+    return LC.api("/api/actions", { method: "POST", json: body }).then(function (r) {
+      if (!r.ok) { LC.toast((r.data && r.data.message) || "操作失败", "error"); return; }
+      var done = {
+        take: "已接手", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
+        issue_coupon: "优惠券已发放", approve_coupon: "优惠券已批准发放", mute: "已禁言", ban: "已封禁"
+      };
+      LC.toast(done[kind] || "完成", "ok");
+      if (kind === "send" || kind === "copy" || kind === "dismiss" || kind === "escalate") delete drafts[id];
+    });
+  }
+
+  function replyText(id) {
+    if (drafts[id] !== undefined) return drafts[id];
+    var s = items[id] && items[id].suggestion;
+    return s ? s.reply : "";
+  }
+
+  function copyReply(id) {
+    var text = replyText(id);
+    var done = function () { act(id, "copy", { text: text }); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, done);
+    } else {
+      done();
+    }
+  }
+
+  function slaClass(item) {
+    if (!item.sla_deadline) return "sla-none";
+    var total = Math.max(1, item.sla_deadline - item.created_at);
+    var left = item.sla_deadline - now();
+    if (left < 0) return "sla-breach";
+    if (left < total / 2) return "sla-warn";
+    return "sla-ok";
+  }
+
+  function slaText(item) {
+    var age = now() - item.created_at;
+    if (!item.sla_deadline) return "已等 " + LC.fmtSeconds(age);
+    var left = item.sla_deadline - now();
+    return "已等 " + LC.fmtSeconds(age) + (left < 0 ? " · 超时 " + LC.fmtSeconds(-left) : " · 剩 " + LC.fmtSeconds(left));
+  }
+
+  function chip(text, cls) { return el("span", { class: "chip " + (cls || "") }, text); }
+
+  function buildCard(item) {
+    var id = item.id;
+    var isMod = item.queue === "mod";
+    var tier = LC.TIER[item.member_tier] || "";
+    var head = el("div", { class: "card-head" },
+      el("span", { class: "prio prio-" + item.priority }, item.priority === "mod" ? "审核" : item.priority),
+      chip(LC.INTENT[item.intent] || item.intent, "intent"),
+      chip(LC.SENTIMENT[item.sentiment] || item.sentiment, "sent-" + item.sentiment),
+      item.emotion ? chip(LC.EMOTION[item.emotion] || item.emotion, "emotion") : null,
+      item.kind === "cluster" ? el("span", { class: "count" }, "×" + item.count) : null,
+      el("span", { class: "sla " + slaClass(item), dataset: { sla: "1" } }, slaText(item)),
+      item.taken_by ? chip(item.taken_by === me.name ? "我在处理" : "由 " + item.taken_by + " 处理中", "taken") : null
+    );
+    var who = item.kind === "cluster" ? el("span", { class: "who" }, "代表弹幕 · ") :
+      el("span", { class: "who" }, el("span", { class: "nick" }, item.nickname), tier ? chip(tier, "tier tier-" + item.member_tier) : null, "：");
+    var body = el("p", { class: "text" }, who, el("span", { class: "comment-text" }, item.text));
+    var members = null;
+    if (item.kind === "cluster" && item.members && item.members.length) {
+      members = el("details", { class: "members" }, el("summary", null, "展开 " + item.count + " 条（显示最近 " + item.members.length + " 条）"),
+        el("ul", null, item.members.map(function (m) {
+          return el("li", null, el("span", { class: "nick" }, m.nickname), "：", m.text);
+        })));
+    }
+    if (isMod && item.spam_reason) body.appendChild(el("small", { class: "muted reason" }, " 原因：" + item.spam_reason));
+    var sugg = item.suggestion;
+    var editor = null;
+    if (!isMod) {
+      editor = el("textarea", { class: "reply", rows: "2", maxlength: "500", placeholder: "输入回复…", "aria-label": "回复内容",
+        value: replyText(id) });
+      editor.addEventListener("input", function () { drafts[id] = editor.value; });
+      editor.addEventListener("focus", function () { select(id); });
+      editor.addEventListener("blur", function () { if (stale[id]) { delete stale[id]; setTimeout(render, 0); } });
+    }
+    var onAir = sugg && sugg.on_air ? el("p", { class: "on-air" }, "口播：", sugg.on_air) : null;
+    var couponLine = null;
+    if (item.coupon && item.coupon.status) {
+      couponLine = el("p", { class: "coupon-status " + item.coupon.status },
+        item.coupon.status === "issued" ? "已发券：" + (item.coupon.name || item.coupon.rule_id) : "发券失败：" + (item.coupon.reason || ""));
+    }
+    var btn = function (label, key, kind, handler, cls) {
+      return el("button", { type: "button", class: "btn small " + (cls || ""), title: key ? "快捷键 " + key : null,
+        dataset: { act: kind }, on: { click: function (e) { e.stopPropagation(); select(id); handler(); } } },
+        label, key ? el("kbd", null, key) : null);
+    };
+    var actions = el("div", { class: "actions" });
+    if (!item.taken_by) actions.appendChild(btn("接手", "T", "take", function () { act(id, "take"); }));
+    if (!isMod) {
+      actions.appendChild(btn("发送", "S", "send", function () { sendReply(id); }, "primary"));
+      actions.appendChild(btn("复制", "C", "copy", function () { copyReply(id); }));
+      if (sugg && sugg.coupon_rule_id && item.kind === "single") {
+        actions.appendChild(btn("批准券 " + couponName(sugg.coupon_rule_id), "A", "approve_coupon", function () {
+          act(id, "approve_coupon", { coupon_rule_id: sugg.coupon_rule_id });
+        }));
+      }
+      if (item.kind === "single" && coupons.length) {
+        var sel = el("select", { class: "coupon-select", "aria-label": "选择优惠券" },
+          el("option", { value: "" }, "发券…"),
+          coupons.map(function (c) { return el("option", { value: c.id }, c.name + (c.text ? "（" + c.text + "）" : "")); }));
+        sel.addEventListener("change", function () {
+          if (sel.value) act(id, "issue_coupon", { coupon_rule_id: sel.value });
+          sel.value = "";
+        });
+        actions.appendChild(sel);
+      }
+    }
+    actions.appendChild(btn("忽略", "D", "dismiss", function () { act(id, "dismiss"); }));
+    actions.appendChild(btn("工单", "X", "escalate", function () { openTicket(id); }));
+    if (item.kind === "single") {
+      actions.appendChild(btn("禁言", "M", "mute", function () { act(id, "mute"); }, "warn"));
+      actions.appendChild(btn("封禁", "B", "ban", function () { act(id, "ban"); }, "danger"));
+    }
+    var ticket = el("form", { class: "ticket hidden" },
+      el("input", { type: "text", maxlength: "500", placeholder: "工单备注（必填）", "aria-label": "工单备注" }),
+      el("button", { type: "submit", class: "btn small" }, "提交工单"));
+    ticket.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var note = ticket.querySelector("input").value.trim();
+      if (!note) { LC.toast("请填写工单备注", "error"); return; }
+      act(id, "escalate", { note: note });
+    });
+    var delivery = null;
+    if (item.delivery && item.delivery.status) {
+      delivery = el("p", { class: "delivery d-" + item.delivery.status },
+        LC.DELIVERY[item.delivery.status] || item.delivery.status,
+        item.delivery.attempts ? "（第 " + item.delivery.attempts + " 次）" : "",
+        item.delivery.error ? " · " + item.delivery.error : "");
+    }
+    var card = el("article", { class: "card" + (isMod ? " card-mod" : "") + (item.taken_by && item.taken_by !== me.name ? " taken-other" : ""),
+      tabindex: "-1", dataset: { id: id, priority: item.priority } },
+      head, body, members, editor, onAir, couponLine, delivery, actions, ticket);
+    card.addEventListener("click", function () { select(id); });
+    return card;
+  }
+
+  function couponName(ruleId) {
+    for (var i = 0; i < coupons.length; i++) if (coupons[i].id === ruleId) return coupons[i].name;
+    return ruleId;
+  }
+
+  function sendReply(id) {
+    var text = replyText(id).trim();
+    if (!text) { LC.toast("回复内容为空", "error"); return; }
+    act(id, "send", { text: text });
+  }
+
+  function openTicket(id) {
+    var card = cards[id];
+    if (!card) return;
+    var form = card.querySelector(".ticket");
+    form.classList.remove("hidden");
+    form.querySelector("input").focus();
+  }
+
+  function buildRecent(item) {
+    var d = item.delivery && item.delivery.status;
+    return el("div", { class: "recent-row", dataset: { id: item.id } },
+      el("span", { class: "prio prio-" + item.priority }, item.priority === "mod" ? "审核" : item.priority),
+      el("span", { class: "recent-status" }, LC.STATUS[item.status] || item.status),
+      d ? el("span", { class: "delivery d-" + d }, LC.DELIVERY[d] || d) : null,
+      el("span", { class: "recent-text" }, (item.kind === "cluster" ? "×" + item.count + " " : item.nickname + "：") + item.text),
+      item.taken_by ? el("small", { class: "muted" }, " · " + item.taken_by) : null
+    );
+  }
+
+  function select(id) {
+    if (selected === id) return;
+    selected = id;
+    Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
+  }
+
+  function render() {
+    var queue = document.getElementById("queue");
+    var modq = document.getElementById("modqueue");
+    var focusedId = null;
+    var active = document.activeElement;
+    if (active && active.closest) {
+      var c = active.closest(".card");
+      if (c) focusedId = c.dataset.id;
+    }
+    var keep = {};
+    order.forEach(function (id) { keep[id] = true; });
+    Object.keys(cards).forEach(function (id) {
+      if (!keep[id]) { cards[id].remove(); delete cards[id]; }
+    });
+    var replyN = 0;
+    order.forEach(function (id) {
+      var item = items[id];
+      if (!item) return;
+      var card = cards[id];
+      if (!card || card._ver !== item.ver) {
+        if (card && focusedId === id) { stale[id] = true; }
+        else {
+          var fresh = buildCard(item);
+          fresh._ver = item.ver;
+          if (card) card.replaceWith(fresh);
+          cards[id] = card = fresh;
+        }
+      }
+      var parent = item.queue === "mod" ? modq : queue;
+      parent.appendChild(card);  // moves it into order
+      if (item.queue !== "mod") replyN++;
+    });
+    if (!selected || !cards[selected]) selected = order.length ? order[0] : null;
+    Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
+    LC.setText("q-count", replyN ? "（" + replyN + "）" : "");
+    document.getElementById("q-empty").classList.toggle("hidden", order.length > 0);
+    var rec = document.getElementById("recent");
+    LC.clear(rec);
+    recent.forEach(function (id) { if (items[id]) rec.appendChild(buildRecent(items[id])); });
+  }
+
+  function renderStats(s) {
+    LC.setText("room-name", s.room);
+    LC.setText("s-cpm", s.comments_per_min);
+    LC.setText("s-neg", Math.round(s.negative_share * 100) + "%");
+    LC.setText("s-buy", s.buy_signals_total);
+    LC.setText("s-buy-rate", " " + s.buy_signals_per_min + "/分");
+    LC.setText("s-p0", s.open_p0);
+    LC.setText("s-p1", s.open_p1);
+    LC.setText("s-breach", s.sla_breached);
+    LC.setText("s-first", s.median_first_action_s === null ? "—" : LC.fmtSeconds(s.median_first_action_s));
+    var ingest = Object.keys(s.ingest || {}).map(function (k) { return k + " " + s.ingest[k]; }).join("，");
+    LC.setText("s-ingest", ingest || "—");
+    var mix = document.getElementById("s-mix");
+    LC.clear(mix);
+    var total = 0;
+    Object.keys(s.intent_mix).forEach(function (k) { total += s.intent_mix[k]; });
+    Object.keys(s.intent_mix).forEach(function (k) {
+      var n = s.intent_mix[k];
+      var bar = el("span", { class: "mix-bar intent-" + k });
+      bar.style.width = Math.max(2, Math.round(100 * n / Math.max(1, total))) + "%";
+      mix.appendChild(el("div", { class: "mix-row" }, el("span", { class: "mix-label" }, LC.INTENT[k] || k), bar, el("span", { class: "mix-n" }, String(n))));
+    });
+    var alerts = document.getElementById("alerts");
+    LC.clear(alerts);
+    (s.alerts || []).forEach(function (a) {
+      alerts.appendChild(el("div", { class: "alert alert-" + a.level, dataset: { code: a.code } }, el("b", null, a.title), " ", a.detail));
+    });
+  }
+
+  function onMessage(msg) {
+    if (msg.type !== "console") return;
+    clockOffset = msg.now - Date.now() / 1000;
+    if (msg.full) items = {};
+    msg.items.forEach(function (it) { items[it.id] = it; });
+    order = msg.order;
+    recent = msg.recent;
+    var live = {};
+    order.forEach(function (id) { live[id] = true; });
+    recent.forEach(function (id) { live[id] = true; });
+    Object.keys(items).forEach(function (id) { if (!live[id]) { delete items[id]; delete drafts[id]; } });
+    if (msg.coupons) coupons = msg.coupons;
+    var hidden = document.getElementById("q-hidden");
+    hidden.textContent = msg.hidden ? "另有 " + msg.hidden + " 条较低优先级未显示" : "";
+    render();
+    renderStats(msg.stats);
+  }
+
+  function tick() {
+    Object.keys(cards).forEach(function (id) {
+      var item = items[id];
+      var span = cards[id].querySelector("[data-sla]");
+      if (!item || !span) return;
+      span.textContent = slaText(item);
+      span.className = "sla " + slaClass(item);
+    });
+  }
+
+  function move(delta) {
+    if (!order.length) return;
+    var i = order.indexOf(selected);
+    i = Math.min(order.length - 1, Math.max(0, (i < 0 ? 0 : i) + delta));
+    select(order[i]);
+    cards[order[i]].scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    var typing = t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT");
+    if (typing) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && t.tagName === "TEXTAREA") { e.preventDefault(); if (selected) sendReply(selected); }
+      else if (e.key === "Escape") { t.blur(); }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var id = selected;
+    var key = e.key.toLowerCase();
+    if (key === "j") { move(1); e.preventDefault(); return; }
+    if (key === "k") { move(-1); e.preventDefault(); return; }
+    if (!id || !items[id]) return;
+    var item = items[id];
+    var handled = true;
+    switch (key) {
+      case "t": act(id, "take"); break;
+      case "s": if (item.queue !== "mod") sendReply(id); break;
+      case "e": var ta = cards[id] && cards[id].querySelector("textarea"); if (ta) ta.focus(); break;
+      case "c": if (item.queue !== "mod") copyReply(id); break;
+      case "a": if (item.suggestion && item.suggestion.coupon_rule_id) act(id, "approve_coupon", { coupon_rule_id: item.suggestion.coupon_rule_id }); break;
+      case "d": act(id, "dismiss"); break;
+      case "x": openTicket(id); break;
+      case "m": if (item.kind === "single") act(id, "mute"); break;
+      case "b": if (item.kind === "single") act(id, "ban"); break;
+      default: handled = false;
+    }
+    if (handled) e.preventDefault();
+  });
+
+  LC.me().then(function (m) { me = m || me; });
+  LC.connect("console", room, onMessage);
+  setInterval(tick, 1000);
+})();

@@ -1,0 +1,109 @@
+/* Merchant page: upload library/catalogue/coupon files and see errors and lint warnings with their
+   locations, list versions, activate and roll back, set the product on air. */
+"use strict";
+
+(function () {
+  var el = LC.el;
+
+  function location(i) {
+    var parts = [];
+    if (i.file) parts.push(i.file);
+    if (i.sheet) parts.push("[" + i.sheet + "]");
+    if (i.line !== null && i.line !== undefined) parts.push("第" + i.line + "行");
+    if (i.column) parts.push(i.column);
+    return parts.join(" ");
+  }
+
+  function showUpload(r) {
+    var box = document.getElementById("upload-result");
+    var list = document.getElementById("issues");
+    LC.clear(box);
+    LC.clear(list);
+    var d = r.data || {};
+    if (r.ok) {
+      box.appendChild(el("p", { class: "ok" }, "校验通过，已保存为 " + d.version + (d.active ? "（已启用）" : "") +
+        (d.warnings ? "，" + d.warnings + " 条警告" : "")));
+    } else if (d.issues) {
+      box.appendChild(el("p", { class: "error" }, "校验未通过：" + d.errors + " 个错误，" + d.warnings + " 条警告。请修改后重新上传。"));
+    } else {
+      box.appendChild(el("p", { class: "error" }, d.message || "上传失败"));
+    }
+    (d.issues || []).forEach(function (i) {
+      list.appendChild(el("li", { class: "issue issue-" + i.severity, dataset: { code: i.code } },
+        el("span", { class: "sev" }, i.severity === "error" ? "错误" : "警告"),
+        el("span", { class: "loc" }, location(i)),
+        el("span", { class: "msg" }, i.zh),
+        el("small", { class: "muted en" }, i.en)));
+    });
+    loadVersions();
+  }
+
+  function loadVersions() {
+    LC.api("/api/merchant/versions").then(function (r) {
+      var body = document.getElementById("versions");
+      LC.clear(body);
+      (r.data.versions || []).forEach(function (v) {
+        var btn = v.active ? el("span", { class: "chip active" }, "使用中") :
+          el("button", { class: "btn small", type: "button", on: { click: function () { activate(v.version); } } }, "启用");
+        body.appendChild(el("tr", { class: v.active ? "active" : "" },
+          el("td", null, v.version), el("td", null, v.name + (v.library_version ? " " + v.library_version : "")),
+          el("td", null, (v.files || []).join("、")), el("td", null, String(v.scripts)), el("td", null, String(v.products)),
+          el("td", null, String(v.coupons)), el("td", null, String(v.warnings)),
+          el("td", null, v.uploaded_by + " " + LC.fmtTime(v.uploaded_at)), el("td", null, btn)));
+      });
+    });
+    loadProducts();
+  }
+
+  function loadProducts() {
+    LC.api("/api/merchant/products").then(function (r) {
+      var d = r.data || {};
+      var body = document.getElementById("products");
+      LC.clear(body);
+      var onAir = null;
+      (d.products || []).forEach(function (p) {
+        if (p.link === d.on_air) onAir = p;
+        var btn = p.link === d.on_air ? el("span", { class: "chip active" }, "讲解中") :
+          el("button", { class: "btn small", type: "button", on: { click: function () { setOnAir(p.link); } } }, "设为讲解中");
+        body.appendChild(el("tr", { class: p.link === d.on_air ? "active" : "" },
+          el("td", null, p.link + "号"), el("td", null, p.sku), el("td", null, p.name), el("td", null, "¥" + p.price),
+          el("td", null, p.stock === null || p.stock === undefined ? "" : String(p.stock)), el("td", null, btn)));
+      });
+      LC.setText("on-air", onAir ? onAir.link + "号 " + onAir.name : "—");
+    });
+  }
+
+  function activate(version) {
+    LC.api("/api/merchant/activate", { method: "POST", json: { version: version } }).then(function (r) {
+      LC.toast(r.ok ? "已启用 " + version : (r.data.message || "启用失败"), r.ok ? "ok" : "error");
+      loadVersions();
+    });
+  }
+
+  function setOnAir(link) {
+    LC.api("/api/merchant/on-air", { method: "POST", json: { link: link } }).then(function (r) {
+      LC.toast(r.ok ? "已设置 " + link + "号 为讲解中" : (r.data.message || "设置失败"), r.ok ? "ok" : "error");
+      loadProducts();
+    });
+  }
+
+  document.getElementById("upload-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var input = document.getElementById("upload-file");
+    if (!input.files.length) { LC.toast("请选择文件", "error"); return; }
+    var form = new FormData();
+    for (var i = 0; i < input.files.length; i++) form.append("file", input.files[i], input.files[i].name);
+    if (document.getElementById("upload-activate").checked) form.append("activate", "1");
+    LC.api("/api/merchant/upload", { method: "POST", form: form }).then(showUpload);
+  });
+
+  document.getElementById("rollback-btn").addEventListener("click", function () {
+    LC.api("/api/merchant/rollback", { method: "POST" }).then(function (r) {
+      LC.toast(r.ok ? "已回滚到 " + r.data.active : (r.data.message || "回滚失败"), r.ok ? "ok" : "error");
+      loadVersions();
+    });
+  });
+
+  LC.me();
+  loadVersions();
+})();

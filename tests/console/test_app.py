@@ -1,0 +1,463 @@
+"""The console app over HTTP and real websockets: auth on every route, Origin checks, security headers,
+actions and their records, delivery with retries, queue cap, push rate cap, shared taken state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import orjson
+import pytest
+
+from livecs.console.app import CSP
+from livecs.models import Intent, Priority, Sentiment
+
+from .conftest import ROOM, TOKENS, RecordingConnector, bearer, comment_group
+
+# every route, the method, and the roles that may use it (admin always may)
+ROUTES = [
+    ("GET", "/", {"operator", "streamer", "merchant"}),
+    ("GET", "/console", {"operator"}),
+    ("GET", "/streamer", {"operator", "streamer"}),
+    ("GET", "/merchant", {"merchant"}),
+    ("GET", "/static/common.js", {"operator", "streamer", "merchant"}),
+    ("GET", "/static/console.js", {"operator"}),
+    ("GET", "/static/streamer.js", {"operator", "streamer"}),
+    ("GET", "/static/merchant.js", {"merchant"}),
+    ("GET", "/api/me", {"operator", "streamer", "merchant"}),
+    ("GET", "/api/rooms", {"operator", "streamer"}),
+    ("GET", "/api/queue", {"operator"}),
+    ("GET", "/api/stats", {"operator", "streamer"}),
+    ("GET", "/api/streamer", {"operator", "streamer"}),
+    ("POST", "/api/actions", {"operator"}),
+    ("GET", "/api/merchant/versions", {"merchant"}),
+    ("GET", "/api/merchant/products", {"merchant"}),
+    ("POST", "/api/merchant/upload", {"merchant"}),
+    ("POST", "/api/merchant/activate", {"merchant"}),
+    ("POST", "/api/merchant/rollback", {"merchant"}),
+    ("POST", "/api/merchant/on-air", {"merchant"}),
+    ("POST", "/logout", {"operator", "streamer", "merchant"}),
+    ("GET", "/nope", set()),
+]
+USER_OF_ROLE = {"operator": "alice", "streamer": "star", "merchant": "shop", "admin": "root"}
+
+
+async def test_every_route_needs_a_token_of_an_allowed_role(make_console) -> None:
+    con = await make_console()
+    await con.publish(comment_group("有S码吗"))
+    await con.settle()
+    c = con.client
+    for method, path, roles in ROUTES:
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token-wrong-token"},
+            {"Cookie": "livecs_token=bad"},
+        ):
+            r = await c.request(method, path, headers=headers, allow_redirects=False)
+            body = await r.text()
+            assert r.status == 401, (method, path, headers, r.status)
+            assert "有S码吗" not in body and "u1" not in body
+        for role, user in USER_OF_ROLE.items():
+            r = await c.request(method, path, headers=bearer(user), allow_redirects=False)
+            if path == "/nope":
+                assert r.status == 403, (path, role)
+            elif role in roles or role == "admin":
+                assert r.status not in (401, 403), (method, path, role, r.status)
+            else:
+                assert r.status == 403, (method, path, role, r.status)
+                assert "有S码吗" not in await r.text()
+
+
+async def test_pages_show_the_login_form_and_login_sets_a_strict_cookie(make_console) -> None:
+    con = await make_console()
+    c = con.client
+    r = await c.get("/console", headers={"Accept": "text/html"})
+    assert r.status == 401 and 'action="/login"' in await r.text()
+    r = await c.post("/login", data={"token": "nope"}, allow_redirects=False)
+    assert r.status == 401 and "令牌无效" in await r.text()
+    r = await c.post("/login", data={"token": TOKENS["alice"]}, allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"] == "/console"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    r = await c.get("/api/queue")  # the cookie jar now carries the token
+    assert r.status == 200
+    r = await c.post("/login", data={"token": TOKENS["shop"]}, allow_redirects=False)
+    assert r.headers["Location"] == "/merchant"
+
+
+async def test_security_headers_on_every_response(make_console) -> None:
+    con = await make_console()
+    for path, headers in (
+        ("/login", {}),
+        ("/api/queue", {}),
+        ("/api/queue", bearer("alice")),
+        ("/console", bearer("alice")),
+        ("/static/app.css", {}),
+    ):
+        r = await con.client.get(path, headers=headers)
+        assert r.headers["Content-Security-Policy"] == CSP, path
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    html = await (await con.client.get("/console", headers=bearer("alice"))).text()
+    assert "<script>" not in html and " on" not in html.replace(" only", "")  # no inline script or handler
+
+
+async def test_cookie_writes_and_websockets_must_come_from_our_origin(make_console) -> None:
+    con = await make_console()
+    await con.publish(comment_group("发货了吗"))
+    await con.settle()
+    c = con.client
+    await c.post("/login", data={"token": TOKENS["alice"]})
+    item_id = (await (await c.get("/api/queue")).json())["items"][0]["id"]
+    r = await c.post(
+        "/api/actions", json={"item_id": item_id, "kind": "take"}, headers={"Origin": "http://evil.example"}
+    )
+    assert r.status == 403
+    r = await c.post("/api/actions", json={"item_id": item_id, "kind": "take"})  # cookie without Origin
+    assert r.status == 403
+    host = f"http://{c.server.host}:{c.server.port}"
+    r = await c.post("/api/actions", json={"item_id": item_id, "kind": "take"}, headers={"Origin": host})
+    assert r.status == 200
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await c.ws_connect("/ws?view=console", headers={"Origin": "http://evil.example"})
+    assert exc.value.status == 403
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await c.ws_connect("/ws?view=console")  # cookie, no Origin
+    assert exc.value.status == 403
+    ws = await c.ws_connect("/ws?view=console", headers={"Origin": host})
+    msg = await ws.receive_json(timeout=3)
+    assert msg["type"] == "console" and msg["items"][0]["taken_by"] == "alice"
+    await ws.close()
+
+
+async def test_websocket_roles(make_console) -> None:
+    con = await make_console()
+    c = con.client
+    for name, view, ok in (
+        ("star", "console", False),
+        ("star", "streamer", True),
+        ("shop", "streamer", False),
+        ("alice", "console", True),
+    ):
+        if ok:
+            ws = await c.ws_connect(f"/ws?view={view}", headers=bearer(name))
+            assert (await ws.receive_json(timeout=3))["type"] == view
+            await ws.close()
+        else:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+                await c.ws_connect(f"/ws?view={view}", headers=bearer(name))
+            assert exc.value.status == 403
+    with pytest.raises(aiohttp.WSServerHandshakeError) as exc:
+        await c.ws_connect("/ws?view=console")
+    assert exc.value.status == 401
+
+
+async def test_queue_sorted_by_priority_then_deadline_and_clusters_grouped(make_console) -> None:
+    con = await make_console()
+    await con.publish(
+        comment_group("有S码吗", priority=Priority.P2, cluster="size", sla_s=180),
+        comment_group("有M码吗", priority=Priority.P2, cluster="size", sla_s=170),
+        comment_group("付不了款", priority=Priority.P1, intent=Intent.PAYMENT, sla_s=60),
+        comment_group(
+            "再不发货投诉12315",
+            priority=Priority.P0,
+            intent=Intent.COMPLAINT,
+            sla_s=30,
+            sentiment=Sentiment.NEG,
+        ),
+        comment_group("优惠券用不了", priority=Priority.P1, intent=Intent.PAYMENT, sla_s=20),
+        comment_group("加V领福利", priority=Priority.MOD, intent=Intent.SPAM, spam=True),
+        comment_group("哈哈哈", priority=Priority.P3, intent=Intent.CHITCHAT),
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    texts = [i["text"] for i in q["items"]]
+    assert texts == ["再不发货投诉12315", "优惠券用不了", "付不了款", "加V领福利", "有S码吗"]
+    cluster = q["items"][-1]
+    assert cluster["kind"] == "cluster" and cluster["count"] == 2 and len(cluster["members"]) == 2
+    assert q["items"][3]["queue"] == "mod"
+    stats = await (await con.client.get("/api/stats", headers=bearer("star"))).json()
+    assert stats["open_p0"] == 1 and stats["open_p1"] == 2 and stats["counted_only"] == 1
+    assert stats["intent_mix"]["product"] == 2 and stats["ingest"] == {"test": "running"}
+
+
+async def test_queue_capped_with_the_rest_counted(make_console) -> None:
+    con = await make_console(queue_visible=10)
+    await con.publish(*[comment_group(f"问题{i}", priority=Priority.P1) for i in range(35)])
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert len(q["items"]) == 10 and q["hidden"] == 25
+    ws = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    msg = await ws.receive_json(timeout=3)
+    assert len(msg["order"]) == 10 and msg["hidden"] == 25
+    await ws.close()
+
+
+async def test_send_delivers_and_is_recorded_with_operator_and_time(make_console) -> None:
+    con = await make_console()
+    await con.publish(comment_group("165/110斤穿什么码", nickname="丽丽"))
+    await con.settle()
+    item = (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"][0]
+    before = time.time()
+    r = await con.client.post(
+        "/api/actions", json={"item_id": item["id"], "kind": "take"}, headers=bearer("alice")
+    )
+    assert r.status == 200
+    r = await con.client.post(
+        "/api/actions",
+        json={"item_id": item["id"], "kind": "send", "text": "亲，拍L码哦"},
+        headers=bearer("alice"),
+    )
+    assert r.status == 200
+    await asyncio.wait_for(con.connector.got.wait(), 3)
+    (msg,) = con.connector.messages
+    assert msg["type"] == "reply" and msg["text"] == "亲，拍L码哦" and msg["room"] == ROOM
+    assert (
+        msg["reply_to"] == item["members"][0]["comment_id"]
+        if item["members"]
+        else msg["reply_to"].startswith("c")
+    )
+    await con.settle(lambda: any(a["kind"] == "send" for a in con.actions()))
+    acts = con.actions()
+    kinds = [a["kind"] for a in acts]
+    assert kinds == ["take", "edit", "send"]
+    send = acts[-1]
+    assert send["operator"] == "alice" and send["delivery_status"] == "sent" and send["text"] == "亲，拍L码哦"
+    assert send["session_id"] == "r1-test-session" and before <= acts[0]["ts"] <= send["ts"] <= time.time()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert q["items"] == [] and q["recent"][0]["delivery"]["status"] == "sent"
+    stats = await (await con.client.get("/api/stats", headers=bearer("alice"))).json()
+    assert stats["median_first_action_s"] is not None
+
+
+async def test_failed_delivery_is_retried_then_sent(make_console) -> None:
+    con = await make_console(connector=RecordingConnector(fail=2))
+    await con.publish(comment_group("什么时候发货", intent=Intent.LOGISTICS))
+    await con.settle()
+    item = (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"][0]
+    await con.client.post(
+        "/api/actions", json={"item_id": item["id"], "kind": "send"}, headers=bearer("alice")
+    )
+    await asyncio.wait_for(con.connector.got.wait(), 5)
+    await con.settle(lambda: any(a["delivery_status"] == "sent" for a in con.actions()))
+    statuses = [a["delivery_status"] for a in con.actions() if a["kind"] == "send"]
+    assert statuses == ["failed", "failed", "sent"] and con.connector.attempts == 3
+
+
+async def test_delivery_gives_up_and_the_item_returns_to_the_queue(make_console) -> None:
+    con = await make_console(connector=RecordingConnector(fail=100))
+    con.settings.outbound.max_attempts = 2
+    await con.publish(comment_group("退款怎么弄", intent=Intent.AFTER_SALES))
+    await con.settle()
+    item = (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"][0]
+    await con.client.post(
+        "/api/actions", json={"item_id": item["id"], "kind": "send"}, headers=bearer("alice")
+    )
+    await con.settle(lambda: any(a["delivery_status"] == "gave_up" for a in con.actions()))
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert q["items"][0]["id"] == item["id"] and q["items"][0]["delivery"]["status"] == "gave_up"
+
+
+async def test_per_room_rate_limit_paces_replies(make_console) -> None:
+    con = await make_console()
+    con.settings.outbound.rate_per_s = 10
+    con.settings.outbound.burst = 1
+    await con.publish(*[comment_group(f"问{i}") for i in range(4)])
+    await con.settle()
+    items = (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"]
+    start = time.monotonic()
+    for it in items:
+        await con.client.post(
+            "/api/actions", json={"item_id": it["id"], "kind": "send"}, headers=bearer("alice")
+        )
+    await con.settle(lambda: len(con.connector.messages) == 4)
+    assert time.monotonic() - start >= 0.25  # 1 at once, then 10/s
+
+
+async def test_dismiss_escalate_copy_mute_ban_coupon_are_recorded(make_console) -> None:
+    from .conftest import VALID_LIBRARY
+
+    con = await make_console()
+    up = con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    assert up["ok"], up
+    await con.publish(
+        comment_group("a 随便看看"),
+        comment_group("b 质量太差了要投诉", intent=Intent.COMPLAINT, priority=Priority.P0),
+        comment_group("c 有优惠吗"),
+        comment_group("d 加V", priority=Priority.MOD, spam=True, user_id="spammer"),
+        comment_group("d2 加V", priority=Priority.MOD, spam=True, user_id="spammer"),
+        comment_group("e 滚", priority=Priority.MOD, spam=True, user_id="troll"),
+        comment_group("f 想要券", coupon="full_300_50", user_id="buyer"),
+    )
+    await con.settle()
+    items = {
+        i["text"][0]: i
+        for i in (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"]
+    }
+
+    async def act(item_key: str, kind: str, **extra: str) -> aiohttp.ClientResponse:
+        return await con.client.post(
+            "/api/actions",
+            json={"item_id": items[item_key]["id"], "kind": kind, **extra},
+            headers=bearer("bob"),
+        )
+
+    assert (await act("a", "dismiss")).status == 200
+    assert (await act("b", "escalate")).status == 422  # a ticket needs a note
+    r = await act("b", "escalate", note="物流延误，转售后主管")
+    assert r.status == 200 and (await r.json())["ticket"]["ticket_id"] == "T0001"
+    assert (await act("c", "copy", text="亲，满300减50")).status == 200
+    r = await act("d", "mute")
+    assert r.status == 200 and (await r.json())["closed"] == 2  # both of the spammer's cards
+    assert (await act("e", "ban")).status == 200
+    r = await act("f", "approve_coupon")
+    assert r.status == 200 and (await r.json())["coupon"]["rule_id"] == "full_300_50"
+    r = await act("f", "issue_coupon", coupon_rule_id="nope")
+    assert r.status == 409
+    assert (await act("a", "dismiss")).status == 409  # already handled
+    await con.settle(lambda: len(con.connector.messages) == 2)
+    acts = con.actions()
+    by_kind = {a["kind"]: a for a in acts}
+    assert by_kind["dismiss"]["operator"] == "bob"
+    assert by_kind["escalate"]["note"] == "物流延误，转售后主管"
+    assert by_kind["copy"]["text"] == "亲，满300减50"
+    assert by_kind["mute"]["user_id"] == "spammer" and by_kind["ban"]["user_id"] == "troll"
+    assert (
+        by_kind["approve_coupon"]["coupon_rule_id"] == "full_300_50"
+        and by_kind["approve_coupon"]["user_id"] == "buyer"
+    )
+    assert {m["action"] for m in con.connector.messages} == {"mute", "ban"}
+    stats = await (await con.client.get("/api/stats", headers=bearer("alice"))).json()
+    assert stats["tickets"] == 1
+    streamer = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
+    assert streamer["coupon"]["name"] == "满300减50"
+    # later comments of a muted user are counted, not queued
+    await con.publish(comment_group("d3 加V", priority=Priority.MOD, spam=True, user_id="spammer"))
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert not any(i["text"].startswith("d") for i in q["items"])
+
+
+async def test_bad_action_requests(make_console) -> None:
+    con = await make_console()
+    c = con.client
+    r = await c.post("/api/actions", data=b"{not json", headers=bearer("alice"))
+    assert r.status == 400
+    r = await c.post("/api/actions", json={"item_id": "x", "kind": "explode"}, headers=bearer("alice"))
+    assert r.status == 422
+    r = await c.post("/api/actions", json={"item_id": "missing", "kind": "take"}, headers=bearer("alice"))
+    assert r.status == 404
+
+
+async def test_taken_state_is_shared_between_consoles(make_console) -> None:
+    con = await make_console()
+    await con.publish(comment_group("能便宜点吗", intent=Intent.PRICE_PROMO))
+    await con.settle()
+    ws_bob = await con.client.ws_connect("/ws?view=console", headers=bearer("bob"))
+    first = await ws_bob.receive_json(timeout=3)
+    item_id = first["order"][0]
+    assert first["items"][0]["taken_by"] == ""
+    r = await con.client.post(
+        "/api/actions", json={"item_id": item_id, "kind": "take"}, headers=bearer("alice")
+    )
+    assert r.status == 200
+    while True:
+        msg = await ws_bob.receive_json(timeout=3)
+        if msg["items"]:
+            break
+    assert msg["items"][0]["id"] == item_id and msg["items"][0]["taken_by"] == "alice"
+    r = await con.client.post(
+        "/api/actions", json={"item_id": item_id, "kind": "dismiss"}, headers=bearer("bob")
+    )
+    assert r.status == 409 and "alice" in (await r.json())["message"]
+    r = await con.client.post(
+        "/api/actions", json={"item_id": item_id, "kind": "dismiss", "force": True}, headers=bearer("bob")
+    )
+    assert r.status == 200
+    await ws_bob.close()
+
+
+async def test_push_rate_is_capped_under_a_flood(make_console) -> None:
+    con = await make_console(max_push_per_s=10.0)
+    ws = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    ws_st = await con.client.ws_connect("/ws?view=streamer", headers=bearer("star"))
+    counts = {"console": 0, "streamer": 0}
+
+    async def count(sock: aiohttp.ClientWebSocketResponse, key: str) -> None:
+        async for m in sock:
+            if m.type == aiohttp.WSMsgType.TEXT:
+                counts[key] += 1
+
+    readers = [asyncio.create_task(count(ws, "console")), asyncio.create_task(count(ws_st, "streamer"))]
+    await asyncio.sleep(0.2)
+    counts = {"console": 0, "streamer": 0}
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < 1.5:  # a flood: ~2,000 comments/s in small batches
+        await con.publish(
+            *[
+                comment_group(f"有货吗{n + i}", priority=Priority.P2, cluster=f"k{(n + i) % 40}")
+                for i in range(40)
+            ]
+        )
+        n += 40
+        await asyncio.sleep(0.02)
+    await con.settle()
+    elapsed = time.monotonic() - start
+    await asyncio.sleep(0.15)
+    assert counts["console"] <= 10 * elapsed + 2, counts
+    assert counts["streamer"] <= 10 * elapsed + 2, counts
+    assert counts["console"] >= 5  # and it does keep updating
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert sum(i["count"] for i in q["items"]) + 0 <= n and len(q["items"]) == 40
+    for t in readers:
+        t.cancel()
+    await ws.close()
+    await ws_st.close()
+
+
+async def test_alerts_and_streamer_view(make_console) -> None:
+    con = await make_console()
+    con.settings.alerts.complaint_count = 3
+    con.settings.alerts.negative_min_comments = 5
+    await con.publish(
+        *[
+            comment_group(
+                f"骗子不发货{i}", intent=Intent.COMPLAINT, priority=Priority.P0, sentiment=Sentiment.NEG
+            )
+            for i in range(4)
+        ],
+        *[
+            comment_group(
+                f"有S码吗{i}", priority=Priority.P2, cluster="size", on_air="很多宝宝问尺码：160/100斤拍M"
+            )
+            for i in range(6)
+        ],
+        *[
+            comment_group(f"发货快吗{i}", priority=Priority.P2, cluster="ship", intent=Intent.LOGISTICS)
+            for i in range(3)
+        ],
+    )
+    con.counters.sources["relay"] = "disconnected"
+    await con.settle()
+    stats = await (await con.client.get("/api/stats", headers=bearer("alice"))).json()
+    codes = {a["code"] for a in stats["alerts"]}
+    assert {"complaint_wave", "ingest_disconnect"} <= codes
+    ws = await con.client.ws_connect("/ws?view=streamer", headers=bearer("star"))
+    msg = await ws.receive_json(timeout=3)
+    assert msg["hot"][0]["count"] == 6 and msg["hot"][0]["on_air"] == "很多宝宝问尺码：160/100斤拍M"
+    assert msg["hot"][1]["label"].startswith("发货快吗")
+    await ws.close()
+
+
+async def test_shutdown_closes_websockets(make_console) -> None:
+    con = await make_console()
+    ws = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    await ws.receive_json(timeout=3)
+    await con.client.close()
+    msg = await ws.receive(timeout=3)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+
+
+def test_ws_payload_is_json(make_console) -> None:
+    assert orjson.loads(orjson.dumps({"a": "<script>"})) == {"a": "<script>"}
