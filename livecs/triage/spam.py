@@ -22,7 +22,9 @@ _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
-_SHILL_WORDS = frozenset({"托", "水军"})  # calling someone a shill: spam at viewers, a grievance at the shop
+_SHILL_WORDS = frozenset(
+    {"托儿", "是托", "都是托", "全是托", "托吧", "这些托", "一群托", "水军"}
+)  # calling someone a shill: spam at viewers, a grievance at the shop
 CONTACT_MIN_DISTINCT_DIGITS = 3  # a contact number uses at least this many different digits
 HANDLE_MIN_DIGITS = (
     3  # a handle after 微/v/q with this many digits reads as an account even with no separator
@@ -130,6 +132,8 @@ class SpamRules:
             if run.group(1) not in self.cheer_chars and not run.group(1).isdigit():
                 return True
         for token in _LATIN_TOKEN_RE.findall(folded):
+            if set(token) <= self.cheer_chars:
+                continue  # hhhhhhh is laughter
             keyboard = sum(1 for r in self.keyboard_runs if r in token)
             if keyboard >= 2:
                 return True
