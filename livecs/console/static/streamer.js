@@ -10,7 +10,7 @@
     LC.setText("st-buy", msg.buy_signals_total);
     LC.setText("st-buy-rate", msg.buy_signals_per_min + " /分钟");
     LC.setText("st-coupon", msg.coupon ? (msg.coupon.text || msg.coupon.name) : "—");
-    LC.setText("st-coupon-name", msg.coupon && msg.coupon.text ? msg.coupon.name : "");
+    LC.setText("st-coupon-name", msg.coupon && msg.coupon.text && msg.coupon.text !== msg.coupon.name ? msg.coupon.name : "");
     var alert = document.getElementById("st-alert");
     LC.clear(alert);
     (msg.alerts || []).forEach(function (a) {
