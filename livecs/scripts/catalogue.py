@@ -1,0 +1,236 @@
+"""The product catalogue at match time: which product a comment is about, and size advice from a size chart.
+
+Pure functions over a :class:`~livecs.scripts.library.Library`:
+
+* :func:`parse_body` reads height and weight out of a danmaku ("165/110斤穿什么码", "身高160 体重52kg",
+  "一米六 100斤", "158 95") — weight in 斤, the unit Chinese shoppers use;
+* :func:`mentioned_links` finds link numbers ("3号链接", "链接5", "2号");
+* :class:`CatalogueIndex` resolves the product a comment is about (an explicit link number, then a product
+  alias such as 阔腿裤, then the product on air) and writes size advice from its chart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import ahocorasick
+
+from livecs.scripts.library import Library, Product, SizeChart, SizeRow
+from livecs.scripts.settings import SizeAdviceSettings
+
+JIN_PER_KG = 2.0
+HEIGHT_RANGE_CM = (130.0, 200.0)
+WEIGHT_RANGE_JIN = (60.0, 300.0)
+#: A unitless weight below this is read as kilograms ("165/55"), at or above as 斤 ("165/110").
+UNITLESS_KG_BELOW = 75.0
+CHINESE_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "零": 0,
+}
+
+_NUM = r"(\d{2,3}(?:\.\d)?)"
+_HEIGHT_EXPLICIT = re.compile(r"(?:身高|个子|高)\s*[:：]?\s*(1[3-9]\d)|(1[3-9]\d)\s*(?:cm|CM|厘米|公分)")
+_HEIGHT_METRE = re.compile(r"(?<![\d.])1\s*(?:米|m|\.)\s*(\d{1,2})(?![\d.])")
+_HEIGHT_CHINESE = re.compile(r"一米([一二两三四五六七八九零])([一二三四五六七八九])?")
+_WEIGHT_UNIT = re.compile(_NUM + r"\s*(斤|kg|KG|Kg|公斤|千克)")
+_WEIGHT_EXPLICIT = re.compile(r"(?:体重|重)\s*[:：]?\s*" + _NUM)
+_PAIR = re.compile(
+    r"(?<![\d.])(1[3-9]\d)\s*(?:cm|CM|厘米)?\s*[/、,，\s+]\s*" + _NUM + r"\s*(斤|kg|KG|公斤|千克)?"
+)
+_LINK = re.compile(r"(?:(\d{1,3})\s*号\s*(?:链接|宝贝|商品)?|(?:链接|#)\s*(\d{1,3}))")
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A viewer's height (cm) and weight (斤), either may be unknown."""
+
+    height_cm: float | None = None
+    weight_jin: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.height_cm is not None or self.weight_jin is not None
+
+
+def _weight_to_jin(value: float, unit: str | None) -> float:
+    if unit in ("kg", "KG", "Kg", "公斤", "千克"):
+        return value * JIN_PER_KG
+    if unit == "斤":
+        return value
+    return value * JIN_PER_KG if value < UNITLESS_KG_BELOW else value
+
+
+def _plausible_height(h: float | None) -> float | None:
+    return h if h is not None and HEIGHT_RANGE_CM[0] <= h <= HEIGHT_RANGE_CM[1] else None
+
+
+def _plausible_weight(w: float | None) -> float | None:
+    return w if w is not None and WEIGHT_RANGE_JIN[0] <= w <= WEIGHT_RANGE_JIN[1] else None
+
+
+def parse_body(text: str) -> Body:
+    """Height and weight written in a comment, in cm and 斤 (``Body()`` when none)."""
+    height: float | None = None
+    weight: float | None = None
+    m = _PAIR.search(text)
+    if m:
+        height = float(m.group(1))
+        weight = _weight_to_jin(float(m.group(2)), m.group(3))
+    if height is None:
+        m = _HEIGHT_EXPLICIT.search(text)
+        if m:
+            height = float(m.group(1) or m.group(2))
+    if height is None:
+        m = _HEIGHT_METRE.search(text)
+        if m:
+            digits = m.group(1)
+            height = 100 + (int(digits) * 10 if len(digits) == 1 else int(digits))
+    if height is None:
+        m = _HEIGHT_CHINESE.search(text)
+        if m:
+            tens = CHINESE_DIGITS[m.group(1)]
+            ones = CHINESE_DIGITS[m.group(2)] if m.group(2) else 0
+            height = 100 + tens * 10 + ones
+    if weight is None:
+        m = _WEIGHT_UNIT.search(text)
+        if m:
+            weight = _weight_to_jin(float(m.group(1)), m.group(2))
+    if weight is None:
+        m = _WEIGHT_EXPLICIT.search(text)
+        if m:
+            weight = _weight_to_jin(float(m.group(1)), None)
+    return Body(_plausible_height(height), _plausible_weight(weight))
+
+
+def mentioned_links(text: str) -> list[int]:
+    """Link numbers named in the text, in order ("3号链接", "链接5", "2号")."""
+    out = []
+    for m in _LINK.finditer(text):
+        value = m.group(1) or m.group(2)
+        if value:
+            out.append(int(value))
+    return out
+
+
+def _fits(lo: float | None, hi: float | None, value: float) -> bool:
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _row_for(rows: list[SizeRow], value: float, lo_attr: str, hi_attr: str) -> int | None:
+    """Index of the first row whose range holds ``value`` (None when no row has that range)."""
+    ranged = [
+        i for i, r in enumerate(rows) if getattr(r, lo_attr) is not None or getattr(r, hi_attr) is not None
+    ]
+    if not ranged:
+        return None
+    for i in ranged:
+        if _fits(getattr(rows[i], lo_attr), getattr(rows[i], hi_attr), value):
+            return i
+    first, last = rows[ranged[0]], rows[ranged[-1]]
+    lo = getattr(first, lo_attr)
+    if lo is not None and value < lo:
+        return -1  # below the chart
+    hi = getattr(last, hi_attr)
+    if hi is not None and value > hi:
+        return len(rows)  # above the chart
+    # in a gap between two rows: the next bigger size
+    for i in ranged:
+        if getattr(rows[i], lo_attr) is not None and value < getattr(rows[i], lo_attr):
+            return i
+    return len(rows)
+
+
+def _fmt_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def size_advice(chart: SizeChart, body: Body, texts: SizeAdviceSettings) -> str:
+    """Advice such as "165cm/110斤建议拍M码" from a chart; the bigger size wins when height and weight disagree."""
+    rows = chart.rows
+    height_part = f"{_fmt_number(body.height_cm)}cm" if body.height_cm is not None else ""
+    weight_part = f"{_fmt_number(body.weight_jin)}斤" if body.weight_jin is not None else ""
+    if height_part and weight_part:
+        height_part += "/"
+    picks = []
+    if body.height_cm is not None:
+        picks.append(_row_for(rows, body.height_cm, "height_min", "height_max"))
+    if body.weight_jin is not None:
+        picks.append(_row_for(rows, body.weight_jin, "weight_min", "weight_max"))
+    picked = [p for p in picks if p is not None]
+    if not picked:
+        return texts.ask
+    index = max(picked)
+    fmt = {"height": height_part, "weight": weight_part}
+    if index >= len(rows):
+        return texts.above_chart.format(size=rows[-1].size, **fmt)
+    if index < 0:
+        return texts.below_chart.format(size=rows[0].size, **fmt)
+    row = rows[index]
+    near_top = (
+        body.weight_jin is not None and row.weight_max is not None and body.weight_jin >= row.weight_max - 3
+    )
+    if near_top and index + 1 < len(rows) and len(set(picked)) == 1:
+        return texts.between.format(size=row.size, bigger=rows[index + 1].size, **fmt)
+    return texts.fit.format(size=row.size, **fmt)
+
+
+class CatalogueIndex:
+    """Resolves which product a comment is about; built once per library version."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self._by_link = {p.link: p for p in library.products}
+        self._alias_automaton: ahocorasick.Automaton | None = None
+        aliases: dict[str, list[Product]] = {}
+        for p in library.products:
+            for alias in {*p.aliases, p.name}:
+                if alias:
+                    aliases.setdefault(alias.lower(), []).append(p)
+        if aliases:
+            automaton = ahocorasick.Automaton()
+            for alias, products in aliases.items():
+                automaton.add_word(alias, (alias, tuple(products)))
+            automaton.make_automaton()
+            self._alias_automaton = automaton
+
+    def product_for(self, text: str, on_air_link: int | None) -> tuple[Product | None, str]:
+        """The product ``text`` is about and why: ``("link", "alias", "on_air")`` or ``(None, "")``."""
+        for link in mentioned_links(text):
+            p = self._by_link.get(link)
+            if p is not None:
+                return p, f"link {link}"
+        if self._alias_automaton is not None:
+            best: tuple[str, tuple[Product, ...]] | None = None
+            for _end, (alias, products) in self._alias_automaton.iter(text.lower()):
+                if best is None or len(alias) > len(best[0]):
+                    best = (alias, products)
+            if best is not None and len(best[1]) == 1:
+                return best[1][0], f"alias {best[0]}"
+        if on_air_link is not None:
+            p = self._by_link.get(on_air_link)
+            if p is not None:
+                return p, f"on air {on_air_link}"
+        return None, ""
+
+    def advice_for(self, product: Product | None, text: str, texts: SizeAdviceSettings) -> str:
+        """``{size_advice}`` for ``text``: from the product's chart and the height/weight in the comment."""
+        if product is None:
+            return texts.no_product
+        chart = self.library.size_chart(product.size_chart)
+        if chart is None:
+            sizes = "/".join(product.sizes) if product.sizes else "均码"
+            return texts.no_chart.format(sizes=sizes)
+        body = parse_body(text)
+        if not body.known:
+            return texts.ask
+        return size_advice(chart, body, texts)

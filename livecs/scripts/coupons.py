@@ -1,0 +1,438 @@
+"""Coupon rules engine: which coupons fit a comment (pure) and atomic issuing through a stock backend.
+
+Types (``CouponRule.type``): ``full_reduction`` 满减 (threshold/amount), ``time_discount`` 限时折扣 (time window,
+percent off), ``member`` 会员专享 (minimum tier), ``new_customer`` 新人券 (first order), ``gift`` 赠品,
+``compensation`` 补偿券 (always needs an operator's approval). Triggers: intents, keywords, sentiments,
+cluster size (a rule with no trigger is manual only). Limits: total stock per room, per-user limit, per-room
+cooldown, validity window.
+
+:meth:`CouponEngine.eligible` is pure. :meth:`CouponEngine.issue` checks the rule, then claims through a
+:class:`StockBackend`, which does stock + per-user limit + cooldown in one atomic step:
+
+* :class:`InProcessStock` — a lock-protected dict (safe from threads; its async ``claim`` never awaits inside
+  the critical section, so it is also safe between asyncio tasks);
+* :class:`RedisStock` — one Lua script per claim, so two operators or two workers on any number of processes
+  never exceed the stock or a user's limit. Keys come from :mod:`livecs.keys`.
+
+Every successful issue returns an :class:`IssuedCoupon` record for the store; a refusal raises
+:class:`CouponRefused` with a stable ``reason`` and a bilingual message.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from livecs import keys
+from livecs.models import Comment, MemberTier, Triage
+from livecs.scripts.library import INTENT_CHINESE, CouponRule, Product
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+TIER_CHINESE = {
+    MemberTier.NONE: "所有观众",
+    MemberTier.FAN: "粉丝团",
+    MemberTier.MEMBER: "会员",
+    MemberTier.VIP: "高级会员",
+    MemberTier.SVIP: "至尊会员",
+}
+#: ``Comment.extras`` keys a platform adapter may set to say whether the viewer has never ordered.
+FIRST_ORDER_EXTRAS = ("first_order", "new_customer")
+PERCENT = 100.0
+DISCOUNT_TENTHS = 10.0
+DEFAULT_KEY_TTL_S = 7 * 24 * 3600
+MS_PER_S = 1000
+
+
+class ClaimStatus(enum.IntEnum):
+    """What a stock backend answered (values are what the Lua script returns)."""
+
+    OK = 1
+    SOLD_OUT = 0
+    USER_LIMIT = -1
+    COOLDOWN = -2
+
+
+REFUSAL_TEXT: dict[str, tuple[str, str]] = {
+    "unknown_rule": ("没有这个优惠券规则", "no such coupon rule"),
+    "disabled": ("这张券已停用", "coupon rule disabled"),
+    "not_started": ("还没到发券时间", "coupon not yet valid"),
+    "expired": ("这张券已过期", "coupon expired"),
+    "needs_approval": ("补偿券需要主管审批后才能发", "compensation coupon needs an operator's approval"),
+    "not_eligible": ("这位用户不符合领取条件", "user not eligible for this coupon"),
+    "sold_out": ("券已发完", "coupon sold out"),
+    "user_limit": ("该用户已达领取上限", "user reached the per-user limit"),
+    "cooldown": ("发券冷却中，请稍后再发", "room cooldown: try again shortly"),
+}
+_STATUS_REASON = {
+    ClaimStatus.SOLD_OUT: "sold_out",
+    ClaimStatus.USER_LIMIT: "user_limit",
+    ClaimStatus.COOLDOWN: "cooldown",
+}
+
+
+class CouponRefused(Exception):
+    """An issue that did not happen; ``reason`` is one of ``REFUSAL_TEXT``."""
+
+    def __init__(self, reason: str, rule_id: str = "") -> None:
+        zh, en = REFUSAL_TEXT.get(reason, (reason, reason))
+        super().__init__(f"{rule_id}: {zh} / {en}")
+        self.reason = reason
+        self.rule_id = rule_id
+        self.zh = zh
+        self.en = en
+
+
+@dataclass(frozen=True, slots=True)
+class EligibleCoupon:
+    """A coupon that fits a comment, with why (for the suggestion's ``why`` list)."""
+
+    rule: CouponRule
+    text: str
+    reasons: tuple[str, ...]
+    requires_approval: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCoupon:
+    """One coupon handed out — the record the store keeps."""
+
+    issue_id: str
+    rule_id: str
+    rule_type: str
+    user_id: str
+    room: str
+    operator: str
+    issued_at: float
+    approved_by: str = ""
+    comment_id: str = ""
+    sequence: int = 0  # n-th coupon of this rule in this room
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def describe(rule: CouponRule) -> str:
+    """A short Chinese description from the rule's fields ("满300减50", "限时9折", "粉丝团专享立减10元"…)."""
+
+    def money(v: float | None) -> str:
+        return "" if v is None else (str(int(v)) if float(v).is_integer() else f"{v:g}")
+
+    def discount(p: float | None) -> str:
+        return "" if p is None else f"{(PERCENT - p) / DISCOUNT_TENTHS:g}折"
+
+    off = (
+        f"满{money(rule.threshold)}减{money(rule.amount)}"
+        if rule.threshold
+        else f"立减{money(rule.amount)}元"
+    )
+    if rule.amount is None:
+        off = discount(rule.percent_off)
+    if rule.type == "full_reduction":
+        return f"满{money(rule.threshold)}减{money(rule.amount)}"
+    if rule.type == "time_discount":
+        return f"限时{discount(rule.percent_off)}"
+    if rule.type == "member":
+        return f"{TIER_CHINESE[MemberTier(rule.min_tier or 0)]}专享{off}"
+    if rule.type == "new_customer":
+        return f"新人券{off}"
+    if rule.type == "gift":
+        prefix = f"满{money(rule.threshold)}" if rule.threshold else "下单"
+        return f"{prefix}送{rule.gift}"
+    return f"补偿券{off}（需审批）"
+
+
+def _first_order(comment: Comment, override: bool | None) -> bool | None:
+    if override is not None:
+        return override
+    for key in FIRST_ORDER_EXTRAS:
+        if key in comment.extras:
+            return bool(comment.extras[key])
+    return None
+
+
+class CouponEngine:
+    """The rules of one library version; eligibility is pure, issuing goes through a backend."""
+
+    def __init__(self, rules: list[CouponRule]) -> None:
+        self.rules = list(rules)
+        self._by_id = {r.id: r for r in self.rules}
+        self._auto = [r for r in self.rules if r.enabled and not r.trigger.is_manual_only]
+        self._windows = {r.id: r.window() for r in self.rules}
+        self._keywords = {r.id: [k.lower() for k in r.trigger.keywords] for r in self.rules}
+
+    def rule(self, rule_id: str) -> CouponRule | None:
+        return self._by_id.get(rule_id)
+
+    def eligible(
+        self,
+        comment: Comment,
+        triage: Triage,
+        now: float,
+        *,
+        product: Product | None = None,
+        first_order: bool | None = None,
+        text: str | None = None,
+    ) -> list[EligibleCoupon]:
+        """Coupons whose triggers and conditions fit this comment, best first (stock is not consulted)."""
+        lowered = (text if text is not None else comment.text).lower()
+        out: list[tuple[tuple[int, float], EligibleCoupon]] = []
+        for rule in self._auto:
+            reasons = self._match(rule, comment, triage, now, product, first_order, lowered)
+            if reasons is None:
+                continue
+            value = rule.amount or rule.percent_off or 0.0
+            out.append(
+                (
+                    (rule.priority, value),
+                    EligibleCoupon(rule, rule.name, tuple(reasons), rule.requires_approval),
+                )
+            )
+        out.sort(key=lambda pair: pair[0], reverse=True)
+        return [e for _, e in out]
+
+    def _match(
+        self,
+        rule: CouponRule,
+        comment: Comment,
+        triage: Triage,
+        now: float,
+        product: Product | None,
+        first_order: bool | None,
+        lowered: str,
+    ) -> list[str] | None:
+        lo, hi = self._windows[rule.id]
+        if (lo is not None and now < lo) or (hi is not None and now > hi):
+            return None
+        trig = rule.trigger
+        if trig.intents and triage.intent not in trig.intents:
+            return None
+        if trig.sentiments and triage.sentiment not in trig.sentiments:
+            return None
+        if triage.cluster_size < trig.min_cluster_size:
+            return None
+        if rule.type == "member" and comment.member_tier < (rule.min_tier or MemberTier.NONE):
+            return None
+        fo = _first_order(comment, first_order) if rule.type == "new_customer" else None
+        if fo is False:
+            return None
+        if rule.products and product is not None:
+            if str(product.link) not in rule.products and product.sku not in rule.products:
+                return None
+        hit = None
+        if trig.keywords:
+            hit = next((k for k in self._keywords[rule.id] if k in lowered), None)
+            if hit is None:
+                return None
+        # every condition holds: say why
+        reasons: list[str] = []
+        if trig.intents:
+            reasons.append(f"coupon {rule.id}: intent {INTENT_CHINESE[triage.intent]}")
+        if hit is not None:
+            reasons.append(f"coupon {rule.id}: keyword {hit}")
+        if trig.sentiments:
+            reasons.append(f"coupon {rule.id}: sentiment {triage.sentiment.value}")
+        if trig.min_cluster_size > 1:
+            reasons.append(f"coupon {rule.id}: cluster {triage.cluster_size} ≥ {trig.min_cluster_size}")
+        if rule.type == "member":
+            reasons.append(f"coupon {rule.id}: tier {MemberTier(comment.member_tier).name.lower()}")
+        if rule.type == "new_customer":
+            reasons.append(f"coupon {rule.id}: first order {'yes' if fo else 'unverified'}")
+        if rule.requires_approval:
+            reasons.append(f"coupon {rule.id}: needs approval")
+        return reasons
+
+    def check_issuable(
+        self,
+        rule_id: str,
+        now: float,
+        *,
+        approved_by: str = "",
+        member_tier: MemberTier | None = None,
+        first_order: bool | None = None,
+    ) -> CouponRule:
+        """The rule if it may be issued now (before stock); raises :class:`CouponRefused` otherwise."""
+        rule = self._by_id.get(rule_id)
+        if rule is None:
+            raise CouponRefused("unknown_rule", rule_id)
+        if not rule.enabled:
+            raise CouponRefused("disabled", rule_id)
+        lo, hi = rule.window()
+        if lo is not None and now < lo:
+            raise CouponRefused("not_started", rule_id)
+        if hi is not None and now > hi:
+            raise CouponRefused("expired", rule_id)
+        if rule.requires_approval and not approved_by:
+            raise CouponRefused("needs_approval", rule_id)
+        if rule.type == "member" and member_tier is not None and member_tier < (rule.min_tier or 0):
+            raise CouponRefused("not_eligible", rule_id)
+        if rule.type == "new_customer" and first_order is False:
+            raise CouponRefused("not_eligible", rule_id)
+        return rule
+
+    async def issue(
+        self,
+        backend: StockBackend,
+        rule_id: str,
+        *,
+        user_id: str,
+        room: str,
+        operator: str,
+        now: float,
+        approved_by: str = "",
+        comment_id: str = "",
+        member_tier: MemberTier | None = None,
+        first_order: bool | None = None,
+    ) -> IssuedCoupon:
+        """Issue one coupon atomically (stock, per-user limit, cooldown) or raise :class:`CouponRefused`."""
+        rule = self.check_issuable(
+            rule_id, now, approved_by=approved_by, member_tier=member_tier, first_order=first_order
+        )
+        status, sequence = await backend.claim(room, rule, user_id, now)
+        return self._record(rule, status, sequence, user_id, room, operator, now, approved_by, comment_id)
+
+    def issue_sync(
+        self,
+        backend: InProcessStock,
+        rule_id: str,
+        *,
+        user_id: str,
+        room: str,
+        operator: str,
+        now: float,
+        approved_by: str = "",
+        comment_id: str = "",
+        member_tier: MemberTier | None = None,
+        first_order: bool | None = None,
+    ) -> IssuedCoupon:
+        """:meth:`issue` for synchronous callers (threads) on the in-process backend."""
+        rule = self.check_issuable(
+            rule_id, now, approved_by=approved_by, member_tier=member_tier, first_order=first_order
+        )
+        status, sequence = backend.claim_sync(room, rule, user_id, now)
+        return self._record(rule, status, sequence, user_id, room, operator, now, approved_by, comment_id)
+
+    @staticmethod
+    def _record(
+        rule: CouponRule,
+        status: ClaimStatus,
+        sequence: int,
+        user_id: str,
+        room: str,
+        operator: str,
+        now: float,
+        approved_by: str,
+        comment_id: str,
+    ) -> IssuedCoupon:
+        if status is not ClaimStatus.OK:
+            raise CouponRefused(_STATUS_REASON[status], rule.id)
+        return IssuedCoupon(
+            issue_id=uuid.uuid4().hex,
+            rule_id=rule.id,
+            rule_type=rule.type,
+            user_id=user_id,
+            room=room,
+            operator=operator,
+            issued_at=now,
+            approved_by=approved_by,
+            comment_id=comment_id,
+            sequence=sequence,
+        )
+
+
+class StockBackend(Protocol):
+    """Atomic claim of one coupon: stock + per-user limit + per-room cooldown in one step."""
+
+    async def claim(self, room: str, rule: CouponRule, user_id: str, now: float) -> tuple[ClaimStatus, int]:
+        """``(status, issued count after the claim)``."""
+        ...
+
+    async def issued_count(self, room: str, rule_id: str) -> int: ...
+
+
+@dataclass
+class _RoomRuleState:
+    issued: int = 0
+    per_user: dict[str, int] = field(default_factory=dict)
+    last_issue_at: float | None = None
+
+
+class InProcessStock:
+    """Stock kept in this process (the embedded default); cooldown measured on the caller's clock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[tuple[str, str], _RoomRuleState] = {}
+
+    def claim_sync(self, room: str, rule: CouponRule, user_id: str, now: float) -> tuple[ClaimStatus, int]:
+        with self._lock:
+            st = self._state.setdefault((room, rule.id), _RoomRuleState())
+            if st.issued >= rule.stock:
+                return ClaimStatus.SOLD_OUT, st.issued
+            if rule.room_cooldown_s > 0 and st.last_issue_at is not None:
+                if now < st.last_issue_at + rule.room_cooldown_s:
+                    return ClaimStatus.COOLDOWN, st.issued
+            mine = st.per_user.get(user_id, 0)
+            if mine >= rule.per_user_limit:
+                return ClaimStatus.USER_LIMIT, st.issued
+            st.issued += 1
+            st.per_user[user_id] = mine + 1
+            st.last_issue_at = now
+            return ClaimStatus.OK, st.issued
+
+    async def claim(self, room: str, rule: CouponRule, user_id: str, now: float) -> tuple[ClaimStatus, int]:
+        return self.claim_sync(room, rule, user_id, now)
+
+    def issued_count_sync(self, room: str, rule_id: str) -> int:
+        with self._lock:
+            st = self._state.get((room, rule_id))
+            return st.issued if st else 0
+
+    async def issued_count(self, room: str, rule_id: str) -> int:
+        return self.issued_count_sync(room, rule_id)
+
+
+#: KEYS: issued counter, per-user hash, cooldown flag. ARGV: stock, per-user limit, user, cooldown ms, ttl s.
+CLAIM_LUA = """
+local issued = tonumber(redis.call('GET', KEYS[1]) or '0')
+if issued >= tonumber(ARGV[1]) then return {0, issued} end
+local cooldown_ms = tonumber(ARGV[4])
+if cooldown_ms > 0 and redis.call('EXISTS', KEYS[3]) == 1 then return {-2, issued} end
+local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+if mine >= tonumber(ARGV[2]) then return {-1, issued} end
+issued = redis.call('INCR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+if cooldown_ms > 0 then redis.call('SET', KEYS[3], '1', 'PX', cooldown_ms) end
+return {1, issued}
+"""
+
+
+class RedisStock:
+    """Stock shared by every process through Redis; cooldown measured on the Redis server's clock."""
+
+    def __init__(self, client: aioredis.Redis, key_ttl_s: int = DEFAULT_KEY_TTL_S) -> None:
+        self._client = client
+        self._script = client.register_script(CLAIM_LUA)
+        self._ttl = key_ttl_s
+
+    async def claim(self, room: str, rule: CouponRule, user_id: str, now: float) -> tuple[ClaimStatus, int]:
+        result = await self._script(
+            keys=[
+                keys.coupon_issued(room, rule.id),
+                keys.coupon_users(room, rule.id),
+                keys.coupon_cooldown(room, rule.id),
+            ],
+            args=[rule.stock, rule.per_user_limit, user_id, int(rule.room_cooldown_s * MS_PER_S), self._ttl],
+        )
+        status, count = int(result[0]), int(result[1])
+        return ClaimStatus(status), count
+
+    async def issued_count(self, room: str, rule_id: str) -> int:
+        value = await self._client.get(keys.coupon_issued(room, rule_id))
+        return int(value) if value is not None else 0

@@ -1,0 +1,252 @@
+"""Matching accuracy on labelled pairs and matching speed — what ``eval-scripts`` and ``scripts bench`` print.
+
+A pairs file is JSON Lines: ``{"q": "165/110斤穿什么码", "expected": "size_advice", "on_air": 3}`` (``on_air``
+optional: the link being shown when the question was asked; ``expected`` may be a list of acceptable ids).
+
+Each question needs a :class:`~livecs.models.Triage`. :func:`make_triager` uses the project's triage engine
+(``livecs.triage.engine.TriageEngine.from_config()``) when it exists and starts; otherwise
+:class:`KeywordFallbackTriage`, documented below, and the output says which one was used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from livecs.models import Comment, Emotion, Intent, Priority, Sentiment, Triage
+from livecs.scripts.library import Library, Script
+from livecs.scripts.matcher import ScriptMatcher, normalize
+from livecs.scripts.settings import ScriptsConfig, default_config
+
+LIBRARY_SUFFIXES = (".yaml", ".yml")
+PAIRS_FILE = "match_pairs.jsonl"
+EVAL_ROOM = "eval"
+EVAL_NOW = 1_750_000_000.0  # a fixed clock so coupon windows do not make the evaluation drift
+TOP_K = 3
+BENCH_SCRIPTS = 300
+NS_PER_US = 1000.0
+
+Triager = Callable[[Comment, float], Triage]
+
+
+class KeywordFallbackTriage:
+    """Stand-in triage used only when ``livecs.triage.engine`` is missing.
+
+    Intent: the intent of the best script when *every* script of the library competes (keywords, bigrams and
+    fuzzy similarity to examples — the matcher with ``intent=None``); ``chitchat`` when nothing matches.
+    Sentiment: ``neg`` when one of ``fallback_triage.negative_cues`` (config/scripts.yaml) occurs, with the
+    first emotion whose cue occurs; ``neu`` otherwise.
+    """
+
+    name = "keyword fallback (livecs.triage.engine not available)"
+
+    def __init__(self, matcher: ScriptMatcher, config: ScriptsConfig | None = None) -> None:
+        self.matcher = matcher
+        cfg = (config or default_config()).fallback_triage
+        self.negative_cues = [normalize(c) for c in cfg.negative_cues]
+        self.emotion_cues = {e: [normalize(c) for c in cues] for e, cues in cfg.emotion_cues.items()}
+
+    def __call__(self, comment: Comment, now: float) -> Triage:
+        text = normalize(comment.text)
+        negative = any(c and c in text for c in self.negative_cues)
+        sentiment = Sentiment.NEG if negative else Sentiment.NEU
+        emotion = Emotion.NONE
+        if negative:
+            for name, cues in self.emotion_cues.items():
+                if any(c and c in text for c in cues):
+                    emotion = Emotion(name)
+                    break
+        ranked = self.matcher.rank(comment.text, None, sentiment)
+        intent = self.matcher.script_of(ranked[0]).intents[0] if ranked else Intent.CHITCHAT
+        return Triage(
+            comment_id=comment.comment_id,
+            room=comment.room,
+            normalized=comment.text,
+            intent=intent,
+            intent_confidence=ranked[0].score if ranked else 0.0,
+            sentiment=sentiment,
+            sentiment_score=0.2 if negative else 0.5,
+            emotion=emotion,
+            priority=Priority.P2,
+            reasons=["keyword fallback triage"],
+        )
+
+
+def make_triager(matcher: ScriptMatcher, mode: str = "auto") -> tuple[Triager, str]:
+    """``(triage function, description)``; ``mode``: ``auto`` | ``engine`` | ``keyword``."""
+    if mode in ("auto", "engine"):
+        try:
+            module = importlib.import_module("livecs.triage.engine")
+            engine = module.TriageEngine.from_config()
+            return engine.triage, "triage engine (livecs.triage.engine.TriageEngine)"
+        except Exception as exc:
+            if mode == "engine":
+                raise
+            fallback = KeywordFallbackTriage(matcher)
+            return fallback, f"{fallback.name}: {type(exc).__name__}"
+    fallback = KeywordFallbackTriage(matcher)
+    return fallback, fallback.name
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    question: str
+    expected: tuple[str, ...]
+    on_air: int | None = None
+
+
+def load_pairs(path: str | Path) -> list[Pair]:
+    pairs = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        expected = obj["expected"]
+        pairs.append(
+            Pair(obj["q"], tuple(expected) if isinstance(expected, list) else (expected,), obj.get("on_air"))
+        )
+    return pairs
+
+
+def library_files_near(pairs_path: str | Path) -> list[Path]:
+    """The YAML library files beside a pairs file (a sample library directory)."""
+    directory = Path(pairs_path).parent
+    return sorted(p for p in directory.iterdir() if p.suffix in LIBRARY_SUFFIXES)
+
+
+def comment_for(text: str, i: int, room: str = EVAL_ROOM) -> Comment:
+    return Comment(
+        comment_id=f"q{i}",
+        platform="eval",
+        room=room,
+        user_id=f"u{i}",
+        nickname="观众",
+        text=text,
+        ts=EVAL_NOW,
+    )
+
+
+@dataclass(slots=True)
+class EvalResult:
+    top1: float
+    top3: float
+    n: int
+    triage: str
+    misses: list[dict[str, object]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {"top1": round(self.top1, 4), "top3": round(self.top3, 4), "n": self.n, "triage": self.triage}
+
+
+def evaluate(matcher: ScriptMatcher, pairs: list[Pair], triager: Triager, triage_name: str) -> EvalResult:
+    hit1 = hit3 = 0
+    misses: list[dict[str, object]] = []
+    for i, pair in enumerate(pairs):
+        comment = comment_for(pair.question, i)
+        triage = triager(comment, EVAL_NOW)
+        suggestions = matcher.match(comment, triage, on_air=pair.on_air, k=TOP_K, now=EVAL_NOW)
+        ids = [s.script_id for s in suggestions]
+        if ids[:1] and ids[0] in pair.expected:
+            hit1 += 1
+        if any(x in pair.expected for x in ids[:TOP_K]):
+            hit3 += 1
+        if not ids or ids[0] not in pair.expected:
+            misses.append(
+                {
+                    "q": pair.question,
+                    "expected": list(pair.expected),
+                    "got": ids,
+                    "intent": triage.intent.value,
+                }
+            )
+    n = len(pairs)
+    return EvalResult(hit1 / n if n else 0.0, hit3 / n if n else 0.0, n, triage_name, misses)
+
+
+# --- speed ---------------------------------------------------------------------------------------------------
+
+
+def scaled_library(library: Library, target_scripts: int = BENCH_SCRIPTS) -> Library:
+    """A library of ``target_scripts`` scripts: the original plus product-scoped variants (``{alias}{keyword}``),
+    as a shop with per-product scripts has — for measuring speed at a realistic size."""
+    scripts: list[Script] = list(library.scripts)
+    products = [p for p in library.products if p.aliases]
+    base = [s for s in library.scripts if s.keywords and not s.fallback]
+    i = 0
+    while len(scripts) < target_scripts and base and products:
+        src = base[i % len(base)]
+        product = products[(i // len(base)) % len(products)]
+        alias = product.aliases[0]
+        scripts.append(
+            src.model_copy(
+                update={
+                    "id": f"{src.id}.p{product.link}.{i}",
+                    "keywords": [f"{alias}{k}" for k in src.keywords],
+                    "examples": [f"{alias}{e}" for e in src.examples],
+                    "products": [str(product.link)],
+                }
+            )
+        )
+        i += 1
+    return library.model_copy(update={"scripts": scripts[:target_scripts]})
+
+
+@dataclass(slots=True)
+class BenchResult:
+    scripts: int
+    comments: int
+    median_us_unique: float
+    p99_us_unique: float
+    median_us_cached: float
+    triage: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "scripts": self.scripts,
+            "comments": self.comments,
+            "median_us_unique": round(self.median_us_unique, 1),
+            "p99_us_unique": round(self.p99_us_unique, 1),
+            "median_us_cached": round(self.median_us_cached, 1),
+            "triage": self.triage,
+        }
+
+
+def bench(library: Library, questions: list[str], rounds: int = 5, seed: int = 7) -> BenchResult:
+    """Median µs per ``match`` call (k=3, filled) with a cold cache (every comment unique) and a warm one.
+
+    Triage is precomputed (keyword fallback) so only matching is timed."""
+    lib = scaled_library(library)
+    matcher = ScriptMatcher(lib, rng=random.Random(seed))
+    triager = KeywordFallbackTriage(matcher)
+    comments = [comment_for(q, i) for i, q in enumerate(questions)]
+    triages = [triager(c, EVAL_NOW) for c in comments]
+    link = next((p.link for p in lib.products), None)
+    unique: list[float] = []
+    cached: list[float] = []
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        matcher._cache.clear()
+        for c, t in zip(comments, triages, strict=True):
+            t0 = clock()
+            matcher.match(c, t, on_air=link, now=EVAL_NOW)
+            unique.append((clock() - t0) / NS_PER_US)
+        for c, t in zip(comments, triages, strict=True):
+            t0 = clock()
+            matcher.match(c, t, on_air=link, now=EVAL_NOW)
+            cached.append((clock() - t0) / NS_PER_US)
+    unique.sort()
+    p99 = unique[min(len(unique) - 1, int(len(unique) * 0.99))]
+    return BenchResult(
+        len(lib.scripts),
+        len(comments),
+        statistics.median(unique),
+        p99,
+        statistics.median(cached),
+        "precomputed",
+    )

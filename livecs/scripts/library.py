@@ -1,0 +1,524 @@
+"""The merchant library model: scripts, product catalogue (with size charts), coupon rules — the canonical schema.
+
+Canonical YAML (one file, or several files each holding some sections; see ``README_SECTION.md``)::
+
+    library: {name: 暖阳女装, category: apparel, version: "2025.06"}
+    variables: {shop: 暖阳女装, return_days: "7"}
+    scripts:
+      - id: size_advice
+        intents: [product]
+        keywords: [什么码, 穿多大, 尺码]
+        examples: ["165/110斤穿什么码"]
+        reply: "{宝宝/亲}，{size_advice}，{link}号链接现在{price}元"
+        on_air: "报身高体重，帮你们挑码"
+    products:   [{sku: NY-001, link: 1, name: 法式碎花连衣裙, price: 129, stock: 300, size_chart: dress}]
+    size_charts: [{id: dress, rows: [{size: S, height_min: 150, height_max: 158, weight_min: 80, weight_max: 95}]}]
+    coupons:    [{id: full_300_50, name: 满300减50, type: full_reduction, threshold: 300, amount: 50, stock: 500}]
+
+List fields accept a list or one string split on ``|``, newlines, ``、``, ``，``, ``,`` or ``;`` (example
+questions only on ``|`` and newlines); intents, coupon types and member tiers accept their Chinese names.
+Models are validated with ``extra="forbid"`` so a misspelt column or key is reported, not ignored. Custom
+validators raise ``ValueError("中文||English")`` so :mod:`livecs.scripts.validate` can print both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from livecs.models import Intent, MemberTier, Sentiment
+from livecs.scripts.template import TemplateSyntaxError, parse_template
+
+#: Separator between the Chinese and the English half of a validator message.
+BILINGUAL_SEPARATOR = "||"
+SCRIPT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+#: Naive datetimes in a library are shop-local time; livecs shops are in China (UTC+8).
+SHOP_TIMEZONE = timezone(timedelta(hours=8))
+
+LIST_SPLIT = re.compile(r"[|\n、，,;；]")
+EXAMPLE_SPLIT = re.compile(r"[|\n]")
+MAPPING_SPLIT = re.compile(r"[|\n;；]")
+MAPPING_ITEM = re.compile(r"^([^:：=]+)[:：=](.*)$", re.S)
+
+INTENT_ALIASES: dict[str, Intent] = {
+    "商品咨询": Intent.PRODUCT,
+    "商品": Intent.PRODUCT,
+    "价格优惠": Intent.PRICE_PROMO,
+    "价格": Intent.PRICE_PROMO,
+    "优惠": Intent.PRICE_PROMO,
+    "订单": Intent.ORDER,
+    "物流": Intent.LOGISTICS,
+    "支付": Intent.PAYMENT,
+    "售后": Intent.AFTER_SALES,
+    "投诉": Intent.COMPLAINT,
+    "下单信号": Intent.BUY_SIGNAL,
+    "互动闲聊": Intent.CHITCHAT,
+    "闲聊": Intent.CHITCHAT,
+    "违规": Intent.SPAM,
+}
+INTENT_CHINESE: dict[Intent, str] = {
+    Intent.PRODUCT: "商品咨询",
+    Intent.PRICE_PROMO: "价格优惠",
+    Intent.ORDER: "订单",
+    Intent.LOGISTICS: "物流",
+    Intent.PAYMENT: "支付",
+    Intent.AFTER_SALES: "售后",
+    Intent.COMPLAINT: "投诉",
+    Intent.BUY_SIGNAL: "下单信号",
+    Intent.CHITCHAT: "互动闲聊",
+    Intent.SPAM: "违规",
+}
+TIER_ALIASES: dict[str, MemberTier] = {
+    "none": MemberTier.NONE,
+    "普通观众": MemberTier.NONE,
+    "fan": MemberTier.FAN,
+    "粉丝团": MemberTier.FAN,
+    "member": MemberTier.MEMBER,
+    "会员": MemberTier.MEMBER,
+    "vip": MemberTier.VIP,
+    "高级会员": MemberTier.VIP,
+    "svip": MemberTier.SVIP,
+    "至尊会员": MemberTier.SVIP,
+}
+SENTIMENT_ALIASES: dict[str, Sentiment] = {
+    "正面": Sentiment.POS,
+    "中性": Sentiment.NEU,
+    "负面": Sentiment.NEG,
+}
+
+CouponType = Literal["full_reduction", "time_discount", "member", "new_customer", "gift", "compensation"]
+COUPON_TYPE_ALIASES: dict[str, str] = {
+    "满减": "full_reduction",
+    "满减券": "full_reduction",
+    "限时折扣": "time_discount",
+    "折扣": "time_discount",
+    "会员专享": "member",
+    "会员券": "member",
+    "新人券": "new_customer",
+    "新人": "new_customer",
+    "赠品": "gift",
+    "补偿券": "compensation",
+    "补偿": "compensation",
+}
+COUPON_TYPE_CHINESE: dict[str, str] = {
+    "full_reduction": "满减",
+    "time_discount": "限时折扣",
+    "member": "会员专享",
+    "new_customer": "新人券",
+    "gift": "赠品",
+    "compensation": "补偿券",
+}
+
+
+def bilingual(zh: str, en: str) -> ValueError:
+    """A validator error carrying both languages."""
+    return ValueError(f"{zh}{BILINGUAL_SEPARATOR}{en}")
+
+
+def split_list(value: Any, pattern: re.Pattern[str] = LIST_SPLIT) -> Any:
+    """A cell or scalar holding several items → a list of stripped, non-empty strings."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [s.strip() for s in pattern.split(str(value)) if s.strip()]
+    if isinstance(value, list):
+        return [str(v).strip() if isinstance(v, (int, float)) else v for v in value]
+    return value
+
+
+def _check_template(value: str) -> str:
+    try:
+        parse_template(value)
+    except TemplateSyntaxError as exc:
+        raise bilingual(f"模板格式错误：{exc.zh}", f"template syntax: {exc.en}") from None
+    return value
+
+
+def _as_datetime_local(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=SHOP_TIMEZONE)
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Script(_Strict):
+    """One reply script: when it applies (intents, keywords, examples, product scope) and what it says."""
+
+    id: str = Field(pattern=SCRIPT_ID_PATTERN)
+    intents: list[Intent] = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)  # link numbers ("3") or SKUs; empty = any product
+    sentiment: Sentiment | None = None  # written for comments of this sentiment (None = any)
+    reply: str = Field(min_length=1)
+    on_air: str = ""
+    tags: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    fallback: bool = False  # the intent's generic reply when nothing specific matches
+    empathetic: bool = False  # reply already follows 倾听-共情-引导-解决 (used as is for negative comments)
+
+    @field_validator("intents", mode="before")
+    @classmethod
+    def _intents(cls, v: Any) -> Any:
+        items = split_list(v)
+        if isinstance(items, list):
+            return [INTENT_ALIASES.get(x, x) if isinstance(x, str) else x for x in items]
+        return items
+
+    @field_validator("keywords", "tags", "products", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _examples(cls, v: Any) -> Any:
+        return split_list(v, EXAMPLE_SPLIT)
+
+    @field_validator("sentiment", mode="before")
+    @classmethod
+    def _sentiment(cls, v: Any) -> Any:
+        if v is None or v == "" or v == "any":
+            return None
+        return SENTIMENT_ALIASES.get(v, v) if isinstance(v, str) else v
+
+    @field_validator("reply", "on_air")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        return _check_template(v)
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: list[str]) -> list[str]:
+        if any(not k for k in v):
+            raise bilingual("关键词不能为空", "empty keyword")
+        return v
+
+
+class SizeRow(_Strict):
+    """One row of a size chart: the size and the height (cm) / weight (斤) range it fits."""
+
+    size: str = Field(min_length=1)
+    height_min: float | None = None
+    height_max: float | None = None
+    weight_min: float | None = None  # 斤 (500 g), as Chinese shops write it
+    weight_max: float | None = None
+    measurements: dict[str, str] = Field(default_factory=dict)  # 胸围: 88, 衣长: 62 …
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) else v
+
+    @field_validator("measurements", mode="before")
+    @classmethod
+    def _measurements(cls, v: Any) -> Any:
+        return _parse_mapping(v)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> SizeRow:
+        for lo, hi, zh, en in (
+            (self.height_min, self.height_max, "身高", "height"),
+            (self.weight_min, self.weight_max, "体重", "weight"),
+        ):
+            if lo is not None and hi is not None and lo > hi:
+                raise bilingual(f"{zh}范围下限大于上限", f"{en} range minimum above maximum")
+        return self
+
+
+class SizeChart(_Strict):
+    """A named size chart, shared by the products that reference it."""
+
+    id: str = Field(pattern=SCRIPT_ID_PATTERN)
+    rows: list[SizeRow] = Field(min_length=1)
+
+
+class Product(_Strict):
+    """One product in the catalogue: link number (小黄车序号), price, stock, sizes, specs."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    link: int = Field(ge=1, le=999)
+    name: str = Field(min_length=1)
+    price: float = Field(ge=0)
+    original_price: float | None = Field(default=None, ge=0)
+    stock: int = Field(ge=0)
+    aliases: list[str] = Field(default_factory=list)  # words viewers use for it: 阔腿裤, 小白鞋…
+    colors: list[str] = Field(default_factory=list)
+    sizes: list[str] = Field(default_factory=list)
+    size_chart: str | None = None
+    skin_types: list[str] = Field(default_factory=list)
+    specs: dict[str, str] = Field(default_factory=dict)
+    ship_days: int | None = Field(default=None, ge=0, le=60)
+
+    @field_validator("sku", mode="before")
+    @classmethod
+    def _sku(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) else v
+
+    @field_validator("aliases", "colors", "sizes", "skin_types", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+    @field_validator("specs", mode="before")
+    @classmethod
+    def _specs(cls, v: Any) -> Any:
+        return _parse_mapping(v)
+
+    @field_validator("size_chart", mode="before")
+    @classmethod
+    def _chart(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+
+class CouponTrigger(_Strict):
+    """When the engine suggests a coupon by itself. All empty = manual only (never auto-suggested)."""
+
+    intents: list[Intent] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    sentiments: list[Sentiment] = Field(default_factory=list)
+    min_cluster_size: int = Field(default=1, ge=1)
+
+    @field_validator("intents", mode="before")
+    @classmethod
+    def _intents(cls, v: Any) -> Any:
+        items = split_list(v)
+        if isinstance(items, list):
+            return [INTENT_ALIASES.get(x, x) if isinstance(x, str) else x for x in items]
+        return items
+
+    @field_validator("sentiments", mode="before")
+    @classmethod
+    def _sentiments(cls, v: Any) -> Any:
+        items = split_list(v)
+        if isinstance(items, list):
+            return [SENTIMENT_ALIASES.get(x, x) if isinstance(x, str) else x for x in items]
+        return items
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords(cls, v: Any) -> Any:
+        return split_list(v)
+
+    @property
+    def is_manual_only(self) -> bool:
+        return not (self.intents or self.keywords or self.sentiments or self.min_cluster_size > 1)
+
+
+class CouponRule(_Strict):
+    """A coupon rule; the fields a type needs are checked (满减 needs threshold and amount, …)."""
+
+    id: str = Field(pattern=SCRIPT_ID_PATTERN)
+    name: str = Field(min_length=1)
+    type: CouponType
+    enabled: bool = True
+    threshold: float | None = Field(default=None, ge=0)  # 满 X
+    amount: float | None = Field(default=None, gt=0)  # 减 Y / 立减 / 补偿金额
+    percent_off: float | None = Field(default=None, gt=0, lt=100)  # 限时折扣: 10 = 9折
+    min_tier: MemberTier | None = None  # 会员专享
+    gift: str | None = None  # 赠品
+    requires_approval: bool = False  # always true for compensation
+    products: list[str] = Field(default_factory=list)  # scope: link numbers or SKUs; empty = whole shop
+    trigger: CouponTrigger = Field(default_factory=CouponTrigger)
+    stock: int = Field(ge=0)  # total that may be issued per room
+    per_user_limit: int = Field(default=1, ge=1)
+    room_cooldown_s: float = Field(default=0, ge=0)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    priority: int = 0  # higher first when several apply
+    note: str = ""
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, v: Any) -> Any:
+        return COUPON_TYPE_ALIASES.get(v, v) if isinstance(v, str) else v
+
+    @field_validator("min_tier", mode="before")
+    @classmethod
+    def _tier(cls, v: Any) -> Any:
+        if v is None or v == "":
+            return None
+        if isinstance(v, str):
+            key = v.strip()
+            if key.lower() in TIER_ALIASES:
+                return TIER_ALIASES[key.lower()]
+            if key in TIER_ALIASES:
+                return TIER_ALIASES[key]
+            if key.isdigit():
+                return int(key)
+        return v
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _local(cls, v: datetime | None) -> datetime | None:
+        return _as_datetime_local(v)
+
+    @field_validator("gift", mode="before")
+    @classmethod
+    def _gift(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+    @model_validator(mode="after")
+    def _type_fields(self) -> CouponRule:
+        t = self.type
+        if t == "full_reduction" and (self.threshold is None or self.amount is None):
+            raise bilingual(
+                "满减券需要 threshold（满）和 amount（减）", "full_reduction needs threshold and amount"
+            )
+        if t == "full_reduction" and self.threshold is not None and self.amount is not None:
+            if self.amount >= self.threshold > 0:
+                raise bilingual("满减金额不能大于等于门槛", "amount must be below the threshold")
+        if t == "time_discount":
+            if self.percent_off is None:
+                raise bilingual("限时折扣需要 percent_off（折扣百分比）", "time_discount needs percent_off")
+            if self.valid_from is None or self.valid_until is None:
+                raise bilingual(
+                    "限时折扣需要时间窗 valid_from 和 valid_until",
+                    "time_discount needs valid_from and valid_until",
+                )
+        if t == "member" and self.min_tier is None:
+            raise bilingual("会员专享券需要 min_tier（会员等级）", "member coupon needs min_tier")
+        if t in ("new_customer", "compensation") and self.amount is None and self.percent_off is None:
+            raise bilingual(
+                "新人券/补偿券需要 amount 或 percent_off",
+                "new_customer/compensation needs amount or percent_off",
+            )
+        if t == "gift" and not self.gift:
+            raise bilingual("赠品券需要 gift（赠品名称）", "gift rule needs gift")
+        if t == "compensation":
+            object.__setattr__(self, "requires_approval", True)
+        if self.valid_from and self.valid_until and self.valid_from >= self.valid_until:
+            raise bilingual("有效期开始不早于结束", "valid_from must be before valid_until")
+        return self
+
+    def window(self) -> tuple[float | None, float | None]:
+        """The validity window as epoch seconds (None = open)."""
+        lo = self.valid_from.timestamp() if self.valid_from else None
+        hi = self.valid_until.timestamp() if self.valid_until else None
+        return lo, hi
+
+
+class LibraryInfo(_Strict):
+    """The ``library`` section: who and what the library is for."""
+
+    name: str = Field(min_length=1)
+    category: str = ""
+    version: str = ""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) else v
+
+
+class Library(_Strict):
+    """A whole merchant library. Treat as immutable once loaded; the only runtime state is the product on air."""
+
+    library: LibraryInfo
+    variables: dict[str, str] = Field(default_factory=dict)
+    scripts: list[Script] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list)
+    size_charts: list[SizeChart] = Field(default_factory=list)
+    coupons: list[CouponRule] = Field(default_factory=list)
+
+    _on_air_link: int | None = PrivateAttr(default=None)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _variables(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): ("" if val is None else str(val)) for k, val in v.items()}
+        return v
+
+    # --- lookups -------------------------------------------------------------------------------------------
+    def product_by_link(self, link: int) -> Product | None:
+        for p in self.products:
+            if p.link == link:
+                return p
+        return None
+
+    def product_by_ref(self, ref: str) -> Product | None:
+        """A product by link number (``"3"``) or SKU."""
+        ref = ref.strip()
+        for p in self.products:
+            if p.sku == ref:
+                return p
+        if ref.isdigit():
+            return self.product_by_link(int(ref))
+        return None
+
+    def size_chart(self, chart_id: str | None) -> SizeChart | None:
+        for c in self.size_charts:
+            if c.id == chart_id:
+                return c
+        return None
+
+    def script(self, script_id: str) -> Script | None:
+        for s in self.scripts:
+            if s.id == script_id:
+                return s
+        return None
+
+    # --- product on air (runtime state) --------------------------------------------------------------------
+    def set_on_air(self, link: int | None) -> None:
+        """Set the link number being shown now (``None`` = nothing); unknown links are accepted but resolve to
+        no product."""
+        self._on_air_link = int(link) if link is not None else None
+
+    @property
+    def on_air_link(self) -> int | None:
+        return self._on_air_link
+
+    # --- vocabulary for the triage engine --------------------------------------------------------------------
+    def intent_keywords(self) -> dict[Intent, list[str]]:
+        """Per intent, the trigger keywords of its enabled scripts (deduplicated, in library order)."""
+        out: dict[Intent, dict[str, None]] = {i: {} for i in Intent}
+        for s in self.scripts:
+            if not s.enabled:
+                continue
+            for i in s.intents:
+                for k in s.keywords:
+                    out[i].setdefault(k, None)
+        return {i: list(v) for i, v in out.items()}
+
+    def intent_examples(self) -> dict[Intent, list[str]]:
+        """Per intent, the example questions of its enabled scripts (deduplicated, in library order)."""
+        out: dict[Intent, dict[str, None]] = {i: {} for i in Intent}
+        for s in self.scripts:
+            if not s.enabled:
+                continue
+            for i in s.intents:
+                for e in s.examples:
+                    out[i].setdefault(e, None)
+        return {i: list(v) for i, v in out.items()}
+
+
+def _parse_mapping(v: Any) -> Any:
+    """``"胸围:88|衣长:62"`` (a spreadsheet cell) → ``{"胸围": "88", "衣长": "62"}``; dicts pass through."""
+    if v is None or v == "":
+        return {}
+    if isinstance(v, dict):
+        return {str(k): str(val) for k, val in v.items()}
+    if isinstance(v, str):
+        out: dict[str, str] = {}
+        for item in MAPPING_SPLIT.split(v):
+            item = item.strip()
+            if not item:
+                continue
+            m = MAPPING_ITEM.match(item)
+            if m is None:
+                raise bilingual(f"“{item}” 应写成 名称:值", f"'{item}' should be name:value")
+            out[m.group(1).strip()] = m.group(2).strip()
+        return out
+    return v

@@ -1,0 +1,280 @@
+"""Lint a validated library: findings a merchant should fix before going live (severity configurable).
+
+Rules (``config/scripts.yaml`` → ``lint.severity``; ``off`` disables one):
+
+* ``ad_law`` — advertising-law absolute terms (最, 第一, 国家级, 全网最低, 顶级, 绝对…) in replies, on-air lines
+  and coupon names; the list is ``config/ad_law_terms.yaml`` (a category may raise its own severity, harmless
+  phrases such as 最近 are allowed);
+* ``unknown_variable`` — a ``{variable}`` that is neither built in nor in the library's ``variables``
+  (with a did-you-mean);
+* ``shared_trigger`` — one keyword triggers two scripts of the same intent and product scope;
+* ``unreachable`` — a script nothing can reach (no keywords, no examples, not a fallback);
+* ``intent_coverage`` — an intent of the taxonomy with no enabled script;
+* ``on_air_empty`` / ``on_air_too_long`` — the streamer's line is missing or too long to read at a glance.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick
+import yaml
+from pydantic import BaseModel, Field
+
+from livecs.models import Intent
+from livecs.scripts.library import INTENT_CHINESE, Library, Script
+from livecs.scripts.loaders import RawItem
+from livecs.scripts.matcher import BUILTIN_VARIABLES, normalize
+from livecs.scripts.report import Issue, Location
+from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.template import Variable, Variants, parse_template
+
+#: Length a variable is counted as when measuring an on-air line (a price, a size, a link number).
+VARIABLE_DISPLAY_CHARS = 4
+DID_YOU_MEAN_CUTOFF = 0.6
+
+
+class AdLawCategory(BaseModel):
+    name: str
+    severity: str | None = None
+    terms: list[str] = Field(default_factory=list)
+
+
+class AdLawTerms(BaseModel):
+    version: str = ""
+    categories: list[AdLawCategory] = Field(default_factory=list)
+    allow: list[str] = Field(default_factory=list)
+
+
+class AdLawScanner:
+    """Finds absolute terms in text with one Aho-Corasick pass; allowed phrases mask the terms they contain."""
+
+    def __init__(self, terms: AdLawTerms) -> None:
+        self.terms = terms
+        self._automaton = ahocorasick.Automaton()
+        count = 0
+        for cat in terms.categories:
+            for term in cat.terms:
+                key = term.lower()
+                if key not in self._automaton:
+                    self._automaton.add_word(key, ("term", term, cat.name, cat.severity))
+                    count += 1
+        for phrase in terms.allow:
+            key = phrase.lower()
+            if key not in self._automaton:
+                self._automaton.add_word(key, ("allow", phrase, "", None))
+            else:  # a phrase both listed and allowed: allowed wins
+                self._automaton.add_word(key, ("allow", phrase, "", None))
+                count -= 1
+        self._empty = count == 0
+        if not self._empty:
+            self._automaton.make_automaton()
+
+    def scan(self, text: str) -> list[tuple[str, str, str | None]]:
+        """``(term, category, category severity)`` for each distinct term found outside allowed phrases."""
+        if self._empty or not text:
+            return []
+        lowered = text.lower()
+        terms: list[tuple[int, int, str, str, str | None]] = []
+        allowed: list[tuple[int, int]] = []
+        for end, (kind, word, cat, sev) in self._automaton.iter(lowered):
+            start = end - len(word) + 1
+            if kind == "allow":
+                allowed.append((start, end))
+            else:
+                terms.append((start, end, word, cat, sev))
+        out: dict[str, tuple[str, str, str | None]] = {}
+        for start, end, word, cat, sev in terms:
+            if any(a0 <= start and end <= a1 for a0, a1 in allowed):
+                continue
+            # report the longest term only (全网最低价 rather than 最 and 最低 too)
+            if any(s0 <= start and end <= e0 and (e0 - s0) > (end - start) for s0, e0, *_ in terms):
+                continue
+            out.setdefault(word, (word, cat, sev))
+        return list(out.values())
+
+
+@lru_cache(maxsize=8)
+def _load_terms(path: str) -> AdLawTerms:
+    p = Path(path)
+    if not p.exists():
+        return AdLawTerms()
+    return AdLawTerms.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
+
+
+def ad_law_scanner(config: ScriptsConfig | None = None) -> AdLawScanner:
+    cfg = config or default_config()
+    return AdLawScanner(_load_terms(str(cfg.config_dir / cfg.lint.ad_law_terms_file)))
+
+
+def on_air_display_length(template: str) -> int:
+    """Characters the streamer reads: literals, variables counted as a few characters, longest variant."""
+    try:
+        parts = parse_template(template)
+    except ValueError:
+        return len(template)
+    total = 0
+    for p in parts:
+        if isinstance(p, str):
+            total += len(p)
+        elif isinstance(p, Variable):
+            total += VARIABLE_DISPLAY_CHARS
+        elif isinstance(p, Variants):
+            total += max(len(o) for o in p.options)
+    return total
+
+
+def lint_library(
+    library: Library,
+    config: ScriptsConfig | None = None,
+    sources: dict[tuple[str, str], RawItem] | None = None,
+) -> list[Issue]:
+    """Every lint finding for ``library`` (``sources`` gives file/line positions when known)."""
+    cfg = config or default_config()
+    sev = cfg.lint.severity_of
+    where = sources or {}
+    issues: list[Issue] = []
+
+    def locate(section: str, item_id: str, column: str) -> Location:
+        raw = where.get((section, item_id))
+        if raw is None:
+            return Location(column=column)
+        loc = raw.locate((column,))
+        return Location(loc.file, loc.sheet, loc.line, column, loc.column_letter)
+
+    def add(
+        rule: str, code: str, zh: str, en: str, loc: Location, item_id: str, override: str | None = None
+    ) -> None:
+        severity = override or sev(rule)
+        if severity == "off":
+            return
+        issues.append(Issue("error" if severity == "error" else "warning", code, zh, en, loc, item_id))
+
+    known_vars = set(BUILTIN_VARIABLES) | set(library.variables)
+    scanner = ad_law_scanner(cfg) if sev("ad_law") != "off" else None
+    enabled = [s for s in library.scripts if s.enabled]
+
+    for script in library.scripts:
+        for column in ("reply", "on_air"):
+            text = getattr(script, column)
+            loc = locate("scripts", script.id, column)
+            for name in _unknown_variables(text, known_vars):
+                guess = difflib.get_close_matches(name, sorted(known_vars), n=1, cutoff=DID_YOU_MEAN_CUTOFF)
+                hint_zh = f"（是不是 {{{guess[0]}}}？）" if guess else ""
+                hint_en = f" (did you mean {{{guess[0]}}}?)" if guess else ""
+                add(
+                    "unknown_variable",
+                    "lint.unknown_variable",
+                    f"未知变量 {{{name}}}{hint_zh}",
+                    f"unknown variable {{{name}}}{hint_en}",
+                    loc,
+                    script.id,
+                )
+            if scanner is not None:
+                for term, cat, cat_sev in scanner.scan(text):
+                    add(
+                        "ad_law",
+                        "lint.ad_law",
+                        f"广告法禁用词「{term}」（{cat}）",
+                        f"advertising-law term '{term}' ({cat})",
+                        loc,
+                        script.id,
+                        cat_sev,
+                    )
+        if script.enabled:
+            loc = locate("scripts", script.id, "on_air")
+            if not script.on_air.strip():
+                add("on_air_empty", "lint.on_air_empty", "口播词为空", "empty on-air line", loc, script.id)
+            else:
+                length = on_air_display_length(script.on_air)
+                limit = cfg.lint.on_air_max_chars
+                if length > limit:
+                    add(
+                        "on_air_too_long",
+                        "lint.on_air_too_long",
+                        f"口播词过长（约{length}字，上限{limit}）",
+                        f"on-air line too long (~{length} chars, limit {limit})",
+                        loc,
+                        script.id,
+                    )
+            if not script.keywords and not script.examples and not script.fallback:
+                add(
+                    "unreachable",
+                    "lint.unreachable",
+                    "没有关键词、示例问题，也不是兜底话术：永远匹配不到",
+                    "no keywords, no examples and not a fallback: nothing can reach it",
+                    locate("scripts", script.id, "id"),
+                    script.id,
+                )
+
+    if scanner is not None:
+        for rule in library.coupons:
+            for term, cat, cat_sev in scanner.scan(rule.name):
+                add(
+                    "ad_law",
+                    "lint.ad_law",
+                    f"广告法禁用词「{term}」（{cat}）",
+                    f"advertising-law term '{term}' ({cat})",
+                    locate("coupons", rule.id, "name"),
+                    rule.id,
+                    cat_sev,
+                )
+
+    issues.extend(_shared_triggers(enabled, add, locate))
+
+    covered = {i for s in enabled for i in s.intents}
+    for intent in Intent:
+        if intent not in covered:
+            add(
+                "intent_coverage",
+                "lint.intent_coverage",
+                f"意图「{INTENT_CHINESE[intent]}」没有任何话术",
+                f"no enabled script for intent {intent.value}",
+                Location(),
+                intent.value,
+            )
+    return issues
+
+
+def _unknown_variables(text: str, known: set[str]) -> list[str]:
+    try:
+        parts = parse_template(text)
+    except ValueError:
+        return []
+    seen: list[str] = []
+    for p in parts:
+        if isinstance(p, Variable) and p.name not in known and p.name not in seen:
+            seen.append(p.name)
+    return seen
+
+
+def _shared_triggers(enabled: list[Script], add: object, locate: object) -> list[Issue]:
+    """Report a keyword shared by two scripts that can compete (same intent, overlapping product scope)."""
+    owners: dict[str, list[Script]] = {}
+    for script in enabled:
+        for kw in {normalize(k) for k in script.keywords}:
+            owners.setdefault(kw, []).append(script)
+    for kw, scripts in owners.items():
+        for i, first in enumerate(scripts):
+            for second in scripts[i + 1 :]:
+                if not set(first.intents) & set(second.intents):
+                    continue
+                if first.products and second.products and not set(first.products) & set(second.products):
+                    continue
+                if (
+                    first.sentiment is not None
+                    and second.sentiment is not None
+                    and first.sentiment != second.sentiment
+                ):
+                    continue
+                add(  # type: ignore[operator]
+                    "shared_trigger",
+                    "lint.shared_trigger",
+                    f"关键词「{kw}」同时触发 {first.id} 和 {second.id}",
+                    f"keyword '{kw}' triggers both {first.id} and {second.id}",
+                    locate("scripts", second.id, "keywords"),  # type: ignore[operator]
+                    second.id,
+                )
+    return []

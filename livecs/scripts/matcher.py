@@ -1,0 +1,471 @@
+"""Script matching: a triaged comment (or cluster) → ranked, filled reply suggestions. Pure and synchronous.
+
+For one comment the matcher
+
+1. normalises the text (full-width → half-width, lower case, no spaces) and resolves the product it is about
+   (link number, product alias, else the product on air);
+2. collects evidence per script — Aho-Corasick keyword hits (one scan for the whole library), an IDF-weighted
+   character-bigram overlap with the script's keywords and example questions (an inverted index: this is the
+   cheap prefilter), and rapidfuzz similarity to the example questions for the shortlisted scripts only;
+3. scores them intent-scoped: scripts of the triaged intent count fully, others are damped by
+   ``off_intent_factor`` (triage can be wrong), plus product-scope and sentiment fit; the intent's fallback
+   script fills the list when evidence is thin;
+4. fills the top ``k`` (variables, random variants through the injected RNG), wrapping replies to negative
+   comments in 倾听-共情-引导-解决 unless the script already is, and attaches the best eligible coupon.
+
+Steps 1–3 are cached per (text, intent, sentiment, product) — danmaku repeat a lot — so only filling is paid
+again. A matcher is immutable once built; :class:`~livecs.scripts.versions.LibraryRegistry` swaps whole
+matchers on hot reload.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import ahocorasick
+from rapidfuzz import fuzz, process
+
+from livecs.models import Comment, Emotion, Intent, Sentiment, Suggestion, Triage
+from livecs.scripts.catalogue import CatalogueIndex
+from livecs.scripts.coupons import CouponEngine, EligibleCoupon
+from livecs.scripts.library import Library, Product, Script
+from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.template import Part, parse_template, render
+
+PERCENT = 100.0
+#: Keyword strength by length: a 1-char keyword is weak evidence, 3+ chars is strong.
+KEYWORD_STRENGTH_BASE = 0.35
+KEYWORD_STRENGTH_PER_CHAR = 0.2
+#: Below this ratio of lengths the shorter text is compared with partial_ratio (a question inside chatter).
+PARTIAL_LENGTH_RATIO = 1.6
+PARTIAL_DAMPING = 0.9
+PRODUCT_SCOPE_MISMATCH_FACTOR = 0.5
+#: Intents whose negative comments get the 倾听-共情-引导-解决 wrapper (not chit-chat, spam, buy signals).
+SERVICE_INTENTS = frozenset(
+    {
+        Intent.PRODUCT,
+        Intent.PRICE_PROMO,
+        Intent.ORDER,
+        Intent.LOGISTICS,
+        Intent.PAYMENT,
+        Intent.AFTER_SALES,
+        Intent.COMPLAINT,
+    }
+)
+PRODUCT_VARIABLES = frozenset(
+    {"price", "original_price", "link", "name", "stock", "sizes", "colors", "skin_types", "specs"}
+)
+#: Variables the matcher fills itself; a library's ``variables`` section may add more or give defaults.
+BUILTIN_VARIABLES = PRODUCT_VARIABLES | {"size_advice", "coupon", "nickname", "ship_days"}
+_DROP_CHARS = " \t\r\n\u3000,.!?;:~，。！？；：～、…\"'“”‘’()（）[]【】"
+
+
+def _build_translation() -> dict[int, int | None]:
+    table: dict[int, int | None] = {}
+    for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
+        table[code] = code - 0xFEE0
+    for ch in _DROP_CHARS:
+        table[ord(ch)] = None
+    return table
+
+
+_TRANSLATION = _build_translation()
+
+
+def normalize(text: str) -> str:
+    """Lower-case, full-width → half-width, no whitespace or punctuation (what keywords and examples see)."""
+    return unicodedata.normalize("NFKC", text).translate(_TRANSLATION).lower() if text else ""
+
+
+def _bigrams(text: str) -> set[str]:
+    if len(text) < 2:
+        return {text} if text else set()
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A script prepared for matching."""
+
+    index: int
+    script: Script
+    reply: tuple[Part, ...]
+    on_air: tuple[Part, ...]
+    examples: tuple[str, ...]
+    products: frozenset[str]
+    needs_product: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One ranked script before filling (what the cache holds)."""
+
+    index: int
+    score: float
+    why: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ranking:
+    ranked: tuple[Ranked, ...]
+    product: Product | None
+    product_why: str
+
+
+class ScriptMatcher:
+    """Matches triaged comments against one library version (see module docstring)."""
+
+    def __init__(
+        self,
+        library: Library,
+        config: ScriptsConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.library = library
+        self.config = config or default_config()
+        self.settings = self.config.matcher
+        self.rng = rng or random.Random()
+        self.catalogue = CatalogueIndex(library)
+        self.coupons = CouponEngine(library.coupons)
+        self._compiled: list[_Compiled] = []
+        self._by_intent: dict[Intent, list[int]] = {i: [] for i in Intent}
+        self._fallbacks: dict[Intent, list[int]] = {i: [] for i in Intent}
+        for script in library.scripts:
+            if not script.enabled:
+                continue
+            idx = len(self._compiled)
+            examples = tuple(e for e in (normalize(x) for x in script.examples) if e)
+            reply = parse_template(script.reply)
+            on_air = parse_template(script.on_air)
+            used = {p.name for p in (*reply, *on_air) if hasattr(p, "name")}
+            self._compiled.append(
+                _Compiled(
+                    index=idx,
+                    script=script,
+                    reply=reply,
+                    on_air=on_air,
+                    examples=examples,
+                    products=frozenset(script.products),
+                    needs_product=bool(used & PRODUCT_VARIABLES) or "size_advice" in used,
+                )
+            )
+            for intent in script.intents:
+                self._by_intent[intent].append(idx)
+                if script.fallback:
+                    self._fallbacks[intent].append(idx)
+        self._intent_sets = {i: frozenset(v) for i, v in self._by_intent.items()}
+        self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
+        self._build_keyword_automaton()
+        self._build_bigram_index()
+        self._cache: OrderedDict[tuple[object, ...], _Ranking] = OrderedDict()
+
+    # --- indices -----------------------------------------------------------------------------------------
+    def _build_keyword_automaton(self) -> None:
+        words: dict[str, list[int]] = {}
+        for c in self._compiled:
+            for kw in c.script.keywords:
+                nk = normalize(kw)
+                if nk and c.index not in words.setdefault(nk, []):
+                    words[nk].append(c.index)
+        self._keyword_automaton: ahocorasick.Automaton | None = None
+        if words:
+            automaton = ahocorasick.Automaton()
+            for word, idxs in words.items():
+                strength = min(1.0, KEYWORD_STRENGTH_BASE + KEYWORD_STRENGTH_PER_CHAR * len(word))
+                automaton.add_word(word, (word, tuple(idxs), strength))
+            automaton.make_automaton()
+            self._keyword_automaton = automaton
+
+    def _build_bigram_index(self) -> None:
+        doc_grams: list[set[str]] = []
+        df: dict[str, int] = {}
+        for c in self._compiled:
+            grams: set[str] = set()
+            for text in (*c.examples, *(normalize(k) for k in c.script.keywords)):
+                grams |= _bigrams(text)
+            doc_grams.append(grams)
+            for g in grams:
+                df[g] = df.get(g, 0) + 1
+        n = max(1, len(self._compiled))
+        self._gram_weight = {g: math.log(1.0 + n / d) ** 2 for g, d in df.items()}
+        common_df = max(2.0, self.settings.common_bigram_share * n)
+        self._min_walk_weight = math.log(1.0 + n / common_df) ** 2
+        self._postings: dict[str, list[int]] = {}
+        self._doc_norm: list[float] = []
+        self._intent_postings: dict[Intent, dict[str, list[int]]] = {i: {} for i in Intent}
+        for c, grams in zip(self._compiled, doc_grams, strict=True):
+            for g in grams:
+                self._postings.setdefault(g, []).append(c.index)
+                for intent in c.script.intents:
+                    self._intent_postings[intent].setdefault(g, []).append(c.index)
+            self._doc_norm.append(math.sqrt(sum(self._gram_weight[g] for g in grams)) or 1.0)
+
+    # --- matching ----------------------------------------------------------------------------------------
+    def match(
+        self,
+        comment: Comment,
+        triage: Triage,
+        on_air: int | str | None = None,
+        k: int = 3,
+        now: float | None = None,
+    ) -> list[Suggestion]:
+        """Ranked suggestions (best first, at most ``k``) for a triaged comment or cluster representative."""
+        clock = time.time() if now is None else now
+        link = _link_of(on_air) if on_air is not None else self.library.on_air_link
+        query = normalize(triage.normalized or comment.text)
+        ranking = self._ranking(query, triage.intent, triage.sentiment, link)
+        if not ranking.ranked:
+            return []
+        eligible = self.coupons.eligible(comment, triage, clock, product=ranking.product, text=query)
+        best_coupon = eligible[0] if eligible else None
+        out = []
+        values: dict[str, str] = {}
+        for rank in ranking.ranked[:k]:
+            c = self._compiled[rank.index]
+            reply, on_air_line = self._fill(c, comment, triage, ranking.product, best_coupon, values)
+            why = list(rank.why)
+            if ranking.product_why:
+                why.append(f"product: {ranking.product_why}")
+            elif c.needs_product:
+                why.append("no product resolved: set the product on air or name a link number")
+            if best_coupon is not None:
+                why.extend(best_coupon.reasons)
+            out.append(
+                Suggestion(
+                    suggestion_id=f"{comment.comment_id}:{c.script.id}",
+                    room=comment.room,
+                    comment_id=comment.comment_id,
+                    priority=triage.priority,
+                    reply=reply,
+                    cluster_id=triage.cluster_id,
+                    script_id=c.script.id,
+                    on_air=on_air_line,
+                    score=round(rank.score, 4),
+                    why=why,
+                    coupon_rule_id=best_coupon.rule.id if best_coupon else "",
+                    created_at=clock,
+                )
+            )
+        return out
+
+    def rank(
+        self,
+        text: str,
+        intent: Intent | None,
+        sentiment: Sentiment = Sentiment.NEU,
+        on_air: int | None = None,
+    ) -> list[Ranked]:
+        """Ranked scripts for raw text without filling (``intent=None``: every script counts equally)."""
+        return list(self._ranking(normalize(text), intent, sentiment, on_air).ranked)
+
+    def script_of(self, ranked: Ranked) -> Script:
+        return self._compiled[ranked.index].script
+
+    def _ranking(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
+        key = (query, intent, sentiment, link)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        ranking = self._compute(query, intent, sentiment, link)
+        self._cache[key] = ranking
+        if len(self._cache) > self.settings.cache_size:
+            self._cache.popitem(last=False)
+        return ranking
+
+    def _compute(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
+        s = self.settings
+        product, product_why = self.catalogue.product_for(query, link)
+        # keyword evidence: one Aho-Corasick scan over the whole library
+        keyword_miss: dict[int, float] = {}
+        keyword_hits: dict[int, list[str]] = {}
+        if self._keyword_automaton is not None and query:
+            for _end, (word, idxs, strength) in self._keyword_automaton.iter(query):
+                for idx in idxs:
+                    hits = keyword_hits.get(idx)
+                    if hits is None:
+                        keyword_hits[idx] = [word]
+                    elif word in hits:
+                        continue
+                    else:
+                        hits.append(word)
+                    keyword_miss[idx] = keyword_miss.get(idx, 1.0) * (1.0 - strength)
+        # bigram prefilter over the intent's scripts (other intents come in through keywords only)
+        postings = self._postings if intent is None else self._intent_postings[intent]
+        weights = self._gram_weight
+        min_weight = self._min_walk_weight
+        overlap: dict[int, float] = {}
+        query_weight = 0.0
+        for g in _bigrams(query):
+            w = weights.get(g)
+            if w is None:
+                continue
+            query_weight += w
+            if w < min_weight:
+                continue  # a very common bigram (什么, 多少…): counts in the norm, not worth walking
+            for idx in postings.get(g, ()):
+                overlap[idx] = overlap.get(idx, 0.0) + w
+        q_norm = math.sqrt(query_weight) or 1.0
+        doc_norm = self._doc_norm
+        bigram_score = {idx: v / (q_norm * doc_norm[idx]) for idx, v in overlap.items()}
+        base = {idx: s.weight_bigram * v for idx, v in bigram_score.items()}
+        for idx, miss in keyword_miss.items():
+            base[idx] = base.get(idx, 0.0) + s.weight_keyword * (1.0 - miss)
+        in_intent = self._intent_sets[intent] if intent is not None else None
+        off = s.off_intent_factor
+        prescore = {
+            idx: v * (1.0 if in_intent is None or idx in in_intent else off) * self._damping[idx]
+            for idx, v in base.items()
+        }
+        shortlist = heapq.nlargest(s.fuzzy_shortlist, prescore, key=prescore.__getitem__)
+        ranked: list[Ranked] = []
+        for idx in shortlist:
+            c = self._compiled[idx]
+            fz, example = self._fuzzy(query, c.examples)
+            score = base[idx] + s.weight_fuzzy * fz
+            factor = 1.0 if in_intent is None or idx in in_intent else off
+            why: list[str] = []
+            if intent is not None:
+                why.append(f"intent {intent.value}" if factor == 1.0 else f"other intent ×{factor:g}")
+            if idx in keyword_hits:
+                why.append("keyword " + "、".join(keyword_hits[idx]))
+            if example:
+                why.append(f"example ≈ {example} ({fz * PERCENT:.0f})")
+            score, why = self._adjust(c, score, why, product, sentiment)
+            score *= factor * self._damping[idx]
+            if score >= s.min_score:
+                ranked.append(Ranked(idx, min(1.0, score), tuple(why)))
+        ranked.sort(key=lambda r: r.score, reverse=True)
+        if intent is not None:
+            present = {r.index for r in ranked}
+            for idx in self._fallbacks[intent]:
+                if idx not in present:
+                    ranked.append(
+                        Ranked(idx, s.fallback_score, (f"intent {intent.value}", "fallback for the intent"))
+                    )
+        return _Ranking(tuple(ranked), product, product_why)
+
+    def _adjust(
+        self, c: _Compiled, score: float, why: list[str], product: Product | None, sentiment: Sentiment
+    ) -> tuple[float, list[str]]:
+        s = self.settings
+        if c.products:
+            if product is not None and (str(product.link) in c.products or product.sku in c.products):
+                score += s.bonus_product_scope
+                why.append(f"scoped to {product.link}号")
+            elif product is not None:
+                score *= PRODUCT_SCOPE_MISMATCH_FACTOR
+                why.append(f"scoped to other products than {product.link}号")
+        if c.script.sentiment is not None:
+            if c.script.sentiment == sentiment:
+                score += s.bonus_sentiment_fit
+                why.append(f"written for {sentiment.value} comments")
+            else:
+                score -= s.penalty_sentiment_mismatch
+        return score, why
+
+    @staticmethod
+    def _fuzzy(query: str, examples: tuple[str, ...]) -> tuple[float, str]:
+        """Best similarity (0–1) of ``query`` to one of ``examples``; partial match for a question in chatter."""
+        if not examples or not query:
+            return 0.0, ""
+        best = process.extractOne(query, examples, scorer=fuzz.ratio, processor=None)
+        value, example = float(best[1]), best[0]
+        if len(query) >= PARTIAL_LENGTH_RATIO * len(example):
+            partial = process.extractOne(query, examples, scorer=fuzz.partial_ratio, processor=None)
+            if PARTIAL_DAMPING * partial[1] > value:
+                value, example = PARTIAL_DAMPING * float(partial[1]), partial[0]
+        return value / PERCENT, example
+
+    # --- filling -----------------------------------------------------------------------------------------
+    def _fill(
+        self,
+        c: _Compiled,
+        comment: Comment,
+        triage: Triage,
+        product: Product | None,
+        coupon: EligibleCoupon | None,
+        values: dict[str, str],
+    ) -> tuple[str, str]:
+        """Fill one script; ``values`` caches variables across the suggestions of one comment."""
+
+        def resolve(name: str) -> str:
+            value = values.get(name)
+            if value is None:
+                value = self._variable(name, comment, product, coupon)
+                values[name] = value
+            return value
+
+        reply = render(c.reply, resolve, self.rng)
+        on_air_line = render(c.on_air, resolve, self.rng) if c.on_air else ""
+        if triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS and not c.script.empathetic:
+            reply = self._care_wrap(reply, triage.emotion, resolve)
+        return reply, on_air_line
+
+    def _care_wrap(self, reply: str, emotion: Emotion, resolve: object) -> str:
+        """倾听 (we heard you) + 共情 (empathy by emotion) + 引导 (what happens next) + 解决 (the script's reply)."""
+        neg = self.config.negative_reply
+        listen = render(parse_template(neg.listen), resolve, self.rng)  # type: ignore[arg-type]
+        empathy = neg.empathy.get(emotion.value or "none", neg.empathy.get("none", ""))
+        return f"{listen}，{empathy}。{neg.guide}{reply}"
+
+    def _variable(
+        self, name: str, comment: Comment, product: Product | None, coupon: EligibleCoupon | None
+    ) -> str:
+        value: str | None = None
+        if name == "nickname":
+            value = comment.nickname[: self.settings.nickname_max_chars] or None
+        elif name == "size_advice":
+            value = self.catalogue.advice_for(product, comment.text, self.config.size_advice)
+        elif name == "coupon":
+            if coupon is not None and not coupon.requires_approval:
+                value = coupon.text
+        elif name == "ship_days":
+            if product is not None and product.ship_days is not None:
+                value = str(product.ship_days)
+        elif name in PRODUCT_VARIABLES and product is not None:
+            value = _product_value(name, product)
+        if value is None:
+            value = self.library.variables.get(name)
+        if value is None:
+            value = self.settings.missing_variable.format(name=name)
+        return value
+
+
+def _money(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def _product_value(name: str, p: Product) -> str | None:
+    if name == "price":
+        return _money(p.price)
+    if name == "original_price":
+        return _money(p.original_price) if p.original_price is not None else None
+    if name == "link":
+        return str(p.link)
+    if name == "name":
+        return p.name
+    if name == "stock":
+        return str(p.stock)
+    if name == "sizes":
+        return "/".join(p.sizes) or None
+    if name == "colors":
+        return "、".join(p.colors) or None
+    if name == "skin_types":
+        return "、".join(p.skin_types) or None
+    if name == "specs":
+        return "，".join(f"{k}{v}" for k, v in p.specs.items()) or None
+    return None
+
+
+def _link_of(value: int | str) -> int | None:
+    try:
+        return int(str(value).strip().removesuffix("号"))
+    except ValueError:
+        return None

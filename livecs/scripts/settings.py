@@ -1,0 +1,139 @@
+"""Typed tunables of the scripts package, read from ``config/scripts.yaml`` (every key optional).
+
+The defaults below are the named constants; the YAML file mirrors them so a merchant-facing deployment can
+change limits, lint severities, matcher weights and reply structure without touching code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+DEFAULT_CONFIG_PATH = CONFIG_DIR / "scripts.yaml"
+
+Severity = Literal["error", "warning", "off"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Limits(_Section):
+    max_file_bytes: int = 5_000_000
+    max_xlsx_uncompressed_bytes: int = 50_000_000
+    max_rows_per_section: int = 5000
+    max_scripts: int = 3000
+    max_products: int = 2000
+    max_coupons: int = 500
+    max_keywords_per_script: int = 60
+    max_examples_per_script: int = 60
+    max_keyword_chars: int = 30
+    max_reply_chars: int = 500
+    max_cell_chars: int = 2000
+    max_errors_reported: int = 500
+
+
+class LintSettings(_Section):
+    severity: dict[str, Severity] = Field(
+        default_factory=lambda: {
+            "ad_law": "warning",
+            "unknown_variable": "error",
+            "shared_trigger": "warning",
+            "unreachable": "warning",
+            "intent_coverage": "warning",
+            "on_air_empty": "warning",
+            "on_air_too_long": "warning",
+        }
+    )
+    on_air_max_chars: int = 30
+    ad_law_terms_file: str = "ad_law_terms.yaml"
+
+    def severity_of(self, rule: str) -> Severity:
+        return self.severity.get(rule, "warning")
+
+
+class MatcherSettings(_Section):
+    weight_keyword: float = 0.55
+    weight_fuzzy: float = 0.30
+    weight_bigram: float = 0.15
+    bonus_product_scope: float = 0.10
+    bonus_sentiment_fit: float = 0.08
+    penalty_sentiment_mismatch: float = 0.10
+    off_intent_factor: float = 0.55
+    fuzzy_shortlist: int = 6
+    common_bigram_share: float = 0.05
+    min_score: float = 0.12
+    fallback_score: float = 0.10
+    fallback_damping: float = 0.75
+    cache_size: int = 20000
+    nickname_max_chars: int = 12
+    missing_variable: str = "【{name}】"
+
+
+class NegativeReplySettings(_Section):
+    listen: str = "{nickname}，您说的情况我们看到了"
+    empathy: dict[str, str] = Field(
+        default_factory=lambda: {
+            "angry": "给您添堵了，真的非常抱歉",
+            "anxious": "理解您着急的心情",
+            "confused": "这个确实容易让人犯迷糊",
+            "disappointed": "让您失望了，很抱歉",
+            "none": "理解您的感受",
+        }
+    )
+    guide: str = "我们马上帮您处理："
+
+
+class SizeAdviceSettings(_Section):
+    fit: str = "{height}{weight}建议拍{size}码"
+    between: str = "{height}{weight}建议拍{size}码，喜欢宽松拍{bigger}码"
+    above_chart: str = "{height}{weight}超出这款尺码表了，建议拍最大的{size}码或私信客服确认"
+    below_chart: str = "{height}{weight}建议拍最小的{size}码"
+    ask: str = "报一下身高体重，帮您推荐尺码哦"
+    no_chart: str = "这款是{sizes}，尺码问题可以私信客服"
+    no_product: str = "报一下身高体重和想看的链接号，帮您推荐尺码"
+
+
+class CouponSettings(_Section):
+    key_ttl_s: int = 7 * 24 * 3600
+    timezone_offset_hours: int = 8
+
+
+class FallbackTriageSettings(_Section):
+    negative_cues: list[str] = Field(default_factory=lambda: ["投诉", "骗子", "差评", "垃圾", "退钱", "太差"])
+    emotion_cues: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ScriptsConfig(_Section):
+    limits: Limits = Field(default_factory=Limits)
+    lint: LintSettings = Field(default_factory=LintSettings)
+    matcher: MatcherSettings = Field(default_factory=MatcherSettings)
+    negative_reply: NegativeReplySettings = Field(default_factory=NegativeReplySettings)
+    size_advice: SizeAdviceSettings = Field(default_factory=SizeAdviceSettings)
+    coupons: CouponSettings = Field(default_factory=CouponSettings)
+    fallback_triage: FallbackTriageSettings = Field(default_factory=FallbackTriageSettings)
+    config_dir: Path = CONFIG_DIR
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ScriptsConfig:
+        """Read ``path`` (default ``config/scripts.yaml``); a missing default file gives the defaults."""
+        p = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+        if not p.exists():
+            if path is not None:
+                raise FileNotFoundError(p)
+            return cls()
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        cfg = cls.model_validate(data)
+        cfg.config_dir = p.resolve().parent
+        return cfg
+
+
+@lru_cache(maxsize=1)
+def default_config() -> ScriptsConfig:
+    """The process-wide default configuration (read once)."""
+    return ScriptsConfig.load()

@@ -1,0 +1,142 @@
+"""Reply templates: ``{variable}`` placeholders, inline random variants ``{宝宝/家人们/姐妹}``, ``{{``/``}}`` escapes.
+
+A template is parsed once (:func:`parse_template`) into literal strings, :class:`Variable` and :class:`Variants`
+parts; :func:`render` fills it with a resolver and an injectable :class:`random.Random`, so repeated replies
+differ (platforms flag identical bot replies) while tests stay deterministic. Filled values are never parsed
+again, so a nickname such as ``{price}`` stays literal text.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+#: What a variable name may look like; anything else between braces without ``/`` is an unknown variable.
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+VARIANT_SEPARATOR = "/"
+_PARSE_CACHE_SIZE = 4096
+
+
+class TemplateSyntaxError(ValueError):
+    """A template that cannot be parsed (unbalanced braces, empty ``{}``…); carries a bilingual message."""
+
+    def __init__(self, zh: str, en: str, position: int) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh = zh
+        self.en = en
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A ``{name}`` placeholder."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Variants:
+    """An inline ``{a/b/c}`` group: one option is picked at random each time."""
+
+    options: tuple[str, ...]
+
+
+Part = str | Variable | Variants
+
+
+@lru_cache(maxsize=_PARSE_CACHE_SIZE)
+def parse_template(text: str) -> tuple[Part, ...]:
+    """Split ``text`` into parts; raises :class:`TemplateSyntaxError` on unbalanced or empty braces."""
+    parts: list[Part] = []
+    literal: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{":
+            if i + 1 < n and text[i + 1] == "{":
+                literal.append("{")
+                i += 2
+                continue
+            end = text.find("}", i + 1)
+            nested = text.find("{", i + 1)
+            if end < 0:
+                raise TemplateSyntaxError(
+                    f"第{i + 1}个字符的 {{ 没有闭合", f"unclosed {{ at character {i + 1}", i
+                )
+            if 0 <= nested < end:
+                raise TemplateSyntaxError(
+                    f"第{i + 1}个字符的 {{ 里又出现了 {{", f"nested {{ at character {nested + 1}", nested
+                )
+            body = text[i + 1 : end].strip()
+            if not body:
+                raise TemplateSyntaxError(
+                    f"第{i + 1}个字符处是空的 {{}}", f"empty {{}} at character {i + 1}", i
+                )
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            if VARIANT_SEPARATOR in body:
+                options = tuple(o.strip() for o in body.split(VARIANT_SEPARATOR))
+                if any(not o for o in options):
+                    raise TemplateSyntaxError(
+                        f"第{i + 1}个字符处的随机选项 {{{body}}} 有空项",
+                        f"empty option in variants {{{body}}} at character {i + 1}",
+                        i,
+                    )
+                parts.append(Variants(options))
+            else:
+                parts.append(Variable(body))
+            i = end + 1
+        elif ch == "}":
+            if i + 1 < n and text[i + 1] == "}":
+                literal.append("}")
+                i += 2
+                continue
+            raise TemplateSyntaxError(
+                f"第{i + 1}个字符的 }} 没有对应的 {{", f"unmatched }} at character {i + 1}", i
+            )
+        else:
+            literal.append(ch)
+            i += 1
+    if literal:
+        parts.append("".join(literal))
+    return tuple(parts)
+
+
+def variables_in(text: str) -> list[str]:
+    """Names of the ``{variables}`` used in ``text`` (in order, without duplicates); [] if it does not parse."""
+    try:
+        parts = parse_template(text)
+    except TemplateSyntaxError:
+        return []
+    seen: dict[str, None] = {}
+    for p in parts:
+        if isinstance(p, Variable):
+            seen.setdefault(p.name, None)
+    return list(seen)
+
+
+def is_valid_variable_name(name: str) -> bool:
+    return VARIABLE_NAME.fullmatch(name) is not None
+
+
+def render(parts: tuple[Part, ...], resolve: Callable[[str], str], rng: random.Random) -> str:
+    """Fill parsed ``parts``: variables through ``resolve(name)``, variants picked with ``rng``."""
+    out: list[str] = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append(p)
+        elif isinstance(p, Variable):
+            out.append(resolve(p.name))
+        else:
+            out.append(p.options[rng.randrange(len(p.options))])
+    return "".join(out)
+
+
+def fill(text: str, values: dict[str, str], rng: random.Random | None = None) -> str:
+    """Convenience: render ``text`` with a plain mapping (unknown names stay as ``{name}``)."""
+    chooser = rng or random.Random()
+    return render(parse_template(text), lambda name: values.get(name, "{" + name + "}"), chooser)

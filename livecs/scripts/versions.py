@@ -1,0 +1,232 @@
+"""Library versions and hot reload: upload → validated version, activate, roll back, atomic matcher swap.
+
+Versions live in a SQLite file given by the caller (tables ``library_versions`` and ``library_activations``;
+nothing else in it is touched). Uploading validates and lints first: a library with errors never becomes a
+version. Activating builds the new :class:`~livecs.scripts.matcher.ScriptMatcher` completely, *then* swaps one
+reference — a comment being matched keeps the matcher it started with, the next one gets the new one, so
+nothing is dropped, delayed or matched against a half-loaded library. The product on air carries over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from livecs.scripts.library import Library
+from livecs.scripts.lint import lint_library
+from livecs.scripts.matcher import ScriptMatcher
+from livecs.scripts.report import Issue, has_errors
+from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.validate import load_bytes
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS library_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    shop TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    uploaded_by TEXT NOT NULL DEFAULT '',
+    sources TEXT NOT NULL DEFAULT '',
+    sha256 TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    warnings INTEGER NOT NULL DEFAULT 0,
+    library_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS library_activations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    shop TEXT NOT NULL,
+    version_id INTEGER NOT NULL REFERENCES library_versions(id),
+    activated_at REAL NOT NULL,
+    activated_by TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS library_activations_shop ON library_activations(shop, id);
+"""
+SQLITE_TIMEOUT_S = 10.0
+
+
+class RegistryError(Exception):
+    """An activation or rollback that cannot happen (unknown version, nothing to roll back to)."""
+
+
+@dataclass(slots=True)
+class UploadResult:
+    """The new version id (``None`` when the upload had errors) and every finding."""
+
+    version_id: int | None
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    version_id: int
+    created_at: float
+    uploaded_by: str
+    sources: str
+    label: str
+    warnings: int
+    active: bool
+
+
+class LibraryRegistry:
+    """Versions of one shop's library and the active matcher (read :attr:`matcher` once per comment)."""
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        shop: str = "default",
+        config: ScriptsConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db_path = str(db_path)
+        self.shop = shop
+        self.config = config or default_config()
+        self._rng = rng
+        self._lock = threading.Lock()
+        self._matcher: ScriptMatcher | None = None
+        self._active_id: int | None = None
+        self._on_air: int | None = None
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+        active = self._last_activation()
+        if active is not None:
+            self._swap(active, self._build(active))
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection: committed on success, rolled back on error, always closed."""
+        db = sqlite3.connect(self.db_path, timeout=SQLITE_TIMEOUT_S)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # --- reading -----------------------------------------------------------------------------------------
+    @property
+    def matcher(self) -> ScriptMatcher | None:
+        """The active matcher (one atomic reference read)."""
+        return self._matcher
+
+    @property
+    def active_version(self) -> int | None:
+        return self._active_id
+
+    def library(self, version_id: int) -> Library:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT library_json FROM library_versions WHERE id = ? AND shop = ?", (version_id, self.shop)
+            ).fetchone()
+        if row is None:
+            raise RegistryError(f"版本 {version_id} 不存在 / version {version_id} does not exist")
+        return Library.model_validate_json(row[0])
+
+    def versions(self) -> list[VersionInfo]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, created_at, uploaded_by, sources, label, warnings FROM library_versions "
+                "WHERE shop = ? ORDER BY id",
+                (self.shop,),
+            ).fetchall()
+        return [VersionInfo(*row, active=row[0] == self._active_id) for row in rows]
+
+    # --- writing -----------------------------------------------------------------------------------------
+    def upload(
+        self, files: Iterable[tuple[str, bytes]], *, uploaded_by: str = "", now: float | None = None
+    ) -> UploadResult:
+        """Validate + lint uploaded files; store a new version when there is no error (it is not activated)."""
+        file_list = list(files)
+        result = load_bytes(file_list, self.config)
+        issues = list(result.issues)
+        if result.library is None:
+            return UploadResult(None, issues)
+        sources = {name: raw for name, raw in result.item_sources.items()}
+        issues.extend(lint_library(result.library, self.config, sources))
+        if has_errors(issues):
+            return UploadResult(None, issues)
+        digest = hashlib.sha256()
+        for name, content in file_list:
+            digest.update(name.encode())
+            digest.update(content)
+        warnings = sum(1 for i in issues if i.severity == "warning")
+        with self._lock, self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO library_versions (shop, created_at, uploaded_by, sources, sha256, label, warnings, "
+                "library_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.shop,
+                    time.time() if now is None else now,
+                    uploaded_by,
+                    ", ".join(name for name, _ in file_list),
+                    digest.hexdigest(),
+                    result.library.library.version,
+                    warnings,
+                    result.library.model_dump_json(),
+                ),
+            )
+            version_id = int(cur.lastrowid or 0)
+        return UploadResult(version_id, issues)
+
+    def upload_paths(self, paths: Iterable[str | Path], *, uploaded_by: str = "") -> UploadResult:
+        return self.upload([(Path(p).name, Path(p).read_bytes()) for p in paths], uploaded_by=uploaded_by)
+
+    def activate(self, version_id: int, *, by: str = "", now: float | None = None) -> ScriptMatcher:
+        """Make ``version_id`` live: build its matcher, record the activation, swap atomically."""
+        return self._activate(version_id, by, "activate", now)
+
+    def rollback(self, *, by: str = "", now: float | None = None) -> int:
+        """Re-activate the version that was live before the current one; returns its id."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT version_id FROM library_activations WHERE shop = ? ORDER BY id DESC", (self.shop,)
+            ).fetchall()
+        current = self._active_id
+        previous = next((r[0] for r in rows if r[0] != current), None)
+        if previous is None:
+            raise RegistryError("没有可回滚的上一个版本 / no previous version to roll back to")
+        self._activate(previous, by, "rollback", now)
+        return int(previous)
+
+    def set_on_air(self, link: int | None) -> None:
+        """Set the product on air for the active library and every library activated later."""
+        self._on_air = link
+        m = self._matcher
+        if m is not None:
+            m.library.set_on_air(link)
+
+    def _activate(self, version_id: int, by: str, kind: str, now: float | None) -> ScriptMatcher:
+        matcher = self._build(version_id)  # outside the lock: matching goes on meanwhile
+        with self._lock:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO library_activations (shop, version_id, activated_at, activated_by, kind) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (self.shop, version_id, time.time() if now is None else now, by, kind),
+                )
+            self._swap(version_id, matcher)
+        return matcher
+
+    def _build(self, version_id: int) -> ScriptMatcher:
+        library = self.library(version_id)
+        library.set_on_air(self._on_air)
+        return ScriptMatcher(library, self.config, rng=self._rng)
+
+    def _swap(self, version_id: int, matcher: ScriptMatcher) -> None:
+        matcher.library.set_on_air(self._on_air)
+        self._matcher = matcher
+        self._active_id = version_id
+
+    def _last_activation(self) -> int | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT version_id FROM library_activations WHERE shop = ? ORDER BY id DESC LIMIT 1",
+                (self.shop,),
+            ).fetchone()
+        return int(row[0]) if row else None

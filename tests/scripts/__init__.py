@@ -1,0 +1,1 @@
+"""Tests of livecs.scripts (one module per source module)."""

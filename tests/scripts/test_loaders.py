@@ -1,0 +1,113 @@
+"""Every format round-trips to the same model; spreadsheets are read safely (formulas, macros, encodings)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+from livecs.scripts.library import Library
+from livecs.scripts.loaders import dump_yaml, library_tables, write_csv_dir, write_xlsx
+from livecs.scripts.validate import load_bytes, load_files
+
+from .conftest import APPAREL, SKINCARE, yaml_files
+
+
+def _same(a: Library, b: Library) -> None:
+    assert a.model_dump() == b.model_dump()
+
+
+def test_checked_in_xlsx_and_csv_are_the_apparel_library(apparel_library: Library) -> None:
+    xlsx = load_files([APPAREL / "apparel.xlsx"])
+    assert xlsx.library is not None, [i.format() for i in xlsx.issues]
+    _same(apparel_library, xlsx.library)
+    csv = load_files(sorted((APPAREL / "csv").glob("*.csv")))
+    assert csv.library is not None, [i.format() for i in csv.issues]
+    _same(apparel_library, csv.library)
+
+
+def test_round_trip_every_format(tmp_path: Path, skincare_library: Library) -> None:
+    yaml_path = tmp_path / "lib.yaml"
+    yaml_path.write_text(dump_yaml(skincare_library), encoding="utf-8")
+    _same(skincare_library, load_files([yaml_path]).library)
+    csv_files = write_csv_dir(skincare_library, tmp_path / "csv")
+    _same(skincare_library, load_files(csv_files).library)
+    xlsx = write_xlsx(skincare_library, tmp_path / "lib.xlsx")
+    _same(skincare_library, load_files([xlsx]).library)
+
+
+def test_split_files_merge_like_one(tmp_path: Path) -> None:
+    merged = "\n".join(p.read_text(encoding="utf-8") for p in yaml_files(SKINCARE))
+    one = tmp_path / "all.yaml"
+    one.write_text(merged, encoding="utf-8")
+    assert load_files([one]).library.model_dump() == load_files(yaml_files(SKINCARE)).library.model_dump()
+
+
+def _xlsx_bytes(library: Library, mutate) -> bytes:  # type: ignore[no-untyped-def]
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for section, rows in library_tables(library).items():
+        ws = wb.create_sheet(section)
+        for row in rows:
+            ws.append(row)
+    mutate(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_formula_cell_is_an_error_and_never_evaluated(apparel_library: Library) -> None:
+    def put_formula(wb: openpyxl.Workbook) -> None:
+        wb["products"]["D2"] = "=100+29"
+
+    result = load_bytes([("shop.xlsx", _xlsx_bytes(apparel_library, put_formula))])
+    assert result.library is None
+    formula = [i for i in result.issues if i.code == "xlsx_formula"]
+    assert len(formula) == 1
+    loc = formula[0].location
+    assert (loc.file, loc.sheet, loc.line, loc.column_letter) == ("shop.xlsx", "products", 2, "D")
+    assert "=100+29" in formula[0].format()
+
+
+def test_text_starting_with_equals_is_written_as_text(tmp_path: Path, apparel_library: Library) -> None:
+    scripts = list(apparel_library.scripts)
+    scripts[0] = scripts[0].model_copy(update={"reply": "=不是公式"})
+    lib = apparel_library.model_copy(update={"scripts": scripts})
+    loaded = load_files([write_xlsx(lib, tmp_path / "eq.xlsx")])
+    assert loaded.library is not None
+    assert loaded.library.scripts[0].reply == "=不是公式"
+
+
+def test_macro_workbook_refused(apparel_library: Library) -> None:
+    raw = _xlsx_bytes(apparel_library, lambda wb: None)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("xl/vbaProject.bin", b"\x00" * 16)
+    result = load_bytes([("shop.xlsx", buf.getvalue())])
+    assert [i.code for i in result.issues if i.severity == "error"] == ["xlsx_macro"]
+    assert load_bytes([("shop.xlsm", raw)]).issues[0].code == "format_refused"
+
+
+def test_csv_gb18030_and_chinese_headers() -> None:
+    text = "编号,意图,关键词,回复,口播\nbaoyou,物流,包邮|运费,全场包邮,包邮\n"
+    info = "key,value\nname,测试店\n"
+    result = load_bytes([("话术.csv", text.encode("gb18030")), ("library.csv", info.encode("utf-8"))])
+    assert result.library is not None, [i.format() for i in result.issues]
+    script = result.library.scripts[0]
+    assert script.id == "baoyou"
+    assert script.keywords == ["包邮", "运费"]
+
+
+def test_unknown_column_and_sheet_reported(apparel_library: Library) -> None:
+    def rename(wb: openpyxl.Workbook) -> None:
+        wb["scripts"]["G1"] = "replly"
+        wb.create_sheet("备忘").append(["随便写写"])
+
+    result = load_bytes([("shop.xlsx", _xlsx_bytes(apparel_library, rename))])
+    codes = {i.code for i in result.issues}
+    assert "unknown_column" in codes
+    assert "unknown_sheet" in codes
