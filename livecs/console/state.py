@@ -47,6 +47,8 @@ QUESTION_INTENTS = frozenset(
     }
 )
 SECONDS_PER_MINUTE = 60.0
+#: when the open items exceed ``queue_max_items``, the least urgent are closed down to this share of it
+EVICT_TO_SHARE = 0.9
 
 
 @dataclass(slots=True)
@@ -370,7 +372,8 @@ class RoomState:
 
     def _evict(self) -> None:
         """Too many open items: close the least urgent ones (they stay in the record)."""
-        excess = len(self.items) - self.cfg.queue_max_items
+        keep = int(self.cfg.queue_max_items * EVICT_TO_SHARE)  # in chunks: eviction stays off the hot path
+        excess = len(self.items) - keep
         victims = heapq.nlargest(excess, self.items.values(), key=Item.sort_key)
         for item in victims:
             self._forget(item)

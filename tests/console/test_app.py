@@ -461,3 +461,60 @@ async def test_shutdown_closes_websockets(make_console) -> None:
 
 def test_ws_payload_is_json(make_console) -> None:
     assert orjson.loads(orjson.dumps({"a": "<script>"})) == {"a": "<script>"}
+
+
+def test_console_tokens_command_prints_a_config_snippet(capsys) -> None:
+    import yaml
+
+    from livecs.cli import main
+    from livecs.config import ConsoleSettings
+
+    assert main(["console-tokens", "--user", "小王:operator", "--user", "主播"]) == 0
+    out = yaml.safe_load(capsys.readouterr().out)
+    cfg = ConsoleSettings.model_validate(out["console"])
+    assert [(u.name, u.role) for u in cfg.users] == [("小王", "operator"), ("主播", "operator")]
+    assert len({u.token for u in cfg.users}) == 2
+
+
+async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
+    """What ``make demo`` does: pipeline with published results → console on a port → a card via the API."""
+    from livecs.app import open_pipeline
+    from livecs.config import load_settings
+    from livecs.console.app import AUTH, start_console
+    from livecs.console.outbound import SimulatedRoomConnector
+    from livecs.models import Comment
+    from livecs.processing import Processed
+
+    class Proc:
+        def process(self, c: Comment, now: float) -> Processed:
+            g = comment_group(c.text, priority=Priority.P0, intent=Intent.COMPLAINT)
+            t = g[1]
+            t.comment_id, t.room = c.comment_id, c.room  # type: ignore[attr-defined]
+            return Processed(triage=t)  # type: ignore[arg-type]
+
+        def on_event(self, e: object, now: float) -> None:
+            return None
+
+    s = load_settings(environ={})
+    s.store.path = str(tmp_path / "rec.db")
+    s.console.library_db = str(tmp_path / "lib.db")
+    async with open_pipeline(s, processor=Proc(), publish_results=True, default_room="live") as p:  # type: ignore[arg-type]
+        runner = await start_console(p, s, port=0, connector=SimulatedRoomConnector(), default_room="live")
+        try:
+            printed = capsys.readouterr().out
+            port = runner.addresses[0][1]
+            token = next(u.token for u in runner.app[AUTH].users if u.role.value == "operator")
+            assert token in printed and f"http://127.0.0.1:{port}/login" in printed
+            await p.sink.submit_objects([{"id": "m1", "text": "再不发货我投诉了"}], source="test")
+            assert await p.drain(5)
+            async with aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{port}/api/queue"
+                assert (await http.get(url)).status == 401
+                for _ in range(100):
+                    q = await (await http.get(url, headers={"Authorization": f"Bearer {token}"})).json()
+                    if q["items"]:
+                        break
+                    await asyncio.sleep(0.02)
+                assert q["room"] == "live" and q["items"][0]["text"] == "再不发货我投诉了"
+        finally:
+            await runner.cleanup()
