@@ -40,7 +40,7 @@ HOME_PAGE: dict[Role, str] = {
 }
 TOKEN_BYTES = 24
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC = frozenset()  # marker value for :func:`requires`: no token needed
+PUBLIC: frozenset[str] = frozenset()  # marker value for :func:`requires`: no token needed
 
 _ROLES_ATTR = "__livecs_roles__"
 _H = TypeVar("_H", bound=Callable[..., Awaitable[web.StreamResponse]])

@@ -499,15 +499,29 @@ async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
     s.store.path = str(tmp_path / "rec.db")
     s.console.library_db = str(tmp_path / "lib.db")
     async with open_pipeline(s, processor=Proc(), publish_results=True, default_room="live") as p:  # type: ignore[arg-type]
-        runner = await start_console(p, s, port=0, connector=SimulatedRoomConnector(), default_room="live")
+        from livecs.ingest.webhook import webhook_routes
+
+        hook = webhook_routes(p.sink, "hook-token-0123456789")
+        runner = await start_console(
+            p, s, port=0, connector=SimulatedRoomConnector(), default_room="live", public_routes=hook
+        )
         try:
             printed = capsys.readouterr().out
             port = runner.addresses[0][1]
             token = next(u.token for u in runner.app[AUTH].users if u.role.value == "operator")
             assert token in printed and f"http://127.0.0.1:{port}/login" in printed
-            await p.sink.submit_objects([{"id": "m1", "text": "再不发货我投诉了"}], source="test")
-            assert await p.drain(5)
             async with aiohttp.ClientSession() as http:
+                # the webhook mounted on the console app does its own (bearer) auth, not the role guard
+                hook_url = f"http://127.0.0.1:{port}/api/rooms/live/comments"
+                r = await http.post(hook_url, json=[{"id": "m1", "text": "再不发货我投诉了"}])
+                assert r.status == 401
+                r = await http.post(
+                    hook_url,
+                    json=[{"id": "m1", "text": "再不发货我投诉了"}],
+                    headers={"Authorization": "Bearer hook-token-0123456789"},
+                )
+                assert r.status in (200, 202), await r.text()
+                assert await p.drain(5)
                 url = f"http://127.0.0.1:{port}/api/queue"
                 assert (await http.get(url)).status == 401
                 for _ in range(100):
