@@ -1,0 +1,684 @@
+"""The review's reads: aggregates computed in SQL over one session, in bounded memory.
+
+Everything per comment stays in SQLite: counts per minute, intent and sentiment mix, unique viewers, top
+clusters, response times. Response times need "first action on this comment" — an action may target the
+comment, one of its suggestions, or its cluster (then it answers the cluster's members that came before it).
+:class:`ReviewReader` builds small TEMP tables for that (``t_act`` from the actions, ``t_resp`` for every
+comment that has an SLA), so nothing is written to the live database and nothing is held in Python. TEMP
+tables live in SQLite's temp store (a file, spilled from a bounded page cache).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from livecs.review.settings import (
+    COUPON_KINDS,
+    MODERATION_KINDS,
+    NON_RESPONSE_KINDS,
+    PRIORITY_ORDER,
+    QUESTION_INTENTS,
+    SECONDS_PER_MINUTE,
+    ReviewSettings,
+)
+
+#: comment ``extras`` keys (first present wins) naming the product on air
+PRODUCT_KEYS = ("on_air", "product_on_air", "product", "link", "sku")
+#: event ``data`` keys naming the product of a paid order
+ORDER_PRODUCT_KEYS = ("link", "sku", "product")
+NO_ACTION_TS = 1e18  # sentinel larger than any epoch second (SQLite's min() is NULL-poisoned)
+CACHE_KIB = 65_536  # page cache bound of the review connection (KiB)
+BUSY_TIMEOUT_S = 10.0
+REQUIRED_TABLES = ("sessions", "comments", "events", "triage", "suggestions", "actions")
+
+
+class ReviewError(Exception):
+    """The review cannot run (no database, no such session); the message says why."""
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    session_id: str
+    room: str
+    source: str
+    started_at: float
+    ended_at: float | None
+
+
+@dataclass
+class Summary:
+    comments: int = 0
+    triaged: int = 0
+    unique_viewers: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    peak_per_minute: int = 0
+    peak_minute: int | None = None  # epoch minute
+    peak_per_second: int = 0
+    peak_second: int | None = None
+    buy_signal_comments: int = 0
+    orders_paid: int = 0
+    coupons_issued: int = 0
+    complaints: int = 0
+    spam: int = 0
+    negative: int = 0
+    questions: int = 0
+    actions: int = 0
+    suggestions: int = 0
+    events: int = 0
+
+
+@dataclass
+class ResponseStats:
+    priority: str
+    items: int = 0
+    answered: int = 0
+    breached: int = 0  # answered late or never (once the deadline passed)
+    p50_s: float | None = None
+    p90_s: float | None = None
+    buckets: list[int] = field(default_factory=list)  # len(response_buckets_s) + 1, answered only
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    key: str
+    intent: str
+    label: str
+    count: int
+    script_id: str
+    answered: int
+    items: int
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    comment_id: str
+    ts: float
+    user_id: str
+    nickname: str
+    text: str
+    intent: str
+    priority: str
+    deadline: float | None
+    first_ts: float | None
+    handling: str
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    ts: float
+    operator: str
+    kind: str
+    target_id: str
+    user_id: str
+    coupon_rule_id: str
+    text: str
+
+
+@dataclass
+class ReviewData:
+    """Everything the HTML report shows (already aggregated; small)."""
+
+    meta: SessionMeta
+    summary: Summary
+    per_minute: dict[int, int]
+    intent_minute: dict[int, dict[str, int]]
+    negative_minute: dict[int, tuple[int, int]]  # minute -> (negative, triaged)
+    product_minute: dict[int, str]
+    buy_minute: dict[int, int]
+    intent_counts: dict[str, int]
+    theme_counts: dict[str, int]  # themes among question comments
+    complaint_theme_minute: dict[str, dict[int, int]]
+    responses: list[ResponseStats]
+    clusters: list[ClusterRow]
+    breached_items: list[ItemRow]
+    breached_total: int
+    unanswered_total: int
+    complaints: list[ItemRow]
+    complaints_answered: int
+    coupons: list[ActionRow]
+    coupon_totals: dict[str, int]
+    moderation: list[ActionRow]
+    moderation_totals: dict[str, int]
+    buy_by_product: dict[str, int]
+
+
+def open_db(path: str | Path, settings: ReviewSettings | None = None) -> sqlite3.Connection:
+    """A connection for reading one record (never creates the file or its schema)."""
+    p = Path(path)
+    if not p.exists():
+        raise ReviewError(f"{p}: no such database")
+    conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA temp_store=FILE")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    missing = [t for t in REQUIRED_TABLES if t not in names]
+    if missing:
+        conn.close()
+        raise ReviewError(f"{p}: not a livecs record (missing tables: {', '.join(missing)})")
+    return conn
+
+
+def resolve_session(conn: sqlite3.Connection, session: str) -> SessionMeta:
+    """``latest`` (most recently started) or an exact session id."""
+    cols = "session_id, room, source, started_at, ended_at"
+    if session == "latest":
+        row = conn.execute(f"SELECT {cols} FROM sessions ORDER BY started_at DESC LIMIT 1").fetchone()
+        if row is None:
+            raise ReviewError("the record holds no session")
+    else:
+        row = conn.execute(f"SELECT {cols} FROM sessions WHERE session_id=?", (session,)).fetchone()
+        if row is None:
+            known = [
+                r[0] for r in conn.execute("SELECT session_id FROM sessions ORDER BY started_at DESC LIMIT 5")
+            ]
+            raise ReviewError(f"no session {session!r} (recent: {', '.join(known) or 'none'})")
+    return SessionMeta(row[0], row[1], row[2], float(row[3]), None if row[4] is None else float(row[4]))
+
+
+def product_label(value: Any) -> str:
+    """A link number becomes ``3号链接``; anything else is shown as is."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return f"{value}号链接"
+    return str(value)
+
+
+def _placeholders(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _product_expr(column: str, keys: Sequence[str]) -> str:
+    parts = ", ".join(f"json_extract({column}, '$.{k}')" for k in keys)
+    return f"COALESCE({parts})"
+
+
+class ReviewReader:
+    """Aggregates of one session. Call :meth:`prepare` once (builds the TEMP tables), then the queries."""
+
+    def __init__(self, conn: sqlite3.Connection, meta: SessionMeta, settings: ReviewSettings) -> None:
+        self.conn = conn
+        self.meta = meta
+        self.settings = settings
+        self.sid = meta.session_id
+        self._prepared = False
+
+    # -- temp tables ------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Build ``t_act`` (actions that count as a response), ``t_mod`` (moderation of a user: answers that
+        user's comments in the moderation queue up to then) and ``t_resp`` (comments with an SLA)."""
+        if self._prepared:
+            return
+        c, sid = self.conn, self.sid
+        c.execute("DROP TABLE IF EXISTS temp.t_act")
+        c.execute("DROP TABLE IF EXISTS temp.t_sugfirst")
+        c.execute("DROP TABLE IF EXISTS temp.t_resp")
+        c.execute(
+            f"CREATE TEMP TABLE t_act AS SELECT target_id, ts FROM actions WHERE session_id=? "
+            f"AND kind NOT IN ({_placeholders(NON_RESPONSE_KINDS)})",
+            (sid, *NON_RESPONSE_KINDS),
+        )
+        c.execute("CREATE INDEX temp.t_act_target ON t_act (target_id, ts)")
+        c.execute("DROP TABLE IF EXISTS temp.t_mod")
+        c.execute(
+            f"CREATE TEMP TABLE t_mod AS SELECT CASE WHEN user_id<>'' THEN user_id ELSE target_id END user_id, ts "
+            f"FROM actions WHERE session_id=? AND kind IN ({_placeholders(MODERATION_KINDS)})",
+            (sid, *MODERATION_KINDS),
+        )
+        c.execute("CREATE INDEX temp.t_mod_user ON t_mod (user_id, ts)")
+        c.execute("CREATE TEMP TABLE t_sugfirst (comment_id TEXT PRIMARY KEY, ts REAL) WITHOUT ROWID")
+        c.execute(
+            "INSERT INTO t_sugfirst SELECT s.comment_id, MIN(a.ts) FROM t_act a "
+            "JOIN suggestions s ON s.session_id=? AND s.suggestion_id=a.target_id GROUP BY s.comment_id",
+            (sid,),
+        )
+        c.execute(
+            "CREATE TEMP TABLE t_resp (comment_id TEXT PRIMARY KEY, priority TEXT, intent TEXT, ckey TEXT, "
+            "ts REAL, deadline REAL, first_ts REAL) WITHOUT ROWID"
+        )
+        sla = self.settings.sla_s
+        sla_case = " ".join(f"WHEN '{p}' THEN {float(s)!r}" for p, s in sla.items() if p in PRIORITY_ORDER)
+        has_actions = c.execute(
+            "SELECT EXISTS (SELECT 1 FROM t_act) OR EXISTS (SELECT 1 FROM t_mod)"
+        ).fetchone()[0]
+        if has_actions:
+            first = (
+                f"NULLIF(MIN("
+                f"COALESCE((SELECT MIN(a.ts) FROM t_act a WHERE a.target_id=c.comment_id), {NO_ACTION_TS}),"
+                f"COALESCE((SELECT f.ts FROM t_sugfirst f WHERE f.comment_id=c.comment_id), {NO_ACTION_TS}),"
+                f"COALESCE((SELECT MIN(a.ts) FROM t_act a WHERE t.cluster_id<>'' AND a.target_id=t.cluster_id "
+                f"AND a.ts>=c.ts), {NO_ACTION_TS}),"
+                f"COALESCE((SELECT MIN(m.ts) FROM t_mod m WHERE t.priority='mod' AND m.user_id=c.user_id "
+                f"AND m.ts>=c.ts), {NO_ACTION_TS})), {NO_ACTION_TS})"
+            )
+        else:
+            first = "NULL"
+        c.execute(
+            f"INSERT INTO t_resp SELECT t.comment_id, t.priority, t.intent, "
+            f"COALESCE(NULLIF(t.cluster_id,''), t.normalized), c.ts, "
+            f"COALESCE(t.sla_deadline, c.ts + CASE t.priority {sla_case} END), {first} "
+            f"FROM triage t JOIN comments c ON c.session_id=t.session_id AND c.comment_id=t.comment_id "
+            f"WHERE t.session_id=? AND (t.sla_deadline IS NOT NULL OR t.priority IN "
+            f"({_placeholders(list(sla))}))",
+            (sid, *sla),
+        )
+        c.execute("CREATE INDEX temp.t_resp_ckey ON t_resp (ckey)")
+        c.commit()
+        self._prepared = True
+
+    @property
+    def end_ts(self) -> float:
+        """When the review considers the session over (a deadline after it is not breached yet)."""
+        last = self.conn.execute("SELECT MAX(ts) FROM comments WHERE session_id=?", (self.sid,)).fetchone()[0]
+        ends = [x for x in (self.meta.ended_at, last) if x is not None]
+        return max(ends) if ends else self.meta.started_at
+
+    # -- aggregates -------------------------------------------------------------------------------------
+    def summary(self) -> Summary:
+        c, sid = self.conn, self.sid
+        s = Summary()
+        row = c.execute(
+            "SELECT COUNT(*), MIN(ts), MAX(ts), COUNT(DISTINCT user_id) FROM comments WHERE session_id=?",
+            (sid,),
+        ).fetchone()
+        s.comments, s.first_ts, s.last_ts, s.unique_viewers = int(row[0]), row[1], row[2], int(row[3])
+        row = c.execute(
+            "SELECT CAST(ts AS INTEGER) sec, COUNT(*) n FROM comments WHERE session_id=? GROUP BY sec "
+            "ORDER BY n DESC, sec LIMIT 1",
+            (sid,),
+        ).fetchone()
+        if row:
+            s.peak_second, s.peak_per_second = int(row[0]), int(row[1])
+        qs = _placeholders(QUESTION_INTENTS)
+        row = c.execute(
+            f"SELECT COUNT(*), SUM(intent='buy_signal'), SUM(intent='complaint'), SUM(spam=1 OR intent='spam'), "
+            f"SUM(sentiment='neg'), SUM(intent IN ({qs})) FROM triage WHERE session_id=?",
+            (*QUESTION_INTENTS, sid),
+        ).fetchone()
+        s.triaged = int(row[0])
+        s.buy_signal_comments, s.complaints, s.spam, s.negative, s.questions = (int(x or 0) for x in row[1:])
+        s.orders_paid = int(
+            c.execute(
+                "SELECT COUNT(*) FROM events WHERE session_id=? AND kind='order_paid'", (sid,)
+            ).fetchone()[0]
+        )
+        s.events = int(c.execute("SELECT COUNT(*) FROM events WHERE session_id=?", (sid,)).fetchone()[0])
+        s.actions = int(c.execute("SELECT COUNT(*) FROM actions WHERE session_id=?", (sid,)).fetchone()[0])
+        s.suggestions = int(
+            c.execute("SELECT COUNT(*) FROM suggestions WHERE session_id=?", (sid,)).fetchone()[0]
+        )
+        s.coupons_issued = int(
+            c.execute(
+                "SELECT COUNT(*) FROM actions WHERE session_id=? AND kind='issue_coupon'", (sid,)
+            ).fetchone()[0]
+        )
+        return s
+
+    def per_minute(self) -> dict[int, int]:
+        rows = self.conn.execute(
+            f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, COUNT(*) FROM comments WHERE session_id=? "
+            f"GROUP BY m ORDER BY m",
+            (self.sid,),
+        )
+        return {int(m): int(n) for m, n in rows}
+
+    def mix_per_minute(self) -> tuple[dict[int, dict[str, int]], dict[int, tuple[int, int]]]:
+        """(intent counts per minute, (negative, triaged) per minute) in one pass over the join."""
+        intents: dict[int, dict[str, int]] = {}
+        neg: dict[int, list[int]] = {}
+        rows = self.conn.execute(
+            f"SELECT CAST(c.ts / {SECONDS_PER_MINUTE} AS INTEGER) m, t.intent, t.sentiment='neg', COUNT(*) "
+            f"FROM comments c JOIN triage t ON t.session_id=c.session_id AND t.comment_id=c.comment_id "
+            f"WHERE c.session_id=? GROUP BY m, t.intent, t.sentiment='neg'",
+            (self.sid,),
+        )
+        for m, intent, is_neg, n in rows:
+            m, n = int(m), int(n)
+            d = intents.setdefault(m, {})
+            d[intent] = d.get(intent, 0) + n
+            pair = neg.setdefault(m, [0, 0])
+            pair[1] += n
+            if is_neg:
+                pair[0] += n
+        return intents, {m: (p[0], p[1]) for m, p in neg.items()}
+
+    def product_per_minute(self) -> dict[int, str]:
+        """The product most comments of each minute name in their extras (empty when none do)."""
+        expr = _product_expr("extras", PRODUCT_KEYS)
+        rows = self.conn.execute(
+            f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, {expr} p, COUNT(*) FROM comments "
+            f"WHERE session_id=? AND extras IS NOT NULL AND p IS NOT NULL GROUP BY m, p",
+            (self.sid,),
+        )
+        rows = list(rows)
+        if not rows:  # no product in the comments: the link most paid orders of the minute were for
+            expr = _product_expr("data", ORDER_PRODUCT_KEYS)
+            rows = self.conn.execute(
+                f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, {expr} p, COUNT(*) FROM events "
+                f"WHERE session_id=? AND kind='order_paid' AND p IS NOT NULL GROUP BY m, p",
+                (self.sid,),
+            ).fetchall()
+        best: dict[int, tuple[int, str]] = {}
+        for m, p, n in rows:
+            m = int(m)
+            if m not in best or int(n) > best[m][0]:
+                best[m] = (int(n), product_label(p))
+        return {m: p for m, (_, p) in best.items()}
+
+    def buys_per_minute(self) -> dict[int, int]:
+        """Buy signals per minute: buy-signal comments plus paid orders."""
+        out: dict[int, int] = {}
+        q1 = (
+            f"SELECT CAST(c.ts / {SECONDS_PER_MINUTE} AS INTEGER) m, COUNT(*) FROM triage t JOIN comments c "
+            f"ON c.session_id=t.session_id AND c.comment_id=t.comment_id WHERE t.session_id=? "
+            f"AND t.intent='buy_signal' GROUP BY m"
+        )
+        q2 = (
+            f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, COUNT(*) FROM events WHERE session_id=? "
+            f"AND kind='order_paid' GROUP BY m"
+        )
+        for q in (q1, q2):
+            for m, n in self.conn.execute(q, (self.sid,)):
+                out[int(m)] = out.get(int(m), 0) + int(n)
+        return out
+
+    def orders_by_product(self) -> dict[str, int]:
+        expr = _product_expr("data", ORDER_PRODUCT_KEYS)
+        rows = self.conn.execute(
+            f"SELECT {expr} p, COUNT(*) FROM events WHERE session_id=? AND kind='order_paid' AND p IS NOT NULL "
+            f"GROUP BY p",
+            (self.sid,),
+        )
+        return {product_label(p): int(n) for p, n in rows}
+
+    def intent_counts(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT intent, COUNT(*) FROM triage WHERE session_id=? GROUP BY intent", (self.sid,)
+        )
+        return {str(i): int(n) for i, n in rows}
+
+    def _theme_sql(self, column: str) -> str:
+        cases = []
+        for theme in self.settings.themes:
+            cond = " OR ".join(f"instr({column}, ?) > 0" for _ in theme.keywords)
+            cases.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)")
+        return ", ".join(cases)
+
+    def _theme_params(self) -> list[str]:
+        return [k for theme in self.settings.themes for k in theme.keywords]
+
+    def theme_counts(self) -> dict[str, int]:
+        """How many question comments mention each theme."""
+        if not self.settings.themes:
+            return {}
+        qs = _placeholders(QUESTION_INTENTS)
+        row = self.conn.execute(
+            f"SELECT {self._theme_sql('normalized')} FROM triage WHERE session_id=? AND intent IN ({qs})",
+            (*self._theme_params(), self.sid, *QUESTION_INTENTS),
+        ).fetchone()
+        return {t.name: int(row[i] or 0) for i, t in enumerate(self.settings.themes)}
+
+    def complaint_themes_per_minute(self) -> dict[str, dict[int, int]]:
+        """Complaints (and negative logistics/after-sales comments) per theme per minute; ``全部`` = all."""
+        themes = self.settings.themes
+        cols = self._theme_sql("t.normalized")
+        sel = f", {cols}" if themes else ""
+        rows = self.conn.execute(
+            f"SELECT CAST(c.ts / {SECONDS_PER_MINUTE} AS INTEGER) m, COUNT(*){sel} FROM triage t "
+            f"JOIN comments c ON c.session_id=t.session_id AND c.comment_id=t.comment_id "
+            f"WHERE t.session_id=? AND (t.intent='complaint' OR (t.sentiment='neg' AND t.intent IN "
+            f"('logistics','after_sales','payment'))) GROUP BY m",
+            (*self._theme_params(), self.sid),
+        )
+        out: dict[str, dict[int, int]] = {"全部": {}}
+        for row in rows:
+            m = int(row[0])
+            out["全部"][m] = int(row[1])
+            for i, t in enumerate(themes):
+                n = int(row[2 + i] or 0)
+                if n:
+                    out.setdefault(t.name, {})[m] = n
+        return out
+
+    def responses(self, end_ts: float) -> list[ResponseStats]:
+        """Per priority: items with an SLA, answered, breached, p50/p90 and a histogram of response times."""
+        self.prepare()
+        c = self.conn
+        bounds = self.settings.response_buckets_s
+        case = " ".join(f"WHEN first_ts - ts < {float(b)!r} THEN {i}" for i, b in enumerate(bounds))
+        out: list[ResponseStats] = []
+        prios = [r[0] for r in c.execute("SELECT DISTINCT priority FROM t_resp")]
+        order = {p: i for i, p in enumerate(PRIORITY_ORDER)}
+        for prio in sorted(prios, key=lambda p: (order.get(p, len(order)), p)):
+            st = ResponseStats(prio, buckets=[0] * (len(bounds) + 1))
+            row = c.execute(
+                "SELECT COUNT(*), COUNT(first_ts), SUM(CASE WHEN first_ts IS NOT NULL THEN first_ts > deadline "
+                "ELSE deadline < ? END) FROM t_resp WHERE priority=?",
+                (end_ts, prio),
+            ).fetchone()
+            st.items, st.answered, st.breached = int(row[0]), int(row[1]), int(row[2] or 0)
+            for b, n in c.execute(
+                f"SELECT CASE {case} ELSE {len(bounds)} END b, COUNT(*) FROM t_resp "
+                f"WHERE priority=? AND first_ts IS NOT NULL GROUP BY b",
+                (prio,),
+            ):
+                st.buckets[int(b)] = int(n)
+            if st.answered:
+                st.p50_s = self._quantile(prio, st.answered, 0.5)
+                st.p90_s = self._quantile(prio, st.answered, 0.9)
+            out.append(st)
+        return out
+
+    def _quantile(self, prio: str, n: int, q: float) -> float:
+        offset = min(n - 1, int(q * (n - 1) + 0.5))
+        row = self.conn.execute(
+            "SELECT first_ts - ts d FROM t_resp WHERE priority=? AND first_ts IS NOT NULL ORDER BY d "
+            "LIMIT 1 OFFSET ?",
+            (prio, offset),
+        ).fetchone()
+        return max(0.0, float(row[0]))
+
+    def top_clusters(self) -> list[ClusterRow]:
+        self.prepare()
+        c, sid, n = self.conn, self.sid, self.settings.top_clusters
+        qs = _placeholders(QUESTION_INTENTS)
+        rows = c.execute(
+            f"SELECT COALESCE(NULLIF(cluster_id,''), normalized) k, intent, COUNT(*) n, normalized "
+            f"FROM triage WHERE session_id=? AND intent IN ({qs}) GROUP BY k ORDER BY n DESC, k LIMIT ?",
+            (sid, *QUESTION_INTENTS, n),
+        ).fetchall()
+        if not rows:
+            return []
+        keys = [r[0] for r in rows]
+        scripts: dict[str, tuple[int, str]] = {}
+        for k, script, cnt in c.execute(
+            f"SELECT COALESCE(NULLIF(s.cluster_id,''), NULLIF(t.cluster_id,''), t.normalized) k, s.script_id, "
+            f"COUNT(*) FROM suggestions s JOIN triage t ON t.session_id=s.session_id AND t.comment_id=s.comment_id "
+            f"WHERE s.session_id=? AND s.script_id<>'' AND k IN ({_placeholders(keys)}) GROUP BY k, s.script_id",
+            (sid, *keys),
+        ):
+            if k not in scripts or int(cnt) > scripts[k][0]:
+                scripts[k] = (int(cnt), str(script))
+        answered: dict[str, tuple[int, int]] = {
+            k: (int(a), int(tot))
+            for k, a, tot in c.execute(
+                f"SELECT ckey, COUNT(first_ts), COUNT(*) FROM t_resp WHERE ckey IN ({_placeholders(keys)}) "
+                f"GROUP BY ckey",
+                keys,
+            )
+        }
+        return [
+            ClusterRow(
+                key=k,
+                intent=intent,
+                label=label,
+                count=int(cnt),
+                script_id=scripts.get(k, (0, ""))[1],
+                answered=answered.get(k, (0, 0))[0],
+                items=answered.get(k, (0, 0))[1],
+            )
+            for k, intent, cnt, label in rows
+        ]
+
+    def _handling(self, comment_id: str, ts: float) -> str:
+        """What operators did about one comment (its own, its suggestions', its cluster's actions)."""
+        c, sid = self.conn, self.sid
+        rows = c.execute(
+            "SELECT a.ts, a.kind, a.operator FROM actions a WHERE a.session_id=? AND (a.target_id=? "
+            "OR a.target_id IN (SELECT suggestion_id FROM suggestions WHERE session_id=? AND comment_id=?) "
+            "OR (a.ts>=? AND a.target_id IN (SELECT cluster_id FROM triage WHERE session_id=? AND comment_id=? "
+            "AND cluster_id<>''))) ORDER BY a.ts LIMIT 5",
+            (sid, comment_id, sid, comment_id, ts, sid, comment_id),
+        ).fetchall()
+        return "、".join(f"{kind}({operator})" for _, kind, operator in rows)
+
+    def _items(self, where: str, params: Sequence[Any], limit: int) -> list[ItemRow]:
+        rank = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(PRIORITY_ORDER))
+        rows = self.conn.execute(
+            f"SELECT r.comment_id, r.ts, c.user_id, c.nickname, c.text, r.intent, r.priority, r.deadline, "
+            f"r.first_ts FROM t_resp r JOIN comments c ON c.session_id=? AND c.comment_id=r.comment_id "
+            f"WHERE {where} ORDER BY CASE r.priority {rank} ELSE 99 END, r.ts LIMIT ?",
+            (self.sid, *params, limit),
+        ).fetchall()
+        return [ItemRow(*r[:9], handling=self._handling(r[0], r[1])) for r in rows]
+
+    def breached(self, end_ts: float) -> tuple[list[ItemRow], int, int]:
+        """(items answered late or never, breached total, never answered total)."""
+        self.prepare()
+        cond = "(r.first_ts > r.deadline OR (r.first_ts IS NULL AND r.deadline < ?))"
+        total = int(self.conn.execute(f"SELECT COUNT(*) FROM t_resp r WHERE {cond}", (end_ts,)).fetchone()[0])
+        unanswered = int(
+            self.conn.execute("SELECT COUNT(*) FROM t_resp WHERE first_ts IS NULL").fetchone()[0]
+        )
+        return self._items(cond, (end_ts,), self.settings.table_rows), total, unanswered
+
+    def complaints(self) -> tuple[list[ItemRow], int]:
+        self.prepare()
+        answered = int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM t_resp WHERE intent='complaint' AND first_ts IS NOT NULL"
+            ).fetchone()[0]
+        )
+        return self._items("r.intent='complaint'", (), self.settings.table_rows), answered
+
+    def _actions(self, kinds: Sequence[str], limit: int) -> tuple[list[ActionRow], dict[str, int]]:
+        c, sid = self.conn, self.sid
+        rows = c.execute(
+            f"SELECT ts, operator, kind, target_id, user_id, coupon_rule_id, text FROM actions "
+            f"WHERE session_id=? AND kind IN ({_placeholders(kinds)}) ORDER BY ts LIMIT ?",
+            (sid, *kinds, limit),
+        ).fetchall()
+        return [ActionRow(*r) for r in rows], {}
+
+    def coupons(self) -> tuple[list[ActionRow], dict[str, int]]:
+        rows, _ = self._actions(COUPON_KINDS, self.settings.table_rows)
+        totals = {
+            str(rule or "(未指定)"): int(n)
+            for rule, n in self.conn.execute(
+                "SELECT coupon_rule_id, COUNT(*) FROM actions WHERE session_id=? AND kind='issue_coupon' "
+                "GROUP BY coupon_rule_id ORDER BY 2 DESC",
+                (self.sid,),
+            )
+        }
+        return rows, totals
+
+    def moderation(self) -> tuple[list[ActionRow], dict[str, int]]:
+        rows, _ = self._actions(MODERATION_KINDS, self.settings.table_rows)
+        totals = {
+            str(k): int(n)
+            for k, n in self.conn.execute(
+                f"SELECT kind, COUNT(*) FROM actions WHERE session_id=? AND kind IN "
+                f"({_placeholders(MODERATION_KINDS)}) GROUP BY kind",
+                (self.sid, *MODERATION_KINDS),
+            )
+        }
+        return rows, totals
+
+    def collect(self) -> ReviewData:
+        """All aggregates of the report (the TEMP tables are built first)."""
+        self.prepare()
+        end = self.end_ts
+        summary = self.summary()
+        per_minute = self.per_minute()
+        if per_minute:
+            summary.peak_minute, summary.peak_per_minute = max(
+                per_minute.items(), key=lambda kv: (kv[1], -kv[0])
+            )
+        intents, negative = self.mix_per_minute()
+        breached, breached_total, unanswered_total = self.breached(end)
+        complaints, complaints_answered = self.complaints()
+        coupons, coupon_totals = self.coupons()
+        moderation, moderation_totals = self.moderation()
+        return ReviewData(
+            meta=self.meta,
+            summary=summary,
+            per_minute=per_minute,
+            intent_minute=intents,
+            negative_minute=negative,
+            product_minute=self.product_per_minute(),
+            buy_minute=self.buys_per_minute(),
+            intent_counts=self.intent_counts(),
+            theme_counts=self.theme_counts(),
+            complaint_theme_minute=self.complaint_themes_per_minute(),
+            responses=self.responses(end),
+            clusters=self.top_clusters(),
+            breached_items=breached,
+            breached_total=breached_total,
+            unanswered_total=unanswered_total,
+            complaints=complaints,
+            complaints_answered=complaints_answered,
+            coupons=coupons,
+            coupon_totals=coupon_totals,
+            moderation=moderation,
+            moderation_totals=moderation_totals,
+            buy_by_product=self.orders_by_product(),
+        )
+
+    # -- streams for the exports ------------------------------------------------------------------------
+    def prepare_exports(self) -> None:
+        """``t_sug``: per comment, how many suggestions and the best one's script."""
+        self.prepare()
+        c = self.conn
+        c.execute("DROP TABLE IF EXISTS temp.t_sug")
+        c.execute(
+            "CREATE TEMP TABLE t_sug (comment_id TEXT PRIMARY KEY, n INTEGER, script_id TEXT) WITHOUT ROWID"
+        )
+        c.execute(
+            # a bare column next to MAX() comes from the row holding the maximum (SQLite guarantees it)
+            "INSERT INTO t_sug SELECT comment_id, n, script_id FROM (SELECT comment_id, COUNT(*) n, script_id, "
+            "MAX(score) FROM suggestions WHERE session_id=? GROUP BY comment_id)",
+            (self.sid,),
+        )
+        c.commit()
+
+    def stream(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        cur = self.conn.execute(sql, params)
+        size = self.settings.chunk_rows
+        while True:
+            rows = cur.fetchmany(size)
+            if not rows:
+                return
+            yield from rows
+
+    def count(self, table: str) -> int:
+        if table not in REQUIRED_TABLES:
+            raise ValueError(table)
+        return int(
+            self.conn.execute(f"SELECT COUNT(*) FROM {table} WHERE session_id=?", (self.sid,)).fetchone()[0]
+        )
+
+
+def loads(raw: str | bytes | None) -> Any:
+    """JSON column → value (``None`` for NULL or bad JSON)."""
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None

@@ -1,0 +1,289 @@
+"""A recorded session of known composition, written straight into SQLite (fast bulk insert).
+
+For the review's tests and its benchmark: comments with triage rows, suggestions, operator actions (replies
+with known delays, coupons, mutes) and paid orders, drawn from ``random.Random(seed)``. The returned
+:class:`Composition` holds the exact counts, so a test can compare the report with the truth.
+
+    python -m livecs.review.synth --comments 1000000 --db /tmp/big.db [--duration 14400] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from livecs.store import connect
+
+BATCH = 50_000
+DEFAULT_DURATION_S = 4 * 3600.0
+DEFAULT_START = 1_716_033_600.0  # 2024-05-18 20:00 Asia/Shanghai
+USERS_PER_COMMENT = 0.15  # distinct viewers per comment (pool size)
+SLA_S = {"P0": 30.0, "P1": 60.0, "P2": 180.0, "mod": 60.0}
+#: intent → (weight, priority, share negative, texts)
+INTENTS: dict[str, tuple[float, str, float, tuple[str, ...]]] = {
+    "chitchat": (0.40, "P3", 0.02, ("来了来了", "主播好美", "1111", "扣1", "哈哈哈", "晚上好")),
+    "product": (0.18, "P2", 0.0, ("有S码吗", "165/110斤穿什么码", "是纯棉的吗", "还有货吗", "会起球吗")),
+    "price_promo": (0.10, "P2", 0.1, ("多少钱", "有券吗", "怎么领券", "满300减50能叠加吗")),
+    "buy_signal": (0.12, "P3", 0.0, ("已拍", "拍了拍了", "要了", "冲")),
+    "logistics": (0.06, "P2", 0.2, ("什么时候发货", "发什么快递", "包邮吗", "三天了物流没动")),
+    "order": (0.03, "P2", 0.0, ("怎么下单", "拍错了能改吗", "限购几件")),
+    "payment": (0.02, "P1", 0.3, ("付款失败", "能用花呗吗")),
+    "after_sales": (0.03, "P2", 0.5, ("怎么退货", "七天无理由吗", "衣服起球了能换吗")),
+    "complaint": (0.02, "P0", 1.0, ("三天了还不发货 骗子", "再不退款我就投诉", "客服死了吗")),
+    "spam": (0.04, "mod", 0.0, ("加V领福利", "看我主页", "asdfghjkl")),
+}
+ANSWER_SHARE = {"P0": 0.9, "P1": 0.8, "P2": 0.5, "mod": 0.3}
+MEAN_DELAY_S = {"P0": 20.0, "P1": 40.0, "P2": 120.0, "mod": 30.0}
+NO_SCRIPT_TEXTS = frozenset({"会起球吗"})  # a frequent question with no script (a finding)
+PRODUCT_SEGMENT_S = 900.0
+PRODUCTS = 8
+ORDER_PER_BUY = 0.5
+COUPON_EVERY = 50  # every n-th answered price question also gets a coupon
+OPERATORS = ("op-a", "op-b", "op-c")
+
+
+@dataclass
+class Composition:
+    session_id: str
+    room: str
+    comments: int = 0
+    unique_viewers: int = 0
+    intents: dict[str, int] = field(default_factory=dict)
+    negative: int = 0
+    orders_paid: int = 0
+    coupons: int = 0
+    mutes: int = 0
+    answered: dict[str, int] = field(default_factory=dict)
+    sla_items: dict[str, int] = field(default_factory=dict)
+    suggestions: int = 0
+    actions: int = 0
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+
+
+def synthesize(
+    db: str | Path,
+    comments: int,
+    *,
+    seed: int = 7,
+    duration_s: float = DEFAULT_DURATION_S,
+    start_ts: float = DEFAULT_START,
+    room: str = "bench",
+    session_id: str | None = None,
+    users: int | None = None,
+) -> Composition:
+    """Write one session of ``comments`` comments (with triage, suggestions, actions, orders) into ``db``."""
+    rng = random.Random(seed)
+    sid = session_id or f"{room}-synth-{seed}"
+    comp = Composition(sid, room)
+    n_users = users or max(1, int(comments * USERS_PER_COMMENT))
+    names = list(INTENTS)
+    weights = [INTENTS[i][0] for i in names]
+    conn = connect(db)
+    conn.execute("PRAGMA synchronous=OFF")
+    end_ts = start_ts + duration_s
+    conn.execute(
+        "INSERT OR REPLACE INTO sessions (session_id, room, source, started_at, ended_at, stats) VALUES (?,?,?,?,?,?)",
+        (sid, room, "synth", start_ts, end_ts, "{}"),
+    )
+    seen_users: set[int] = set()
+    rows_c: list[tuple[object, ...]] = []
+    rows_t: list[tuple[object, ...]] = []
+    rows_s: list[tuple[object, ...]] = []
+    rows_a: list[tuple[object, ...]] = []
+    rows_e: list[tuple[object, ...]] = []
+    step = duration_s / max(1, comments)
+    answered_price = 0
+
+    def flush(force: bool = False) -> None:
+        if not force and len(rows_c) < BATCH:
+            return
+        with conn:
+            conn.executemany("INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows_c)
+            conn.executemany("INSERT OR IGNORE INTO triage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows_t)
+            conn.executemany("INSERT OR IGNORE INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows_s)
+            conn.executemany("INSERT OR IGNORE INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows_a)
+            conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows_e)
+        for rows in (rows_c, rows_t, rows_s, rows_a, rows_e):
+            rows.clear()
+
+    for i in range(comments):
+        ts = start_ts + i * step + rng.random() * step
+        uidx = int(rng.paretovariate(1.2)) % n_users if rng.random() < 0.5 else rng.randrange(n_users)
+        seen_users.add(uidx)
+        uid = f"uid{uidx:08d}"
+        intent = rng.choices(names, weights)[0]
+        _, prio, neg_share, texts = INTENTS[intent]
+        t_idx = rng.randrange(len(texts))
+        text = texts[t_idx]
+        neg = rng.random() < neg_share
+        product = f"{int((ts - start_ts) // PRODUCT_SEGMENT_S) % PRODUCTS + 1}号链接"
+        cid = f"c{i}"
+        comp.intents[intent] = comp.intents.get(intent, 0) + 1
+        comp.negative += neg
+        rows_c.append(
+            (
+                sid,
+                cid,
+                "synth",
+                room,
+                uid,
+                f"观众{uidx}",
+                0,
+                0,
+                text,
+                ts,
+                0,
+                orjson.dumps({"on_air": product}).decode(),
+                ts,
+            )
+        )
+        cluster = f"{intent}:{t_idx}" if prio in ("P0", "P1", "P2") else ""
+        deadline = ts + SLA_S[prio] if prio in SLA_S else None
+        rows_t.append(
+            (
+                sid,
+                cid,
+                room,
+                text,
+                intent,
+                0.9,
+                "neg" if neg else "neu",
+                0.2 if neg else 0.6,
+                "angry" if neg and intent == "complaint" else "",
+                int(intent == "spam"),
+                "ad" if intent == "spam" else "",
+                cluster,
+                1,
+                prio,
+                deadline,
+                "[]",
+            )
+        )
+        if prio in SLA_S:
+            comp.sla_items[prio] = comp.sla_items.get(prio, 0) + 1
+        sug_id = ""
+        if prio in ("P0", "P1", "P2"):
+            sug_id = f"s{i}"
+            script = "" if text in NO_SCRIPT_TEXTS else f"script-{intent}-{t_idx}"
+            rows_s.append(
+                (
+                    sid,
+                    sug_id,
+                    room,
+                    cid,
+                    cluster,
+                    prio,
+                    script,
+                    f"亲，{text}的问题我们马上处理",
+                    "",
+                    0.8,
+                    "[]",
+                    "",
+                    ts,
+                )
+            )
+            comp.suggestions += 1
+        if prio in ANSWER_SHARE and rng.random() < ANSWER_SHARE[prio]:
+            delay = rng.expovariate(1.0 / MEAN_DELAY_S[prio])
+            op = rng.choice(OPERATORS)
+            comp.answered[prio] = comp.answered.get(prio, 0) + 1
+            if prio == "mod":
+                rows_a.append((sid, f"a{i}", room, op, "mute", uid, ts + delay, "", "spam", "", uid, ""))
+                comp.mutes += 1
+            else:
+                rows_a.append(
+                    (
+                        sid,
+                        f"a{i}",
+                        room,
+                        op,
+                        "send",
+                        sug_id,
+                        ts + delay,
+                        "亲，已为您处理",
+                        "",
+                        "",
+                        uid,
+                        "sent",
+                    )
+                )
+                if intent == "price_promo":
+                    answered_price += 1
+                    if answered_price % COUPON_EVERY == 0:
+                        rows_a.append(
+                            (
+                                sid,
+                                f"a{i}c",
+                                room,
+                                op,
+                                "issue_coupon",
+                                cid,
+                                ts + delay + 1,
+                                "",
+                                "",
+                                "full-300-50",
+                                uid,
+                                "",
+                            )
+                        )
+                        comp.coupons += 1
+        if intent == "buy_signal" and rng.random() < ORDER_PER_BUY:
+            link = int(product.split("号")[0])
+            rows_e.append(
+                (
+                    sid,
+                    f"e{i}",
+                    "order_paid",
+                    "synth",
+                    room,
+                    uid,
+                    f"观众{uidx}",
+                    0,
+                    ts + 1.0,
+                    orjson.dumps({"order_id": str(rng.randrange(10**17, 10**18)), "link": link}).decode(),
+                )
+            )
+            comp.orders_paid += 1
+        comp.comments += 1
+        comp.last_ts = max(comp.last_ts, ts)
+        if i == 0:
+            comp.first_ts = ts
+        flush()
+    flush(force=True)
+    comp.unique_viewers = len(seen_users)
+    comp.actions = int(conn.execute("SELECT COUNT(*) FROM actions WHERE session_id=?", (sid,)).fetchone()[0])
+    conn.close()
+    return comp
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m livecs.review.synth", description=__doc__.splitlines()[0])
+    p.add_argument("--comments", type=int, required=True)
+    p.add_argument("--db", required=True)
+    p.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds (default 4 h)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--room", default="bench")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    comp = synthesize(args.db, args.comments, seed=args.seed, duration_s=args.duration, room=args.room)
+    print(
+        f"session {comp.session_id}: {comp.comments:,} comments, {comp.unique_viewers:,} viewers, "
+        f"{comp.suggestions:,} suggestions, {comp.actions:,} actions, {comp.orders_paid:,} orders "
+        f"in {time.perf_counter() - started:.1f}s → {args.db}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
