@@ -25,7 +25,7 @@ _QUESTION_MARKS_ONLY_RE = re.compile(r"[?\s.。!]*\?[?\s.。!]*")
 _NEGATIVE_AFFECT = "neg"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # treat as immutable (shared through the cache); not frozen: cheaper to build
 class TextAnalysis:
     normalized: str
     folded: str

@@ -16,7 +16,7 @@ QUESTION_INTENTS = frozenset(
 _ORDER = (Priority.P0, Priority.P1, Priority.P2, Priority.P3)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per comment on the hot path
 class PriorityInput:
     intent: Intent
     sentiment: Sentiment

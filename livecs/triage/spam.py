@@ -111,11 +111,11 @@ class SpamRules:
 
     @staticmethod
     def _is_insult(hits: LexiconHits) -> bool:
-        insults = hits.spam.get("insults")
-        viewers = hits.spam.get("viewer_targets")
+        insults = hits.spam.get("insults", [])
+        viewers = hits.spam.get("viewer_targets", [])
         if hits.complaint_terms:
             return False  # a grievance against the shop: complaint, not spam
-        named_viewers = [v for v in viewers or () if v not in _SHILL_WORDS]
+        named_viewers = [v for v in viewers if v not in _SHILL_WORDS]
         if named_viewers and insults:
             return True
         if viewers and not hits.shop_target and (insults or any(v in _SHILL_WORDS for v in viewers)):
@@ -145,8 +145,14 @@ class SpamRules:
 
 
 @dataclass(slots=True)
+class _UserWindow:
+    events: deque[tuple[float, str]] = field(default_factory=deque)
+    text_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _RoomFlood:
-    users: OrderedDict[str, deque[tuple[float, str]]] = field(default_factory=OrderedDict)
+    users: OrderedDict[str, _UserWindow] = field(default_factory=OrderedDict)
     texts: OrderedDict[str, deque[tuple[float, str]]] = field(default_factory=OrderedDict)
     last_sweep: float = 0.0
 
@@ -176,17 +182,24 @@ class FloodTracker:
         if user:
             window = state.users.get(user)
             if window is None:
-                window = state.users[user] = deque()
+                window = state.users[user] = _UserWindow()
                 if len(state.users) > self.max_tracked_users:
                     state.users.popitem(last=False)
             else:
                 state.users.move_to_end(user)
-            while window and window[0][0] < horizon:
-                window.popleft()
-            window.append((now, text_key))
-            if len(window) >= self.same_user_any_text:
+            events, counts = window.events, window.text_counts
+            while events and events[0][0] < horizon:
+                _, old_text = events.popleft()
+                left = counts[old_text] - 1
+                if left:
+                    counts[old_text] = left
+                else:
+                    del counts[old_text]
+            events.append((now, text_key))
+            repeats = counts[text_key] = counts.get(text_key, 0) + 1
+            if len(events) >= self.same_user_any_text:
                 reason = "flood:rate"
-            elif text_key and sum(1 for _, t in window if t == text_key) >= self.same_user_same_text:
+            elif text_key and repeats >= self.same_user_same_text:
                 reason = "flood:repeat"
         if copy_paste_candidate and len(text_key) >= self.same_text_min_chars:
             senders = state.texts.get(text_key)
@@ -205,10 +218,12 @@ class FloodTracker:
 
     @staticmethod
     def _sweep(state: _RoomFlood, horizon: float) -> None:
-        for table in (state.users, state.texts):
-            stale = [key for key, window in table.items() if not window or window[-1][0] < horizon]
-            for key in stale:
-                del table[key]
+        stale = [key for key, w in state.users.items() if not w.events or w.events[-1][0] < horizon]
+        for key in stale:
+            del state.users[key]
+        stale = [key for key, senders in state.texts.items() if not senders or senders[-1][0] < horizon]
+        for key in stale:
+            del state.texts[key]
 
     def tracked(self) -> int:
         """How many windows are held (for memory tests)."""
