@@ -114,6 +114,8 @@ def parse_body(text: str) -> Body:
 
 def mentioned_links(text: str) -> list[int]:
     """Link numbers named in the text, in order ("3号链接", "链接5", "2号")."""
+    if "号" not in text and "链接" not in text and "#" not in text:
+        return []
     out = []
     for m in _LINK.finditer(text):
         value = m.group(1) or m.group(2)
@@ -155,7 +157,7 @@ def _fmt_number(value: float) -> str:
 
 
 def size_advice(chart: SizeChart, body: Body, texts: SizeAdviceSettings) -> str:
-    """Advice such as "165cm/110斤建议拍M码" from a chart; the bigger size wins when height and weight disagree."""
+    """Advice such as "165cm/110斤建议拍M码"; when height and weight disagree the bigger size wins."""
     rows = chart.rows
     height_part = f"{_fmt_number(body.height_cm)}cm" if body.height_cm is not None else ""
     weight_part = f"{_fmt_number(body.weight_jin)}斤" if body.weight_jin is not None else ""

@@ -1,10 +1,13 @@
 """Coupon rules engine: which coupons fit a comment (pure) and atomic issuing through a stock backend.
 
-Types (``CouponRule.type``): ``full_reduction`` 满减 (threshold/amount), ``time_discount`` 限时折扣 (time window,
-percent off), ``member`` 会员专享 (minimum tier), ``new_customer`` 新人券 (first order), ``gift`` 赠品,
-``compensation`` 补偿券 (always needs an operator's approval). Triggers: intents, keywords, sentiments,
-cluster size (a rule with no trigger is manual only). Limits: total stock per room, per-user limit, per-room
-cooldown, validity window.
+Types (``CouponRule.type``):
+
+* ``full_reduction`` 满减 (threshold/amount), ``time_discount`` 限时折扣 (time window, percent off),
+* ``member`` 会员专享 (minimum tier), ``new_customer`` 新人券 (first order), ``gift`` 赠品,
+* ``compensation`` 补偿券 (always needs an operator's approval).
+
+Triggers: intents, keywords, sentiments, cluster size (a rule with no trigger is manual only). Limits: total
+stock per room, per-user limit, per-room cooldown, validity window.
 
 :meth:`CouponEngine.eligible` is pure. :meth:`CouponEngine.issue` checks the rule, then claims through a
 :class:`StockBackend`, which does stock + per-user limit + cooldown in one atomic step:
@@ -27,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from livecs import keys
-from livecs.models import Comment, MemberTier, Triage
+from livecs.models import Comment, Intent, MemberTier, Sentiment, Triage
 from livecs.scripts.library import INTENT_CHINESE, CouponRule, Product
 
 if TYPE_CHECKING:
@@ -98,6 +101,14 @@ class EligibleCoupon:
 
 
 @dataclass(frozen=True, slots=True)
+class CouponCandidate:
+    """A rule that fits what was said; per-viewer conditions are checked by ``eligible_among``."""
+
+    rule: CouponRule
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedCoupon:
     """One coupon handed out — the record the store keeps."""
 
@@ -164,6 +175,11 @@ class CouponEngine:
         self._auto = [r for r in self.rules if r.enabled and not r.trigger.is_manual_only]
         self._windows = {r.id: r.window() for r in self.rules}
         self._keywords = {r.id: [k.lower() for k in r.trigger.keywords] for r in self.rules}
+        rank = {r.id: (r.priority, r.amount or r.percent_off or 0.0) for r in self.rules}
+        self._auto.sort(key=lambda r: rank[r.id], reverse=True)  # best first, so eligible() needs no sort
+        self._auto_by_intent: dict[Intent, list[CouponRule]] = {
+            i: [r for r in self._auto if not r.trigger.intents or i in r.trigger.intents] for i in Intent
+        }
 
     def rule(self, rule_id: str) -> CouponRule | None:
         return self._by_id.get(rule_id)
@@ -180,71 +196,70 @@ class CouponEngine:
     ) -> list[EligibleCoupon]:
         """Coupons whose triggers and conditions fit this comment, best first (stock is not consulted)."""
         lowered = (text if text is not None else comment.text).lower()
-        out: list[tuple[tuple[int, float], EligibleCoupon]] = []
-        for rule in self._auto:
-            reasons = self._match(rule, comment, triage, now, product, first_order, lowered)
-            if reasons is None:
-                continue
-            value = rule.amount or rule.percent_off or 0.0
-            out.append(
-                (
-                    (rule.priority, value),
-                    EligibleCoupon(rule, rule.name, tuple(reasons), rule.requires_approval),
-                )
-            )
-        out.sort(key=lambda pair: pair[0], reverse=True)
-        return [e for _, e in out]
+        candidates = self.candidates(triage.intent, triage.sentiment, lowered, product)
+        return self.eligible_among(candidates, comment, triage, now, first_order=first_order)
 
-    def _match(
+    def candidates(
+        self, intent: Intent, sentiment: Sentiment, lowered: str, product: Product | None
+    ) -> tuple[CouponCandidate, ...]:
+        """The part of eligibility that depends only on what was said (cacheable with a script ranking):
+        intent, sentiment and keyword triggers and the product scope."""
+        out: list[CouponCandidate] = []
+        for rule in self._auto_by_intent[intent]:
+            trig = rule.trigger
+            if trig.sentiments and sentiment not in trig.sentiments:
+                continue
+            if rule.products and product is not None:
+                if str(product.link) not in rule.products and product.sku not in rule.products:
+                    continue
+            reasons: list[str] = []
+            if trig.keywords:
+                hit = next((k for k in self._keywords[rule.id] if k in lowered), None)
+                if hit is None:
+                    continue
+                reasons.append(f"coupon {rule.id}: keyword {hit}")
+            if trig.intents:
+                reasons.insert(0, f"coupon {rule.id}: intent {INTENT_CHINESE[intent]}")
+            if trig.sentiments:
+                reasons.append(f"coupon {rule.id}: sentiment {sentiment.value}")
+            out.append(CouponCandidate(rule, tuple(reasons)))
+        return tuple(out)
+
+    def eligible_among(
         self,
-        rule: CouponRule,
+        candidates: tuple[CouponCandidate, ...],
         comment: Comment,
         triage: Triage,
         now: float,
-        product: Product | None,
-        first_order: bool | None,
-        lowered: str,
-    ) -> list[str] | None:
-        lo, hi = self._windows[rule.id]
-        if (lo is not None and now < lo) or (hi is not None and now > hi):
-            return None
-        trig = rule.trigger
-        if trig.intents and triage.intent not in trig.intents:
-            return None
-        if trig.sentiments and triage.sentiment not in trig.sentiments:
-            return None
-        if triage.cluster_size < trig.min_cluster_size:
-            return None
-        if rule.type == "member" and comment.member_tier < (rule.min_tier or MemberTier.NONE):
-            return None
-        fo = _first_order(comment, first_order) if rule.type == "new_customer" else None
-        if fo is False:
-            return None
-        if rule.products and product is not None:
-            if str(product.link) not in rule.products and product.sku not in rule.products:
-                return None
-        hit = None
-        if trig.keywords:
-            hit = next((k for k in self._keywords[rule.id] if k in lowered), None)
-            if hit is None:
-                return None
-        # every condition holds: say why
-        reasons: list[str] = []
-        if trig.intents:
-            reasons.append(f"coupon {rule.id}: intent {INTENT_CHINESE[triage.intent]}")
-        if hit is not None:
-            reasons.append(f"coupon {rule.id}: keyword {hit}")
-        if trig.sentiments:
-            reasons.append(f"coupon {rule.id}: sentiment {triage.sentiment.value}")
-        if trig.min_cluster_size > 1:
-            reasons.append(f"coupon {rule.id}: cluster {triage.cluster_size} ≥ {trig.min_cluster_size}")
-        if rule.type == "member":
-            reasons.append(f"coupon {rule.id}: tier {MemberTier(comment.member_tier).name.lower()}")
-        if rule.type == "new_customer":
-            reasons.append(f"coupon {rule.id}: first order {'yes' if fo else 'unverified'}")
-        if rule.requires_approval:
-            reasons.append(f"coupon {rule.id}: needs approval")
-        return reasons
+        *,
+        first_order: bool | None = None,
+    ) -> list[EligibleCoupon]:
+        """The rest of eligibility, per comment: validity window, cluster size, member tier, first order."""
+        out: list[EligibleCoupon] = []
+        for cand in candidates:
+            rule = cand.rule
+            lo, hi = self._windows[rule.id]
+            if (lo is not None and now < lo) or (hi is not None and now > hi):
+                continue
+            min_cluster = rule.trigger.min_cluster_size
+            if triage.cluster_size < min_cluster:
+                continue
+            reasons = list(cand.reasons)
+            if min_cluster > 1:
+                reasons.append(f"coupon {rule.id}: cluster {triage.cluster_size} ≥ {min_cluster}")
+            if rule.type == "member":
+                if comment.member_tier < (rule.min_tier or MemberTier.NONE):
+                    continue
+                reasons.append(f"coupon {rule.id}: tier {MemberTier(comment.member_tier).name.lower()}")
+            elif rule.type == "new_customer":
+                fo = _first_order(comment, first_order)
+                if fo is False:
+                    continue
+                reasons.append(f"coupon {rule.id}: first order {'yes' if fo else 'unverified'}")
+            if rule.requires_approval:
+                reasons.append(f"coupon {rule.id}: needs approval")
+            out.append(EligibleCoupon(rule, rule.name, tuple(reasons), rule.requires_approval))
+        return out
 
     def check_issuable(
         self,

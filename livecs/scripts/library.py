@@ -1,4 +1,4 @@
-"""The merchant library model: scripts, product catalogue (with size charts), coupon rules — the canonical schema.
+"""The merchant library model — scripts, catalogue (with size charts), coupon rules: the canonical schema.
 
 Canonical YAML (one file, or several files each holding some sections; see ``README_SECTION.md``)::
 
@@ -12,8 +12,8 @@ Canonical YAML (one file, or several files each holding some sections; see ``REA
         reply: "{宝宝/亲}，{size_advice}，{link}号链接现在{price}元"
         on_air: "报身高体重，帮你们挑码"
     products:   [{sku: NY-001, link: 1, name: 法式碎花连衣裙, price: 129, stock: 300, size_chart: dress}]
-    size_charts: [{id: dress, rows: [{size: S, height_min: 150, height_max: 158, weight_min: 80, weight_max: 95}]}]
-    coupons:    [{id: full_300_50, name: 满300减50, type: full_reduction, threshold: 300, amount: 50, stock: 500}]
+    size_charts: [{id: dress, rows: [{size: S, height_min: 150, height_max: 158, weight_max: 95}]}]
+    coupons:    [{id: full_300_50, name: 满300减50, type: 满减, threshold: 300, amount: 50, stock: 500}]
 
 List fields accept a list or one string split on ``|``, newlines, ``、``, ``，``, ``,`` or ``;`` (example
 questions only on ``|`` and newlines); intents, coupon types and member tiers accept their Chinese names.
@@ -423,7 +423,7 @@ class LibraryInfo(_Strict):
 
 
 class Library(_Strict):
-    """A whole merchant library. Treat as immutable once loaded; the only runtime state is the product on air."""
+    """A whole merchant library; immutable once loaded except its runtime state, the product on air."""
 
     library: LibraryInfo
     variables: dict[str, str] = Field(default_factory=dict)
@@ -480,7 +480,7 @@ class Library(_Strict):
     def on_air_link(self) -> int | None:
         return self._on_air_link
 
-    # --- vocabulary for the triage engine --------------------------------------------------------------------
+    # --- vocabulary for the triage engine ------------------------------------------------------------
     def intent_keywords(self) -> dict[Intent, list[str]]:
         """Per intent, the trigger keywords of its enabled scripts (deduplicated, in library order)."""
         out: dict[Intent, dict[str, None]] = {i: {} for i in Intent}

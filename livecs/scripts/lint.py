@@ -2,9 +2,9 @@
 
 Rules (``config/scripts.yaml`` → ``lint.severity``; ``off`` disables one):
 
-* ``ad_law`` — advertising-law absolute terms (最, 第一, 国家级, 全网最低, 顶级, 绝对…) in replies, on-air lines
-  and coupon names; the list is ``config/ad_law_terms.yaml`` (a category may raise its own severity, harmless
-  phrases such as 最近 are allowed);
+* ``ad_law`` — advertising-law absolute terms (最, 第一, 国家级, 全网最低, 顶级, 绝对…) in replies,
+  on-air lines and coupon names; the list is ``config/ad_law_terms.yaml`` (a category may raise its own
+  severity; harmless phrases such as 最近 are allowed);
 * ``unknown_variable`` — a ``{variable}`` that is neither built in nor in the library's ``variables``
   (with a did-you-mean);
 * ``shared_trigger`` — one keyword triggers two scripts of the same intent and product scope;
@@ -49,7 +49,7 @@ class AdLawTerms(BaseModel):
 
 
 class AdLawScanner:
-    """Finds absolute terms in text with one Aho-Corasick pass; allowed phrases mask the terms they contain."""
+    """Finds absolute terms with one Aho-Corasick pass; allowed phrases mask the terms they contain."""
 
     def __init__(self, terms: AdLawTerms) -> None:
         self.terms = terms

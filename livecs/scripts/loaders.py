@@ -262,7 +262,7 @@ def _check_row_counts(doc: RawDocument, limits: Limits) -> None:
             )
 
 
-# --- YAML ----------------------------------------------------------------------------------------------------
+# --- YAML ------------------------------------------------------------------------------------------
 
 
 def _read_yaml(doc: RawDocument, content: bytes) -> None:
@@ -612,7 +612,7 @@ def _xlsx_rows(doc: RawDocument, sheet: str, rows_iter: Iterator[Any]) -> Iterat
         yield row_index, values
 
 
-# --- writers -------------------------------------------------------------------------------------------------
+# --- writers ---------------------------------------------------------------------------------------
 
 
 def library_to_plain(library: Library) -> dict[str, Any]:

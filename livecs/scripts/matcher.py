@@ -20,23 +20,23 @@ matchers on hot reload.
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import ahocorasick
 from rapidfuzz import fuzz, process
 
 from livecs.models import Comment, Emotion, Intent, Sentiment, Suggestion, Triage
 from livecs.scripts.catalogue import CatalogueIndex
-from livecs.scripts.coupons import CouponEngine, EligibleCoupon
+from livecs.scripts.coupons import CouponCandidate, CouponEngine, EligibleCoupon
 from livecs.scripts.library import Library, Product, Script
 from livecs.scripts.settings import ScriptsConfig, default_config
-from livecs.scripts.template import Part, parse_template, render
+from livecs.scripts.template import CompiledTemplate, Variable
 
 PERCENT = 100.0
 #: Keyword strength by length: a 1-char keyword is weak evidence, 3+ chars is strong.
@@ -46,6 +46,8 @@ KEYWORD_STRENGTH_PER_CHAR = 0.2
 PARTIAL_LENGTH_RATIO = 1.6
 PARTIAL_DAMPING = 0.9
 PRODUCT_SCOPE_MISMATCH_FACTOR = 0.5
+FALLBACK_NOTE = "fallback for the intent"
+NO_PRODUCT_NOTE = "no product resolved: set the product on air or name a link number"
 #: Intents whose negative comments get the 倾听-共情-引导-解决 wrapper (not chit-chat, spam, buy signals).
 SERVICE_INTENTS = frozenset(
     {
@@ -83,6 +85,10 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_TRANSLATION).lower() if text else ""
 
 
+def _by_score(r: Ranked) -> float:
+    return r.score
+
+
 def _bigrams(text: str) -> set[str]:
     if len(text) < 2:
         return {text} if text else set()
@@ -95,20 +101,48 @@ class _Compiled:
 
     index: int
     script: Script
-    reply: tuple[Part, ...]
-    on_air: tuple[Part, ...]
+    reply: CompiledTemplate
+    on_air: CompiledTemplate
     examples: tuple[str, ...]
     products: frozenset[str]
     needs_product: bool
+    sentiment: Sentiment | None
+
+
+class Ranked(NamedTuple):
+    """One ranked script before filling (what the cache holds); evidence is formatted only when shown."""
+
+    slot: int  # position of the script in the matcher's compiled list
+    score: float
+    intent: str = ""  # the triaged intent ("" when matching across every intent)
+    intent_factor: float = 1.0
+    keywords: tuple[str, ...] = ()
+    example: str = ""
+    fuzzy: float = 0.0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def why(self) -> tuple[str, ...]:
+        out: list[str] = []
+        if self.intent:
+            same = self.intent_factor == 1.0
+            out.append(f"intent {self.intent}" if same else f"other intent ×{self.intent_factor:g}")
+        if self.keywords:
+            out.append("keyword " + "、".join(self.keywords))
+        if self.example:
+            out.append(f"example ≈ {self.example} ({self.fuzzy * PERCENT:.0f})")
+        out.extend(self.notes)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
-class Ranked:
-    """One ranked script before filling (what the cache holds)."""
+class _IntentView:
+    """What matching needs for one triaged intent (``members=None``: every script, no intent scoping)."""
 
-    index: int
-    score: float
-    why: tuple[str, ...]
+    postings: dict[str, list[tuple[int, float]]]
+    members: frozenset[int] | None
+    fallbacks: tuple[Ranked, ...]
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +150,8 @@ class _Ranking:
     ranked: tuple[Ranked, ...]
     product: Product | None
     product_why: str
+    coupons: tuple[CouponCandidate, ...] = ()
+    whys: dict[int, list[str]] = field(default_factory=dict)  # formatted evidence, filled on first use
 
 
 class ScriptMatcher:
@@ -141,9 +177,9 @@ class ScriptMatcher:
                 continue
             idx = len(self._compiled)
             examples = tuple(e for e in (normalize(x) for x in script.examples) if e)
-            reply = parse_template(script.reply)
-            on_air = parse_template(script.on_air)
-            used = {p.name for p in (*reply, *on_air) if hasattr(p, "name")}
+            reply = CompiledTemplate.of(script.reply)
+            on_air = CompiledTemplate.of(script.on_air)
+            used = {p.name for p in (*reply.slots, *on_air.slots) if isinstance(p, Variable)}
             self._compiled.append(
                 _Compiled(
                     index=idx,
@@ -153,16 +189,28 @@ class ScriptMatcher:
                     examples=examples,
                     products=frozenset(script.products),
                     needs_product=bool(used & PRODUCT_VARIABLES) or "size_advice" in used,
+                    sentiment=script.sentiment,
                 )
             )
             for intent in script.intents:
                 self._by_intent[intent].append(idx)
                 if script.fallback:
                     self._fallbacks[intent].append(idx)
-        self._intent_sets = {i: frozenset(v) for i, v in self._by_intent.items()}
         self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
+        self._listen = CompiledTemplate.of(self.config.negative_reply.listen)
+        ms = self.settings
+        self._max_lift = ms.weight_fuzzy + ms.bonus_product_scope + ms.bonus_sentiment_fit
         self._build_keyword_automaton()
         self._build_bigram_index()
+        self._views: dict[Intent | None, _IntentView] = {None: _IntentView(self._postings, None, (), "")}
+        for i in Intent:
+            fallbacks = tuple(
+                Ranked(idx, self.settings.fallback_score, i.value, notes=(FALLBACK_NOTE,))
+                for idx in self._fallbacks[i]
+            )
+            self._views[i] = _IntentView(
+                self._intent_postings[i], frozenset(self._by_intent[i]), fallbacks, i.value
+            )
         self._cache: OrderedDict[tuple[object, ...], _Ranking] = OrderedDict()
 
     # --- indices -----------------------------------------------------------------------------------------
@@ -196,15 +244,15 @@ class ScriptMatcher:
         self._gram_weight = {g: math.log(1.0 + n / d) ** 2 for g, d in df.items()}
         common_df = max(2.0, self.settings.common_bigram_share * n)
         self._min_walk_weight = math.log(1.0 + n / common_df) ** 2
-        self._postings: dict[str, list[int]] = {}
-        self._doc_norm: list[float] = []
-        self._intent_postings: dict[Intent, dict[str, list[int]]] = {i: {} for i in Intent}
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        self._intent_postings: dict[Intent, dict[str, list[tuple[int, float]]]] = {i: {} for i in Intent}
         for c, grams in zip(self._compiled, doc_grams, strict=True):
+            norm = math.sqrt(sum(self._gram_weight[g] for g in grams)) or 1.0
             for g in grams:
-                self._postings.setdefault(g, []).append(c.index)
+                entry = (c.index, self._gram_weight[g] / norm)
+                self._postings.setdefault(g, []).append(entry)
                 for intent in c.script.intents:
-                    self._intent_postings[intent].setdefault(g, []).append(c.index)
-            self._doc_norm.append(math.sqrt(sum(self._gram_weight[g] for g in grams)) or 1.0)
+                    self._intent_postings[intent].setdefault(g, []).append(entry)
 
     # --- matching ----------------------------------------------------------------------------------------
     def match(
@@ -222,20 +270,22 @@ class ScriptMatcher:
         ranking = self._ranking(query, triage.intent, triage.sentiment, link)
         if not ranking.ranked:
             return []
-        eligible = self.coupons.eligible(comment, triage, clock, product=ranking.product, text=query)
+        eligible = self.coupons.eligible_among(ranking.coupons, comment, triage, clock)
         best_coupon = eligible[0] if eligible else None
         out = []
         values: dict[str, str] = {}
-        for rank in ranking.ranked[:k]:
-            c = self._compiled[rank.index]
+        for position, rank in enumerate(ranking.ranked[:k]):
+            c = self._compiled[rank.slot]
             reply, on_air_line = self._fill(c, comment, triage, ranking.product, best_coupon, values)
-            why = list(rank.why)
-            if ranking.product_why:
-                why.append(f"product: {ranking.product_why}")
-            elif c.needs_product:
-                why.append("no product resolved: set the product on air or name a link number")
-            if best_coupon is not None:
-                why.extend(best_coupon.reasons)
+            why = ranking.whys.get(position)
+            if why is None:
+                why = list(rank.why)
+                if ranking.product_why:
+                    why.append(f"product: {ranking.product_why}")
+                elif c.needs_product:
+                    why.append(NO_PRODUCT_NOTE)
+                ranking.whys[position] = why
+            why = why + list(best_coupon.reasons) if best_coupon is not None else list(why)
             out.append(
                 Suggestion(
                     suggestion_id=f"{comment.comment_id}:{c.script.id}",
@@ -265,7 +315,7 @@ class ScriptMatcher:
         return list(self._ranking(normalize(text), intent, sentiment, on_air).ranked)
 
     def script_of(self, ranked: Ranked) -> Script:
-        return self._compiled[ranked.index].script
+        return self._compiled[ranked.slot].script
 
     def _ranking(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
         key = (query, intent, sentiment, link)
@@ -281,11 +331,13 @@ class ScriptMatcher:
 
     def _compute(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
         s = self.settings
+        view = self._views[intent]
         product, product_why = self.catalogue.product_for(query, link)
         # keyword evidence: one Aho-Corasick scan over the whole library
-        keyword_miss: dict[int, float] = {}
         keyword_hits: dict[int, list[str]] = {}
+        score: dict[int, float] = {}
         if self._keyword_automaton is not None and query:
+            keyword_miss: dict[int, float] = {}
             for _end, (word, idxs, strength) in self._keyword_automaton.iter(query):
                 for idx in idxs:
                     hits = keyword_hits.get(idx)
@@ -296,83 +348,111 @@ class ScriptMatcher:
                     else:
                         hits.append(word)
                     keyword_miss[idx] = keyword_miss.get(idx, 1.0) * (1.0 - strength)
-        # bigram prefilter over the intent's scripts (other intents come in through keywords only)
-        postings = self._postings if intent is None else self._intent_postings[intent]
+            weight_keyword = s.weight_keyword
+            for idx, miss in keyword_miss.items():
+                score[idx] = weight_keyword * (1.0 - miss)
+        # bigram prefilter over the intent's scripts (other intents come in through keywords only);
+        # postings hold each bigram's IDF weight already divided by the script's norm
+        postings = view.postings
         weights = self._gram_weight
         min_weight = self._min_walk_weight
         overlap: dict[int, float] = {}
         query_weight = 0.0
-        for g in _bigrams(query):
-            w = weights.get(g)
+        for i in range(len(query) - 1):
+            w = weights.get(query[i : i + 2])
             if w is None:
                 continue
             query_weight += w
             if w < min_weight:
                 continue  # a very common bigram (什么, 多少…): counts in the norm, not worth walking
-            for idx in postings.get(g, ()):
-                overlap[idx] = overlap.get(idx, 0.0) + w
-        q_norm = math.sqrt(query_weight) or 1.0
-        doc_norm = self._doc_norm
-        bigram_score = {idx: v / (q_norm * doc_norm[idx]) for idx, v in overlap.items()}
-        base = {idx: s.weight_bigram * v for idx, v in bigram_score.items()}
-        for idx, miss in keyword_miss.items():
-            base[idx] = base.get(idx, 0.0) + s.weight_keyword * (1.0 - miss)
-        in_intent = self._intent_sets[intent] if intent is not None else None
+            for idx, v in postings.get(query[i : i + 2], ()):
+                overlap[idx] = overlap.get(idx, 0.0) + v
+        if overlap:
+            scale = s.weight_bigram / math.sqrt(query_weight)
+            for idx, v in overlap.items():
+                score[idx] = score.get(idx, 0.0) + scale * v
+        if not score:
+            return _Ranking(
+                view.fallbacks,
+                product,
+                product_why,
+                self._coupon_candidates(intent, sentiment, query, product),
+            )
+        members = view.members
         off = s.off_intent_factor
+        damping = self._damping
         prescore = {
-            idx: v * (1.0 if in_intent is None or idx in in_intent else off) * self._damping[idx]
-            for idx, v in base.items()
+            idx: v * damping[idx] * (1.0 if members is None or idx in members else off)
+            for idx, v in score.items()
         }
-        shortlist = heapq.nlargest(s.fuzzy_shortlist, prescore, key=prescore.__getitem__)
+        shortlist = sorted(prescore, key=prescore.__getitem__, reverse=True)[: s.fuzzy_shortlist]
+        weight_fuzzy = s.weight_fuzzy
+        min_score = s.min_score
+        compiled = self._compiled
         ranked: list[Ranked] = []
+        # fuzzy evidence and bonuses lift a script by at most `_max_lift`: below that it cannot win
+        floor = prescore[shortlist[0]] - self._max_lift
         for idx in shortlist:
-            c = self._compiled[idx]
-            fz, example = self._fuzzy(query, c.examples)
-            score = base[idx] + s.weight_fuzzy * fz
-            factor = 1.0 if in_intent is None or idx in in_intent else off
-            why: list[str] = []
-            if intent is not None:
-                why.append(f"intent {intent.value}" if factor == 1.0 else f"other intent ×{factor:g}")
-            if idx in keyword_hits:
-                why.append("keyword " + "、".join(keyword_hits[idx]))
-            if example:
-                why.append(f"example ≈ {example} ({fz * PERCENT:.0f})")
-            score, why = self._adjust(c, score, why, product, sentiment)
-            score *= factor * self._damping[idx]
-            if score >= s.min_score:
-                ranked.append(Ranked(idx, min(1.0, score), tuple(why)))
-        ranked.sort(key=lambda r: r.score, reverse=True)
-        if intent is not None:
-            present = {r.index for r in ranked}
-            for idx in self._fallbacks[intent]:
-                if idx not in present:
-                    ranked.append(
-                        Ranked(idx, s.fallback_score, (f"intent {intent.value}", "fallback for the intent"))
+            c = compiled[idx]
+            fz, example = self._fuzzy(query, c.examples) if prescore[idx] >= floor else (0.0, "")
+            value = score[idx] + weight_fuzzy * fz
+            notes: tuple[str, ...] = ()
+            if c.products or c.sentiment is not None:
+                value, notes = self._adjust(c, value, product, sentiment)
+            factor = 1.0 if members is None or idx in members else off
+            value *= factor * damping[idx]
+            if value >= min_score:
+                hits = keyword_hits.get(idx)
+                ranked.append(
+                    Ranked(
+                        idx,
+                        min(1.0, value),
+                        view.label,
+                        factor,
+                        tuple(hits) if hits else (),
+                        example,
+                        fz,
+                        notes,
                     )
-        return _Ranking(tuple(ranked), product, product_why)
+                )
+        ranked.sort(key=_by_score, reverse=True)
+        for fallback in view.fallbacks:
+            if all(r.slot != fallback.slot for r in ranked):
+                ranked.append(fallback)
+        return _Ranking(
+            tuple(ranked), product, product_why, self._coupon_candidates(intent, sentiment, query, product)
+        )
+
+    def _coupon_candidates(
+        self, intent: Intent | None, sentiment: Sentiment, query: str, product: Product | None
+    ) -> tuple[CouponCandidate, ...]:
+        return self.coupons.candidates(intent, sentiment, query, product) if intent is not None else ()
 
     def _adjust(
-        self, c: _Compiled, score: float, why: list[str], product: Product | None, sentiment: Sentiment
-    ) -> tuple[float, list[str]]:
+        self, c: _Compiled, score: float, product: Product | None, sentiment: Sentiment
+    ) -> tuple[float, tuple[str, ...]]:
+        """Product-scope and sentiment fit."""
         s = self.settings
-        if c.products:
-            if product is not None and (str(product.link) in c.products or product.sku in c.products):
+        notes: tuple[str, ...] = ()
+        if c.products and product is not None:
+            if str(product.link) in c.products or product.sku in c.products:
                 score += s.bonus_product_scope
-                why.append(f"scoped to {product.link}号")
-            elif product is not None:
+                notes = (f"scoped to {product.link}号",)
+            else:
                 score *= PRODUCT_SCOPE_MISMATCH_FACTOR
-                why.append(f"scoped to other products than {product.link}号")
-        if c.script.sentiment is not None:
-            if c.script.sentiment == sentiment:
+                notes = (f"scoped to other products than {product.link}号",)
+        wanted = c.sentiment
+        if wanted is not None:
+            if wanted is sentiment:
                 score += s.bonus_sentiment_fit
-                why.append(f"written for {sentiment.value} comments")
+                notes = (*notes, f"written for {sentiment.value} comments")
             else:
                 score -= s.penalty_sentiment_mismatch
-        return score, why
+        return score, notes
 
     @staticmethod
     def _fuzzy(query: str, examples: tuple[str, ...]) -> tuple[float, str]:
-        """Best similarity (0–1) of ``query`` to one of ``examples``; partial match for a question in chatter."""
+        """Best similarity (0–1) of ``query`` to an example; partial match for a question in chatter."""
         if not examples or not query:
             return 0.0, ""
         best = process.extractOne(query, examples, scorer=fuzz.ratio, processor=None)
@@ -402,16 +482,16 @@ class ScriptMatcher:
                 values[name] = value
             return value
 
-        reply = render(c.reply, resolve, self.rng)
-        on_air_line = render(c.on_air, resolve, self.rng) if c.on_air else ""
+        reply = c.reply.render(resolve, self.rng)
+        on_air_line = c.on_air.render(resolve, self.rng) if c.on_air.pattern else ""
         if triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS and not c.script.empathetic:
             reply = self._care_wrap(reply, triage.emotion, resolve)
         return reply, on_air_line
 
     def _care_wrap(self, reply: str, emotion: Emotion, resolve: object) -> str:
-        """倾听 (we heard you) + 共情 (empathy by emotion) + 引导 (what happens next) + 解决 (the script's reply)."""
+        """倾听 (heard you) + 共情 (empathy by emotion) + 引导 (next step) + 解决 (the script's reply)."""
         neg = self.config.negative_reply
-        listen = render(parse_template(neg.listen), resolve, self.rng)  # type: ignore[arg-type]
+        listen = self._listen.render(resolve, self.rng)  # type: ignore[arg-type]
         empathy = neg.empathy.get(emotion.value or "none", neg.empathy.get("none", ""))
         return f"{listen}，{empathy}。{neg.guide}{reply}"
 

@@ -40,7 +40,7 @@ class Limits(_Section):
 
 class LintSettings(_Section):
     severity: dict[str, Severity] = Field(
-        default_factory=lambda: {
+        default_factory=lambda: {  # type: ignore[arg-type]
             "ad_law": "warning",
             "unknown_variable": "error",
             "shared_trigger": "warning",

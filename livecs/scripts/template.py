@@ -1,8 +1,9 @@
-"""Reply templates: ``{variable}`` placeholders, inline random variants ``{宝宝/家人们/姐妹}``, ``{{``/``}}`` escapes.
+"""Reply templates: ``{variable}`` placeholders, inline random variants ``{宝宝/家人们/姐妹}``, escapes.
 
-A template is parsed once (:func:`parse_template`) into literal strings, :class:`Variable` and :class:`Variants`
-parts; :func:`render` fills it with a resolver and an injectable :class:`random.Random`, so repeated replies
-differ (platforms flag identical bot replies) while tests stay deterministic. Filled values are never parsed
+A template is parsed once (:func:`parse_template`) into literal strings, :class:`Variable` and
+:class:`Variants` parts (``{{``/``}}`` are literal braces); :func:`render` fills it with a resolver and
+an injectable :class:`random.Random`, so repeated replies differ (platforms flag identical bot replies)
+while tests stay deterministic. Filled values are never parsed
 again, so a nickname such as ``{price}`` stays literal text.
 """
 
@@ -107,7 +108,7 @@ def parse_template(text: str) -> tuple[Part, ...]:
 
 
 def variables_in(text: str) -> list[str]:
-    """Names of the ``{variables}`` used in ``text`` (in order, without duplicates); [] if it does not parse."""
+    """Names of the ``{variables}`` in ``text`` (in order, no duplicates); [] if it does not parse."""
     try:
         parts = parse_template(text)
     except TemplateSyntaxError:
@@ -132,8 +133,41 @@ def render(parts: tuple[Part, ...], resolve: Callable[[str], str], rng: random.R
         elif isinstance(p, Variable):
             out.append(resolve(p.name))
         else:
-            out.append(p.options[rng.randrange(len(p.options))])
+            options = p.options
+            out.append(options[int(rng.random() * len(options))])
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTemplate:
+    """A template as one ``str.format`` pattern plus its slots (variables and variant groups), for speed."""
+
+    pattern: str
+    slots: tuple[Variable | Variants, ...]
+
+    @classmethod
+    def of(cls, text: str) -> CompiledTemplate:
+        pieces: list[str] = []
+        slots: list[Variable | Variants] = []
+        for p in parse_template(text):
+            if isinstance(p, str):
+                pieces.append(p.replace("{", "{{").replace("}", "}}"))
+            else:
+                pieces.append("{}")
+                slots.append(p)
+        return cls("".join(pieces), tuple(slots))
+
+    def render(self, resolve: Callable[[str], str], rng: random.Random) -> str:
+        if not self.slots:
+            return self.pattern.format()
+        values = []
+        for slot in self.slots:
+            if isinstance(slot, Variable):
+                values.append(resolve(slot.name))
+            else:
+                options = slot.options
+                values.append(options[int(rng.random() * len(options))])
+        return self.pattern.format(*values)
 
 
 def fill(text: str, values: dict[str, str], rng: random.Random | None = None) -> str:

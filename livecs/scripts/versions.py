@@ -135,13 +135,18 @@ class LibraryRegistry:
                 "WHERE shop = ? ORDER BY id",
                 (self.shop,),
             ).fetchall()
-        return [VersionInfo(*row, active=row[0] == self._active_id) for row in rows]
+        return [
+            VersionInfo(
+                int(r[0]), float(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), r[0] == self._active_id
+            )
+            for r in rows
+        ]
 
     # --- writing -----------------------------------------------------------------------------------------
     def upload(
         self, files: Iterable[tuple[str, bytes]], *, uploaded_by: str = "", now: float | None = None
     ) -> UploadResult:
-        """Validate + lint uploaded files; store a new version when there is no error (it is not activated)."""
+        """Validate + lint uploaded files; store a new version when error-free (not activated)."""
         file_list = list(files)
         result = load_bytes(file_list, self.config)
         issues = list(result.issues)
@@ -158,8 +163,8 @@ class LibraryRegistry:
         warnings = sum(1 for i in issues if i.severity == "warning")
         with self._lock, self._connect() as db:
             cur = db.execute(
-                "INSERT INTO library_versions (shop, created_at, uploaded_by, sources, sha256, label, warnings, "
-                "library_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO library_versions (shop, created_at, uploaded_by, sources, sha256, label, "
+                "warnings, library_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.shop,
                     time.time() if now is None else now,

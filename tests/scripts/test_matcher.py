@@ -1,4 +1,4 @@
-"""Matching: intent-scoped ranking, product on air, variable filling, 倾听-共情-引导-解决, coupons, accuracy, speed."""
+"""Matching: intent scoping, product on air, variables, 倾听-共情-引导-解决, coupons, accuracy, speed."""
 
 from __future__ import annotations
 
