@@ -8,6 +8,7 @@ in the report; the caller decides who may ask for that (CLI flag, console admin 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ def _bucket_labels(bounds: Sequence[float]) -> list[str]:
         return f"{s:g}秒" if s < charts.SECONDS_PER_MINUTE else f"{s / charts.SECONDS_PER_MINUTE:g}分"
 
     labels = [f"<{fmt(bounds[0])}"]
-    labels += [f"{fmt(a)}–{fmt(b)}" for a, b in zip(bounds, bounds[1:], strict=False)]
+    labels += [f"{fmt(a)}–{fmt(b)}" for a, b in itertools.pairwise(bounds)]
     labels.append(f"≥{fmt(bounds[-1])}")
     return labels
 

@@ -1,11 +1,12 @@
-"""Streaming exports of a session: comments (with triage, responses, suggestions), suggestions, actions, events.
+"""Streaming exports of a session: comments (with triage, responses, suggestions), suggestions, actions,
+events.
 
 One pass over each table feeds every requested format at once: CSV (UTF-8 with BOM, so Excel opens Chinese
-correctly; one file per table), JSONL (one file per table; JSON columns stay objects) and XLSX (one workbook,
-a streaming writer, :mod:`livecs.review.xlsx`, one sheet per table; a table longer than Excel's 1,048,576 rows continues on
-``comments (2)``… up to a configured number of sheets, then stops with a note on the ``summary`` sheet). Rows
-are masked on the way out. Cells that a spreadsheet would run as a formula (= + - @ first) get a leading
-apostrophe in CSV and XLSX.
+correctly; one file per table), JSONL (one file per table; JSON columns stay objects) and XLSX (one workbook
+written by the streaming :mod:`livecs.review.xlsx`, one sheet per table; a table longer than Excel's
+1,048,576 rows continues on ``comments (2)``… up to a configured number of sheets, then stops with a note on
+the ``summary`` sheet). Rows are masked on the way out. Cells that a spreadsheet would run as a formula
+(= + - @ first) get a leading apostrophe in CSV and XLSX.
 """
 
 from __future__ import annotations
@@ -188,7 +189,8 @@ class Exporter:
         ]
         sql = (
             "SELECT c.comment_id, c.ts, c.user_id, c.nickname, c.member_tier, c.fan_level, c.text, c.extras, "
-            "t.intent, t.intent_confidence, t.sentiment, t.sentiment_score, t.emotion, t.spam, t.spam_reason, "
+            "t.intent, t.intent_confidence, t.sentiment,"
+            " t.sentiment_score, t.emotion, t.spam, t.spam_reason, "
             "t.cluster_id, t.cluster_size, t.priority, r.deadline, r.first_ts, g.n, g.script_id, t.reasons, "
             "t.comment_id IS NOT NULL "
             "FROM comments c LEFT JOIN triage t ON t.session_id=c.session_id AND t.comment_id=c.comment_id "
@@ -279,7 +281,8 @@ class Exporter:
             "why",
         ]
         sql = (
-            "SELECT s.suggestion_id, s.comment_id, s.created_at, s.cluster_id, s.priority, s.script_id, s.reply, "
+            "SELECT s.suggestion_id, s.comment_id, s.created_at,"
+            " s.cluster_id, s.priority, s.script_id, s.reply, "
             "s.on_air, s.score, s.coupon_rule_id, s.why, c.nickname FROM suggestions s LEFT JOIN comments c "
             "ON c.session_id=s.session_id AND c.comment_id=s.comment_id WHERE s.session_id=?"
         )

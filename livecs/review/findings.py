@@ -79,7 +79,8 @@ def burst_findings(data: ReviewData, s: ReviewSettings, tz: tzinfo) -> list[Find
             out.append(
                 Finding(
                     "warn",
-                    f"{what}集中在 {clock(first, tz)}–{clock(last + 1, tz)}（{n:,} 条，占该类 {_pct(n, total)}）",
+                    f"{what}集中在 {clock(first, tz)}–{clock(last + 1, tz)}（{n:,} "
+                    f"条，占该类 {_pct(n, total)}）",
                     "回看该时段的讲解与后台（库存、链接、发货），准备统一回复口径",
                 )
             )
@@ -149,7 +150,8 @@ def load_findings(data: ReviewData, tz: tzinfo) -> list[Finding]:
     return [
         Finding(
             "info",
-            f"评论峰值 {peak:,} 条/分钟出现在 {clock(data.summary.peak_minute, tz)}（平均 {avg:,.0f} 条/分钟）",
+            f"评论峰值 {peak:,} 条/分钟出现在"
+            f" {clock(data.summary.peak_minute, tz)}（平均 {avg:,.0f} 条/分钟）",
             "在该环节前安排更多客服，并预先置顶高频问题的回复",
         )
     ]
@@ -198,7 +200,8 @@ def script_findings(data: ReviewData, masker: Masker) -> list[Finding]:
     return [
         Finding(
             "warn",
-            f"高频问题「{label}」（{c.count:,} 条）没有匹配到话术，另有 {len(missing) - 1} 个高频问题簇同样缺话术"
+            f"高频问题「{label}」（{c.count:,} 条）没有匹配到话"
+            f"术，另有 {len(missing) - 1} 个高频问题簇同样缺话术"
             if len(missing) > 1
             else f"高频问题「{label}」（{c.count:,} 条）没有匹配到话术",
             "在话术库中补充对应话术",

@@ -40,7 +40,8 @@ h2 { font-size: 18px; margin: 32px 0 12px; padding-bottom: 6px; border-bottom: 1
 .card .v { font-size: 22px; font-weight: 700; }
 .card .k { color: var(--muted); font-size: 12px; }
 ul.findings { padding-left: 0; list-style: none; }
-ul.findings li { margin: 6px 0; padding: 8px 12px; border-left: 4px solid var(--line); background: var(--bg); }
+ul.findings li { margin: 6px 0; padding: 8px 12px; border-left: 4px solid var(--line);
+  background: var(--bg); }
 ul.findings li.warn { border-left-color: var(--warn); }
 ul.findings li.info { border-left-color: #0969da; }
 ul.findings .act { color: var(--muted); }
@@ -74,7 +75,7 @@ def fmt_int(n: int | None) -> str:
 
 
 def fmt_duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     h, rest = divmod(seconds, SECONDS_PER_HOUR)
     m, s = divmod(rest, SECONDS_PER_MINUTE)
     return f"{h} 小时 {m} 分" if h else f"{m} 分 {s} 秒"
@@ -163,17 +164,21 @@ class HtmlReport:
         d = self.d
         if self.m.enabled:
             banner = (
-                '<div class="banner masked">个人信息已脱敏：手机号、身份证号、地址、订单号、邮箱、QQ/微信号已替换，'
+                '<div class="banner masked">个人信息已'
+                "脱敏：手机号、身份证号、地址、订单号、邮箱、QQ/微信号已替换，"
                 "用户 ID 为本报告内一致的化名，昵称仅保留首尾字。</div>"
             )
         else:
             banner = (
-                '<div class="banner unmasked" id="no-mask-banner">未脱敏：本报告及其导出文件包含观众的个人信息'
+                '<div class="banner unmasked"'
+                ' id="no-mask-banner">未脱敏：本报告及其导出文件包含观众的个人信息'
                 "（以 --no-mask 生成），请勿外传，用后删除。</div>"
             )
         return (
-            f"<h1>直播复盘报告</h1><div class='meta'>直播间 {esc(d.meta.room)} · 场次 {esc(d.meta.session_id)}"
-            f" · 来源 {esc(d.meta.source)} · 生成于 {esc(self._time(self.generated_at, '%Y-%m-%d %H:%M'))}</div>"
+            "<h1>直播复盘报告</h1><div class='meta'>直播间"
+            f" {esc(d.meta.room)} · 场次 {esc(d.meta.session_id)}"
+            f" · 来源 {esc(d.meta.source)} · 生成于"
+            f" {esc(self._time(self.generated_at, '%Y-%m-%d %H:%M'))}</div>"
             f"{banner}"
         )
 
@@ -288,7 +293,8 @@ class HtmlReport:
         d = self.d
         note = (
             f"<p class='note' id='breached-count'>共 {fmt_int(d.breached_total)} 条超时或未处理"
-            f"（其中 {fmt_int(d.unanswered_total)} 条始终没有任何操作），下表列出前 {self.s.table_rows} 条。</p>"
+            f"（其中 {fmt_int(d.unanswered_total)} 条始终没"
+            f"有任何操作），下表列出前 {self.s.table_rows} 条。</p>"
         )
         return "<h2>未处理或超时的评论</h2>" + note + self._items(d.breached_items, with_deadline=True)
 
@@ -328,13 +334,15 @@ class HtmlReport:
         totals = "，".join(
             f"{ACTION_ZH.get(k, k)} {fmt_int(v)} 次" for k, v in self.d.moderation_totals.items()
         )
-        note = f"<p class='note'>{esc(totals or '没有审核操作')}；违规/引流评论 {fmt_int(self.d.summary.spam)} 条。</p>"
+        spam = fmt_int(self.d.summary.spam)
+        note = f"<p class='note'>{esc(totals or '没有审核操作')}；违规/引流评论 {spam} 条。</p>"
         return "<h2>审核操作</h2>" + note + self._actions(self.d.moderation, with_rule=False)
 
     def _footer(self) -> str:
         limits = "、".join(f"{PRIORITY_ZH.get(p, p)} {fmt_seconds(s)}" for p, s in self.s.sla_s.items())
         return (
             "<footer>由 livecs 复盘生成。时间为 "
-            f"{esc(str(self.tz))} 时区。首次响应 = 该评论（或其建议回复、所在问题簇；审核类为对该观众的禁言/拉黑/删除）"
+            f"{esc(str(self.tz))} 时区。首次响应 = 该评"
+            "论（或其建议回复、所在问题簇；审核类为对该观众的禁言/拉黑/删除）"
             f"上的第一个客服操作时间 − 评论时间；时限按优先级（{esc(limits)}；分诊给出的时限优先）。</footer>"
         )

@@ -1,4 +1,5 @@
-"""A plain terminal progress bar on stderr (no dependency): ``[#####-----]  52%  导出 comments 520,000/1,000,000``.
+"""A plain terminal progress bar on stderr (no dependency):
+``[#####-----]  52%  导出 comments 520,000/1,000,000``.
 
 Redraws at most every ``interval_s`` seconds in place on a terminal; on a pipe or file it prints one line
 per stage change and at most one line per ``LINE_INTERVAL_S`` seconds, so logs stay short.

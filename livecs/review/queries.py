@@ -35,6 +35,7 @@ ORDER_PRODUCT_KEYS = ("link", "sku", "product")
 NO_ACTION_TS = 1e18  # sentinel larger than any epoch second (SQLite's min() is NULL-poisoned)
 CACHE_KIB = 65_536  # page cache bound of the review connection (KiB)
 BUSY_TIMEOUT_S = 10.0
+HANDLING_SHOWN = 5  # actions listed per item in the report's tables
 REQUIRED_TABLES = ("sessions", "comments", "events", "triage", "suggestions", "actions")
 
 
@@ -220,23 +221,30 @@ class ReviewReader:
         c.execute("DROP TABLE IF EXISTS temp.t_sugfirst")
         c.execute("DROP TABLE IF EXISTS temp.t_resp")
         c.execute(
-            f"CREATE TEMP TABLE t_act AS SELECT target_id, ts FROM actions WHERE session_id=? "
+            f"CREATE TEMP TABLE t_act AS SELECT target_id, ts, kind, operator FROM actions WHERE session_id=? "
             f"AND kind NOT IN ({_placeholders(NON_RESPONSE_KINDS)})",
             (sid, *NON_RESPONSE_KINDS),
         )
         c.execute("CREATE INDEX temp.t_act_target ON t_act (target_id, ts)")
         c.execute("DROP TABLE IF EXISTS temp.t_mod")
         c.execute(
-            f"CREATE TEMP TABLE t_mod AS SELECT CASE WHEN user_id<>'' THEN user_id ELSE target_id END user_id, ts "
+            "CREATE TEMP TABLE t_mod AS SELECT CASE WHEN user_id<>''"
+            " THEN user_id ELSE target_id END user_id, ts, kind, operator "
             f"FROM actions WHERE session_id=? AND kind IN ({_placeholders(MODERATION_KINDS)})",
             (sid, *MODERATION_KINDS),
         )
         c.execute("CREATE INDEX temp.t_mod_user ON t_mod (user_id, ts)")
+        c.execute("DROP TABLE IF EXISTS temp.t_sugmap")
+        c.execute(  # suggestions that were acted on, by comment (few: operators act on few)
+            "CREATE TEMP TABLE t_sugmap AS SELECT DISTINCT s.comment_id, s.suggestion_id FROM t_act a "
+            "JOIN suggestions s ON s.session_id=? AND s.suggestion_id=a.target_id",
+            (sid,),
+        )
+        c.execute("CREATE INDEX temp.t_sugmap_comment ON t_sugmap (comment_id)")
         c.execute("CREATE TEMP TABLE t_sugfirst (comment_id TEXT PRIMARY KEY, ts REAL) WITHOUT ROWID")
         c.execute(
-            "INSERT INTO t_sugfirst SELECT s.comment_id, MIN(a.ts) FROM t_act a "
-            "JOIN suggestions s ON s.session_id=? AND s.suggestion_id=a.target_id GROUP BY s.comment_id",
-            (sid,),
+            "INSERT INTO t_sugfirst SELECT m.comment_id, MIN(a.ts) FROM t_sugmap m "
+            "JOIN t_act a ON a.target_id=m.suggestion_id GROUP BY m.comment_id"
         )
         c.execute(
             "CREATE TEMP TABLE t_resp (comment_id TEXT PRIMARY KEY, priority TEXT, intent TEXT, ckey TEXT, "
@@ -252,7 +260,8 @@ class ReviewReader:
                 f"NULLIF(MIN("
                 f"COALESCE((SELECT MIN(a.ts) FROM t_act a WHERE a.target_id=c.comment_id), {NO_ACTION_TS}),"
                 f"COALESCE((SELECT f.ts FROM t_sugfirst f WHERE f.comment_id=c.comment_id), {NO_ACTION_TS}),"
-                f"COALESCE((SELECT MIN(a.ts) FROM t_act a WHERE t.cluster_id<>'' AND a.target_id=t.cluster_id "
+                "COALESCE((SELECT MIN(a.ts) FROM t_act a WHERE"
+                " t.cluster_id<>'' AND a.target_id=t.cluster_id "
                 f"AND a.ts>=c.ts), {NO_ACTION_TS}),"
                 f"COALESCE((SELECT MIN(m.ts) FROM t_mod m WHERE t.priority='mod' AND m.user_id=c.user_id "
                 f"AND m.ts>=c.ts), {NO_ACTION_TS})), {NO_ACTION_TS})"
@@ -297,7 +306,8 @@ class ReviewReader:
             s.peak_second, s.peak_per_second = int(row[0]), int(row[1])
         qs = _placeholders(QUESTION_INTENTS)
         row = c.execute(
-            f"SELECT COUNT(*), SUM(intent='buy_signal'), SUM(intent='complaint'), SUM(spam=1 OR intent='spam'), "
+            "SELECT COUNT(*), SUM(intent='buy_signal'),"
+            " SUM(intent='complaint'), SUM(spam=1 OR intent='spam'), "
             f"SUM(sentiment='neg'), SUM(intent IN ({qs})) FROM triage WHERE session_id=?",
             (*QUESTION_INTENTS, sid),
         ).fetchone()
@@ -391,7 +401,8 @@ class ReviewReader:
     def orders_by_product(self) -> dict[str, int]:
         expr = _product_expr("data", ORDER_PRODUCT_KEYS)
         rows = self.conn.execute(
-            f"SELECT {expr} p, COUNT(*) FROM events WHERE session_id=? AND kind='order_paid' AND p IS NOT NULL "
+            f"SELECT {expr} p, COUNT(*) FROM events WHERE"
+            " session_id=? AND kind='order_paid' AND p IS NOT NULL "
             f"GROUP BY p",
             (self.sid,),
         )
@@ -458,7 +469,8 @@ class ReviewReader:
         for prio in sorted(prios, key=lambda p: (order.get(p, len(order)), p)):
             st = ResponseStats(prio, buckets=[0] * (len(bounds) + 1))
             row = c.execute(
-                "SELECT COUNT(*), COUNT(first_ts), SUM(CASE WHEN first_ts IS NOT NULL THEN first_ts > deadline "
+                "SELECT COUNT(*), COUNT(first_ts), SUM(CASE WHEN"
+                " first_ts IS NOT NULL THEN first_ts > deadline "
                 "ELSE deadline < ? END) FROM t_resp WHERE priority=?",
                 (end_ts, prio),
             ).fetchone()
@@ -498,9 +510,12 @@ class ReviewReader:
         keys = [r[0] for r in rows]
         scripts: dict[str, tuple[int, str]] = {}
         for k, script, cnt in c.execute(
-            f"SELECT COALESCE(NULLIF(s.cluster_id,''), NULLIF(t.cluster_id,''), t.normalized) k, s.script_id, "
-            f"COUNT(*) FROM suggestions s JOIN triage t ON t.session_id=s.session_id AND t.comment_id=s.comment_id "
-            f"WHERE s.session_id=? AND s.script_id<>'' AND k IN ({_placeholders(keys)}) GROUP BY k, s.script_id",
+            "SELECT COALESCE(NULLIF(s.cluster_id,''),"
+            " NULLIF(t.cluster_id,''), t.normalized) k, s.script_id, "
+            "COUNT(*) FROM suggestions s JOIN triage t ON"
+            " t.session_id=s.session_id AND t.comment_id=s.comment_id "
+            "WHERE s.session_id=? AND s.script_id<>'' AND k IN"
+            f" ({_placeholders(keys)}) GROUP BY k, s.script_id",
             (sid, *keys),
         ):
             if k not in scripts or int(cnt) > scripts[k][0]:
@@ -526,15 +541,28 @@ class ReviewReader:
             for k, intent, cnt, label in rows
         ]
 
-    def _handling(self, comment_id: str, ts: float) -> str:
-        """What operators did about one comment (its own, its suggestions', its cluster's actions)."""
-        c, sid = self.conn, self.sid
-        rows = c.execute(
-            "SELECT a.ts, a.kind, a.operator FROM actions a WHERE a.session_id=? AND (a.target_id=? "
-            "OR a.target_id IN (SELECT suggestion_id FROM suggestions WHERE session_id=? AND comment_id=?) "
-            "OR (a.ts>=? AND a.target_id IN (SELECT cluster_id FROM triage WHERE session_id=? AND comment_id=? "
-            "AND cluster_id<>''))) ORDER BY a.ts LIMIT 5",
-            (sid, comment_id, sid, comment_id, ts, sid, comment_id),
+    def _handling(self, comment_id: str, ts: float, user_id: str, priority: str) -> str:
+        """What operators did about one comment: its own actions, its suggestions', its cluster's (from its
+        time on) and, in the moderation queue, the moderation of its author (from its time on)."""
+        cluster = self.conn.execute(
+            "SELECT cluster_id FROM triage WHERE session_id=? AND comment_id=?", (self.sid, comment_id)
+        ).fetchone()
+        cluster_id = cluster[0] if cluster and cluster[0] else None
+        rows = self.conn.execute(
+            "SELECT ts, kind, operator FROM t_act WHERE target_id=:cid "
+            "UNION ALL SELECT a.ts, a.kind, a.operator FROM t_sugmap m JOIN t_act a "
+            "ON a.target_id=m.suggestion_id WHERE m.comment_id=:cid "
+            "UNION ALL SELECT ts, kind, operator FROM t_act WHERE target_id=:cluster AND ts>=:ts "
+            "UNION ALL SELECT ts, kind, operator FROM t_mod WHERE :mod AND user_id=:uid AND ts>=:ts "
+            "ORDER BY 1 LIMIT :n",
+            {
+                "cid": comment_id,
+                "cluster": cluster_id,
+                "ts": ts,
+                "uid": user_id,
+                "mod": priority == "mod",
+                "n": HANDLING_SHOWN,
+            },
         ).fetchall()
         return "、".join(f"{kind}({operator})" for _, kind, operator in rows)
 
@@ -546,7 +574,7 @@ class ReviewReader:
             f"WHERE {where} ORDER BY CASE r.priority {rank} ELSE 99 END, r.ts LIMIT ?",
             (self.sid, *params, limit),
         ).fetchall()
-        return [ItemRow(*r[:9], handling=self._handling(r[0], r[1])) for r in rows]
+        return [ItemRow(*r[:9], handling=self._handling(r[0], r[1], r[2], r[6])) for r in rows]
 
     def breached(self, end_ts: float) -> tuple[list[ItemRow], int, int]:
         """(items answered late or never, breached total, never answered total)."""
@@ -651,7 +679,8 @@ class ReviewReader:
         )
         c.execute(
             # a bare column next to MAX() comes from the row holding the maximum (SQLite guarantees it)
-            "INSERT INTO t_sug SELECT comment_id, n, script_id FROM (SELECT comment_id, COUNT(*) n, script_id, "
+            "INSERT INTO t_sug SELECT comment_id, n, script_id"
+            " FROM (SELECT comment_id, COUNT(*) n, script_id, "
             "MAX(score) FROM suggestions WHERE session_id=? GROUP BY comment_id)",
             (self.sid,),
         )

@@ -89,7 +89,8 @@ def synthesize(
     conn.execute("PRAGMA synchronous=OFF")
     end_ts = start_ts + duration_s
     conn.execute(
-        "INSERT OR REPLACE INTO sessions (session_id, room, source, started_at, ended_at, stats) VALUES (?,?,?,?,?,?)",
+        "INSERT OR REPLACE INTO sessions (session_id, room,"
+        " source, started_at, ended_at, stats) VALUES (?,?,?,?,?,?)",
         (sid, room, "synth", start_ts, end_ts, "{}"),
     )
     seen_users: set[int] = set()

@@ -94,7 +94,10 @@ def safe_sheet_name(name: str) -> str:
 
 
 class XlsxWriter:
-    """``with XlsxWriter(path) as wb: s = wb.sheet("comments", width); s.append([...]); wb.close_sheet(s)``."""
+    """A workbook being written.
+
+    ``with XlsxWriter(path) as wb: s = wb.sheet("comments", width); s.append([...]); wb.close_sheet(s)``.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -140,7 +143,8 @@ class XlsxWriter:
         self._zip.writestr(
             "[Content_Types].xml",
             f'{_XML_DECL}<Types xmlns="{_CT_NS}">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="rels"'
+            ' ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
             f'<Override PartName="/xl/workbook.xml" ContentType="{_BOOK_CT}"/>{overrides}</Types>',
         )
@@ -155,7 +159,8 @@ class XlsxWriter:
         )
         self._zip.writestr(
             "xl/workbook.xml",
-            f'{_XML_DECL}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>{sheets}</sheets></workbook>',
+            f'{_XML_DECL}<workbook xmlns="{_MAIN_NS}"'
+            f' xmlns:r="{_REL_NS}"><sheets>{sheets}</sheets></workbook>',
         )
         rels = "".join(
             f'<Relationship Id="rId{i}" Type="{_SHEET_REL}" Target="worksheets/sheet{i}.xml"/>'

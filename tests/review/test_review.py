@@ -1,4 +1,4 @@
-"""The review end to end on a session of known composition: numbers, exports, masking, self-containment, CLI."""
+"""The review end to end on a known session: numbers, exports, masking, self-containment, CLI."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def _truth(db: Path, sid: str) -> dict[str, object]:
     triage = {
         r[0]: r[1:]
         for r in conn.execute(
-            "SELECT comment_id, intent, priority, cluster_id, sla_deadline, sentiment FROM triage WHERE session_id=?",
+            "SELECT comment_id, intent, priority, cluster_id,"
+            " sla_deadline, sentiment FROM triage WHERE session_id=?",
             (sid,),
         )
     }
@@ -267,7 +268,7 @@ def test_no_mask_keeps_data_and_says_so(unmasked_review: ReviewResult, masked_re
     assert not unmasked_review.masked
 
 
-# -- self-contained HTML --------------------------------------------------------------------------------------
+# -- self-contained HTML ----------------------------------------------------------------------
 def test_report_has_no_external_reference(masked_review: ReviewResult) -> None:
     html = _file(masked_review, "report.html").read_text(encoding="utf-8")
     low = html.lower()

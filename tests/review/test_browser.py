@@ -1,0 +1,80 @@
+"""report.html in a real browser: Debian's headless Chromium (never a downloaded one) opens the file offline.
+
+The page loads with every network request blocked (any attempt fails the test), shows its summary, charts
+and tables, renders Chinese chart labels as text, runs no script; a full-page screenshot goes to
+``tests/artifacts/review.png`` and ``docs/screenshots/review.png`` (the README shows it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Route, async_playwright
+
+from livecs.review import ReviewResult
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+README_CLIP = {"width": 1280, "height": 2300}
+
+
+async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -> None:
+    report = next(p for p in masked_review.files if p.name == "report.html")
+    requests: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            ctx = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", offline=True)
+            page = await ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            async def block(route: Route) -> None:
+                if not route.request.url.startswith("file://"):
+                    requests.append(route.request.url)
+                    await route.abort()
+                else:
+                    await route.continue_()
+
+            await page.route("**/*", block)
+            await page.goto(report.as_uri())
+            await page.wait_for_load_state("load")
+            assert await page.title() != ""
+            assert "直播复盘报告" in await page.locator("h1").inner_text()
+            assert await page.locator("figure svg").count() == 5
+            # chart labels are text the browser draws (Chinese), not paths
+            assert "每分钟评论量" in (await page.locator("#chart-volume").text_content() or "")
+            box = await page.locator("#chart-intent").bounding_box()
+            assert box and box["width"] > 500 and box["height"] > 100
+            assert await page.locator("#summary-comments .v").inner_text() != "0"
+            assert await page.locator("#findings li").count() >= 3
+            assert await page.locator("#clusters-table tbody tr").count() >= 3
+            assert await page.evaluate("document.scripts.length") == 0
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "review-full.png"), full_page=True)
+            # the README picture: summary, findings and the charts (the long tables follow below)
+            shot = ARTIFACTS / "review.png"
+            await page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": 0, **README_CLIP})
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, SCREENSHOTS / "review.png")
+            assert not errors
+        finally:
+            await browser.close()
+    assert requests == []
+    assert shot.stat().st_size > 10_000
