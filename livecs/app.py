@@ -21,7 +21,7 @@ from livecs.config import Settings
 from livecs.ingest.base import Source
 from livecs.pipeline import Pipeline
 from livecs.processing import Processor
-from livecs.stages import build_processor
+from livecs.stages import build_processor, open_registry
 from livecs.store import Store
 
 log = logging.getLogger("livecs.app")
@@ -113,21 +113,59 @@ async def run_demo(
     """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary."""
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
 
+    from livecs.console.app import start_console
+    from livecs.console.merchant import RegistryBackend
+    from livecs.console.outbound import SimulatedRoomConnector
+
     sim = BroadcastSimulator(seed=seed, room=room, rate=rate)
     source = SimulatorSource(duration_s, simulator=sim, speed=1.0)
+    registry = open_registry(settings.scripts)
+    processor = build_processor(settings, registry)
     started = time.perf_counter()
-    async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
+    async with open_pipeline(
+        settings, processor=processor, workers=workers, default_room=room, publish_results=True
+    ) as pipeline:
+        runner = await start_console(
+            pipeline,
+            settings,
+            port=port,
+            connector=SimulatedRoomConnector(),
+            merchant=RegistryBackend(registry),
+            default_room=room,
+        )
         print(
             f"livecs demo: room {room}, {rate:g} comments/s for {duration_s:g}s, bus {pipeline.bus.name}, "
             f"record {pipeline.store.path}",
             flush=True,
         )
+        if open_browser:
+            _open_browser(f"http://127.0.0.1:{_port_of(runner, port)}/login")
         try:
             await _run_sources(pipeline, [source], duration_s + 5)
         except asyncio.CancelledError:
             print("interrupted — draining what was accepted…", flush=True)
+        finally:
+            await asyncio.shield(pipeline.drain(settings.pipeline.stop_drain_s))
+            await runner.cleanup()
     print_summary(pipeline, time.perf_counter() - started)
     return 0
+
+
+def _port_of(runner: object, default: int) -> int:
+    for site in getattr(runner, "sites", ()):
+        server = getattr(site, "_server", None)
+        for sock in getattr(server, "sockets", None) or ():
+            return int(sock.getsockname()[1])
+    return default
+
+
+def _open_browser(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.open(url)
+    except Exception as exc:  # no browser on this machine: the URL is printed anyway
+        log.info("could not open a browser (%r); open %s yourself", exc, url)
 
 
 async def run_replay(
@@ -164,25 +202,25 @@ async def run_serve(
     file: str | None,
     speed: float | None,
     workers: int | None = None,
+    console: bool = True,
 ) -> int:
-    """Run live sources (and/or workers) until interrupted."""
+    """Run live sources, workers and the console until interrupted.
+
+    The webhook is served on the console's port (its own token); operator replies go back through the
+    websocket relay when ``ws`` is a source, else to ``console.outbound.http_url``.
+    """
+    from livecs.console.app import start_console
+    from livecs.console.merchant import RegistryBackend
+    from livecs.ingest.webhook import webhook_routes
+
     built: list[Source] = []
+    relay = None
     for name in sources:
         if name == "ws":
             from livecs.ingest.ws import WebSocketSource
 
-            built.append(WebSocketSource(settings.ws, room=room))
-        elif name == "webhook":
-            from livecs.ingest.webhook import WebhookSource
-
-            if not settings.webhook.token:
-                settings.webhook.token = secrets.token_urlsafe(18)
-                print(f"webhook token (generated): {settings.webhook.token}", flush=True)
-            built.append(WebhookSource(settings.webhook))
-            print(
-                f"webhook: POST http://{settings.webhook.host}:{settings.webhook.port}/api/rooms/<room>/comments",
-                flush=True,
-            )
+            relay = WebSocketSource(settings.ws, room=room)
+            built.append(relay)
         elif name == "replay":
             from livecs.ingest.replay import ReplaySource
 
@@ -192,17 +230,47 @@ async def run_serve(
 
             sim = BroadcastSimulator(seed=settings.demo.seed, room=room or settings.demo.room)
             built.append(SimulatorSource(SIMULATOR_SERVE_HORIZON_S, simulator=sim, speed=speed))
-    started = time.perf_counter()
-    async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
+    if "webhook" in sources and not settings.webhook.token:
+        settings.webhook.token = secrets.token_urlsafe(18)
+        print(f"webhook token (generated): {settings.webhook.token}", flush=True)
+    if "webhook" in sources and not console:  # standalone webhook server (webhook.host/port)
+        from livecs.ingest.webhook import WebhookSource
+
+        built.append(WebhookSource(settings.webhook))
         print(
-            f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}",
+            f"webhook: POST http://{settings.webhook.host}:{settings.webhook.port}/api/rooms/<room>/comments",
             flush=True,
         )
+    registry = open_registry(settings.scripts)
+    processor = build_processor(settings, registry)
+    started = time.perf_counter()
+    async with open_pipeline(
+        settings, processor=processor, workers=workers, default_room=room, publish_results=console
+    ) as pipeline:
+        runner = None
+        if console:
+            routes = webhook_routes(pipeline.sink, settings.webhook.token) if "webhook" in sources else []
+            runner = await start_console(
+                pipeline,
+                settings,
+                relay=relay,
+                merchant=RegistryBackend(registry),
+                default_room=room,
+                public_routes=routes,
+            )
+            if routes:
+                port = _port_of(runner, settings.console.port)
+                print(f"webhook: POST http://{settings.console.host}:{port}/api/rooms/<room>/comments", flush=True)
+        print(f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}", flush=True)
         try:
             if built:
                 await _run_sources(pipeline, built, None)
-            await asyncio.Event().wait()  # workers keep going until interrupted
+            await asyncio.Event().wait()  # live sources, workers and the console run until interrupted
         except asyncio.CancelledError:
             print("stopping — draining what was accepted…", flush=True)
+        finally:
+            await asyncio.shield(pipeline.drain(settings.pipeline.stop_drain_s))
+            if runner is not None:
+                await runner.cleanup()
     print_summary(pipeline, time.perf_counter() - started)
     return 0

@@ -97,10 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--room", help="room for records that carry none")
     p.add_argument("--file", help="replay: the recording")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="N|max", help="replay/simulator pace")
-    p.add_argument("--host", help="webhook/console bind address (default webhook.host)")
-    p.add_argument("--port", type=int, help="webhook port (default webhook.port)")
+    p.add_argument("--host", help="console (and webhook) bind address (default console.host)")
+    p.add_argument("--port", type=int, help="console (and webhook) port (default console.port)")
     p.add_argument("--token", help="webhook token (default webhook.token, else generated and printed)")
     p.add_argument("--workers", type=int, help="processing workers in this process (0 = ingest only)")
+    p.add_argument("--no-console", action="store_true", help="do not serve the console (worker processes)")
     p.set_defaults(func=_cmd_serve)
 
     for name in COMMAND_MODULES:
@@ -195,9 +196,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.url:
         settings.ws.url = args.url
     if args.host:
-        settings.webhook.host = args.host
+        settings.console.host = args.host
     if args.port is not None:
-        settings.webhook.port = args.port
+        settings.console.port = args.port
     if args.token:
         settings.webhook.token = args.token
     sources = args.source or ["webhook"]
@@ -206,7 +207,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 2
     return _run(
         lambda: run_serve(
-            settings, sources, room=args.room, file=args.file, speed=args.speed, workers=args.workers
+            settings,
+            sources,
+            room=args.room,
+            file=args.file,
+            speed=args.speed,
+            workers=args.workers,
+            console=not args.no_console,
         )
     )
 

@@ -56,9 +56,31 @@ class IngestSettings(Limits):
 
 class PipelineSettings(_Section):
     workers: int = Field(1, ge=0, description="processing workers in this process (0 = ingest only)")
+    stop_drain_s: float = Field(10.0, gt=0, description="on stop, how long to wait for accepted records")
     depth_refresh_s: float = Field(1.0, gt=0, description="how often queue depths are read for the counters")
     shed_display_priorities: list[str] = Field(
         default_factory=lambda: ["P3"], description="priorities the display may drop when consoles lag"
+    )
+
+
+class ScriptsSettings(_Section):
+    library_db: str = Field("data/library_versions.db", description="merchant library versions (SQLite)")
+    shop: str = Field("default", description="which shop's versions this process serves")
+    bootstrap: list[str] = Field(
+        default_factory=lambda: [
+            "scripts_library/apparel/library.yaml",
+            "scripts_library/apparel/catalogue.yaml",
+            "scripts_library/apparel/coupons.yaml",
+        ],
+        description="files uploaded and activated when the registry has no active version yet",
+    )
+    on_air_link: int | None = Field(1, description="product on air at start (link number); null = none")
+    suggestions_per_comment: int = Field(3, ge=0, le=10, description="ranked suggestions kept per comment")
+    suggest_priorities: list[str] = Field(
+        default_factory=lambda: ["P0", "P1", "P2"], description="priorities that get suggested replies"
+    )
+    learn_library_vocabulary: bool = Field(
+        True, description="feed the active library's keywords and examples to the triage engine"
     )
 
 
@@ -75,6 +97,24 @@ class WsSourceSettings(_Section):
     backoff_max_s: float = Field(30.0, gt=0)
     backoff_jitter: float = Field(0.3, ge=0, le=1)
     subscribe: dict[str, Any] = Field(default_factory=dict, description="first frame sent after connecting")
+
+
+class BilibiliSettings(_Section):
+    """Bilibili live danmaku websocket (``serve --source bilibili``); see livecs/ingest/bilibili."""
+
+    url: str = Field("wss://broadcastlv.chat.bilibili.com:443/sub", description="danmaku server websocket")
+    room_id: int = Field(0, ge=0, description="real (long) room id; 0 = take it from --room")
+    uid: int = Field(0, ge=0, description="logged-in user id; 0 = anonymous")
+    key: str = Field("", description="auth token (getDanmuInfo 'token'); keep out of version control")
+    buvid: str = Field("", description="buvid3 cookie value sent with the auth packet")
+    heartbeat_s: float = Field(30.0, gt=0, description="application heartbeat interval")
+    auth_timeout_s: float = Field(10.0, gt=0, description="wait this long for the auth reply")
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    backoff_jitter: float = Field(0.3, ge=0, le=1)
+    member_medal_level: int = Field(10, ge=1, description="this room's fan-medal level counted as MEMBER")
+    offload_bytes: int = Field(16_384, ge=0, description="messages this large are decoded off the event loop")
+    max_decompressed_bytes: int = Field(8_388_608, ge=1024, description="bound of one decompressed body")
 
 
 class DemoSettings(_Section):
@@ -151,7 +191,6 @@ class ConsoleSettings(_Section):
     streamer_clusters: int = Field(5, ge=1, le=10)
     streamer_window_s: float = Field(180.0, gt=0, description="how far back 'hottest' looks")
     upload_max_bytes: int = Field(5_000_000, ge=1024)
-    library_db: str = Field("data/library_versions.db", description="merchant library versions (SQLite)")
     ws_heartbeat_s: float = Field(20.0, gt=0)
     ws_send_timeout_s: float = Field(5.0, gt=0, description="a client slower than this is dropped")
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
@@ -166,7 +205,9 @@ class Settings(_Section):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     ws: WsSourceSettings = Field(default_factory=WsSourceSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+    bilibili: BilibiliSettings = Field(default_factory=BilibiliSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    scripts: ScriptsSettings = Field(default_factory=ScriptsSettings)
     redis_url: str | None = Field(None, description="Redis Streams bus; None = in-process")
 
 

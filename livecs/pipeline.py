@@ -124,14 +124,14 @@ class Pipeline:
             await asyncio.sleep(0.02)
         return True
 
-    async def stop(self, drain_timeout: float = 30.0) -> None:
+    async def stop(self, drain_timeout: float | None = None) -> None:
         for t in self._source_tasks:
             t.cancel()
         for t in self._source_tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         if self._workers:
-            await self.drain(drain_timeout)
+            await self.drain(self.settings.pipeline.stop_drain_s if drain_timeout is None else drain_timeout)
         self._stopping.set()
         if self._monitor is not None:
             self._monitor.cancel()

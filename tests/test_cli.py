@@ -13,6 +13,7 @@ from livecs.cli import build_parser
 from livecs.ingest.simulator import write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
+LIB_DB = Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"livecs-test-library-{os.getpid()}.db"
 
 
 def run(
@@ -24,7 +25,7 @@ def run(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "LIVECS_SCRIPTS__LIBRARY_DB": str(LIB_DB), **(env or {})},
     )
 
 

@@ -32,7 +32,7 @@ from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from livecs.bus.base import Bus
-from livecs.config import ConsoleSettings, Settings
+from livecs.config import ConsoleSettings, ScriptsSettings, Settings
 from livecs.console.auth import (
     HOME_PAGE,
     PUBLIC,
@@ -482,10 +482,14 @@ def init_app(
     connector: Connector | None = None,
     default_room: str | None = None,
     public_routes: Iterable[web.RouteDef] = (),
+    library_db: str | None = None,
 ) -> web.Application:
-    """The console app. ``public_routes`` (e.g. the webhook) bypass the role guard: they do their own auth."""
+    """The console app. ``public_routes`` (e.g. the webhook) bypass the role guard: they do their own auth.
+
+    Without ``merchant``, a library registry is opened at ``library_db`` (default ``scripts.library_db``).
+    """
     if merchant is None:
-        merchant = RegistryBackend.at(settings.library_db)
+        merchant = RegistryBackend.at(library_db or ScriptsSettings().library_db)
     if coupons is None:
         coupons = CouponService(merchant)
     outbox = Outbox(connector or NoConnector(), settings.outbound)
@@ -566,7 +570,7 @@ async def start_console(
     """Serve the console on a running :class:`~livecs.pipeline.Pipeline` (``publish_results=True``).
 
     ``merchant``: pass ``RegistryBackend(registry)`` with the registry the processing stage matches against
-    (hot reload); by default one is opened at ``console.library_db``.
+    (hot reload); by default one is opened at ``scripts.library_db``.
 
     Returns the started runner (``await runner.cleanup()`` to stop). Prints the URL and the tokens once.
     """
@@ -582,6 +586,7 @@ async def start_console(
         connector=connector or build_connector(cfg, relay),
         default_room=default_room,
         public_routes=public_routes,
+        library_db=settings.scripts.library_db,
     )
     await app[HUB].declare()  # before the pipeline publishes its first result
     runner = web.AppRunner(app, access_log=None)

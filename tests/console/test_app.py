@@ -497,7 +497,7 @@ async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
 
     s = load_settings(environ={})
     s.store.path = str(tmp_path / "rec.db")
-    s.console.library_db = str(tmp_path / "lib.db")
+    s.scripts.library_db = str(tmp_path / "lib.db")
     async with open_pipeline(s, processor=Proc(), publish_results=True, default_room="live") as p:  # type: ignore[arg-type]
         from livecs.ingest.webhook import webhook_routes
 
