@@ -203,7 +203,7 @@ DELAYS = [
     "申请退货没人处理",
 ]
 WORRIES = ["急死了", "急急急", "等着用", "明天就要用", "着急", "快点吧", "求快点", "等好久了"]
-PRAISE = ["好看", "好美", "绝了", "太好看了吧", "爱了", "好喜欢", "真不错", "yyds", "好可爱", "质感好好"]
+PRAISE = ["好看", "真好看", "绝了", "太好看了吧", "爱了", "好喜欢", "真不错", "yyds", "好可爱", "质感好好"]
 
 
 def _wrap(rng: random.Random, core: str) -> str:
@@ -351,7 +351,7 @@ def _logistics_neg(rng: random.Random) -> tuple[str, str, str]:
             (f"怎么还不发 {w}", "anxious"),
             (f"物流好几天不动了 {w}", "anxious"),
             ("快递太慢了", "disappointed"),
-            ("物流好慢啊", "disappointed"),
+            ("物流也太慢了", "disappointed"),
             ("单号查不到", "confused"),
             ("显示签收了没收到", "confused"),
             (f"等了{rng.randint(3, 9)}天了还没到", "anxious"),
@@ -463,7 +463,7 @@ def _payment(rng: random.Random) -> tuple[str, str, str]:
             ("付款一直失败", "confused"),
             (f"{method}怎么用不了", "confused"),
             ("扣了钱订单没生成", "anxious"),
-            ("钱扣了两次", "anxious"),
+            ("钱被扣了两次", "anxious"),
             (f"{method}付不了 {rng.choice(WORRIES)}", "anxious"),
         ]
     )
@@ -479,7 +479,7 @@ def _buy(rng: random.Random) -> tuple[str, str, str]:
             (f"{n}号拍了", "neu"),
             (f"拍了{rng.randint(2, 5)}件", "neu"),
             (f"已拍{n}号 冲", "pos"),
-            ("拍了拍了", "pos"),
+            ("拍了拍了 冲", "pos"),
             (f"{c}{s}已拍", "neu"),
             (f"要一件{c}", "neu"),
             (f"{n}号要了", "neu"),
@@ -501,24 +501,24 @@ def _chitchat(rng: random.Random) -> tuple[str, str, str]:
                 "主播" + rng.choice(PRAISE),
                 f"{rng.choice(GOODS)}{rng.choice(PRAISE)}",
                 f"主播今天{rng.choice(PRAISE)}",
-                "哈哈哈" * rng.randint(1, 3),
+                "哈" * rng.choice((3, 4, 5, 7, 8)),
                 "支持主播",
-                "主播加油",
+                "主播加油鸭",
             ]
         )
         return core, "pos", ""
     core = rng.choice(
         [
-            "1" * rng.randint(1, 4),
-            f"扣{rng.randint(1, 9)}",
+            "1" * rng.choice((2, 3, 5)),
+            f"扣{rng.randint(3, 9)}",
             "来了",
             "路过",
-            "晚上好",
+            "大家晚上好",
             "主播好",
-            "6" * rng.randint(3, 6),
-            "打卡",
+            "6" * rng.choice((3, 4, 5)),
+            "打卡打卡",
             "刚来",
-            "前排",
+            "前排围观",
             "哈喽",
             "在吗",
         ]

@@ -1,0 +1,34 @@
+"""Training data: the hand-written file parses, splits are stable, no development-set line is copied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livecs.triage.examples import dev_split, load_hand_examples, load_jsonl, review_split
+from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS
+from livecs.triage.synth import synthetic_examples
+
+DEV_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_comments.jsonl"
+
+
+def test_hand_examples_use_taxonomy_labels() -> None:
+    examples = load_hand_examples()
+    assert len(examples) > 1000
+    for e in examples:
+        assert e.intent in INTENT_LABELS and e.sentiment in SENTIMENT_LABELS
+        assert e.emotion in ("", *EMOTION_LABELS)
+        assert not e.emotion or e.sentiment == "neg"
+
+
+def test_splits_are_stable() -> None:
+    assert review_split("质量很好") == review_split("质量很好")
+    assert {dev_split(f"问题{i}") for i in range(50)} == {"tune", "heldout"}
+
+
+@pytest.mark.skipif(not DEV_FILE.exists(), reason="development set not present")
+def test_no_development_line_in_training_data() -> None:
+    dev = {r.text for r in load_jsonl(DEV_FILE)}
+    training = [e.text for e in load_hand_examples()] + [e.text for e in synthetic_examples(13)]
+    assert [t for t in training if t in dev] == []
