@@ -9,6 +9,7 @@ screens go to ``tests/artifacts/`` and ``docs/screenshots/``.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -80,6 +81,9 @@ def screenshot_paths(name: str) -> Path:
 
 
 def publish_to_docs(path: Path) -> None:
+    """Refresh the README screenshot only with ``LIVECS_UPDATE_SCREENSHOTS=1`` (the tree stays clean)."""
+    if os.environ.get("LIVECS_UPDATE_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, SCREENSHOTS / path.name)
 
