@@ -123,7 +123,7 @@ def build_review(
     database or session is missing or a format is unknown.
     """
     started = time.perf_counter()
-    settings = settings or ReviewSettings()
+    settings = settings or ReviewSettings.model_validate({})
     fmts = parse_formats(formats)
     tz = ZoneInfo(settings.timezone)
     masker = masker or Masker(enabled=mask)

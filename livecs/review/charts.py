@@ -109,7 +109,8 @@ def _styled(fn: _F) -> _F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> str:
-        with matplotlib.rc_context({**RC, "svg.hashsalt": f"livecs-{fn.__name__}"}):
+        rc: Any = {**RC, "svg.hashsalt": f"livecs-{fn.__name__}"}
+        with matplotlib.rc_context(rc):
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -130,12 +131,18 @@ def _rebin(data: Mapping[int, float], width: int, start: int, end: int) -> list[
     return out
 
 
-def _times(start: int, n: int, width: int, tz: tzinfo) -> list[datetime]:
-    return [datetime.fromtimestamp((start + i * width) * SECONDS_PER_MINUTE, tz) for i in range(n)]
+def _num(t: datetime) -> float:
+    """A datetime as matplotlib's date number (what its date axis plots)."""
+    return float(mdates.date2num(t))
 
 
-def _time_axis(ax: object, tz: tzinfo) -> None:
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))  # type: ignore[attr-defined]
+def _times(start: int, n: int, width: int, tz: tzinfo) -> list[float]:
+    return [_num(datetime.fromtimestamp((start + i * width) * SECONDS_PER_MINUTE, tz)) for i in range(n)]
+
+
+def _time_axis(ax: Any, tz: tzinfo) -> None:
+    ax.xaxis_date(tz)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
 
 
 @_styled
@@ -164,8 +171,8 @@ def volume_chart(
                 runs.append((m, m, p))
         top = max(counts) if counts else 1
         for i, (a, b, p) in enumerate(runs):
-            t0 = datetime.fromtimestamp(a * SECONDS_PER_MINUTE, tz)
-            t1 = datetime.fromtimestamp((b + 1) * SECONDS_PER_MINUTE, tz)
+            t0 = _num(datetime.fromtimestamp(a * SECONDS_PER_MINUTE, tz))
+            t1 = _num(datetime.fromtimestamp((b + 1) * SECONDS_PER_MINUTE, tz))
             ax.axvspan(t0, t1, color=SPAN_COLOURS[i % len(SPAN_COLOURS)], zorder=0)
             ax.text(t0, top * 1.02, str(p)[:LABEL_MAX_CHARS], fontsize=8, va="bottom", clip_on=False)
         ax.fill_between(times, counts, step="post", color=VOLUME_COLOUR, alpha=0.55, label="评论/分钟")

@@ -118,10 +118,10 @@ def negative_findings(data: ReviewData, s: ReviewSettings, tz: tzinfo) -> list[F
     start = min(neg)
     bins: dict[int, list[int]] = {}
     for m, (n, t) in neg.items():
-        b = bins.setdefault((m - start) // width, [0, 0])
-        b[0] += n
-        b[1] += t
-    best = None
+        acc = bins.setdefault((m - start) // width, [0, 0])
+        acc[0] += n
+        acc[1] += t
+    best: tuple[int, float] | None = None
     for b, (n, t) in bins.items():
         if t >= s.negative_spike_min_comments and n / t >= s.negative_spike_ratio * avg:
             if best is None or n / t > best[1]:

@@ -221,7 +221,8 @@ class ReviewReader:
         c.execute("DROP TABLE IF EXISTS temp.t_sugfirst")
         c.execute("DROP TABLE IF EXISTS temp.t_resp")
         c.execute(
-            f"CREATE TEMP TABLE t_act AS SELECT target_id, ts, kind, operator FROM actions WHERE session_id=? "
+            "CREATE TEMP TABLE t_act AS SELECT target_id, ts, kind, operator FROM actions "
+            f"WHERE session_id=? "
             f"AND kind NOT IN ({_placeholders(NON_RESPONSE_KINDS)})",
             (sid, *NON_RESPONSE_KINDS),
         )
@@ -361,12 +362,11 @@ class ReviewReader:
     def product_per_minute(self) -> dict[int, str]:
         """The product most comments of each minute name in their extras (empty when none do)."""
         expr = _product_expr("extras", PRODUCT_KEYS)
-        rows = self.conn.execute(
+        rows: list[Any] = self.conn.execute(
             f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, {expr} p, COUNT(*) FROM comments "
             f"WHERE session_id=? AND extras IS NOT NULL AND p IS NOT NULL GROUP BY m, p",
             (self.sid,),
-        )
-        rows = list(rows)
+        ).fetchall()
         if not rows:  # no product in the comments: the link most paid orders of the minute were for
             expr = _product_expr("data", ORDER_PRODUCT_KEYS)
             rows = self.conn.execute(
@@ -574,7 +574,21 @@ class ReviewReader:
             f"WHERE {where} ORDER BY CASE r.priority {rank} ELSE 99 END, r.ts LIMIT ?",
             (self.sid, *params, limit),
         ).fetchall()
-        return [ItemRow(*r[:9], handling=self._handling(r[0], r[1], r[2], r[6])) for r in rows]
+        return [
+            ItemRow(
+                comment_id=r[0],
+                ts=r[1],
+                user_id=r[2],
+                nickname=r[3],
+                text=r[4],
+                intent=r[5],
+                priority=r[6],
+                deadline=r[7],
+                first_ts=r[8],
+                handling=self._handling(r[0], r[1], r[2], r[6]),
+            )
+            for r in rows
+        ]
 
     def breached(self, end_ts: float) -> tuple[list[ItemRow], int, int]:
         """(items answered late or never, breached total, never answered total)."""

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Route, async_playwright
+from playwright.async_api import FloatRect, Route, ViewportSize, async_playwright
 
 from livecs.review import ReviewResult
 
@@ -30,8 +30,8 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 900}
-README_CLIP = {"width": 1280, "height": 2300}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+README_CLIP: FloatRect = {"x": 0, "y": 0, "width": 1280, "height": 2300}
 
 
 async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -> None:
@@ -70,7 +70,7 @@ async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -
             await page.screenshot(path=str(ARTIFACTS / "review-full.png"), full_page=True)
             # the README picture: summary, findings and the charts (the long tables follow below)
             shot = ARTIFACTS / "review.png"
-            await page.screenshot(path=str(shot), full_page=True, clip={"x": 0, "y": 0, **README_CLIP})
+            await page.screenshot(path=str(shot), full_page=True, clip=README_CLIP)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shot, SCREENSHOTS / "review.png")
             assert not errors
