@@ -177,8 +177,9 @@ class CouponEngine:
         self._keywords = {r.id: [k.lower() for k in r.trigger.keywords] for r in self.rules}
         rank = {r.id: (r.priority, r.amount or r.percent_off or 0.0) for r in self.rules}
         self._auto.sort(key=lambda r: rank[r.id], reverse=True)  # best first, so eligible() needs no sort
-        self._auto_by_intent: dict[Intent, list[CouponRule]] = {
-            i: [r for r in self._auto if not r.trigger.intents or i in r.trigger.intents] for i in Intent
+        # keyed by id(intent): enum members are singletons and Enum.__hash__ is slow Python code
+        self._auto_by_intent: dict[int, list[CouponRule]] = {
+            id(i): [r for r in self._auto if not r.trigger.intents or i in r.trigger.intents] for i in Intent
         }
 
     def rule(self, rule_id: str) -> CouponRule | None:
@@ -205,7 +206,7 @@ class CouponEngine:
         """The part of eligibility that depends only on what was said (cacheable with a script ranking):
         intent, sentiment and keyword triggers and the product scope."""
         out: list[CouponCandidate] = []
-        for rule in self._auto_by_intent[intent]:
+        for rule in self._auto_by_intent[id(intent)]:
             trig = rule.trigger
             if trig.sentiments and sentiment not in trig.sentiments:
                 continue

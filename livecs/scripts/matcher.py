@@ -20,11 +20,13 @@ matchers on hot reload.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 import time
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -64,7 +66,9 @@ PRODUCT_VARIABLES = frozenset(
     {"price", "original_price", "link", "name", "stock", "sizes", "colors", "skin_types", "specs"}
 )
 #: Variables the matcher fills itself; a library's ``variables`` section may add more or give defaults.
-BUILTIN_VARIABLES = PRODUCT_VARIABLES | {"size_advice", "coupon", "nickname", "ship_days"}
+#: Variables that depend on the comment itself, never precomputed.
+DYNAMIC_VARIABLES = frozenset({"size_advice", "coupon", "nickname"})
+BUILTIN_VARIABLES = PRODUCT_VARIABLES | DYNAMIC_VARIABLES | {"ship_days"}
 _DROP_CHARS = " \t\r\n\u3000,.!?;:~，。！？；：～、…\"'“”‘’()（）[]【】"
 
 
@@ -130,7 +134,7 @@ class Ranked(NamedTuple):
         if self.keywords:
             out.append("keyword " + "、".join(self.keywords))
         if self.example:
-            out.append(f"example ≈ {self.example} ({self.fuzzy * PERCENT:.0f})")
+            out.append(f"example ≈ {self.example} ({round(self.fuzzy * PERCENT)})")
         out.extend(self.notes)
         return tuple(out)
 
@@ -198,17 +202,18 @@ class ScriptMatcher:
                     self._fallbacks[intent].append(idx)
         self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
         self._listen = CompiledTemplate.of(self.config.negative_reply.listen)
+        self._static_values = self._build_static_values()
         ms = self.settings
         self._max_lift = ms.weight_fuzzy + ms.bonus_product_scope + ms.bonus_sentiment_fit
         self._build_keyword_automaton()
         self._build_bigram_index()
-        self._views: dict[Intent | None, _IntentView] = {None: _IntentView(self._postings, None, (), "")}
+        self._views: dict[int, _IntentView] = {id(None): _IntentView(self._postings, None, (), "")}
         for i in Intent:
             fallbacks = tuple(
                 Ranked(idx, self.settings.fallback_score, i.value, notes=(FALLBACK_NOTE,))
                 for idx in self._fallbacks[i]
             )
-            self._views[i] = _IntentView(
+            self._views[id(i)] = _IntentView(
                 self._intent_postings[i], frozenset(self._by_intent[i]), fallbacks, i.value
             )
         self._cache: OrderedDict[tuple[object, ...], _Ranking] = OrderedDict()
@@ -273,10 +278,10 @@ class ScriptMatcher:
         eligible = self.coupons.eligible_among(ranking.coupons, comment, triage, clock)
         best_coupon = eligible[0] if eligible else None
         out = []
-        values: dict[str, str] = {}
+        resolve = self._resolver(comment, ranking.product, best_coupon)
         for position, rank in enumerate(ranking.ranked[:k]):
             c = self._compiled[rank.slot]
-            reply, on_air_line = self._fill(c, comment, triage, ranking.product, best_coupon, values)
+            reply, on_air_line = self._fill(c, triage, resolve)
             why = ranking.whys.get(position)
             if why is None:
                 why = list(rank.why)
@@ -318,7 +323,8 @@ class ScriptMatcher:
         return self._compiled[ranked.slot].script
 
     def _ranking(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
-        key = (query, intent, sentiment, link)
+        # enum members are singletons: id() keys avoid Enum's Python-level __hash__ on the hot path
+        key = (query, id(intent), id(sentiment), link)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -331,7 +337,7 @@ class ScriptMatcher:
 
     def _compute(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
         s = self.settings
-        view = self._views[intent]
+        view = self._views[id(intent)]
         product, product_why = self.catalogue.product_for(query, link)
         # keyword evidence: one Aho-Corasick scan over the whole library
         keyword_hits: dict[int, list[str]] = {}
@@ -359,13 +365,14 @@ class ScriptMatcher:
         overlap: dict[int, float] = {}
         query_weight = 0.0
         for i in range(len(query) - 1):
-            w = weights.get(query[i : i + 2])
+            gram = query[i : i + 2]
+            w = weights.get(gram)
             if w is None:
                 continue
             query_weight += w
             if w < min_weight:
                 continue  # a very common bigram (什么, 多少…): counts in the norm, not worth walking
-            for idx, v in postings.get(query[i : i + 2], ()):
+            for idx, v in postings.get(gram, ()):
                 overlap[idx] = overlap.get(idx, 0.0) + v
         if overlap:
             scale = s.weight_bigram / math.sqrt(query_weight)
@@ -392,7 +399,11 @@ class ScriptMatcher:
         ranked: list[Ranked] = []
         # fuzzy evidence and bonuses lift a script by at most `_max_lift`: below that it cannot win
         floor = prescore[shortlist[0]] - self._max_lift
+        depth = s.ranked_depth
+        kept: list[float] = []  # negated final scores so far, best first
         for idx in shortlist:
+            if len(kept) >= depth and prescore[idx] + self._max_lift < -kept[depth - 1]:
+                break  # shortlist is in prescore order: nothing after this can enter the top `depth`
             c = compiled[idx]
             fz, example = self._fuzzy(query, c.examples) if prescore[idx] >= floor else (0.0, "")
             value = score[idx] + weight_fuzzy * fz
@@ -402,6 +413,7 @@ class ScriptMatcher:
             factor = 1.0 if members is None or idx in members else off
             value *= factor * damping[idx]
             if value >= min_score:
+                bisect.insort(kept, -value)
                 hits = keyword_hits.get(idx)
                 ranked.append(
                     Ranked(
@@ -464,38 +476,51 @@ class ScriptMatcher:
         return value / PERCENT, example
 
     # --- filling -----------------------------------------------------------------------------------------
-    def _fill(
-        self,
-        c: _Compiled,
-        comment: Comment,
-        triage: Triage,
-        product: Product | None,
-        coupon: EligibleCoupon | None,
-        values: dict[str, str],
-    ) -> tuple[str, str]:
-        """Fill one script; ``values`` caches variables across the suggestions of one comment."""
+    def _resolver(
+        self, comment: Comment, product: Product | None, coupon: EligibleCoupon | None
+    ) -> Callable[[str], str]:
+        """Variable values for one comment: per-product values are precomputed, the rest made on demand."""
+        values = dict(self._static_values[product.link if product is not None else None])
 
         def resolve(name: str) -> str:
             value = values.get(name)
             if value is None:
-                value = self._variable(name, comment, product, coupon)
+                value = self._dynamic_variable(name, comment, product, coupon)
                 values[name] = value
             return value
 
+        return resolve
+
+    def _fill(self, c: _Compiled, triage: Triage, resolve: Callable[[str], str]) -> tuple[str, str]:
         reply = c.reply.render(resolve, self.rng)
         on_air_line = c.on_air.render(resolve, self.rng) if c.on_air.pattern else ""
         if triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS and not c.script.empathetic:
             reply = self._care_wrap(reply, triage.emotion, resolve)
         return reply, on_air_line
 
-    def _care_wrap(self, reply: str, emotion: Emotion, resolve: object) -> str:
+    def _care_wrap(self, reply: str, emotion: Emotion, resolve: Callable[[str], str]) -> str:
         """倾听 (heard you) + 共情 (empathy by emotion) + 引导 (next step) + 解决 (the script's reply)."""
         neg = self.config.negative_reply
-        listen = self._listen.render(resolve, self.rng)  # type: ignore[arg-type]
+        listen = self._listen.render(resolve, self.rng)
         empathy = neg.empathy.get(emotion.value or "none", neg.empathy.get("none", ""))
         return f"{listen}，{empathy}。{neg.guide}{reply}"
 
-    def _variable(
+    def _build_static_values(self) -> dict[int | None, dict[str, str]]:
+        """Per product link (and ``None`` = no product): library variables overlaid with product values."""
+        base = {k: v for k, v in self.library.variables.items() if k not in DYNAMIC_VARIABLES}
+        out: dict[int | None, dict[str, str]] = {None: base}
+        for p in self.library.products:
+            values = dict(base)
+            for name in PRODUCT_VARIABLES:
+                value = _product_value(name, p)
+                if value is not None:
+                    values[name] = value
+            if p.ship_days is not None:
+                values["ship_days"] = str(p.ship_days)
+            out[p.link] = values
+        return out
+
+    def _dynamic_variable(
         self, name: str, comment: Comment, product: Product | None, coupon: EligibleCoupon | None
     ) -> str:
         value: str | None = None
@@ -506,11 +531,6 @@ class ScriptMatcher:
         elif name == "coupon":
             if coupon is not None and not coupon.requires_approval:
                 value = coupon.text
-        elif name == "ship_days":
-            if product is not None and product.ship_days is not None:
-                value = str(product.ship_days)
-        elif name in PRODUCT_VARIABLES and product is not None:
-            value = _product_value(name, product)
         if value is None:
             value = self.library.variables.get(name)
         if value is None:

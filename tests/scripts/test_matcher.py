@@ -6,6 +6,9 @@ import random
 import statistics
 import time
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from livecs.models import Emotion, Intent, MemberTier, Sentiment
 from livecs.scripts.evaluate import KeywordFallbackTriage, evaluate, load_pairs, scaled_library
 from livecs.scripts.library import Library
@@ -149,3 +152,34 @@ def test_speed_on_300_scripts(apparel_library: Library) -> None:
         times.append(time.perf_counter() - t0)
     # generous bound for a loaded CI machine; `python run.py scripts bench` reports the real figure
     assert statistics.median(times) < 0.001
+
+
+_MATCHERS: dict[int, ScriptMatcher] = {}
+
+
+def _shared_matcher(library: Library) -> ScriptMatcher:
+    if id(library) not in _MATCHERS:
+        _MATCHERS[id(library)] = ScriptMatcher(library, rng=random.Random(0))
+    return _MATCHERS[id(library)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=40),
+    intent=st.sampled_from(list(Intent)),
+    sentiment=st.sampled_from(list(Sentiment)),
+    emotion=st.sampled_from(list(Emotion)),
+    on_air=st.one_of(st.none(), st.integers(-5, 40), st.text(max_size=4)),
+)
+def test_match_never_raises(
+    apparel_library: Library,
+    text: str,
+    intent: Intent,
+    sentiment: Sentiment,
+    emotion: Emotion,
+    on_air: object,
+) -> None:
+    m = _shared_matcher(apparel_library)
+    out = m.match(make_comment(text), make_triage(text, intent, sentiment, emotion), on_air=on_air, now=NOW)  # type: ignore[arg-type]
+    assert len(out) <= 3
+    assert all(s.reply and s.script_id for s in out)

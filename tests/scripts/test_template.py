@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livecs.scripts.template import (
     TemplateSyntaxError,
@@ -49,3 +51,14 @@ def test_filled_values_are_not_parsed_again() -> None:
 
 def test_unknown_variable_left_visible() -> None:
     assert fill("{prise}元", {}, random.Random(0)) == "{prise}元"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("{}/ab价格宝宝_1 ")), max_size=30))
+def test_parse_never_raises_anything_else(text: str) -> None:
+    try:
+        parts = parse_template(text)
+    except TemplateSyntaxError:
+        return
+    out = render(parts, lambda n: "", random.Random(0))
+    assert isinstance(out, str)
