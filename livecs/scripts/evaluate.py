@@ -46,7 +46,7 @@ class KeywordFallbackTriage:
     first emotion whose cue occurs; ``neu`` otherwise.
     """
 
-    name = "keyword fallback (livecs.triage.engine not available)"
+    name = "keyword fallback"
 
     def __init__(self, matcher: ScriptMatcher, config: ScriptsConfig | None = None) -> None:
         self.matcher = matcher
@@ -91,9 +91,9 @@ def make_triager(matcher: ScriptMatcher, mode: str = "auto") -> tuple[Triager, s
             if mode == "engine":
                 raise
             fallback = KeywordFallbackTriage(matcher)
-            return fallback, f"{fallback.name}: {type(exc).__name__}"
+            return fallback, f"{fallback.name} (livecs.triage.engine unavailable: {type(exc).__name__})"
     fallback = KeywordFallbackTriage(matcher)
-    return fallback, fallback.name
+    return fallback, f"{fallback.name} (--triage keyword)"
 
 
 @dataclass(frozen=True, slots=True)

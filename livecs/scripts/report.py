@@ -55,6 +55,9 @@ class Issue:
         en = f"{en_parts} {self.en}".strip()
         return f"{head}: {tag}: {zh} / {en}" if head else f"{tag}: {zh} / {en}"
 
+    def __str__(self) -> str:
+        return self.format()
+
     def to_dict(self) -> dict[str, object]:
         loc = self.location
         return {
