@@ -1,0 +1,278 @@
+"""Replay recorded Bilibili danmaku (CSV ``delta_s,time,date,text,user``) at recorded pace, N× or flat out.
+
+The layout is the one of ``shared/data/real/bilibili_room11365_danmaku.csv``: ``delta_s`` seconds since the
+recording started (monotonic, two decimals), ``time`` ``HH:MM:SS`` and ``date`` ``YYYY.MM.DD`` wall clock
+in China time (UTC+8), ``text`` the danmaku, ``user`` a (pseudonymised) user id. Columns may come in any
+order; others are ignored. UTF-8 with or without a BOM.
+
+Each row becomes a :class:`Comment` (platform ``bilibili``): ``ts`` is the wall clock second plus the
+fraction of ``delta_s`` (kept non-decreasing and inside its second), so rows of one second keep their
+order; the id is a stable hash of row number, user and wall time (the same file replayed gives the same
+ids; loop passes ≥ 2 add ``#k`` and shift ``ts`` past the previous pass, as :mod:`livecs.ingest.replay`
+does). The room is ``room`` when given, else ``room<digits>`` in the file name, else ``bilibili``.
+
+Pacing follows ``delta_s`` (``ts`` when a row has none): a row is submitted ``(delta - first) / speed``
+seconds after the start; rows due within :data:`BATCH_WINDOW_S` go to ``sink.submit_records`` together.
+Rows that cannot be read (wrong field count, bad date or time, invalid UTF-8) are counted through
+``sink.reject("malformed_csv")`` and the replay goes on. The file is read on a worker thread in chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import itertools
+import logging
+import math
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Final
+
+from livecs.ingest.base import IngestSink, Source
+from livecs.ingest.bilibili.commands import PLATFORM, stable_id
+from livecs.ingest.replay import ReplayFormatError
+from livecs.models import Comment
+
+log = logging.getLogger("livecs.ingest.bilibili.replay")
+
+FORMAT_NAME: Final = "bilibili-csv"
+SOURCE_NAME: Final = "bilibili-csv"
+COLUMNS: Final = ("delta_s", "time", "date", "text", "user")
+#: the recording's wall clock is China Standard Time
+RECORDING_TZ: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
+DATE_FORMAT: Final = "%Y.%m.%d"
+TIME_FORMAT: Final = "%H:%M:%S"
+#: the largest sub-second offset given to a row (it stays inside its wall-clock second)
+MAX_SUBSECOND: Final = 0.999
+#: rows read from the file per trip to the reader thread
+READ_CHUNK_ROWS: Final = 2000
+#: rows due within this many seconds of the first pending one are submitted together
+BATCH_WINDOW_S: Final = 0.010
+DEFAULT_BATCH: Final = 500
+#: recorded-time gap between two passes in loop mode
+LOOP_GAP_S: Final = 1.0
+#: room taken from a file name like ``bilibili_room11365_danmaku.csv``
+ROOM_IN_NAME: Final = re.compile(r"room[_-]?(\d+)", re.IGNORECASE)
+DEFAULT_ROOM: Final = "bilibili"
+_UTF8_BOM: Final = "\ufeff"
+
+
+@dataclass(slots=True)
+class Row:
+    """A readable row: when it is due (recording clock), its wall time and fields."""
+
+    line: int
+    pace: float  # recording clock: delta_s, else ts
+    ts: float
+    text: str
+    user: str
+    clock: str  # "date time" as written, for the id
+
+
+@dataclass(slots=True)
+class BadRow:
+    line: int
+    detail: str
+
+
+def room_from_name(path: Path) -> str:
+    m = ROOM_IN_NAME.search(path.stem)
+    return m.group(1) if m else DEFAULT_ROOM
+
+
+class _Reader:
+    """Parses rows on the reader thread; keeps the state that makes ``ts`` non-decreasing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._clock_cache: dict[tuple[str, str], float] = {}
+        self._last_ts = -math.inf
+
+    def rows(self) -> Iterator[Row | BadRow]:
+        with self.path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ReplayFormatError(f"{self.path}: unreadable CSV header: {exc}") from None
+            names = [h.strip().lstrip(_UTF8_BOM).strip().lower() for h in header]
+            missing = [c for c in COLUMNS if c not in names]
+            if missing:
+                raise ReplayFormatError(
+                    f"{self.path}: not a {FORMAT_NAME} file: missing column(s) {', '.join(missing)} "
+                    f"(expected {','.join(COLUMNS)})"
+                )
+            index = {c: names.index(c) for c in COLUMNS}
+            width = len(names)
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield BadRow(reader.line_num, str(exc))
+                    continue
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # a blank line
+                yield self._row(reader.line_num, fields, index, width)
+
+    def _row(self, line: int, fields: list[str], index: dict[str, int], width: int) -> Row | BadRow:
+        if len(fields) != width:
+            return BadRow(line, f"{len(fields)} fields, header has {width}")
+        if any("\udc80" <= ch <= "\udcff" for f in fields for ch in f):
+            return BadRow(line, "invalid UTF-8")
+        date, clock = fields[index["date"]].strip(), fields[index["time"]].strip()
+        key = (date, clock)
+        second = self._clock_cache.get(key)
+        if second is None:
+            try:
+                when = datetime.strptime(f"{date} {clock}", f"{DATE_FORMAT} {TIME_FORMAT}")
+            except ValueError:
+                return BadRow(line, f"bad date/time {date!r} {clock!r}")
+            second = when.replace(tzinfo=RECORDING_TZ).astimezone(UTC).timestamp()
+            self._clock_cache[key] = second
+        raw_delta = fields[index["delta_s"]].strip()
+        try:
+            delta: float | None = float(raw_delta) if raw_delta else None
+        except ValueError:
+            return BadRow(line, f"bad delta_s {raw_delta!r}")
+        if delta is not None and not math.isfinite(delta):
+            return BadRow(line, f"bad delta_s {raw_delta!r}")
+        sub = min(delta % 1.0, MAX_SUBSECOND) if delta is not None else 0.0
+        ts = min(max(second + sub, self._last_ts), second + MAX_SUBSECOND)
+        ts = max(ts, second)
+        self._last_ts = ts
+        return Row(
+            line,
+            delta if delta is not None else ts,
+            ts,
+            fields[index["text"]],
+            fields[index["user"]].strip(),
+            f"{date} {clock}",
+        )
+
+
+def _take(items: Iterator[Row | BadRow], n: int) -> list[Row | BadRow]:
+    return list(itertools.islice(items, n))
+
+
+class BilibiliCsvReplaySource(Source):
+    """A recorded Bilibili room replayed into the sink. Progress: :attr:`rows_read`, :attr:`bad_rows`."""
+
+    name = SOURCE_NAME
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        speed: float | None = None,
+        room: str | None = None,
+        loop: bool = False,
+        batch: int = DEFAULT_BATCH,
+        max_passes: int | None = None,
+        name: str = SOURCE_NAME,
+    ) -> None:
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be > 0 (or None for as fast as possible)")
+        if batch < 1:
+            raise ValueError("batch must be >= 1")
+        self.path = Path(path)
+        self.speed = speed
+        self.room = room or room_from_name(self.path)
+        self.loop = loop
+        self.batch = batch
+        self.max_passes = max_passes if loop else 1
+        self.name = name
+        self.rows_read = 0
+        self.bad_rows = 0
+        self.passes = 0
+
+    def _comment(self, row: Row, pass_no: int, ts_shift: float) -> Comment:
+        comment_id = stable_id("bcsv", row.line, row.user, row.clock)
+        if pass_no >= 2:
+            comment_id = f"{comment_id}#{pass_no}"
+        return Comment(
+            comment_id=comment_id,
+            platform=PLATFORM,
+            room=self.room,
+            user_id=row.user,
+            nickname=row.user,
+            text=row.text,
+            ts=row.ts + ts_shift,
+        )
+
+    async def run(self, sink: IngestSink) -> None:
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"livecs-{self.name}")
+        start = loop.time()
+        origin: float | None = None  # recording clock of the first row: the replay's origin
+        pace_shift = ts_shift = 0.0  # offsets of the current pass (loop mode)
+        pending: list[Comment] = []
+        pending_due = 0.0
+
+        async def flush() -> None:
+            nonlocal pending
+            if not pending:
+                return
+            delay = pending_due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            batch, pending = pending, []
+            await sink.submit_records(batch, source=self.name)
+
+        try:
+            for pass_no in itertools.count(1):
+                if self.max_passes is not None and pass_no > self.max_passes:
+                    break
+                self.passes = pass_no
+                first: Row | None = None
+                last: Row | None = None
+                items = _Reader(self.path).rows()
+                try:
+                    while chunk := await loop.run_in_executor(executor, _take, items, READ_CHUNK_ROWS):
+                        for item in chunk:
+                            if isinstance(item, BadRow):
+                                self.bad_rows += 1
+                                sink.reject(
+                                    "malformed_csv",
+                                    source=self.name,
+                                    detail=f"line {item.line}: {item.detail}",
+                                )
+                                continue
+                            self.rows_read += 1
+                            first = first or item
+                            last = item
+                            due = loop.time()
+                            if self.speed is not None:
+                                pace = item.pace + pace_shift
+                                origin = pace if origin is None else origin
+                                due = start + (pace - origin) / self.speed
+                            if pending and (len(pending) >= self.batch or due > pending_due + BATCH_WINDOW_S):
+                                await flush()
+                            if not pending:
+                                pending_due = due
+                            pending.append(self._comment(item, pass_no, ts_shift))
+                    await flush()
+                finally:
+                    executor.submit(items.close)
+                if first is None or last is None:
+                    if self.loop:
+                        log.warning("replay %s: no rows in the file; not looping", self.path)
+                    break
+                pace_shift += last.pace - first.pace + LOOP_GAP_S
+                ts_shift += last.ts - first.ts + LOOP_GAP_S
+                log.info(
+                    "replay %s: pass %d done (%d rows, %d malformed so far)",
+                    self.path.name,
+                    pass_no,
+                    self.rows_read,
+                    self.bad_rows,
+                )
+        finally:
+            executor.shutdown(wait=False)
