@@ -164,6 +164,9 @@ def lint_library(
                 guess = difflib.get_close_matches(name, sorted(known_vars), n=1, cutoff=DID_YOU_MEAN_CUTOFF)
                 hint_zh = f"（是不是 {{{guess[0]}}}？）" if guess else ""
                 hint_en = f" (did you mean {{{guess[0]}}}?)" if guess else ""
+                if not guess and not name.isascii():
+                    hint_zh = "（随机选项至少两个，用 / 分隔，如 {宝宝/亲}）"
+                    hint_en = " (random variants need two or more options separated by /, e.g. {宝宝/亲})"
                 add(
                     "unknown_variable",
                     "lint.unknown_variable",

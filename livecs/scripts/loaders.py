@@ -162,6 +162,13 @@ REFUSED_SUFFIXES = (".xlsm", ".xls", ".xlsb")
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
+class _RejectedCell:
+    """A cell already reported while reading (a formula): the field is left out, not reported twice."""
+
+
+REJECTED = _RejectedCell()
+
+
 @dataclass(slots=True)
 class RawItem:
     """One item of a section as read: plain data plus where it and each (dotted) field came from."""
@@ -169,6 +176,7 @@ class RawItem:
     data: dict[str, Any]
     location: Location
     field_locations: dict[str, Location] = field(default_factory=dict)
+    already_reported: set[str] = field(default_factory=set)  # fields rejected (and reported) while reading
 
     def locate(self, loc: tuple[Any, ...]) -> Location:
         """The most precise known location for a pydantic error ``loc``."""
@@ -438,8 +446,12 @@ def _table_to_items(
         row_loc = Location(base.file, base.sheet, line)
         data: dict[str, Any] = {}
         field_locs: dict[str, Location] = {}
+        rejected: set[str] = set()
         for col, name in enumerate(header):
             if not name or name not in known or col >= len(cells):
+                continue
+            if cells[col] is REJECTED:
+                rejected.add(name)
                 continue
             value = _cell_value(cells[col])
             if value is None:
@@ -455,7 +467,7 @@ def _table_to_items(
                 continue
             data[name] = value
             field_locs[name] = loc
-        if not data:
+        if not data and not rejected:
             continue
         if section in MAPPING_SECTIONS:
             key_col, value_col = MAPPING_COLUMNS[section]
@@ -499,7 +511,7 @@ def _table_to_items(
                     for k in list(field_locs):
                         if k.startswith(TRIGGER_PREFIX):
                             field_locs[f"trigger.{k[len(TRIGGER_PREFIX) :]}"] = field_locs.pop(k)
-            items.append(RawItem(data, row_loc, field_locs))
+            items.append(RawItem(data, row_loc, field_locs, rejected))
     if section in MAPPING_SECTIONS:
         if section in doc.sections:
             doc.sections[section][0].data.update(mapping.data)
@@ -586,7 +598,7 @@ def _read_xlsx(doc: RawDocument, content: bytes, limits: Limits) -> None:
                 doc,
                 section,
                 header,
-                _xlsx_rows(doc, ws.title, rows_iter),
+                _xlsx_rows(doc, ws.title, header, rows_iter),
                 Location(doc.file, ws.title),
                 limits,
             )
@@ -594,7 +606,9 @@ def _read_xlsx(doc: RawDocument, content: bytes, limits: Limits) -> None:
         wb.close()
 
 
-def _xlsx_rows(doc: RawDocument, sheet: str, rows_iter: Iterator[Any]) -> Iterator[tuple[int, list[Any]]]:
+def _xlsx_rows(
+    doc: RawDocument, sheet: str, header: list[str], rows_iter: Iterator[Any]
+) -> Iterator[tuple[int, list[Any]]]:
     """Cell values by row; a formula cell is reported and read as empty (never evaluated)."""
     for row_index, row in enumerate(rows_iter, start=2):
         values: list[Any] = []
@@ -604,9 +618,15 @@ def _xlsx_rows(doc: RawDocument, sheet: str, rows_iter: Iterator[Any]) -> Iterat
                     "xlsx_formula",
                     f"单元格含公式 {cell.value}（公式不会被计算，请填写值）",
                     f"cell holds a formula {cell.value} (formulas are never evaluated; enter a value)",
-                    Location(doc.file, sheet, row_index, "", _column_letter(col)),
+                    Location(
+                        doc.file,
+                        sheet,
+                        row_index,
+                        header[col] if col < len(header) else "",
+                        _column_letter(col),
+                    ),
                 )
-                values.append(None)
+                values.append(REJECTED)
             else:
                 values.append(getattr(cell, "value", None))
         yield row_index, values

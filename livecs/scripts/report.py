@@ -46,6 +46,8 @@ class Issue:
         col = loc.column
         if col and loc.column_letter:
             col = f"{col} ({loc.column_letter})"
+        elif loc.column_letter:
+            col = f"{loc.column_letter}列"
         zh_pos = f"第{loc.line}行" if loc.line is not None else ""
         en_pos = f"line {loc.line}" if loc.line is not None else ""
         zh_parts = " ".join(p for p in (zh_pos, f"{col}:" if col else "") if p)

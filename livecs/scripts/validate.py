@@ -18,6 +18,9 @@ from pydantic import BaseModel, ValidationError
 
 from livecs.scripts.library import (
     BILINGUAL_SEPARATOR,
+    COUPON_TYPE_ALIASES,
+    INTENT_ALIASES,
+    TIER_ALIASES,
     CouponRule,
     Library,
     LibraryInfo,
@@ -73,6 +76,14 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+#: The Chinese names a field also accepts, shown when its value is invalid.
+CHINESE_CHOICES: dict[str, str] = {
+    "type": "、".join(COUPON_TYPE_ALIASES),
+    "intents": "、".join(INTENT_ALIASES),
+    "min_tier": "、".join(k for k in TIER_ALIASES if not k.isascii()),
+}
+
+
 @dataclass(slots=True)
 class LoadResult:
     """The library (``None`` when there are errors) and every finding, with where each item came from."""
@@ -80,6 +91,7 @@ class LoadResult:
     library: Library | None
     issues: list[Issue] = field(default_factory=list)
     item_sources: dict[tuple[str, str], RawItem] = field(default_factory=dict)  # (section, id) → as read
+    partial: Library | None = None  # the valid items when there are errors (lint still runs on them)
 
     @property
     def ok(self) -> bool:
@@ -108,6 +120,9 @@ def check(paths: Iterable[str | Path], config: ScriptsConfig | None = None) -> L
         result.issues.extend(lint_library(result.library, cfg, result.item_sources))
         if has_errors(result.issues):
             result.library = None
+    elif result.partial is not None:  # report lint findings of the valid items too: all problems at once
+        lint = lint_library(result.partial, cfg, result.item_sources)
+        result.issues.extend(i for i in lint if i.code != "lint.intent_coverage")
     return result
 
 
@@ -115,6 +130,8 @@ def _pydantic_issues(exc: ValidationError, item: RawItem, item_id: str) -> list[
     issues = []
     for err in exc.errors(include_url=False):
         etype = err["type"]
+        if err["loc"] and str(err["loc"][0]) in item.already_reported:
+            continue
         loc = item.locate(tuple(err["loc"]))
         column = ".".join(str(p) for p in err["loc"]) or loc.column
         location = Location(loc.file, loc.sheet, loc.line, column, loc.column_letter)
@@ -126,6 +143,9 @@ def _pydantic_issues(exc: ValidationError, item: RawItem, item_id: str) -> list[
             value = err.get("input")
             if etype in ("enum", "literal_error"):
                 expected = (err.get("ctx") or {}).get("expected", "")
+                hint = CHINESE_CHOICES.get(str(err["loc"][0]) if err["loc"] else "")
+                if hint:
+                    expected = f"{expected}; {hint}"
                 zh, en = f"{zh} {value!r}（可用：{expected}）", f"{en} {value!r} (expected {expected})"
             elif etype not in ("missing", "extra_forbidden") and not isinstance(value, (dict, list)):
                 zh, en = f"{zh}：{value!r}", f"{en}: {value!r}"
@@ -212,7 +232,7 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
         )
     issues.extend(_cross_checks(valid, cfg, item_sources))
     if has_errors(issues) or info is None:
-        return LoadResult(None, _cap(issues, cfg), item_sources)
+        return LoadResult(None, _cap(issues, cfg), item_sources, _partial(info, variables, valid))
     try:
         library = Library(
             library=info,
@@ -227,6 +247,23 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
         issues.extend(_pydantic_issues(exc, loc_item, "library"))
         return LoadResult(None, _cap(issues, cfg), item_sources)
     return LoadResult(library, _cap(issues, cfg), item_sources)
+
+
+def _partial(
+    info: LibraryInfo | None, variables: dict[str, str], valid: dict[str, list[tuple[Any, RawItem]]]
+) -> Library | None:
+    """The valid items as a library, so lint can report on them alongside the errors."""
+    try:
+        return Library(
+            library=info or LibraryInfo(name="?"),
+            variables=variables,
+            scripts=[o for o, _ in valid["scripts"]],
+            products=[o for o, _ in valid["products"]],
+            size_charts=[o for o, _ in valid["size_charts"]],
+            coupons=[o for o, _ in valid["coupons"]],
+        )
+    except ValidationError:
+        return None
 
 
 def _cap(issues: list[Issue], cfg: ScriptsConfig) -> list[Issue]:
@@ -314,8 +351,8 @@ def _cross_checks(
                         Issue(
                             "error",
                             "unknown_product",
-                            f"商品 {ref} 不在商品目录里（写链接号或商品编码）",
-                            f"product {ref} is not in the catalogue (use a link number or SKU)",
+                            f"商品 {ref} 不在商品目录里或该商品行有错误（写链接号或商品编码）",
+                            f"product {ref} is not in the catalogue or its row has errors (link or SKU)",
                             item.field_locations.get("products", item.location),
                             obj.id,
                         )

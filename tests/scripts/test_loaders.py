@@ -111,3 +111,13 @@ def test_unknown_column_and_sheet_reported(apparel_library: Library) -> None:
     codes = {i.code for i in result.issues}
     assert "unknown_column" in codes
     assert "unknown_sheet" in codes
+
+
+def test_formula_reported_once_with_column(apparel_library: Library) -> None:
+    def put_formula(wb: openpyxl.Workbook) -> None:
+        wb["products"]["D3"] = "=SUM(1,2)"
+
+    result = load_bytes([("shop.xlsx", _xlsx_bytes(apparel_library, put_formula))])
+    row3 = [i for i in result.issues if i.location.sheet == "products" and i.location.line == 3]
+    assert [i.code for i in row3] == ["xlsx_formula"]  # no second "price missing" for the same cell
+    assert "price (D)" in row3[0].format()

@@ -163,3 +163,26 @@ def test_never_raises_on_garbage() -> None:
         for name in ("x.yaml", "x.csv", "x.xlsx"):
             result = load_bytes([(name, blob)])
             assert result.library is None
+
+
+def test_lint_findings_reported_alongside_errors(tmp_path: Path) -> None:
+    text = (
+        GOOD
+        + """\
+  - id: broken
+    intents: [nope]
+    reply: "x"
+  - id: typo
+    intents: [product]
+    keywords: [尺码]
+    reply: "{prise}元，全网最低价"
+    on_air: "尺码"
+"""
+    )
+    path = tmp_path / "shop.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = check([path])
+    codes = [i.code for i in result.issues]
+    assert "invalid.enum" in codes  # the broken script
+    assert "lint.unknown_variable" in codes and "lint.ad_law" in codes  # the valid one is still linted
+    assert "lint.intent_coverage" not in codes
