@@ -111,17 +111,29 @@ def load_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsConfig | None 
 
 
 def check(paths: Iterable[str | Path], config: ScriptsConfig | None = None) -> LoadResult:
-    """Validate and lint: what ``scripts check`` prints."""
+    """Validate and lint files: what ``scripts check`` prints."""
+    cfg = config or default_config()
+    return with_lint(load_files(paths, cfg), cfg)
+
+
+def check_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsConfig | None = None) -> LoadResult:
+    """Validate and lint uploaded files (the console's upload)."""
+    cfg = config or default_config()
+    return with_lint(load_bytes(files, cfg), cfg)
+
+
+def with_lint(result: LoadResult, config: ScriptsConfig) -> LoadResult:
+    """Add lint findings; a lint error (e.g. an unknown variable) makes the library unusable.
+
+    When validation already failed, the valid items are linted anyway so every problem shows at once."""
     from livecs.scripts.lint import lint_library
 
-    cfg = config or default_config()
-    result = load_files(paths, cfg)
     if result.library is not None:
-        result.issues.extend(lint_library(result.library, cfg, result.item_sources))
+        result.issues.extend(lint_library(result.library, config, result.item_sources))
         if has_errors(result.issues):
-            result.library = None
-    elif result.partial is not None:  # report lint findings of the valid items too: all problems at once
-        lint = lint_library(result.partial, cfg, result.item_sources)
+            result.partial, result.library = result.library, None
+    elif result.partial is not None:
+        lint = lint_library(result.partial, config, result.item_sources)
         result.issues.extend(i for i in lint if i.code != "lint.intent_coverage")
     return result
 

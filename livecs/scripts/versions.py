@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livecs.scripts.library import Library
-from livecs.scripts.lint import lint_library
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
 from livecs.scripts.settings import ScriptsConfig, default_config
-from livecs.scripts.validate import load_bytes
+from livecs.scripts.validate import check_bytes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS library_versions (
@@ -148,13 +147,9 @@ class LibraryRegistry:
     ) -> UploadResult:
         """Validate + lint uploaded files; store a new version when error-free (not activated)."""
         file_list = list(files)
-        result = load_bytes(file_list, self.config)
+        result = check_bytes(file_list, self.config)
         issues = list(result.issues)
-        if result.library is None:
-            return UploadResult(None, issues)
-        sources = {name: raw for name, raw in result.item_sources.items()}
-        issues.extend(lint_library(result.library, self.config, sources))
-        if has_errors(issues):
+        if result.library is None or has_errors(issues):
             return UploadResult(None, issues)
         digest = hashlib.sha256()
         for name, content in file_list:
