@@ -192,6 +192,8 @@ class CatalogueIndex:
     def __init__(self, library: Library) -> None:
         self.library = library
         self._by_link = {p.link: p for p in library.products}
+        self._link_why = {link: f"link {link}" for link in self._by_link}
+        self._on_air_why = {link: f"on air {link}" for link in self._by_link}
         self._alias_automaton: ahocorasick.Automaton | None = None
         aliases: dict[str, list[Product]] = {}
         for p in library.products:
@@ -210,7 +212,7 @@ class CatalogueIndex:
         for link in mentioned_links(text):
             p = self._by_link.get(link)
             if p is not None:
-                return p, f"link {link}"
+                return p, self._link_why[link]
         if self._alias_automaton is not None:
             best: tuple[str, tuple[Product, ...]] | None = None
             for _end, (alias, products) in self._alias_automaton.iter(text.lower()):
@@ -221,7 +223,7 @@ class CatalogueIndex:
         if on_air_link is not None:
             p = self._by_link.get(on_air_link)
             if p is not None:
-                return p, f"on air {on_air_link}"
+                return p, self._on_air_why[on_air_link]
         return None, ""
 
     def advice_for(self, product: Product | None, text: str, texts: SizeAdviceSettings) -> str:

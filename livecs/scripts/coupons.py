@@ -24,6 +24,7 @@ Every successful issue returns an :class:`IssuedCoupon` record for the store; a 
 from __future__ import annotations
 
 import enum
+import re
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -174,7 +175,13 @@ class CouponEngine:
         self._by_id = {r.id: r for r in self.rules}
         self._auto = [r for r in self.rules if r.enabled and not r.trigger.is_manual_only]
         self._windows = {r.id: r.window() for r in self.rules}
-        self._keywords = {r.id: [k.lower() for k in r.trigger.keywords] for r in self.rules}
+        self._keywords = {
+            r.id: re.compile(
+                "|".join(re.escape(k.lower()) for k in sorted(r.trigger.keywords, key=len, reverse=True))
+            )
+            for r in self.rules
+            if r.trigger.keywords
+        }
         rank = {r.id: (r.priority, r.amount or r.percent_off or 0.0) for r in self.rules}
         self._auto.sort(key=lambda r: rank[r.id], reverse=True)  # best first, so eligible() needs no sort
         # keyed by id(intent): enum members are singletons and Enum.__hash__ is slow Python code
@@ -215,10 +222,10 @@ class CouponEngine:
                     continue
             reasons: list[str] = []
             if trig.keywords:
-                hit = next((k for k in self._keywords[rule.id] if k in lowered), None)
-                if hit is None:
+                found = self._keywords[rule.id].search(lowered)
+                if found is None:
                     continue
-                reasons.append(f"coupon {rule.id}: keyword {hit}")
+                reasons.append(f"coupon {rule.id}: keyword {found.group(0)}")
             if trig.intents:
                 reasons.insert(0, f"coupon {rule.id}: intent {INTENT_CHINESE[intent]}")
             if trig.sentiments:

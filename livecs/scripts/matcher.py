@@ -205,6 +205,13 @@ class ScriptMatcher:
         self._static_values = self._build_static_values()
         ms = self.settings
         self._max_lift = ms.weight_fuzzy + ms.bonus_product_scope + ms.bonus_sentiment_fit
+        # the most fuzzy evidence and bonuses can add to each script's score
+        self._lift = [
+            ms.weight_fuzzy
+            + (ms.bonus_product_scope if c.products else 0.0)
+            + (ms.bonus_sentiment_fit if c.sentiment is not None else 0.0)
+            for c in self._compiled
+        ]
         self._build_keyword_automaton()
         self._build_bigram_index()
         self._views: dict[int, _IntentView] = {id(None): _IntentView(self._postings, None, (), "")}
@@ -397,15 +404,16 @@ class ScriptMatcher:
         min_score = s.min_score
         compiled = self._compiled
         ranked: list[Ranked] = []
-        # fuzzy evidence and bonuses lift a script by at most `_max_lift`: below that it cannot win
-        floor = prescore[shortlist[0]] - self._max_lift
+        # fuzzy evidence and bonuses add at most lift[idx]: below the leader's prescore after that, skip fuzzy
+        floor = prescore[shortlist[0]] if shortlist else 0.0
+        lift = self._lift
         depth = s.ranked_depth
         kept: list[float] = []  # negated final scores so far, best first
         for idx in shortlist:
             if len(kept) >= depth and prescore[idx] + self._max_lift < -kept[depth - 1]:
                 break  # shortlist is in prescore order: nothing after this can enter the top `depth`
             c = compiled[idx]
-            fz, example = self._fuzzy(query, c.examples) if prescore[idx] >= floor else (0.0, "")
+            fz, example = self._fuzzy(query, c.examples) if prescore[idx] + lift[idx] >= floor else (0.0, "")
             value = score[idx] + weight_fuzzy * fz
             notes: tuple[str, ...] = ()
             if c.products or c.sentiment is not None:

@@ -66,7 +66,7 @@ class MatcherSettings(_Section):
     penalty_sentiment_mismatch: float = 0.10
     off_intent_factor: float = 0.55
     fuzzy_shortlist: int = 6
-    ranked_depth: int = 5
+    ranked_depth: int = 3
     common_bigram_share: float = 0.05
     min_score: float = 0.12
     fallback_score: float = 0.10
