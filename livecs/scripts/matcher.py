@@ -203,6 +203,7 @@ class ScriptMatcher:
         self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
         self._listen = CompiledTemplate.of(self.config.negative_reply.listen)
         self._static_values = self._build_static_values()
+        self._bound: dict[tuple[int, int | None], tuple[CompiledTemplate, CompiledTemplate]] = {}
         ms = self.settings
         self._max_lift = ms.weight_fuzzy + ms.bonus_product_scope + ms.bonus_sentiment_fit
         # the most fuzzy evidence and bonuses can add to each script's score
@@ -288,7 +289,7 @@ class ScriptMatcher:
         resolve = self._resolver(comment, ranking.product, best_coupon)
         for position, rank in enumerate(ranking.ranked[:k]):
             c = self._compiled[rank.slot]
-            reply, on_air_line = self._fill(c, triage, resolve)
+            reply, on_air_line = self._fill(c, triage, ranking.product, resolve)
             why = ranking.whys.get(position)
             if why is None:
                 why = list(rank.why)
@@ -499,9 +500,16 @@ class ScriptMatcher:
 
         return resolve
 
-    def _fill(self, c: _Compiled, triage: Triage, resolve: Callable[[str], str]) -> tuple[str, str]:
-        reply = c.reply.render(resolve, self.rng)
-        on_air_line = c.on_air.render(resolve, self.rng) if c.on_air.pattern else ""
+    def _fill(
+        self, c: _Compiled, triage: Triage, product: Product | None, resolve: Callable[[str], str]
+    ) -> tuple[str, str]:
+        key = (c.index, product.link if product is not None else None)
+        bound = self._bound.get(key)
+        if bound is None:  # templates with this product's (and the library's) fixed values written in
+            static = self._static_values[key[1]]
+            bound = self._bound[key] = (c.reply.bind(static), c.on_air.bind(static))
+        reply = bound[0].render(resolve, self.rng)
+        on_air_line = bound[1].render(resolve, self.rng) if bound[1].pattern else ""
         if triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS and not c.script.empathetic:
             reply = self._care_wrap(reply, triage.emotion, resolve)
         return reply, on_air_line

@@ -144,18 +144,37 @@ class CompiledTemplate:
 
     pattern: str
     slots: tuple[Variable | Variants, ...]
+    parts: tuple[Part, ...] = ()
 
     @classmethod
     def of(cls, text: str) -> CompiledTemplate:
+        return cls.from_parts(parse_template(text))
+
+    @classmethod
+    def from_parts(cls, parts: tuple[Part, ...]) -> CompiledTemplate:
         pieces: list[str] = []
         slots: list[Variable | Variants] = []
-        for p in parse_template(text):
+        for p in parts:
             if isinstance(p, str):
                 pieces.append(p.replace("{", "{{").replace("}", "}}"))
             else:
                 pieces.append("{}")
                 slots.append(p)
-        return cls("".join(pieces), tuple(slots))
+        return cls("".join(pieces), tuple(slots), parts)
+
+    def bind(self, values: dict[str, str]) -> CompiledTemplate:
+        """The same template with the variables found in ``values`` written in (variants stay random)."""
+        if not any(isinstance(p, Variable) and p.name in values for p in self.parts):
+            return self
+        bound: list[Part] = []
+        for p in self.parts:
+            if isinstance(p, Variable) and p.name in values:
+                p = values[p.name]
+            if isinstance(p, str) and bound and isinstance(bound[-1], str):
+                bound[-1] += p
+            else:
+                bound.append(p)
+        return CompiledTemplate.from_parts(tuple(bound))
 
     def render(self, resolve: Callable[[str], str], rng: random.Random) -> str:
         if not self.slots:
