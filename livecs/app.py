@@ -183,9 +183,15 @@ async def run_replay(
     if not path.is_file():
         print(f"replay: no such file: {file}", file=sys.stderr)
         return 2
-    from livecs.ingest.replay import ReplaySource
+    source: Source
+    if fmt == "bilibili-csv":
+        from livecs.ingest.bilibili.replay import BilibiliCsvReplaySource
 
-    source = ReplaySource(path, fmt=fmt, speed=speed, room=room, loop=loop)
+        source = BilibiliCsvReplaySource(path, speed=speed, room=room, loop=loop)
+    else:
+        from livecs.ingest.replay import ReplaySource
+
+        source = ReplaySource(path, fmt=fmt, speed=speed, room=room, loop=loop)  # type: ignore[arg-type]
     started = time.perf_counter()
     async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
         with contextlib.suppress(asyncio.CancelledError):
@@ -225,6 +231,10 @@ async def run_serve(
             from livecs.ingest.replay import ReplaySource
 
             built.append(ReplaySource(Path(file or ""), speed=speed, room=room))
+        elif name == "bilibili":
+            from livecs.ingest.bilibili.client import BilibiliSource
+
+            built.append(BilibiliSource(settings.bilibili, room=room))
         elif name == "simulator":
             from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
 

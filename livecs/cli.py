@@ -76,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="replay a recorded file (JSON Lines or CSV) through the pipeline")
     _common(p)
     p.add_argument("file", help="the recording")
-    p.add_argument("--format", choices=["jsonl", "csv"], help="default: by file extension")
+    p.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "bilibili-csv"],
+        help="default: by file extension; bilibili-csv = recorded danmaku delta_s,time,date,text,user",
+    )
     p.add_argument(
         "--speed", type=_speed, default=None, metavar="N|max", help="N× recorded pace (default max)"
     )
@@ -90,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--source",
         action="append",
-        choices=["ws", "webhook", "replay", "simulator", "none"],
+        choices=["ws", "webhook", "replay", "simulator", "bilibili", "none"],
         help="input source (repeatable); 'none' runs processing workers only (Redis scale-out)",
     )
     p.add_argument("--url", help="ws: relay URL (default ws.url)")
@@ -204,6 +208,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     sources = args.source or ["webhook"]
     if "replay" in sources and not args.file:
         print("serve --source replay needs --file FILE", file=sys.stderr)
+        return 2
+    if "bilibili" in sources and not settings.bilibili.room_id and not (args.room or "").isdigit():
+        print("serve --source bilibili needs --room <numeric room id> (or bilibili.room_id)", file=sys.stderr)
         return 2
     return _run(
         lambda: run_serve(
