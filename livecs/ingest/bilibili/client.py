@@ -126,8 +126,8 @@ class BilibiliSource(Source):
             if need_key and self.key_provider is not None:
                 try:
                     self.key = await self.key_provider()
-                except Exception as exc:  # a failed refresh: try again with the old key after the backoff
-                    log.warning("bilibili room %s: token refresh failed: %r", self.room_id, exc)
+                except Exception as refresh_err:  # a failed refresh: retry with the old key after the backoff
+                    log.warning("bilibili room %s: token refresh failed: %r", self.room_id, refresh_err)
             conn: ClientConnection | None = None
             exc: BaseException | None = None
             self._authed = self._delivered = False

@@ -25,7 +25,7 @@ import itertools
 import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -92,7 +92,7 @@ class _Reader:
         self._clock_cache: dict[tuple[str, str], float] = {}
         self._last_ts = -math.inf
 
-    def rows(self) -> Iterator[Row | BadRow]:
+    def rows(self) -> Generator[Row | BadRow, None, None]:
         with self.path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
             reader = csv.reader(fh)
             try:
