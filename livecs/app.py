@@ -270,8 +270,14 @@ async def run_serve(
             )
             if routes:
                 port = _port_of(runner, settings.console.port)
-                print(f"webhook: POST http://{settings.console.host}:{port}/api/rooms/<room>/comments", flush=True)
-        print(f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}", flush=True)
+                print(
+                    f"webhook: POST http://{settings.console.host}:{port}/api/rooms/<room>/comments",
+                    flush=True,
+                )
+        print(
+            f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}",
+            flush=True,
+        )
         try:
             if built:
                 await _run_sources(pipeline, built, None)

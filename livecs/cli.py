@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "livecs.scripts.commands",
     "livecs.console.commands",
     "livecs.review.commands",
+    "livecs.bench",
 )
 
 

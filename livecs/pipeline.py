@@ -230,13 +230,18 @@ class Pipeline:
                         counters.process_errors += 1
                         self._errors.warning("event", "event %s failed: %r", rec.event_id, exc)
                 results.setdefault((d.room, d.session_id), []).append(rec)
-        written = await self.store.write(batch)
+        # The record is written on the store's thread while the display gets its results; the batch is
+        # acked only once the write has succeeded (a failed write leaves it pending for redelivery).
+        writing = asyncio.ensure_future(self.store.write(batch))
+        try:
+            if self.publish_results:
+                for (room, session_id), recs in results.items():
+                    await self._publish_results(room, session_id, recs)
+        finally:
+            written = await writing
         await self.bus.ack(COMMENTS_TOPIC, PROCESS_STAGE, deliveries)
         counters.recorded += written.comments
         counters.processed += len(deliveries)
-        if self.publish_results:
-            for (room, session_id), recs in results.items():
-                await self._publish_results(room, session_id, recs)
 
     async def _publish_results(self, room: str, session_id: str, recs: list[Record]) -> None:
         """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag)."""

@@ -110,7 +110,9 @@ class Ingestor:
     async def submit_records(self, records: Sequence[Comment | LiveEvent], *, source: str) -> int:
         self.counters.received += len(records)
         limit = self.validator.limits.max_text_chars
+        now = time.time()
         for rec in records:
+            rec.received_at = now  # when livecs got it (ingest→stored/console lag starts here)
             if isinstance(rec, Comment):
                 rec.text = clean_text(rec.text)
                 if len(rec.text) > limit:
