@@ -111,11 +111,10 @@ async def run_demo(
     workers: int | None = None,
 ) -> int:
     """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary."""
-    from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
-
     from livecs.console.app import start_console
     from livecs.console.merchant import RegistryBackend
     from livecs.console.outbound import SimulatedRoomConnector
+    from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
 
     sim = BroadcastSimulator(seed=seed, room=room, rate=rate)
     source = SimulatorSource(duration_s, simulator=sim, speed=1.0)
