@@ -19,6 +19,9 @@ from livecs.triage.normalize import NormalizedText, Normalizer
 from livecs.triage.spam import SpamRules
 
 _INTENT_INDEX = {label: i for i, label in enumerate(INTENT_LABELS)}
+_INTENTS = {label: Intent(label) for label in INTENT_LABELS}  # Enum(value) calls are slow on the hot path
+_SENTIMENTS = {label: Sentiment(label) for label in SENTIMENT_LABELS}
+_EMOTIONS = {label: Emotion(label) for label in ("", *EMOTION_LABELS)}
 _EMPTY_OR_TAGS_RE = re.compile(r"(?:\[[^\]]{1,6}\]|\s)*")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _QUESTION_MARKS_ONLY_RE = re.compile(r"[?\s.。!]*\?[?\s.。!]*")
@@ -105,11 +108,11 @@ class TextAnalyzer:
         return TextAnalysis(
             normalized=text,
             folded=norm.folded,
-            intent=Intent(intent),
+            intent=_INTENTS[intent],
             intent_confidence=round(confidence, 4),
-            sentiment=Sentiment(sentiment),
+            sentiment=_SENTIMENTS[sentiment],
             sentiment_score=round(score, 4),
-            emotion=Emotion(emotion if sentiment == _NEGATIVE_AFFECT else ""),
+            emotion=_EMOTIONS[emotion if sentiment == _NEGATIVE_AFFECT else ""],
             spam_reason=spam_reason if intent == "spam" else "",
             threat=bool(hits.complaint_terms),
             stock_urgency=hits.stock_urgency,

@@ -41,7 +41,7 @@ class TriageEngine:
         self.clusters = ClusterTracker(config["cluster"])
         self.priority = PriorityRules(config["priority"])
         cache = config["cache"]
-        self._normalize = lru_cache(maxsize=int(cache["normalise_size"]))(normalizer.normalize)
+        self._raw_cache_size = int(cache["normalise_size"])
         self._analysis_cache_size = int(cache["text_analysis_size"])
         self._reset_analysis_cache()
         for intent, keywords in (config.get("keywords") or {}).items():
@@ -55,7 +55,14 @@ class TriageEngine:
         return cls(load_config(path))
 
     def _reset_analysis_cache(self) -> None:
+        # Two levels: raw text -> analysis (one C-level lookup on the hot path), and on a miss normalised
+        # text -> analysis (raw variants that normalise alike share one analysis).
         self._analyze_cached = lru_cache(maxsize=self._analysis_cache_size)(self.analyzer.analyze_normalized)
+        self._analyze_raw = lru_cache(maxsize=self._raw_cache_size)(self._analyze_uncached)
+
+    def _analyze_uncached(self, text: str) -> TextAnalysis:
+        norm: NormalizedText = self.normalizer.normalize(text)
+        return self._analyze_cached(norm)
 
     def add_keywords(
         self, intent: Intent | str, keywords: list[str], examples: list[str] | None = None
@@ -72,8 +79,7 @@ class TriageEngine:
 
     def analyze_text(self, text: str) -> TextAnalysis:
         """The cached text-only analysis (no room or user state touched)."""
-        norm: NormalizedText = self._normalize(text if isinstance(text, str) else str(text or ""))
-        return self._analyze_cached(norm)
+        return self._analyze_raw(text if isinstance(text, str) else str(text or ""))
 
     def triage(self, comment: Comment, now: float) -> Triage:
         try:
@@ -92,7 +98,8 @@ class TriageEngine:
             )
 
     def _triage(self, comment: Comment, now: float) -> Triage:
-        analysis = self.analyze_text(comment.text)
+        text = comment.text
+        analysis = self._analyze_raw(text if isinstance(text, str) else str(text or ""))
         intent, sentiment, emotion = analysis.intent, analysis.sentiment, analysis.emotion
         spam_reason = analysis.spam_reason
         flood_reason = self.flood.observe(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from operator import add
 
 from livecs.triage.lexicon import LexiconHits
 
@@ -31,8 +32,9 @@ def text_features(text: str, hits: LexiconHits) -> list[str]:
     compact = text.replace(" ", "_")
     padded = "^" + compact + "$"
     feats.update(compact)
-    feats.update(padded[i : i + 2] for i in range(len(padded) - 1))
-    feats.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    bigrams = list(map(add, padded, padded[1:]))  # C-level pairwise concatenation: padded[i : i + 2]
+    feats.update(bigrams)
+    feats.update(map(add, bigrams, padded[2:]))  # padded[i : i + 3]
     feats.add(length_bucket(len(compact)))
     if not compact:
         feats.add("#empty")

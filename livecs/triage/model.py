@@ -7,12 +7,14 @@ the predicted intent as one extra feature (``I:<intent>``).
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
 from livecs.triage.features import INTENT_FEATURE_PREFIX
 
+_add_reduce = np.add.reduce
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_FILE = DATA_DIR / "model.npz"
 INTENT_LABELS = (
@@ -32,7 +34,8 @@ def softmax(logits: list[float]) -> list[float]:
 
 
 def argmax(values: list[float]) -> int:
-    return max(range(len(values)), key=values.__getitem__)
+    """Index of the first largest value."""
+    return values.index(max(values))
 
 
 class LinearModel:
@@ -66,6 +69,19 @@ class LinearModel:
             else zero
             for label in INTENT_LABELS
         ]
+        # Hot-path forms: a trailing zero row for unknown features (lookups without a filter) and, per intent,
+        # the intent row plus the head's bias for the sentiment and emotion columns.
+        n_cols = self.weights.shape[1]
+        self._gather = np.vstack([self.weights, np.zeros((1, n_cols), dtype=np.float32)])
+        self._unknown_row = len(self.weights)
+        mid = n_intent + n_sent
+        self._sent_add = [
+            [r + b for r, b in zip(row[n_intent:mid], self._sentiment_bias, strict=True)]
+            for row in self._intent_rows
+        ]
+        self._emo_add = [
+            [r + b for r, b in zip(row[mid:], self._emotion_bias, strict=True)] for row in self._intent_rows
+        ]
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> LinearModel:
@@ -94,21 +110,19 @@ class LinearModel:
 
     def feature_sum(self, features: list[str]) -> list[float]:
         """Summed weight rows of the known features (one numpy gather, then plain floats)."""
-        index = self.index
-        rows = [i for i in map(index.get, features) if i is not None]
-        if not rows:
+        if not features:
             return [0.0] * self.weights.shape[1]
-        return self.weights[rows].sum(axis=0).tolist()  # type: ignore[no-any-return]
+        rows = list(map(self.index.get, features, repeat(self._unknown_row)))  # unknown -> the zero row
+        return _add_reduce(self._gather.take(rows, axis=0)).tolist()  # type: ignore[no-any-return]
 
     def intent_logits(self, summed: list[float]) -> list[float]:
         return [w + b for w, b in zip(summed[self._intent_cols], self._intent_bias, strict=True)]
 
     def affect(self, summed: list[float], intent: int) -> tuple[list[float], list[float]]:
         """Sentiment and emotion probabilities given the chosen intent's index."""
-        row = self._intent_rows[intent]
         start, mid = self._n_intent, self._n_intent + self._n_sent
-        sentiment = softmax([summed[i] + row[i] + self._sentiment_bias[i - start] for i in range(start, mid)])
-        emotion = softmax([summed[i] + row[i] + self._emotion_bias[i - mid] for i in range(mid, len(summed))])
+        sentiment = softmax([a + b for a, b in zip(summed[start:mid], self._sent_add[intent], strict=True)])
+        emotion = softmax([a + b for a, b in zip(summed[mid:], self._emo_add[intent], strict=True)])
         return sentiment, emotion
 
 

@@ -8,7 +8,7 @@ product. Deterministic for a seed. Nothing here comes from the development set.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from livecs.triage.examples import LabelledExample
 
@@ -526,6 +526,100 @@ def _chitchat(rng: random.Random) -> tuple[str, str, str]:
     return core, "neu", ""
 
 
+# Issues a viewer can have, by intent (no feeling of their own) and markers that carry the feeling: the
+# emotion head learns the marker (急/等了好久 anxious, 怎么弄/找不到 confused, 失望/就这 disappointed).
+ISSUES = {
+    "product": [
+        "链接还没上",
+        "我的码没了",
+        "找不到这个链接",
+        "刚才那件没货了",
+        "说的几号没听清",
+        "补货还没补",
+    ],
+    "price_promo": ["券还没发", "券用不了", "满减没减", "价格还没说", "领的券不见了", "秒杀还没开始"],
+    "order": ["地址填错了", "订单改不了", "下单一直不成功", "拍错码了", "备注写不上", "订单没找到"],
+    "logistics": [
+        "还没发货",
+        "物流一直没动",
+        "快递还没到",
+        "单号查不到",
+        "显示签收了没收到",
+        "拍了好几天还没发",
+    ],
+    "payment": ["付款一直失败", "花呗用不了", "钱扣了订单没生成", "支付页面打不开", "付不了款", "分期选不了"],
+    "after_sales": [
+        "退款还没到账",
+        "退货申请没人处理",
+        "换货还没发",
+        "补发还没收到",
+        "售后入口找不到",
+        "退货被驳回了",
+    ],
+    "chitchat": ["直播间卡了", "画面黑了", "福袋没抽中", "声音听不见", "抽奖又没中", "红包没抢到"],
+}
+EMOTION_MARKERS = {
+    "anxious": [
+        "急",
+        "急急急",
+        "快点啊",
+        "赶紧的",
+        "等了好久了",
+        "什么时候才好",
+        "还要等多久",
+        "在线等 挺急的",
+        "等着用呢",
+        "来不及了",
+        "催一下",
+        "求快",
+        "明天就要用了",
+        "等得好着急",
+    ],
+    "confused": [
+        "怎么弄啊",
+        "找不到在哪",
+        "不会弄",
+        "为什么不行",
+        "？？？",
+        "咋回事",
+        "怎么回事啊",
+        "看不懂",
+        "是什么情况",
+        "搞不懂",
+        "谁教教我",
+        "是不是bug",
+        "为啥啊",
+        "要怎么操作",
+    ],
+    "disappointed": [
+        "失望",
+        "好失望",
+        "不满意",
+        "就这？",
+        "没人理",
+        "唉",
+        "算了",
+        "白等了",
+        "太可惜了",
+        "心累",
+        "下次不来了",
+        "有点寒心",
+        "哎 又这样",
+        "无语了",
+    ],
+}
+
+
+def _emotional(intent: str) -> Callable[[random.Random], tuple[str, str, str]]:
+    def generate(rng: random.Random) -> tuple[str, str, str]:
+        emotion = rng.choice(sorted(EMOTION_MARKERS))
+        issue, marker = rng.choice(ISSUES[intent]), rng.choice(EMOTION_MARKERS[emotion])
+        text = f"{issue} {marker}" if rng.random() < 0.7 else f"{marker} {issue}"
+        return _wrap(rng, text), "neg", emotion
+
+    return generate
+
+
 GENERATORS = {
     "product": (_product, 500),
     "price_promo": (_price, 350),
@@ -538,6 +632,7 @@ GENERATORS = {
     "payment": (_payment, 250),
     "buy_signal": (_buy, 200),
     "chitchat": (_chitchat, 200),
+    **{f"{intent}_neg_emotion": (_emotional(intent), 70) for intent in ISSUES},
 }
 
 
@@ -546,7 +641,7 @@ def synthetic_examples(seed: int = 13) -> Iterator[LabelledExample]:
     rng = random.Random(seed)
     seen: set[str] = set()
     for name, (generate, count) in GENERATORS.items():
-        intent = name.removesuffix("_neg")
+        intent = name.removesuffix("_emotion").removesuffix("_neg")
         for _ in range(count):
             text, sentiment, emotion = generate(rng)
             if text in seen:

@@ -112,3 +112,34 @@ def test_from_config_reads_yaml_and_keywords(tmp_path: Path, monkeypatch: Any) -
     engine = TriageEngine.from_config(path)
     assert engine.clusters.window_s == 5.0 and engine.flood.same_user_same_text == 2
     assert engine.analyze_text("帮我把两单拼一起寄").intent is Intent.ORDER
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("抽奖都是内定的吧", Intent.COMPLAINT),
+        ("收钱不发货 走着瞧", Intent.COMPLAINT),
+        ("问了半天没人理", Intent.COMPLAINT),
+        ("加个v 同号", Intent.SPAM),
+        ("日入五百 一单一结", Intent.SPAM),
+        ("楼上眼瞎", Intent.SPAM),
+    ],
+)
+def test_new_accusation_and_spam_cues(engine: TriageEngine, text: str, intent: Intent) -> None:
+    assert engine.analyze_text(text).intent is intent
+
+
+@pytest.mark.parametrize("text", ["这个是不是正品", "扫码付款可以吗", "有二维码吗"])
+def test_authenticity_and_payment_questions_are_not_complaints_or_spam(
+    engine: TriageEngine, text: str
+) -> None:
+    assert engine.analyze_text(text).intent not in (Intent.COMPLAINT, Intent.SPAM)
+
+
+def test_one_cache_lookup_per_repeated_text(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    first = engine.analyze_text("有S码吗")
+    assert engine.analyze_text("有S码吗") is first
+    engine.triage(make_comment("有S码吗"), 1000.0)
+    assert engine._analyze_raw.cache_info().hits >= 2
+    engine.add_keywords(Intent.PRODUCT, ["克重"])
+    assert engine._analyze_raw.cache_info().currsize == 0  # merchant keywords clear both levels

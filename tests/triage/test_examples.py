@@ -32,3 +32,10 @@ def test_no_development_line_in_training_data() -> None:
     dev = {r.text for r in load_jsonl(DEV_FILE)}
     training = [e.text for e in load_hand_examples()] + [e.text for e in synthetic_examples(13)]
     assert [t for t in training if t in dev] == []
+
+
+def test_synthetic_emotion_examples_cover_every_negative_emotion() -> None:
+    emotional = [e for e in synthetic_examples(13) if e.emotion]
+    assert {e.emotion for e in emotional} >= {"anxious", "confused", "disappointed", "angry"}
+    assert all(e.sentiment == "neg" for e in emotional)
+    assert {e.intent for e in emotional if e.emotion == "anxious"} >= {"logistics", "payment", "chitchat"}
