@@ -35,6 +35,9 @@ from livecs.scripts.template import TemplateSyntaxError, parse_template
 #: Separator between the Chinese and the English half of a validator message.
 BILINGUAL_SEPARATOR = "||"
 SCRIPT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+#: Bounds on one raw item (a script, a product…) before it is validated.
+MAX_INPUT_NODES = 20_000
+MAX_INPUT_DEPTH = 5
 #: Naive datetimes in a library are shop-local time; livecs shops are in China (UTC+8).
 SHOP_TIMEZONE = timezone(timedelta(hours=8))
 
@@ -145,6 +148,14 @@ def _as_datetime_local(value: datetime | None) -> datetime | None:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        """Refuse oversized or deeply nested input before validating it (a YAML alias bomb expands)."""
+        if isinstance(data, dict) and _too_big(data):
+            raise bilingual("内容过大或嵌套过深", "content too large or nested too deep")
+        return data
 
 
 class Script(_Strict):
@@ -434,11 +445,21 @@ class Library(_Strict):
 
     _on_air_link: int | None = PrivateAttr(default=None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        """A whole library is bounded by the section limits checked at upload; items bound themselves."""
+        return data
+
     @field_validator("variables", mode="before")
     @classmethod
     def _variables(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            return {str(k): ("" if val is None else str(val)) for k, val in v.items()}
+            scalars = (str, int, float, bool)
+            return {
+                str(k): ("" if val is None else str(val) if isinstance(val, scalars) else val)
+                for k, val in v.items()
+            }
         return v
 
     # --- lookups -------------------------------------------------------------------------------------------
@@ -504,11 +525,30 @@ class Library(_Strict):
         return {i: list(v) for i, v in out.items()}
 
 
+def _too_big(data: dict[str, Any]) -> bool:
+    """More than ``MAX_INPUT_NODES`` values or deeper than ``MAX_INPUT_DEPTH`` (stops early: bounded cost)."""
+    budget = MAX_INPUT_NODES
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > MAX_INPUT_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
+
 def _parse_mapping(v: Any) -> Any:
     """``"胸围:88|衣长:62"`` (a spreadsheet cell) → ``{"胸围": "88", "衣长": "62"}``; dicts pass through."""
     if v is None or v == "":
         return {}
     if isinstance(v, dict):
+        scalars = (str, int, float, bool)
+        if not all(isinstance(k, scalars) and isinstance(val, scalars) for k, val in v.items()):
+            raise bilingual("名称和值都应是文本或数字", "names and values must be text or numbers")
         return {str(k): str(val) for k, val in v.items()}
     if isinstance(v, str):
         out: dict[str, str] = {}

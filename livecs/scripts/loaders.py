@@ -160,6 +160,8 @@ MACRO_MEMBER = "vbaProject.bin"
 XLSX_SUFFIXES = (".xlsx",)
 REFUSED_SUFFIXES = (".xlsm", ".xls", ".xlsb")
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+#: How deep field positions are recorded in YAML (item → rows → 0 → size).
+YAML_LOCATION_DEPTH = 4
 
 
 class _RejectedCell:
@@ -351,12 +353,20 @@ def _read_yaml(doc: RawDocument, content: bytes) -> None:
 
 
 def _map_fields(
-    doc: RawDocument, node: yaml.Node, prefix: str, out: dict[str, Location], depth: int = 0
+    doc: RawDocument,
+    node: yaml.Node,
+    prefix: str,
+    out: dict[str, Location],
+    depth: int = 0,
+    visited: set[int] | None = None,
 ) -> None:
-    """Record the line of every key (dotted path) under ``node``; report duplicate keys."""
-    max_depth = 4
-    if depth > max_depth:
+    """Record the line of every key (dotted path) under ``node``; report duplicate keys.
+
+    Each node is visited once (a YAML alias points to a node already seen), so an alias bomb costs nothing."""
+    seen_nodes = visited if visited is not None else set()
+    if depth > YAML_LOCATION_DEPTH or id(node) in seen_nodes:
         return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -367,12 +377,14 @@ def _map_fields(
                 doc.error("duplicate_key", f"键 {key} 重复", f"duplicate key {key}", loc)
             seen.add(key)
             out[path] = loc
-            _map_fields(doc, value_node, path + ".", out, depth + 1)
+            _map_fields(doc, value_node, path + ".", out, depth + 1, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, sub in enumerate(node.value):
+            if not isinstance(sub, yaml.MappingNode):
+                continue  # list items of plain values: the list's own line is precise enough
             path = f"{prefix}{i}"
             out[path] = Location(doc.file, line=sub.start_mark.line + 1, column=prefix.rstrip("."))
-            _map_fields(doc, sub, path + ".", out, depth + 1)
+            _map_fields(doc, sub, path + ".", out, depth + 1, seen_nodes)
 
 
 # --- tables (CSV and XLSX) ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,8 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "model_type": ("应为映射", "should be a mapping"),
 }
 
+
+SHOWN_VALUE_CHARS = 60
 
 #: The Chinese names a field also accepts, shown when its value is invalid.
 CHINESE_CHOICES: dict[str, str] = {
@@ -158,9 +161,10 @@ def _pydantic_issues(exc: ValidationError, item: RawItem, item_id: str) -> list[
                 hint = CHINESE_CHOICES.get(str(err["loc"][0]) if err["loc"] else "")
                 if hint:
                     expected = f"{expected}; {hint}"
-                zh, en = f"{zh} {value!r}（可用：{expected}）", f"{en} {value!r} (expected {expected})"
-            elif etype not in ("missing", "extra_forbidden") and not isinstance(value, (dict, list)):
-                zh, en = f"{zh}：{value!r}", f"{en}: {value!r}"
+                shown = _shown(value)
+                zh, en = f"{zh} {shown}（可用：{expected}）", f"{en} {shown} (expected {expected})"
+            elif etype not in ("missing", "extra_forbidden") and _is_scalar(value):
+                zh, en = f"{zh}：{_shown(value)}", f"{en}: {_shown(value)}"
         else:
             zh, en = f"取值无效：{err['msg']}", str(err["msg"])
         issues.append(Issue("error", f"invalid.{etype}", zh, en, location, item_id))
@@ -200,6 +204,17 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
                 item = items[0]
                 for name, value in item.data.items():
                     loc = item.field_locations.get(str(name), item.location)
+                    if not _is_scalar(name) or not _is_scalar(value):
+                        issues.append(
+                            Issue(
+                                "error",
+                                "variable_value",
+                                "变量名和变量值都应是文本或数字",
+                                "variable names and values must be text or numbers",
+                                loc,
+                            )
+                        )
+                        continue
                     if not str(name).isidentifier():
                         issues.append(
                             Issue(
@@ -224,7 +239,8 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
             else:
                 model = SECTION_MODELS[section]
                 for item in items:
-                    raw_id = str(item.data.get("id") or item.data.get("sku") or f"#{item.location.line}")
+                    raw = item.data.get("id") or item.data.get("sku")
+                    raw_id = str(raw) if raw is not None and _is_scalar(raw) else f"#{item.location.line}"
                     try:
                         obj = model.model_validate(item.data)
                     except ValidationError as exc:
@@ -259,6 +275,19 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
         issues.extend(_pydantic_issues(exc, loc_item, "library"))
         return LoadResult(None, _cap(issues, cfg), item_sources)
     return LoadResult(library, _cap(issues, cfg), item_sources)
+
+
+def _shown(value: Any) -> str:
+    """A short, safe rendering of a bad value (never expands a big nested structure)."""
+    if not _is_scalar(value):
+        return f"<{type(value).__name__}>"
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"
+
+
+def _is_scalar(value: Any) -> bool:
+    """Text, a number, a boolean or a date: safe to turn into text (a YAML alias tree is not)."""
+    return value is None or isinstance(value, (str, int, float, bool, date))
 
 
 def _partial(

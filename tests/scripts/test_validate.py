@@ -186,3 +186,35 @@ def test_lint_findings_reported_alongside_errors(tmp_path: Path) -> None:
     assert "invalid.enum" in codes  # the broken script
     assert "lint.unknown_variable" in codes and "lint.ad_law" in codes  # the valid one is still linted
     assert "lint.intent_coverage" not in codes
+
+
+def test_yaml_alias_bomb_is_harmless() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(6)
+    )
+    result = load_bytes([("bomb.yaml", bomb.encode())])
+    assert result.library is None
+    assert "unknown_section" in _codes(result)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "library: {name: x}\nscripts:\n  - {id: a, intents: *l6, reply: x, sentiment: *l6, keywords: *l6}\n",
+        "library: {name: *l6}\nproducts:\n  - {sku: x, link: 1, name: x, price: 1, stock: 1, "
+        "specs: {a: *l6}}\n",
+        "library: {name: x}\ncoupons:\n  - {id: c, name: *l6, type: gift, gift: x, stock: 1, "
+        "trigger: {keywords: *l6}}\n",
+    ],
+)
+def test_alias_bomb_in_items_is_refused_fast(body: str) -> None:
+    import time
+
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"] + [
+        f"l{i}: &l{i} [{', '.join(['*' + ('a' if i == 0 else f'l{i - 1}')] * 10)}]" for i in range(7)
+    ]
+    text = "variables:\n" + "\n".join("  " + line for line in lines) + "\n" + body
+    started = time.perf_counter()
+    result = load_bytes([("bomb.yaml", text.encode())])
+    assert time.perf_counter() - started < 5
+    assert result.library is None
