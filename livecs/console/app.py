@@ -12,6 +12,7 @@ Routes::
     GET  /  /console  /streamer  /merchant         pages (role home, operator, streamer, merchant)
     GET  /api/me  /api/rooms  /api/queue  /api/stats  /api/streamer
     POST /api/actions                               operator
+    GET  /api/sessions  /api/review/{session_id}    operator (``mask=0``: admin only)
     GET  /api/merchant/versions  /api/merchant/products
     POST /api/merchant/upload  /api/merchant/activate  /api/merchant/rollback  /api/merchant/on-air
     GET  /ws?view=console|streamer&room=…          websocket (operator / streamer), Origin checked
@@ -25,7 +26,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
@@ -51,9 +52,13 @@ from livecs.console.outbound import (
     Outbox,
     RelayConnector,
 )
+from livecs.console.review import KINDS, Kind, ReviewDownloads, send_file
 from livecs.metrics import Counters
 from livecs.models import ActionKind
 from livecs.store import Store
+
+if TYPE_CHECKING:
+    from livecs.review.settings import ReviewSettings
 
 log = logging.getLogger("livecs.console")
 
@@ -61,6 +66,12 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+#: a downloaded or opened review report: its own inline CSS and SVG, nothing else (no script, no request, and
+#: sandboxed: an opaque origin even if opened in the browser)
+REVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -99,6 +110,7 @@ HUB = web.AppKey("hub", Hub)
 MERCHANT = web.AppKey("merchant", MerchantBackend)
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
 FILES: web.AppKey[dict[str, bytes]] = web.AppKey("files")
+REVIEW = web.AppKey("review", ReviewDownloads)
 
 
 class ActionIn(BaseModel):
@@ -265,6 +277,51 @@ async def api_actions(request: web.Request) -> web.StreamResponse:
     except ActionError as exc:
         return _error(exc.status, exc.zh, exc.en)
     return _json(result)
+
+
+# -- post-stream review ---------------------------------------------------------------------------------
+@requires(*OPERATOR_ROLES)
+async def api_sessions(request: web.Request) -> web.StreamResponse:
+    return _json({"sessions": await request.app[REVIEW].sessions()})
+
+
+@requires(*OPERATOR_ROLES)
+async def api_review(request: web.Request) -> web.StreamResponse:
+    """The review of one session: ``format=html`` (report.html) or ``zip`` (every output); masked unless an
+    admin asks ``mask=0``; ``inline=1`` opens the HTML in the browser instead of downloading it."""
+    user = current_user(request)
+    kind = request.query.get("format", "html")
+    if kind not in KINDS:
+        return _error(422, "格式只能是 html 或 zip", "format must be html or zip")
+    mask_arg = request.query.get("mask", "1")
+    if mask_arg not in ("0", "1"):
+        return _error(422, "mask 只能是 0 或 1", "mask must be 0 or 1")
+    mask = mask_arg == "1"
+    if not mask and user.role is not Role.ADMIN:
+        return _error(403, "不脱敏的复盘报告仅限管理员下载", "unmasked review requires the admin role")
+    session_id = request.match_info["session_id"]
+    downloads = request.app[REVIEW]
+    if not await downloads.exists(session_id):
+        return _error(404, "没有这个场次", "unknown session")
+    if not mask:
+        log.warning("unmasked review of session %s requested by %s (admin)", session_id, user.name)
+    try:
+        build, download = await downloads.acquire(session_id, mask, cast(Kind, kind))
+    except Exception:
+        log.exception("review of session %s failed", session_id)
+        return _error(500, "复盘报告生成失败", "review failed")
+    try:
+        disposition = "inline" if kind == "html" and request.query.get("inline") == "1" else "attachment"
+        resp = web.StreamResponse()
+        resp.content_type = download.content_type
+        if kind == "html":
+            resp.charset = "utf-8"
+            resp.headers["Content-Security-Policy"] = REVIEW_CSP
+        resp.headers["Content-Disposition"] = f'{disposition}; filename="{download.filename}"'
+        await send_file(request, resp, download.path)  # now, while this request still holds the build
+        return resp
+    finally:
+        downloads.release(build)
 
 
 # -- merchant -------------------------------------------------------------------------------------------
@@ -455,6 +512,10 @@ async def _close_sockets(app: web.Application) -> None:
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
+async def _close_review(app: web.Application) -> None:
+    await app[REVIEW].close()
+
+
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     await hub.start()
@@ -483,10 +544,13 @@ def init_app(
     default_room: str | None = None,
     public_routes: Iterable[web.RouteDef] = (),
     library_db: str | None = None,
+    review: ReviewDownloads | None = None,
+    review_settings: ReviewSettings | None = None,
 ) -> web.Application:
     """The console app. ``public_routes`` (e.g. the webhook) bypass the role guard: they do their own auth.
 
     Without ``merchant``, a library registry is opened at ``library_db`` (default ``scripts.library_db``).
+    Review downloads read ``store.path`` (``review_settings`` overrides the review's defaults).
     """
     if merchant is None:
         merchant = RegistryBackend.at(library_db or ScriptsSettings().library_db)
@@ -504,8 +568,10 @@ def init_app(
     app[MERCHANT] = merchant
     app[SOCKETS] = set()
     app[FILES] = _load_files()
+    app[REVIEW] = review or ReviewDownloads(store.path, store.reader, settings=review_settings)
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_close_sockets)
+    app.on_cleanup.append(_close_review)
     app.cleanup_ctx.append(_hub_ctx)
     r = app.router
     r.add_get("/login", login_get)
@@ -522,6 +588,8 @@ def init_app(
     r.add_get("/api/stats", api_stats)
     r.add_get("/api/streamer", api_streamer)
     r.add_post("/api/actions", api_actions)
+    r.add_get("/api/sessions", api_sessions)
+    r.add_get("/api/review/{session_id}", api_review, allow_head=False)
     r.add_get("/api/merchant/versions", merchant_versions)
     r.add_get("/api/merchant/products", merchant_products)
     r.add_post("/api/merchant/upload", merchant_upload)

@@ -2,11 +2,13 @@
 
 The page loads with every network request blocked (any attempt fails the test), shows its summary, charts
 and tables, renders Chinese chart labels as text, runs no script; a full-page screenshot goes to
-``tests/artifacts/review.png`` and ``docs/screenshots/review.png`` (the README shows it).
+``tests/artifacts/review.png``, and to ``docs/screenshots/review.png`` (the README shows it) only with
+``LIVECS_UPDATE_SCREENSHOTS=1`` so that a test run leaves the tree clean.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -32,6 +34,14 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 README_CLIP: FloatRect = {"x": 0, "y": 0, "width": 1280, "height": 2300}
+
+
+def publish_to_docs(path: Path) -> None:
+    """Refresh the README screenshot only with ``LIVECS_UPDATE_SCREENSHOTS=1`` (the tree stays clean)."""
+    if os.environ.get("LIVECS_UPDATE_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, SCREENSHOTS / path.name)
 
 
 async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -> None:
@@ -71,8 +81,7 @@ async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -
             # the README picture: summary, findings and the charts (the long tables follow below)
             shot = ARTIFACTS / "review.png"
             await page.screenshot(path=str(shot), full_page=True, clip=README_CLIP)
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(shot, SCREENSHOTS / "review.png")
+            publish_to_docs(shot)
             assert not errors
         finally:
             await browser.close()

@@ -335,7 +335,72 @@
     if (handled) e.preventDefault();
   });
 
-  LC.me().then(function (m) { me = m || me; });
+  // -- post-stream review downloads (GET /api/sessions, GET /api/review/{id}); plain links, so the
+  //    browser streams the file to disk itself; "不脱敏" only for admins (the server refuses others too)
+  var reviewSessions = null;
+
+  function pad2(n) { return n < 10 ? "0" + n : String(n); }
+
+  function fmtDateTime(epoch) {
+    if (!epoch) return "进行中";
+    var d = new Date(epoch * 1000);
+    return d.getFullYear() + "-" + pad2(d.getMonth() + 1) + "-" + pad2(d.getDate()) + " " +
+      pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+  }
+
+  function reviewHref(id, format, unmasked, inline) {
+    return "/api/review/" + encodeURIComponent(id) + "?format=" + format + "&mask=" + (unmasked ? "0" : "1") +
+      (inline ? "&inline=1" : "");
+  }
+
+  function reviewLink(text, href, download) {
+    return el("a", {
+      class: "btn small", href: href, download: download ? true : null,
+      target: download ? null : "_blank", rel: "noopener noreferrer",
+      on: { click: function () { if (download) LC.toast("正在生成复盘报告，完成后浏览器会开始下载…", "ok"); } }
+    }, text);
+  }
+
+  function renderReview() {
+    var list = document.getElementById("review-list");
+    LC.clear(list);
+    var sessions = reviewSessions || [];
+    var box = document.getElementById("review-unmask");
+    var unmasked = me.role === "admin" && box && box.checked;
+    document.getElementById("review-empty").classList.toggle("hidden", sessions.length > 0);
+    sessions.forEach(function (s) {
+      var tag = unmasked ? "（不脱敏）" : "";
+      list.appendChild(el("li", { class: "review-row", dataset: { session: s.id } },
+        el("div", { class: "review-id" }, s.id),
+        el("div", { class: "review-meta" },
+          "直播间 " + s.room + " · " + fmtDateTime(s.started_at) + " – " + fmtDateTime(s.ended_at) +
+          " · " + s.comments + " 条评论"),
+        el("div", { class: "review-links" + (unmasked ? " unmasked" : "") },
+          reviewLink("下载 HTML" + tag, reviewHref(s.id, "html", unmasked, false), true),
+          reviewLink("下载 ZIP" + tag, reviewHref(s.id, "zip", unmasked, false), true),
+          reviewLink("查看" + tag, reviewHref(s.id, "html", unmasked, true), false))));
+    });
+  }
+
+  function loadReview() {
+    return LC.api("/api/sessions").then(function (r) {
+      if (!r.ok) { LC.toast((r.data && r.data.message) || "无法读取场次", "error"); return; }
+      reviewSessions = r.data.sessions || [];
+      renderReview();
+    });
+  }
+
+  document.getElementById("review").addEventListener("toggle", function (e) {
+    if (e.target.open && reviewSessions === null) loadReview();
+  });
+  document.getElementById("review-refresh").addEventListener("click", loadReview);
+  document.getElementById("review-unmask").addEventListener("change", renderReview);
+
+  LC.me().then(function (m) {
+    me = m || me;
+    document.getElementById("review-unmask-label").classList.toggle("hidden", me.role !== "admin");
+    if (reviewSessions !== null) renderReview();
+  });
   LC.connect("console", room, onMessage);
   setInterval(tick, 1000);
 })();
