@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -42,9 +43,16 @@ class SessionRef:
     started_at: float
 
 
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
+#: room ids longer than this are cut in session ids (the room itself is kept whole in the record)
+SESSION_ROOM_CHARS = 40
+
+
 def new_session_id(room: str, now: float | None = None) -> str:
+    """``<room>-<YYYYmmdd-HHMMSS>-<4 hex>``, safe in URLs and file names whatever the room id holds."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now or time.time()))
-    return f"{room}-{stamp}-{secrets.token_hex(2)}"
+    safe_room = _UNSAFE_ID_CHARS.sub("_", room)[:SESSION_ROOM_CHARS] or "room"
+    return f"{safe_room}-{stamp}-{secrets.token_hex(2)}"
 
 
 class Pipeline:

@@ -132,3 +132,12 @@ async def test_several_workers_share_the_work(tmp_path: Path, n_workers: int) ->
     await p.stop()
     assert p.counters.recorded == 500
     await p.store.close()
+
+
+def test_session_ids_are_url_safe_whatever_the_room() -> None:
+    from livecs.pipeline import new_session_id
+
+    sid = new_session_id("../房间/<x>?&" + "r" * 100, now=0)
+    assert "/" not in sid and "<" not in sid and "?" not in sid
+    assert all(c.isascii() and (c.isalnum() or c in "_.:-") for c in sid)
+    assert sid.startswith(".._") and len(sid) <= 40 + len("-19700101-000000-abcd")
