@@ -36,16 +36,16 @@ EXIT_USAGE = 2
 TOP1_TARGET = 0.90
 TOP3_TARGET = 0.97
 MISSES_SHOWN = 15
-LIBRARY_SUFFIXES = (".yaml", ".yml", ".csv", ".xlsx")
+SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
 
 
-def _expand(paths: list[str]) -> list[Path]:
-    """Files as given; a directory stands for the library files directly inside it."""
+def _expand(paths: list[str], suffixes: tuple[str, ...] = (".yaml", ".yml")) -> list[Path]:
+    """Files as given; a directory stands for its files with one of ``suffixes`` (not recursive)."""
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml")))
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in suffixes))
         else:
             out.append(p)
     return out
@@ -78,7 +78,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    result = check(_expand(args.files))
+    result = check(_expand(args.files, SPREADSHEET_SUFFIXES))
     _print_issues(result.issues, sys.stderr)
     if result.library is None:
         print(_summary(result), file=sys.stderr)
@@ -167,7 +167,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("import", help="convert XLSX/CSV to canonical YAML")
-    p.add_argument("files", nargs="+", help="FILE.xlsx, or the CSV files (one per section)")
+    p.add_argument(
+        "files", nargs="+", help="FILE.xlsx, or the CSV files (one per section) or their directory"
+    )
     p.add_argument("--out", required=True, help="YAML file to write")
     p.set_defaults(func=cmd_import)
 
