@@ -49,7 +49,8 @@ class _RoomClusters:
     by_intent: dict[str, OrderedDict[str, Cluster]] = field(default_factory=dict)
     key_index: dict[str, str] = field(default_factory=dict)  # key -> cluster id
     open_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # intent -> cluster id -> key
-    last_seen: float = 0.0
+    last_seen: float = 0.0  # comment time of the latest question
+    last_wall: float = 0.0  # processing time (``wall``) of the latest question
 
 
 class ClusterTracker:
@@ -64,22 +65,35 @@ class ClusterTracker:
         self._last_room_sweep = 0.0
 
     def observe(
-        self, room: str, intent: str, normalized: str, comment_id: str, now: float, key: str | None = None
+        self,
+        room: str,
+        intent: str,
+        normalized: str,
+        comment_id: str,
+        now: float,
+        key: str | None = None,
+        wall: float | None = None,
     ) -> Cluster | None:
         """Join (or open) the cluster for this question; None when the intent is not clustered.
 
-        ``key`` is :func:`cluster_key` of ``normalized`` when the caller has it already (cached)."""
+        ``now`` is the comment's time (windows and ages run on it); ``wall`` the processing time (idle rooms
+        are dropped by it; defaults to ``now``). ``key`` is :func:`cluster_key` of ``normalized`` when the
+        caller has it already (cached)."""
         if intent not in self.intents:
             return None
         if key is None:
             key = cluster_key(normalized)
         if not key:
             return None
-        self._sweep_rooms(now)
+        if wall is None:
+            wall = now
+        self._sweep_rooms(wall)
         state = self.rooms.get(room)
         if state is None:
             state = self.rooms[room] = _RoomClusters()
-        state.last_seen = now
+        if now > state.last_seen:
+            state.last_seen = now
+        state.last_wall = wall
         open_clusters = state.by_intent.setdefault(intent, OrderedDict())
         self._expire(state, open_clusters, now)
         cluster = self._find(state, open_clusters, state.open_keys.get(intent), key)
@@ -104,7 +118,8 @@ class ClusterTracker:
                 self._forget(state, evicted)
         else:
             cluster.count += 1
-            cluster.last_ts = now
+            if now > cluster.last_ts:
+                cluster.last_ts = now
             open_clusters.move_to_end(cluster.cluster_id)
             if key not in state.key_index and len(cluster.keys) < self.max_members_kept:
                 state.key_index[key] = cluster.cluster_id
@@ -143,24 +158,31 @@ class ClusterTracker:
                 del state.key_index[key]
         state.open_keys.get(cluster.intent, {}).pop(cluster.cluster_id, None)
 
-    def _sweep_rooms(self, now: float) -> None:
-        """Drop whole rooms idle for longer than the window (runs at most once a window)."""
-        if now - self._last_room_sweep < self.window_s:
+    def _sweep_rooms(self, wall: float) -> None:
+        """Drop whole rooms idle (in processing time) for longer than the window, expire the others'
+        clusters on their own comment clocks (runs at most once a window)."""
+        if wall - self._last_room_sweep < self.window_s:
             return
-        self._last_room_sweep = now
-        horizon = now - self.window_s
-        for room in [r for r, s in self.rooms.items() if s.last_seen < horizon]:
+        self._last_room_sweep = wall
+        horizon = wall - self.window_s
+        for room in [r for r, s in self.rooms.items() if s.last_wall < horizon]:
             del self.rooms[room]
         for state in self.rooms.values():
             for open_clusters in state.by_intent.values():
-                self._expire(state, open_clusters, now)
+                self._expire(state, open_clusters, self._room_clock(state, wall))
+
+    @staticmethod
+    def _room_clock(state: _RoomClusters, wall: float) -> float:
+        """``wall`` on the room's comment clock: the latest comment time plus the processing time since."""
+        return state.last_seen + max(0.0, wall - state.last_wall)
 
     def open_clusters(self, room: str, now: float) -> list[Cluster]:
-        """Open clusters of a room, biggest first (for the console and the streamer view)."""
+        """Open clusters of a room, biggest first (for the console and the streamer view); ``now`` is the
+        processing time, mapped onto the room's comment clock."""
         state = self.rooms.get(room)
         if state is None:
             return []
-        horizon = now - self.window_s
+        horizon = self._room_clock(state, now) - self.window_s
         found = [c for oc in state.by_intent.values() for c in oc.values() if c.last_ts >= horizon]
         return sorted(found, key=lambda c: (-c.count, c.first_ts))
 

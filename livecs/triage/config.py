@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
         "same_text_min_chars": 12,
         "max_tracked_users": 50_000,
     },
+    "clock": {"use_comment_time": True, "max_future_s": 300.0},
     "cluster": {
         "window_s": 120.0,
         "similarity": 78.0,

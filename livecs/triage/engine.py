@@ -8,6 +8,7 @@ keep bounded state that expires by ``now``.
 from __future__ import annotations
 
 import logging
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ class TriageEngine:
         self.flood = FloodTracker(config["flood"])
         self.clusters = ClusterTracker(config["cluster"])
         self.priority = PriorityRules(config["priority"])
+        clock = config.get("clock") or {}
+        self.use_comment_time = bool(clock.get("use_comment_time", True))
+        self.max_future_s = float(clock.get("max_future_s", 300.0))
         cache = config["cache"]
         self._raw_cache_size = int(cache["normalise_size"])
         self._analysis_cache_size = int(cache["text_analysis_size"])
@@ -97,16 +101,33 @@ class TriageEngine:
                 reasons=["triage_error"],
             )
 
+    def event_time(self, comment: Comment, now: float) -> float:
+        """The time the sliding windows use: the comment's own ``ts`` (a replay at max speed keeps the
+        recording's pace), else ``now`` when ``ts`` is missing, not a positive finite number, or more than
+        ``clock.max_future_s`` ahead of ``now`` (a broken platform clock)."""
+        if not self.use_comment_time:
+            return now
+        ts = comment.ts
+        if ts.__class__ is not float:
+            try:
+                ts = float(ts)
+            except (TypeError, ValueError):
+                return now
+        if not (0.0 < ts <= now + self.max_future_s) or not math.isfinite(ts):
+            return now
+        return ts
+
     def _triage(self, comment: Comment, now: float) -> Triage:
         text = comment.text
         analysis = self._analyze_raw(text if isinstance(text, str) else str(text or ""))
         intent, sentiment, emotion = analysis.intent, analysis.sentiment, analysis.emotion
         spam_reason = analysis.spam_reason
+        at = self.event_time(comment, now)  # windows in comment time; SLA deadlines stay relative to now
         flood_reason = self.flood.observe(
             comment.room,
             comment.user_id,
             analysis.normalized,
-            now,
+            at,
             copy_paste_candidate=intent in _FLOODABLE_INTENTS,
         )
         if flood_reason and intent is not Intent.COMPLAINT:
@@ -117,8 +138,15 @@ class TriageEngine:
         cluster: Cluster | None = None
         if not spam and intent in QUESTION_INTENTS:
             cluster = self.clusters.observe(
-                comment.room, intent.value, analysis.normalized, comment.comment_id, now, analysis.cluster_key
+                comment.room,
+                intent.value,
+                analysis.normalized,
+                comment.comment_id,
+                at,
+                analysis.cluster_key,
+                wall=now,
             )
+        cluster_age = cluster.age(at) if cluster else 0.0
         tier = comment.member_tier
         if not isinstance(tier, MemberTier):
             try:
@@ -136,8 +164,8 @@ class TriageEngine:
                 stock_urgency=analysis.stock_urgency,
                 member_tier=tier,
                 cluster_size=cluster.count if cluster else 1,
-                cluster_age_s=cluster.age(now) if cluster else 0.0,
-                cluster_first_ts=cluster.first_ts if cluster else None,
+                cluster_age_s=cluster_age,
+                cluster_first_ts=now - cluster_age if cluster else None,  # the oldest member, on now's clock
             ),
             now,
         )
@@ -160,7 +188,8 @@ class TriageEngine:
         )
 
     def open_clusters(self, room: str, now: float) -> list[Cluster]:
-        """Open repeated-question clusters of a room, biggest first."""
+        """Open repeated-question clusters of a room, biggest first (``now`` is mapped onto the room's
+        comment clock: its latest comment time plus the wall time since)."""
         return self.clusters.open_clusters(room, now)
 
     def state_size(self) -> dict[str, int]:

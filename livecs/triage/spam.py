@@ -175,7 +175,7 @@ class FloodTracker:
         if state is None:
             state = self.rooms[room] = _RoomFlood(last_sweep=now)
         horizon = now - self.window_s
-        if now - state.last_sweep > self.window_s:
+        if abs(now - state.last_sweep) > self.window_s:  # a clock jump either way sweeps too
             self._sweep(state, horizon)
             state.last_sweep = now
         reason = ""

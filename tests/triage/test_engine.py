@@ -91,7 +91,7 @@ def test_member_tier_raises_priority(engine: TriageEngine, make_comment: Comment
 
 def test_state_is_bounded_over_a_long_broadcast(engine: TriageEngine, make_comment: CommentFactory) -> None:
     for i in range(3000):
-        engine.triage(make_comment(f"问题{i}号什么材质", user=f"u{i}"), i * 5.0)  # 4+ hours
+        engine.triage(make_comment(f"问题{i}号什么材质", user=f"u{i}", ts=i * 5.0), i * 5.0)  # 4+ hours
     size = engine.state_size()
     assert size["open_clusters"] <= 64 and size["flood_windows"] <= 100
 
