@@ -20,7 +20,6 @@ matchers on hot reload.
 
 from __future__ import annotations
 
-import bisect
 import math
 import random
 import time
@@ -205,7 +204,6 @@ class ScriptMatcher:
         self._static_values = self._build_static_values()
         self._bound: dict[tuple[int, int | None], tuple[CompiledTemplate, CompiledTemplate]] = {}
         ms = self.settings
-        self._max_lift = ms.weight_fuzzy + ms.bonus_product_scope + ms.bonus_sentiment_fit
         # the most fuzzy evidence and bonuses can add to each script's score
         self._lift = [
             ms.weight_fuzzy
@@ -408,11 +406,7 @@ class ScriptMatcher:
         # fuzzy evidence and bonuses add at most lift[idx]: below the leader's prescore after that, skip fuzzy
         floor = prescore[shortlist[0]] if shortlist else 0.0
         lift = self._lift
-        depth = s.ranked_depth
-        kept: list[float] = []  # negated final scores so far, best first
         for idx in shortlist:
-            if len(kept) >= depth and prescore[idx] + self._max_lift < -kept[depth - 1]:
-                break  # shortlist is in prescore order: nothing after this can enter the top `depth`
             c = compiled[idx]
             fz, example = self._fuzzy(query, c.examples) if prescore[idx] + lift[idx] >= floor else (0.0, "")
             value = score[idx] + weight_fuzzy * fz
@@ -422,7 +416,6 @@ class ScriptMatcher:
             factor = 1.0 if members is None or idx in members else off
             value *= factor * damping[idx]
             if value >= min_score:
-                bisect.insort(kept, -value)
                 hits = keyword_hits.get(idx)
                 ranked.append(
                     Ranked(

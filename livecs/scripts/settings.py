@@ -65,8 +65,7 @@ class MatcherSettings(_Section):
     bonus_sentiment_fit: float = 0.08
     penalty_sentiment_mismatch: float = 0.10
     off_intent_factor: float = 0.55
-    fuzzy_shortlist: int = 6
-    ranked_depth: int = 3
+    fuzzy_shortlist: int = 4
     common_bigram_share: float = 0.05
     min_score: float = 0.12
     fallback_score: float = 0.10
