@@ -440,8 +440,15 @@ class RoomState:
         cache = self._visible_cache
         if cache is not None and cache[0] == self.ver:
             return cache[1], cache[2]
+        # The reply queue and the moderation queue are capped separately, so a burst of urgent questions
+        # never hides a spam raid from the moderators (and the other way round).
         n = self.cfg.queue_visible
-        items = heapq.nsmallest(n, self.items.values(), key=Item.sort_key)
+        replies = (i for i in self.items.values() if i.queue != "mod")
+        mods = (i for i in self.items.values() if i.queue == "mod")
+        items = sorted(
+            heapq.nsmallest(n, replies, key=Item.sort_key) + heapq.nsmallest(n, mods, key=Item.sort_key),
+            key=Item.sort_key,
+        )
         hidden = max(0, len(self.items) - len(items))
         self._visible_cache = (self.ver, items, hidden)
         return items, hidden

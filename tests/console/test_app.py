@@ -193,6 +193,20 @@ async def test_queue_capped_with_the_rest_counted(make_console) -> None:
     await ws.close()
 
 
+async def test_a_burst_of_urgent_questions_does_not_hide_the_moderation_queue(make_console) -> None:
+    """Regression: the cap was shared, so 50+ P0/P1 cards pushed every spam item out of sight."""
+    con = await make_console(queue_visible=10)
+    await con.publish(*[comment_group(f"问题{i}", priority=Priority.P1) for i in range(30)])
+    await con.publish(
+        *[comment_group(f"加V{i}", priority=Priority.MOD, intent=Intent.SPAM, spam=True) for i in range(3)]
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    queues = [i["queue"] for i in q["items"]]
+    assert queues.count("mod") == 3 and queues.count("reply") == 10
+    assert q["hidden"] == 20
+
+
 async def test_send_delivers_and_is_recorded_with_operator_and_time(make_console) -> None:
     con = await make_console()
     await con.publish(comment_group("165/110斤穿什么码", nickname="丽丽"))
