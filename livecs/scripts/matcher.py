@@ -13,8 +13,8 @@ For one comment the matcher
 4. fills the top ``k`` (variables, random variants through the injected RNG), wrapping replies to negative
    comments in 倾听-共情-引导-解决 unless the script already is, and attaches the best eligible coupon.
 
-Steps 1–3 are cached per (text, intent, sentiment, product) — danmaku repeat a lot — so only filling is paid
-again. A matcher is immutable once built; :class:`~livecs.scripts.versions.LibraryRegistry` swaps whole
+Steps 1–3 are cached per (text, intent, sentiment, link on air) — danmaku repeat a lot — so only filling is
+paid again. A matcher is immutable once built; :class:`~livecs.scripts.versions.LibraryRegistry` swaps whole
 matchers on hot reload.
 """
 
@@ -43,7 +43,8 @@ PERCENT = 100.0
 #: Keyword strength by length: a 1-char keyword is weak evidence, 3+ chars is strong.
 KEYWORD_STRENGTH_BASE = 0.35
 KEYWORD_STRENGTH_PER_CHAR = 0.2
-#: Below this ratio of lengths the shorter text is compared with partial_ratio (a question inside chatter).
+#: When the comment is this many times longer than an example, partial_ratio is tried too (a question
+#: inside chatter), damped by PARTIAL_DAMPING.
 PARTIAL_LENGTH_RATIO = 1.6
 PARTIAL_DAMPING = 0.9
 PRODUCT_SCOPE_MISMATCH_FACTOR = 0.5
@@ -64,9 +65,9 @@ SERVICE_INTENTS = frozenset(
 PRODUCT_VARIABLES = frozenset(
     {"price", "original_price", "link", "name", "stock", "sizes", "colors", "skin_types", "specs"}
 )
-#: Variables the matcher fills itself; a library's ``variables`` section may add more or give defaults.
 #: Variables that depend on the comment itself, never precomputed.
 DYNAMIC_VARIABLES = frozenset({"size_advice", "coupon", "nickname"})
+#: Variables the matcher fills itself; a library's ``variables`` section may add more or give defaults.
 BUILTIN_VARIABLES = PRODUCT_VARIABLES | DYNAMIC_VARIABLES | {"ship_days"}
 _DROP_CHARS = " \t\r\n\u3000,.!?;:~，。！？；：～、…\"'“”‘’()（）[]【】"
 
@@ -158,7 +159,10 @@ class _Ranking:
 
 
 class ScriptMatcher:
-    """Matches triaged comments against one library version (see module docstring)."""
+    """Matches triaged comments against one library version (see module docstring).
+
+    Safe to share between threads: the only mutable state is the ranking cache (an LRU of bounded size),
+    whose races cost at most a recomputation."""
 
     def __init__(
         self,
@@ -331,14 +335,21 @@ class ScriptMatcher:
     def _ranking(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
         # enum members are singletons: id() keys avoid Enum's Python-level __hash__ on the hot path
         key = (query, id(intent), id(sentiment), link)
-        cached = self._cache.get(key)
+        cache = self._cache
+        cached = cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(key)
+            try:
+                cache.move_to_end(key)
+            except KeyError:  # evicted meanwhile by another thread: harmless
+                pass
             return cached
         ranking = self._compute(query, intent, sentiment, link)
-        self._cache[key] = ranking
-        if len(self._cache) > self.settings.cache_size:
-            self._cache.popitem(last=False)
+        cache[key] = ranking
+        if len(cache) > self.settings.cache_size:
+            try:
+                cache.popitem(last=False)
+            except KeyError:
+                pass
         return ranking
 
     def _compute(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:

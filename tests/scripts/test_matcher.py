@@ -183,3 +183,31 @@ def test_match_never_raises(
     out = m.match(make_comment(text), make_triage(text, intent, sentiment, emotion), on_air=on_air, now=NOW)  # type: ignore[arg-type]
     assert len(out) <= 3
     assert all(s.reply and s.script_id for s in out)
+
+
+def test_shared_between_threads(apparel_library: Library) -> None:
+    import threading
+
+    from livecs.scripts.settings import ScriptsConfig
+
+    cfg = ScriptsConfig()
+    cfg.matcher.cache_size = 8  # constant eviction
+    m = ScriptMatcher(apparel_library, cfg, rng=random.Random(0))
+    questions = [p.question for p in load_pairs(APPAREL / "match_pairs.jsonl")][:60]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(3):
+                for q in questions:
+                    assert m.match(make_comment(q), make_triage(q, Intent.PRODUCT), now=NOW)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(m._cache) <= 8
