@@ -492,8 +492,9 @@ class ScriptMatcher:
     def _resolver(
         self, comment: Comment, product: Product | None, coupon: EligibleCoupon | None
     ) -> Callable[[str], str]:
-        """Variable values for one comment: per-product values are precomputed, the rest made on demand."""
-        values = dict(self._static_values[product.link if product is not None else None])
+        """Values of the variables left in a bound template (per-product ones are already written in):
+        the comment's own (nickname, size advice, coupon) or a missing one, made once per comment."""
+        values: dict[str, str] = {}
 
         def resolve(name: str) -> str:
             value = values.get(name)
