@@ -24,6 +24,10 @@ HEIGHT_RANGE_CM = (130.0, 200.0)
 WEIGHT_RANGE_JIN = (60.0, 300.0)
 #: A unitless weight below this is read as kilograms ("165/55"), at or above as 斤 ("165/110").
 UNITLESS_KG_BELOW = 75.0
+#: Within this many 斤 of a size's upper weight, the next size up is offered too ("喜欢宽松拍L码").
+NEAR_TOP_JIN = 3.0
+CM_PER_METRE = 100
+CM_PER_DECIMETRE = 10
 CHINESE_DIGITS = {
     "一": 1,
     "二": 2,
@@ -94,13 +98,13 @@ def parse_body(text: str) -> Body:
         m = _HEIGHT_METRE.search(text)
         if m:
             digits = m.group(1)
-            height = 100 + (int(digits) * 10 if len(digits) == 1 else int(digits))
+            height = CM_PER_METRE + (int(digits) * CM_PER_DECIMETRE if len(digits) == 1 else int(digits))
     if height is None:
         m = _HEIGHT_CHINESE.search(text)
         if m:
             tens = CHINESE_DIGITS[m.group(1)]
             ones = CHINESE_DIGITS[m.group(2)] if m.group(2) else 0
-            height = 100 + tens * 10 + ones
+            height = CM_PER_METRE + tens * CM_PER_DECIMETRE + ones
     if weight is None:
         m = _WEIGHT_UNIT.search(text)
         if m:
@@ -179,7 +183,9 @@ def size_advice(chart: SizeChart, body: Body, texts: SizeAdviceSettings) -> str:
         return texts.below_chart.format(size=rows[0].size, **fmt)
     row = rows[index]
     near_top = (
-        body.weight_jin is not None and row.weight_max is not None and body.weight_jin >= row.weight_max - 3
+        body.weight_jin is not None
+        and row.weight_max is not None
+        and body.weight_jin >= row.weight_max - NEAR_TOP_JIN
     )
     if near_top and index + 1 < len(rows) and len(set(picked)) == 1:
         return texts.between.format(size=row.size, bigger=rows[index + 1].size, **fmt)

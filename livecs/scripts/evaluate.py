@@ -29,6 +29,10 @@ PAIRS_FILE = "match_pairs.jsonl"
 EVAL_ROOM = "eval"
 EVAL_NOW = 1_750_000_000.0  # a fixed clock so coupon windows do not make the evaluation drift
 TOP_K = 3
+DIGITS = 4
+#: Sentiment scores the keyword stand-in reports (0 = very negative … 1 = very positive).
+NEGATIVE_SCORE = 0.2
+NEUTRAL_SCORE = 0.5
 BENCH_SCRIPTS = 300
 NS_PER_US = 1000.0
 REFERENCE_LOOP = 1000
@@ -73,7 +77,7 @@ class KeywordFallbackTriage:
             intent=intent,
             intent_confidence=ranked[0].score if ranked else 0.0,
             sentiment=sentiment,
-            sentiment_score=0.2 if negative else 0.5,
+            sentiment_score=NEGATIVE_SCORE if negative else NEUTRAL_SCORE,
             emotion=emotion,
             priority=Priority.P2,
             reasons=["keyword fallback triage"],
@@ -143,7 +147,12 @@ class EvalResult:
     misses: list[dict[str, object]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
-        return {"top1": round(self.top1, 4), "top3": round(self.top3, 4), "n": self.n, "triage": self.triage}
+        return {
+            "top1": round(self.top1, DIGITS),
+            "top3": round(self.top3, DIGITS),
+            "n": self.n,
+            "triage": self.triage,
+        }
 
 
 def evaluate(matcher: ScriptMatcher, pairs: list[Pair], triager: Triager, triage_name: str) -> EvalResult:

@@ -35,6 +35,9 @@ from livecs.scripts.template import TemplateSyntaxError, parse_template
 #: Separator between the Chinese and the English half of a validator message.
 BILINGUAL_SEPARATOR = "||"
 SCRIPT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+SKU_MAX_CHARS = 64
+LINK_MAX = 999  # 小黄车 link numbers
+SHIP_DAYS_MAX = 60
 #: Bounds on one raw item (a script, a product…) before it is validated.
 MAX_INPUT_NODES = 20_000
 MAX_INPUT_DEPTH = 5
@@ -253,8 +256,8 @@ class SizeChart(_Strict):
 class Product(_Strict):
     """One product in the catalogue: link number (小黄车序号), price, stock, sizes, specs."""
 
-    sku: str = Field(min_length=1, max_length=64)
-    link: int = Field(ge=1, le=999)
+    sku: str = Field(min_length=1, max_length=SKU_MAX_CHARS)
+    link: int = Field(ge=1, le=LINK_MAX)
     name: str = Field(min_length=1)
     price: float = Field(ge=0)
     original_price: float | None = Field(default=None, ge=0)
@@ -265,7 +268,7 @@ class Product(_Strict):
     size_chart: str | None = None
     skin_types: list[str] = Field(default_factory=list)
     specs: dict[str, str] = Field(default_factory=dict)
-    ship_days: int | None = Field(default=None, ge=0, le=60)
+    ship_days: int | None = Field(default=None, ge=0, le=SHIP_DAYS_MAX)
 
     @field_validator("sku", mode="before")
     @classmethod

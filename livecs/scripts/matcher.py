@@ -40,6 +40,7 @@ from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import CompiledTemplate, Variable
 
 PERCENT = 100.0
+SCORE_DIGITS = 4
 #: Keyword strength by length: a 1-char keyword is weak evidence, 3+ chars is strong.
 KEYWORD_STRENGTH_BASE = 0.35
 KEYWORD_STRENGTH_PER_CHAR = 0.2
@@ -311,7 +312,7 @@ class ScriptMatcher:
                     cluster_id=triage.cluster_id,
                     script_id=c.script.id,
                     on_air=on_air_line,
-                    score=round(rank.score, 4),
+                    score=round(rank.score, SCORE_DIGITS),
                     why=why,
                     coupon_rule_id=best_coupon.rule.id if best_coupon else "",
                     created_at=clock,
