@@ -194,6 +194,18 @@ class LibraryRegistry:
         self._activate(previous, by, "rollback", now)
         return int(previous)
 
+    def refresh(self) -> bool:
+        """Pick up an activation made by another process on the same file; ``True`` when it swapped.
+
+        Cheap (one indexed query): a worker can call it every few seconds."""
+        latest = self._last_activation()
+        if latest is None or latest == self._active_id:
+            return False
+        matcher = self._build(latest)
+        with self._lock:
+            self._swap(latest, matcher)
+        return True
+
     def set_on_air(self, link: int | None) -> None:
         """Set the product on air for the active library and every library activated later."""
         self._on_air = link

@@ -77,3 +77,15 @@ def test_swap_is_atomic_under_load(tmp_path: Path) -> None:
     thread.join()
     assert errors == []
     assert matched[0] > 0
+
+
+def test_refresh_picks_up_another_process_activation(tmp_path: Path) -> None:
+    db = tmp_path / "v.sqlite3"
+    console = LibraryRegistry(db)
+    worker = LibraryRegistry(db)
+    v1 = console.upload(_files(APPAREL)).version_id
+    assert worker.refresh() is False
+    console.activate(v1)
+    assert worker.matcher is None
+    assert worker.refresh() is True and worker.active_version == v1
+    assert worker.refresh() is False
