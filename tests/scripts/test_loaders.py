@@ -14,9 +14,14 @@ from livecs.scripts.validate import load_bytes, load_files
 
 from .conftest import APPAREL, SKINCARE, yaml_files
 
+REGENERATE = (
+    "regenerate with: python run.py scripts export scripts_library/apparel "
+    "--csv-dir scripts_library/apparel/csv --xlsx scripts_library/apparel/apparel.xlsx"
+)
+
 
 def _same(a: Library, b: Library) -> None:
-    assert a.model_dump() == b.model_dump()
+    assert a.model_dump() == b.model_dump(), REGENERATE
 
 
 def test_checked_in_xlsx_and_csv_are_the_apparel_library(apparel_library: Library) -> None:
