@@ -103,3 +103,13 @@ def test_set_on_air(apparel_library: Library) -> None:
     assert lib.on_air_link == 3
     assert lib.product_by_link(3).name == "高腰垂感阔腿裤"
     assert lib.product_by_ref("NY-P01").link == 3
+
+
+def test_sample_replies_carry_no_stage_labels() -> None:
+    """Regression: complaint replies said （倾听）…（解决） — the structure's labels, sent to viewers."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "scripts_library"
+    for shop in ("apparel", "skincare"):
+        text = (root / shop / "library.yaml").read_text(encoding="utf-8")
+        assert not any(f"（{label}）" in text for label in ("倾听", "共情", "引导", "解决")), shop
