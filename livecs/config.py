@@ -8,6 +8,7 @@ levels, value parsed as YAML), e.g. ``LIVECS_BUS__QUEUE_SIZE=50000`` or ``LIVECS
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -211,14 +212,22 @@ class Settings(_Section):
     redis_url: str | None = Field(None, description="Redis Streams bus; None = in-process")
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def env_overrides(
+    environ: Mapping[str, str], prefix: str, sections: Collection[str] | None = None
+) -> dict[str, Any]:
+    """``<prefix><SECTION>__<KEY>=value`` variables as a nested dict (values parsed as YAML scalars).
+
+    Only names whose first part is in ``sections`` (when given) are taken, so several configuration files
+    can share the ``LIVECS_`` namespace: ``LIVECS_BUS__QUEUE_SIZE`` (livecs.yaml),
+    ``LIVECS_TRIAGE_CLUSTER__WINDOW_S`` (triage.yaml), ``LIVECS_SCRIPTS_MATCHER__K`` (scripts.yaml).
+    """
     out: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+        if not key.startswith(prefix) or key == ENV_PREFIX + "CONFIG":
             continue
-        path = key[len(ENV_PREFIX) :].lower().split("__")
-        if path[0] not in Settings.model_fields:
-            continue  # other LIVECS_* variables (tests, triage) are not ours
+        path = [part.lower() for part in key[len(prefix) :].split("__")]
+        if not all(path) or (sections is not None and path[0] not in sections):
+            continue
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
         except yaml.YAMLError:
@@ -226,14 +235,18 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         node = out
         for part in path[:-1]:
             node = node.setdefault(part, {})
-        node[path[-1]] = value
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1]] = value
     return out
 
 
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into ``base`` in place (nested mappings merged, everything else replaced)."""
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
-            _merge(base[k], v)
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+            deep_merge(base[k], v)
         else:
             base[k] = v
     return base
@@ -254,7 +267,7 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
         data = loaded or {}
     elif path is not None:
         raise ConfigError(f"{cfg_path}: no such configuration file")
-    _merge(data, _env_overrides(environ))
+    deep_merge(data, env_overrides(environ, ENV_PREFIX, Settings.model_fields))
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -6,15 +6,20 @@ change limits, lint severities, matcher weights and reply structure without touc
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from livecs.config import deep_merge, env_overrides
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 DEFAULT_CONFIG_PATH = CONFIG_DIR / "scripts.yaml"
+ENV_PREFIX = "LIVECS_SCRIPTS_"
 
 Severity = Literal["error", "warning", "off"]
 
@@ -120,16 +125,20 @@ class ScriptsConfig(_Section):
     config_dir: Path = CONFIG_DIR
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> ScriptsConfig:
-        """Read ``path`` (default ``config/scripts.yaml``); a missing default file gives the defaults."""
+    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ScriptsConfig:
+        """Read ``path`` (default ``config/scripts.yaml``; a missing default file gives the defaults), then
+        apply ``LIVECS_SCRIPTS_<SECTION>__<KEY>`` environment overrides (e.g. ``LIVECS_SCRIPTS_MATCHER__K``)."""
         p = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-        if not p.exists():
-            if path is not None:
-                raise FileNotFoundError(p)
-            return cls()
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data: dict[str, Any] = {}
+        if p.exists():
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        elif path is not None:
+            raise FileNotFoundError(p)
+        env = os.environ if environ is None else environ
+        deep_merge(data, env_overrides(env, ENV_PREFIX, cls.model_fields))
         cfg = cls.model_validate(data)
-        cfg.config_dir = p.resolve().parent
+        if p.exists():
+            cfg.config_dir = p.resolve().parent
         return cfg
 
 

@@ -32,3 +32,16 @@ def test_partial_file_keeps_defaults(tmp_path: Path) -> None:
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         ScriptsConfig.load(tmp_path / "nope.yaml")
+
+
+def test_environment_overrides_scripts_yaml() -> None:
+    from livecs.scripts.settings import ScriptsConfig
+
+    base = ScriptsConfig.load(environ={})
+    cfg = ScriptsConfig.load(
+        environ={
+            "LIVECS_SCRIPTS_LIMITS__MAX_SCRIPTS": "7",
+            "LIVECS_SCRIPTS__LIBRARY_DB": "/tmp/not-ours.db",  # livecs.yaml's `scripts` section, ignored here
+        }
+    )
+    assert cfg.limits.max_scripts == 7 != base.limits.max_scripts
