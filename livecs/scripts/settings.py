@@ -127,7 +127,7 @@ class ScriptsConfig(_Section):
     @classmethod
     def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ScriptsConfig:
         """Read ``path`` (default ``config/scripts.yaml``; a missing default file gives the defaults), then
-        apply ``LIVECS_SCRIPTS_<SECTION>__<KEY>`` environment overrides (e.g. ``LIVECS_SCRIPTS_MATCHER__K``)."""
+        apply ``LIVECS_SCRIPTS_<SECTION>__<KEY>`` environment overrides."""
         p = Path(path) if path is not None else DEFAULT_CONFIG_PATH
         data: dict[str, Any] = {}
         if p.exists():
