@@ -270,7 +270,7 @@ class RedisBus(Bus):
         """Whether ``n`` more entries keep each group's lag within ``bound``; with ``wait``: until they do."""
         waited_since: float | None = None
         while True:
-            lag = await self._estimated_lag(stream)
+            lag = await self._estimated_lag(stream, fresh=waited_since is not None)
             if lag + n <= bound:
                 if waited_since is not None:
                     log.debug("publish to %s resumed after %.2fs", stream, time.monotonic() - waited_since)
@@ -280,12 +280,14 @@ class RedisBus(Bus):
             if waited_since is None:
                 waited_since = time.monotonic()
                 self._warn(f"lag:{stream}", "publish to %s waits: lag %d + %d > %d", stream, lag, n, bound)
-            await asyncio.sleep(self.settings.lag_check_interval_s)
+            await asyncio.sleep(self.settings.lag_wait_poll_s)
 
-    async def _estimated_lag(self, stream: str) -> int:
+    async def _estimated_lag(self, stream: str, *, fresh: bool = False) -> int:
+        """The groups' lag: read from Redis every ``lag_check_interval_s`` (or now, when ``fresh``, i.e.
+        while a publisher waits), plus what this publisher appended since."""
         state = self._lags.setdefault(stream, _Lag())
         now = time.monotonic()
-        if now - state.checked >= self.settings.lag_check_interval_s:
+        if fresh or now - state.checked >= self.settings.lag_check_interval_s:
             state.lag = await self._group_lag(stream)
             state.added = 0
             state.checked = now
