@@ -41,7 +41,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from livecs.triage.model import MODEL_FILE
-    from livecs.triage.train import TrainSettings, train
+    from livecs.triage.train import TrainSettings, cross_validate, format_cv, train
 
     settings = TrainSettings()
     if args.no_reviews:
@@ -52,6 +52,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.epochs = args.epochs
     if args.seed is not None:
         settings.seed = args.seed
+    if args.cv:
+        if args.cv_reviews is not None:
+            settings.reviews_per_file = args.cv_reviews
+        result = cross_validate(settings, k=args.cv)
+        if args.json:
+            _print_json(result)
+        else:
+            print(format_cv(result))
+        return 0
     train(settings, Path(args.out) if args.out else MODEL_FILE)
     return 0
 
@@ -88,6 +97,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--epochs", type=int, help="full-batch optimisation steps (default 200)")
     p.add_argument("--seed", type=int, help="template and sampling seed (default 13)")
     p.add_argument("--out", help="write the weights here instead of the packaged model")
+    p.add_argument(
+        "--cv", type=int, metavar="K",
+        help="k-fold cross-validation instead: folds of the hand-written examples (templates always trained "
+        "on), each fold also scored on its part of the dev tune half (never trained on); writes nothing",
+    )  # fmt: skip
+    p.add_argument("--cv-reviews", type=int, metavar="N", help="with --cv: review rows per file (faster)")
+    p.add_argument("--json", action="store_true", help="with --cv: print one JSON object")
     p.set_defaults(func=cmd_train)
 
     bench = subparsers.choices.get("bench") if hasattr(subparsers, "choices") else None

@@ -15,6 +15,17 @@ _HEIGHT_WEIGHT_RE = re.compile(r"1[4-9]\d/\d{2,3}斤|\d{2,3}斤|一米[五六七
 _SIZE_RE = re.compile(r"(?<![A-Za-z])(?:XXXL|XXL|XL|[2-6]XL|S|M|L)(?![A-Za-z])|\d{2}码|均码|大码|小码")
 _DIGITS_RE = re.compile(r"[\d\s]+")
 _LATIN_RE = re.compile(r"[a-z]")
+# Cue tags that generalise across phrasings (the emotion head's main signals besides the lexicon).
+_WAITING_RE = re.compile(r"还没|还不|怎么还|什么时候才|多久|等了|等半天|几天了|天了|好久|一直没|到现在")
+_URGENT_RE = re.compile(r"急|快点|赶紧|马上|明天就|等不及|来不及|催")
+_INABILITY_RE = re.compile(
+    r"不了|不能|不行|失败|找不到|没反应|不会|不懂|看不懂|搜不到|没显示|报错|转圈|点不|在哪|怎么弄|咋弄|为什么|为啥|怎么回事"
+)
+_LETDOWN_RE = re.compile(
+    r"又没|又是|就这|没中|没抢到|抢不到|失望|算了|唉|哎|白等|白蹲|可惜|不如|亏了|寒心|心累"
+)
+_IGNORED_RE = re.compile(r"不理|不回|没人理|没人回|无视|回复太慢|半天才回|只回")
+_NEGATION_RE = re.compile(r"[不没别未]")
 _LENGTH_BUCKETS = (1, 2, 4, 8, 16, 40)  # upper bounds of the length-bucket tags
 INTENT_FEATURE_PREFIX = "I:"
 
@@ -55,6 +66,18 @@ def text_features(text: str, hits: LexiconHits) -> list[str]:
         feats.add("#size")
     if _LATIN_RE.search(text):
         feats.add("#latin")
+    if _WAITING_RE.search(text):
+        feats.add("#wait")
+    if _URGENT_RE.search(text):
+        feats.add("#urgent")
+    if _INABILITY_RE.search(text):
+        feats.add("#unable")
+    if _LETDOWN_RE.search(text):
+        feats.add("#letdown")
+    if _IGNORED_RE.search(text):
+        feats.add("#ignored")
+    if _NEGATION_RE.search(text):
+        feats.add("#negation")
     if hits.pos > hits.neg:
         feats.add("#lex_pos")
     elif hits.neg > hits.pos:

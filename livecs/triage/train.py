@@ -10,20 +10,31 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from livecs.triage.analyze import load_analyzer_parts
+from livecs.triage.analyze import TextAnalyzer, load_analyzer_parts
 from livecs.triage.config import REPO_ROOT, load_config
-from livecs.triage.examples import LabelledExample, iter_reviews, load_hand_examples, review_split
+from livecs.triage.examples import (
+    LabelledExample,
+    dev_split,
+    iter_reviews,
+    load_hand_examples,
+    load_jsonl,
+    review_split,
+    stable_bucket,
+)
 from livecs.triage.features import INTENT_FEATURE_PREFIX, text_features
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, MODEL_FILE, SENTIMENT_LABELS, LinearModel
 from livecs.triage.synth import synthetic_examples
 
 DEFAULT_REVIEWS_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
+DEV_FILE = REPO_ROOT.parent / "shared" / "data" / "dev_comments.jsonl"  # CV scores its tune half only
 REVIEW_FILES = ("online_shopping_10_cats.csv", "waimai_10k.csv")
 
 
@@ -33,10 +44,15 @@ class TrainSettings:
     reviews_per_file: int = 12_000  # sampled from each file's training part
     review_min_count: int = 3  # review-only features seen fewer times are dropped
     review_weight: float = 0.5  # total weight of reviews relative to the danmaku examples (sentiment head)
-    hand_weight: float = 2.0  # a hand-written example counts this many template examples
+    hand_weight: float = 3.0  # a hand-written example counts this many template examples (chosen by --cv 5)
     epochs: int = 200
     learning_rate: float = 0.05
     l2: float = 1e-4
+    l2_intent: float | None = None  # per-head L2 (None: ``l2``)
+    l2_sentiment: float | None = None
+    l2_emotion: float | None = 1e-3  # chosen by --cv 5 (1e-5…3e-3 tried)
+    emotion_hand_boost: float = 3.0  # extra weight of hand-written rows in the emotion head (--cv 5)
+    emotion_epochs: int | None = None
     seed: int = 13
 
 
@@ -108,8 +124,32 @@ def load_training_examples(seed: int) -> list[LabelledExample]:
     return load_hand_examples() + list(synthetic_examples(seed))
 
 
-def train(settings: TrainSettings, out_path: Path = MODEL_FILE, log=print) -> dict[str, float]:
-    started = time.perf_counter()
+@dataclass
+class PreparedData:
+    """Featurised training material (shared by :func:`train` and :func:`cross_validate`)."""
+
+    examples: list[LabelledExample]
+    features: list[list[str]]
+    reviews: list[tuple[list[str], bool]]
+    vocabulary: dict[str, int]
+    featurize: Callable[[str], list[str]]
+
+
+@dataclass
+class FittedHeads:
+    weights: np.ndarray
+    intent_bias: np.ndarray
+    sentiment_bias: np.ndarray
+    emotion_bias: np.ndarray
+
+    def model(self, vocabulary: dict[str, int]) -> LinearModel:
+        names = [""] * len(vocabulary)
+        for name, i in vocabulary.items():
+            names[i] = name
+        return LinearModel(names, self.weights, self.intent_bias, self.sentiment_bias, self.emotion_bias)
+
+
+def prepare(settings: TrainSettings, log: Callable[[str], object] = print) -> PreparedData:
     config = load_config()
     lexicon_data = load_lexicon_data()
     normalizer, lexicon, _ = load_analyzer_parts(lexicon_data, config)
@@ -148,7 +188,30 @@ def train(settings: TrainSettings, out_path: Path = MODEL_FILE, log=print) -> di
             vocabulary.setdefault(f, len(vocabulary))
     for label in INTENT_LABELS:
         vocabulary.setdefault(INTENT_FEATURE_PREFIX + label, len(vocabulary))
+    return PreparedData(examples, danmaku_feats, reviews, vocabulary, featurize)
+
+
+def _with(settings: TrainSettings, l2: float | None) -> TrainSettings:
+    return replace(settings, l2=settings.l2 if l2 is None else l2)
+
+
+def fit_heads(
+    data: PreparedData,
+    settings: TrainSettings,
+    use: np.ndarray | None = None,
+    log: Callable[[str], object] = print,
+    reuse: FittedHeads | None = None,
+) -> FittedHeads:
+    """Train the three heads on the examples selected by the boolean mask ``use`` (all when None).
+
+    With ``reuse``, the intent and sentiment heads are taken from it and only the emotion head is trained
+    (cheap per-head tuning in cross-validation)."""
+    started = time.perf_counter()
+    vocabulary = data.vocabulary
     n_features = len(vocabulary)
+    picked = [i for i in range(len(data.examples)) if use is None or use[i]]
+    examples = [data.examples[i] for i in picked]
+    danmaku_feats = [data.features[i] for i in picked]
 
     def indices(feats: list[str], extra: str | None = None) -> list[int]:
         out = [vocabulary[f] for f in feats if f in vocabulary]
@@ -156,61 +219,181 @@ def train(settings: TrainSettings, out_path: Path = MODEL_FILE, log=print) -> di
             out.append(vocabulary[extra])
         return out
 
-    base = np.array([settings.hand_weight if e.source == "hand" else 1.0 for e in examples])
+    def base_weight(e: LabelledExample) -> float:
+        return settings.hand_weight if e.source == "hand" else 1.0
 
-    # Intent head.
-    intent_y = np.array([INTENT_LABELS.index(e.intent) for e in examples])
-    intent_matrix = _to_matrix([indices(f) for f in danmaku_feats])
-    w_intent, b_intent = train_softmax(
-        intent_matrix,
-        intent_y,
-        _balanced(intent_y, base, len(INTENT_LABELS)),
-        n_features,
-        len(INTENT_LABELS),
-        settings,
-    )
-    log(f"intent head trained ({time.perf_counter() - started:.1f}s)")
+    n_i, n_s = len(INTENT_LABELS), len(SENTIMENT_LABELS)
+    if reuse is None:
+        base = np.array([base_weight(e) for e in examples])
+        intent_y = np.array([INTENT_LABELS.index(e.intent) for e in examples])
+        intent_matrix = _to_matrix([indices(f) for f in danmaku_feats])
+        w_intent, b_intent = train_softmax(
+            intent_matrix, intent_y, _balanced(intent_y, base, n_i), n_features, n_i,
+            _with(settings, settings.l2_intent),
+        )  # fmt: skip
+        log(f"intent head trained ({time.perf_counter() - started:.1f}s)")
 
-    # Sentiment head: danmaku (gold intent feature) + reviews (predicted intent feature).
-    def predicted_intent(feats: list[str]) -> str:
-        idx = indices(feats)
-        scores = w_intent[idx].sum(axis=0) + b_intent
-        return INTENT_LABELS[int(np.argmax(scores))]
+        # Sentiment head: danmaku (gold intent feature) + reviews (predicted intent feature).
+        def predicted_intent(feats: list[str]) -> str:
+            scores = w_intent[indices(feats)].sum(axis=0) + b_intent
+            return INTENT_LABELS[int(np.argmax(scores))]
 
-    sent_rows = [
-        indices(f, INTENT_FEATURE_PREFIX + e.intent) for f, e in zip(danmaku_feats, examples, strict=True)
-    ]
-    sent_y = [SENTIMENT_LABELS.index(e.sentiment) for e in examples]
-    sent_w = list(_balanced(np.array(sent_y), base, len(SENTIMENT_LABELS)))
-    if reviews:
-        review_total = settings.review_weight * float(np.sum(sent_w))
-        each = review_total / len(reviews)
-        for feats, positive in reviews:
-            sent_rows.append(indices(feats, INTENT_FEATURE_PREFIX + predicted_intent(feats)))
-            sent_y.append(SENTIMENT_LABELS.index("pos" if positive else "neg"))
-            sent_w.append(each)
-    w_sent, b_sent = train_softmax(
-        _to_matrix(sent_rows), np.array(sent_y), np.array(sent_w), n_features, len(SENTIMENT_LABELS), settings
-    )
-    log(f"sentiment head trained on {len(sent_rows)} rows ({time.perf_counter() - started:.1f}s)")
+        sent_rows = [
+            indices(f, INTENT_FEATURE_PREFIX + e.intent) for f, e in zip(danmaku_feats, examples, strict=True)
+        ]
+        sent_y = [SENTIMENT_LABELS.index(e.sentiment) for e in examples]
+        sent_w = list(_balanced(np.array(sent_y), base, n_s))
+        if data.reviews:
+            each = settings.review_weight * float(np.sum(sent_w)) / len(data.reviews)
+            for feats, positive in data.reviews:
+                sent_rows.append(indices(feats, INTENT_FEATURE_PREFIX + predicted_intent(feats)))
+                sent_y.append(SENTIMENT_LABELS.index("pos" if positive else "neg"))
+                sent_w.append(each)
+        w_sent, b_sent = train_softmax(
+            _to_matrix(sent_rows), np.array(sent_y), np.array(sent_w), n_features, n_s,
+            _with(settings, settings.l2_sentiment),
+        )  # fmt: skip
+        log(f"sentiment head trained on {len(sent_rows)} rows ({time.perf_counter() - started:.1f}s)")
+    else:
+        w_intent, b_intent = reuse.weights[:, :n_i], reuse.intent_bias
+        w_sent, b_sent = reuse.weights[:, n_i : n_i + n_s], reuse.sentiment_bias
 
     # Emotion head: negative danmaku examples with an emotion.
     emo = [(f, e) for f, e in zip(danmaku_feats, examples, strict=True) if e.sentiment == "neg" and e.emotion]
     emo_y = np.array([EMOTION_LABELS.index(e.emotion) for _, e in emo])
-    emo_base = np.array([settings.hand_weight if e.source == "hand" else 1.0 for _, e in emo])
+    emo_base = np.array(
+        [base_weight(e) * settings.emotion_hand_boost ** (e.source == "hand") for _, e in emo]
+    )
     w_emo, b_emo = train_softmax(
         _to_matrix([indices(f, INTENT_FEATURE_PREFIX + e.intent) for f, e in emo]),
-        emo_y, _balanced(emo_y, emo_base, len(EMOTION_LABELS)), n_features, len(EMOTION_LABELS), settings,
+        emo_y, _balanced(emo_y, emo_base, len(EMOTION_LABELS)), n_features, len(EMOTION_LABELS),
+        replace(_with(settings, settings.l2_emotion), epochs=settings.emotion_epochs or settings.epochs),
     )  # fmt: skip
     log(f"emotion head trained on {len(emo)} rows ({time.perf_counter() - started:.1f}s)")
-
     weights = np.concatenate([w_intent, w_sent, w_emo], axis=1)
-    names = [""] * n_features
-    for name, i in vocabulary.items():
-        names[i] = name
-    model = LinearModel(names, weights, b_intent, b_sent, b_emo)
+    return FittedHeads(weights, b_intent, b_sent, b_emo)
+
+
+def train(
+    settings: TrainSettings, out_path: Path = MODEL_FILE, log: Callable[[str], object] = print
+) -> dict[str, float]:
+    started = time.perf_counter()
+    data = prepare(settings, log)
+    model = fit_heads(data, settings, log=log).model(data.vocabulary)
     model.save(out_path)
     size = out_path.stat().st_size
     elapsed = time.perf_counter() - started
+    n_features = len(data.vocabulary)
     log(f"wrote {out_path} ({n_features} features, {size / 1e6:.2f} MB) in {elapsed:.1f}s")
     return {"features": float(n_features), "bytes": float(size), "seconds": time.perf_counter() - started}
+
+
+# --- cross-validation ---------------------------------------------------------------------------------
+
+
+def _analyzer(model: LinearModel) -> TextAnalyzer:
+    config = load_config()
+    normalizer, lexicon, spam_rules = load_analyzer_parts(load_lexicon_data(), config)
+    return TextAnalyzer(normalizer, lexicon, model, spam_rules, config["intent"])
+
+
+def score_rows(analyzer: TextAnalyzer, rows: list[LabelledExample]) -> list[tuple[str, str, str]]:
+    """(intent, sentiment, emotion) predicted by the text-only analysis (rules included) for each row."""
+    out = []
+    for row in rows:
+        a = analyzer.analyze_normalized(analyzer.normalizer.normalize(row.text))
+        out.append((a.intent.value, a.sentiment.value, a.emotion.value))
+    return out
+
+
+def metrics(rows: list[LabelledExample], preds: list[tuple[str, str, str]]) -> dict[str, float]:
+    """The dev-set figures (intent macro-F1, sentiment/emotion accuracy, spam P/R, complaint recall)."""
+    from livecs.triage.evaluate import macro_f1, prf
+
+    gold = [r.intent for r in rows]
+    pred = [p[0] for p in preds]
+    neg = [(r.emotion, p[2]) for r, p in zip(rows, preds, strict=True) if r.sentiment == "neg"]
+    spam = prf(gold, pred, "spam")
+    n = max(len(rows), 1)
+    return {
+        "n": float(len(rows)),
+        "intent_f1": round(macro_f1(gold, pred), 4),
+        "sentiment": round(sum(r.sentiment == p[1] for r, p in zip(rows, preds, strict=True)) / n, 4),
+        "emotion": round(sum(g == p for g, p in neg) / max(len(neg), 1), 4),
+        "spam_p": round(spam.precision, 4),
+        "spam_r": round(spam.recall, 4),
+        "complaint_r": round(prf(gold, pred, "complaint").recall, 4),
+    }
+
+
+def objective(m: dict[str, float]) -> float:
+    """One number to compare model choices: the mean of the five headline figures (spam as F1)."""
+    p, r = m["spam_p"], m["spam_r"]
+    spam_f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return round((m["intent_f1"] + m["sentiment"] + m["emotion"] + spam_f1 + m["complaint_r"]) / 5, 4)
+
+
+def cross_validate(
+    settings: TrainSettings,
+    k: int = 5,
+    validation: list[LabelledExample] | None = None,
+    log: Callable[[str], object] = print,
+    data: PreparedData | None = None,
+    emotion_variants: dict[str, TrainSettings] | None = None,
+) -> dict[str, Any]:
+    """k-fold CV: fold ``i`` trains on the hand-written examples outside fold ``i`` (plus every template
+    example) and validates on hand fold ``i`` and on fold ``i`` of ``validation`` (the dev **tune** half by
+    default: never trained on, only scored). Predictions are pooled over folds; returns ``hand`` and
+    ``tune`` metrics and their objectives. ``emotion_variants`` retrains only the emotion head per variant
+    (name -> settings) on each fold and reports those too."""
+    if validation is None:
+        validation = [r for r in load_jsonl(DEV_FILE) if dev_split(r.text) == "tune"]
+    data = data or prepare(settings, log)
+    hand_fold = np.array(
+        [stable_bucket(e.text, k) if e.source == "hand" else -1 for e in data.examples], dtype=np.int64
+    )
+    val_fold = [stable_bucket(r.text, k) for r in validation]
+    variants = {"base": settings, **(emotion_variants or {})}
+    preds: dict[str, dict[str, list[tuple[int, tuple[str, str, str]]]]] = {
+        name: {"hand": [], "tune": []} for name in variants
+    }
+    started = time.perf_counter()
+    for fold in range(k):
+        use = hand_fold != fold
+        heads = fit_heads(data, settings, use, log=lambda _m: None)
+        hand_idx = [i for i in range(len(data.examples)) if hand_fold[i] == fold]
+        val_idx = [i for i, f in enumerate(val_fold) if f == fold]
+        for name, variant in variants.items():
+            fitted = heads if name == "base" else fit_heads(data, variant, use, lambda _m: None, reuse=heads)
+            analyzer = _analyzer(fitted.model(data.vocabulary))
+            hand_rows = [data.examples[i] for i in hand_idx]
+            preds[name]["hand"] += list(zip(hand_idx, score_rows(analyzer, hand_rows), strict=True))
+            val_rows = [validation[i] for i in val_idx]
+            preds[name]["tune"] += list(zip(val_idx, score_rows(analyzer, val_rows), strict=True))
+        log(f"fold {fold + 1}/{k} done ({time.perf_counter() - started:.0f}s)")
+    out: dict[str, Any] = {}
+    for name in variants:
+        hand = sorted(preds[name]["hand"])
+        tune = sorted(preds[name]["tune"])
+        m_hand = metrics([data.examples[i] for i, _ in hand], [p for _, p in hand])
+        m_tune = metrics([validation[i] for i, _ in tune], [p for _, p in tune])
+        out[name] = {
+            "hand": m_hand,
+            "tune": m_tune,
+            "objective_hand": objective(m_hand),
+            "objective_tune": objective(m_tune),
+        }
+    return out
+
+
+def format_cv(result: dict[str, Any]) -> str:
+    lines = [f"{'variant':14} {'set':5} {'intentF1':>8} {'sent':>6} {'emo':>6} {'spamP':>6} {'spamR':>6} "
+             f"{'complR':>6} {'obj':>6}"]  # fmt: skip
+    for name, r in result.items():
+        for part in ("hand", "tune"):
+            m = r[part]
+            lines.append(
+                f"{name:14} {part:5} {m['intent_f1']:8.3f} {m['sentiment']:6.3f} {m['emotion']:6.3f} "
+                f"{m['spam_p']:6.3f} {m['spam_r']:6.3f} {m['complaint_r']:6.3f} {r['objective_' + part]:6.3f}"
+            )
+    return "\n".join(lines)
