@@ -223,7 +223,7 @@ class SimulatorConfig(BaseModel):
                                  "tail": 0.15}
     )  # fmt: skip
     event_mix: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {
+        default_factory=lambda: {  # type: ignore[arg-type,return-value]
             "intro": {"like": 55, "gift": 15, "follow": 22, "order_paid": 8},
             "kou1_burst": {"like": 60, "gift": 10, "follow": 20, "order_paid": 10},
             "pitch": {"like": 50, "gift": 15, "follow": 20, "order_paid": 15},
@@ -618,9 +618,9 @@ def _compile_variant(template: str, static: dict[str, str], product_slots: dict[
 
 
 def _render(variant: _Variant, rng: random.Random) -> str:
-    if variant.__class__ is str:
-        return variant  # type: ignore[return-value]
-    template, slots = variant  # type: ignore[misc]
+    if isinstance(variant, str):
+        return variant
+    template, slots = variant
     return template.format_map({key: fn(rng) for key, fn in slots})
 
 
