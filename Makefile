@@ -34,6 +34,8 @@ chromium:
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check livecs tests run.py
+	$(PY) -m ruff format --check livecs tests run.py
+	$(PY) -m mypy livecs
 
 test: $(VENV)/.dev redis chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
