@@ -1,4 +1,9 @@
-"""Behaviour both buses share (parametrised: in-process and Redis Streams), so the stages can use either."""
+"""Behaviour both buses share (parametrised: in-process and Redis Streams), so the stages can use either.
+
+Where the buses may differ: in-process every record has its own delivery id; on Redis the records of one
+published chunk travel as one stream entry and share its id, and a read returns whole entries only (so
+``count`` is approximate there; the tests publish entries no larger than the counts they read with).
+"""
 
 from __future__ import annotations
 
@@ -47,7 +52,8 @@ async def test_round_trip_of_every_record_type(make_bus: BusFactory) -> None:
     for d in got:
         assert (d.room, d.session_id) == ("r1", SESSION)
         assert before - 0.01 <= d.published_at <= after + 0.01
-    assert len({d.id for d in got}) == len(records)
+    # in-process one id per record; on Redis one entry (the whole publish is one chunk), one id
+    assert len({d.id for d in got}) == (1 if bus.name == "redis" else len(records))
     await bus.ack(TOPIC, STAGE, got)
     assert (await bus.depths())[f"{TOPIC}/{STAGE}"] == 0
 
@@ -79,7 +85,8 @@ async def test_every_stage_sees_every_record(make_bus: BusFactory) -> None:
 async def test_consumers_of_one_stage_split_the_records(make_bus: BusFactory) -> None:
     bus = await make_bus()
     await bus.declare(TOPIC, STAGE)
-    await bus.publish(TOPIC, "r1", SESSION, comments(20))
+    for start in range(0, 20, 4):  # on Redis: five entries of 4 records (a read never splits an entry)
+        await bus.publish(TOPIC, "r1", SESSION, comments(4, start=start))
     first = await bus.read(TOPIC, STAGE, "c1", 8, 200)
     second = await bus.read(TOPIC, STAGE, "c2", 100, 200)
     assert len(first) == 8

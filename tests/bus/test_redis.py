@@ -1,14 +1,16 @@
 """The Redis Streams bus on the real test server: layout, trimming, backpressure, bad entries, reclaiming.
 
-Beyond the shared contract (``test_bus_contract.py``): per-room streams and registries, MAXLEN trimming that
-never removes unread entries, undecodable and trimmed entries counted and acknowledged, and a consumer that
-dies mid-stream — in this process and as a real OS process killed with SIGKILL — whose pending entries
+Beyond the shared contract (``test_bus_contract.py``): per-room streams and registries, one entry per
+published chunk that a read never splits, MAXLEN trimming that never removes unread entries, lag bounds in
+records whatever the entry size, undecodable and trimmed entries counted and acknowledged, and a consumer
+that dies mid-stream — in this process and as a real OS process killed with SIGKILL — whose pending entries
 another consumer reclaims, with every comment recorded exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import signal
 import sqlite3
@@ -37,11 +39,35 @@ WORKER = Path(__file__).with_name("_consumer_proc.py")
 PROC_TIMEOUT_S = 15.0
 
 
-async def pending(client: aioredis.Redis, rooms: list[str], stage: str = STAGE) -> int:
+async def pending_entries(client: aioredis.Redis, rooms: list[str], stage: str = STAGE) -> int:
     total = 0
     for room in rooms:
         total += int((await client.xpending(keys.stream(TOPIC, room), keys.group(stage)))["pending"])
     return total
+
+
+def entry_size(fields: dict[bytes, bytes]) -> int:
+    """Records in one stream entry (a batch envelope, or an older single-record one)."""
+    env = orjson.loads(fields[ENVELOPE_FIELD])
+    return len(env["r"]) if "r" in env else 1
+
+
+async def pending(client: aioredis.Redis, rooms: list[str], stage: str = STAGE) -> int:
+    """Records in the entries ``stage`` has read and not acknowledged."""
+    total = 0
+    for room in rooms:
+        stream = keys.stream(TOPIC, room)
+        for p in await client.xpending_range(stream, keys.group(stage), min="-", max="+", count=100_000):
+            entries: Any = await client.xrange(stream, p["message_id"], p["message_id"])
+            ((_, fields),) = entries
+            total += entry_size(fields)
+    return total
+
+
+async def entry_sizes(client: aioredis.Redis, room: str, topic: str = TOPIC) -> dict[str, int]:
+    """``{entry id: records}`` of a room's stream, oldest first."""
+    entries: Any = await client.xrange(keys.stream(topic, room))
+    return {entry_id.decode(): entry_size(fields) for entry_id, fields in entries}
 
 
 def cids(deliveries: list[Delivery]) -> list[str]:
@@ -81,8 +107,8 @@ async def test_one_stream_per_room_registered_for_discovery(
     await bus.publish(TOPIC, "r1", "s-1", comments(3, "r1"))
     await bus.publish(TOPIC, "r2", "s-2", comments(2, "r2"))
     await bus.publish("results", "r1", "s-1", comments(1, "r1"))
-    assert await redis_client.xlen(keys.stream(TOPIC, "r1")) == 3
-    assert await redis_client.xlen(keys.stream(TOPIC, "r2")) == 2
+    assert await redis_client.xlen(keys.stream(TOPIC, "r1")) == 1  # one publish, one chunk, one entry
+    assert await redis_client.xlen(keys.stream(TOPIC, "r2")) == 1
     assert await redis_client.smembers(keys.rooms(TOPIC)) == {b"r1", b"r2"}
     assert await redis_client.smembers(keys.ROOMS) == {b"r1", b"r2"}  # rooms with an input stream
     assert await redis_client.smembers(keys.TOPICS) == {TOPIC.encode(), b"results"}
@@ -94,8 +120,9 @@ async def test_one_stream_per_room_registered_for_discovery(
     ((_, fields),) = entries
     assert list(fields) == [ENVELOPE_FIELD]
     env = orjson.loads(fields[ENVELOPE_FIELD])
-    assert set(env) == {"s", "t", "k", "d"}
-    assert (env["s"], env["k"], env["d"]["comment_id"]) == ("s-2", "comment", "r2-c0")
+    assert set(env) == {"s", "t", "r"}
+    assert env["s"] == "s-2"
+    assert env["r"] == [orjson.loads(orjson.dumps(encode_record(c))) for c in comments(2, "r2")]
 
 
 async def test_a_publisher_creates_declared_groups_on_a_new_room_first(
@@ -106,7 +133,7 @@ async def test_a_publisher_creates_declared_groups_on_a_new_room_first(
     publisher = await make_redis_bus()  # another process, knows nothing of the stage
     await publisher.publish(TOPIC, "fresh", "s", comments(4, "fresh"))
     (group,) = await redis_client.xinfo_groups(keys.stream(TOPIC, "fresh"))
-    assert (group["name"], group["lag"]) == (keys.group(STAGE).encode(), 4)
+    assert (group["name"], group["lag"]) == (keys.group(STAGE).encode(), 1)  # one entry of 4 records
     assert cids(await consumer.read(TOPIC, STAGE, "c", 10, 100)) == [
         c.comment_id for c in comments(4, "fresh")
     ]
@@ -142,7 +169,8 @@ async def test_read_count_is_respected_across_many_rooms(make_redis_bus: RedisBu
     await bus.declare(TOPIC, STAGE)
     rooms = [f"r{i}" for i in range(7)]
     for room in rooms:
-        await bus.publish(TOPIC, room, "s", comments(20, room))
+        for start in range(0, 20, 5):  # entries of 5 records: a read of 10 takes up to two
+            await bus.publish(TOPIC, room, "s", comments(5, room, start))
     sizes: list[int] = []
     seen: list[str] = []
     while batch := await bus.read(TOPIC, STAGE, "c", 10, 50):
@@ -150,6 +178,7 @@ async def test_read_count_is_respected_across_many_rooms(make_redis_bus: RedisBu
         seen += cids(batch)
         await bus.ack(TOPIC, STAGE, batch)
     assert max(sizes) <= 10
+    assert all(size % 5 == 0 for size in sizes)  # whole entries
     assert sorted(seen) == sorted(c.comment_id for room in rooms for c in comments(20, room))
     one_room = await make_redis_bus()  # a busy room among idle ones still fills a batch in one call
     await one_room.declare(TOPIC, "other")
@@ -159,22 +188,105 @@ async def test_read_count_is_respected_across_many_rooms(make_redis_bus: RedisBu
     assert len(await one_room.read(TOPIC, "other", "c", 100, 50)) == 100
 
 
+async def test_a_batch_of_500_records_is_one_entry_read_whole(
+    make_redis_bus: RedisBusFactory, redis_client: aioredis.Redis
+) -> None:
+    bus = await make_redis_bus(batch_size=500)
+    await bus.declare(TOPIC, STAGE)
+    await bus.publish(TOPIC, "r1", "s", comments(500))
+    sizes = await entry_sizes(redis_client, "r1")
+    assert list(sizes.values()) == [500]
+    (group,) = await redis_client.xinfo_groups(keys.stream(TOPIC, "r1"))
+    assert group["lag"] == 1
+    reader = await make_redis_bus(batch_size=500)  # knows nothing of the entry sizes yet
+    got = await reader.read(TOPIC, STAGE, "c", 10, 100)  # count 10, but an entry is never split
+    assert cids(got) == [c.comment_id for c in comments(500)]
+    assert {d.id for d in got} == set(sizes)
+    assert await bus.depths() == {f"{TOPIC}/{STAGE}": 500}
+    assert await pending_entries(redis_client, ["r1"]) == 1
+    await reader.ack(TOPIC, STAGE, got)  # 500 deliveries, one XACK of one id
+    assert await pending_entries(redis_client, ["r1"]) == 0
+    assert await reader.read(TOPIC, STAGE, "c", 10, 50) == []
+    assert await bus.depths() == {f"{TOPIC}/{STAGE}": 0}
+
+
+async def test_count_never_splits_an_entry(
+    make_redis_bus: RedisBusFactory, redis_client: aioredis.Redis
+) -> None:
+    publisher = await make_redis_bus(batch_size=40)
+    await publisher.declare(TOPIC, STAGE)
+    rooms = ["r1", "r2"]
+    plan = [7, 1, 13, 29, 2, 50, 3, 40, 11, 1, 1, 36]  # 50 goes as 40 + 10
+    for room in rooms:
+        start = 0
+        for n in plan:
+            await publisher.publish(TOPIC, room, "s", comments(n, room, start))
+            start += n
+    sizes = {i: n for room in rooms for i, n in (await entry_sizes(redis_client, room)).items()}
+    assert len(sizes) == 2 * (len(plan) + 1)
+    readers = [await make_redis_bus(batch_size=40), await make_redis_bus(batch_size=40)]
+    got: list[Delivery] = []
+    reads = 0
+    read_of: dict[str, int] = {}
+    for reads in range(1, 200):
+        bus = readers[reads % 2]
+        batch = await bus.read(TOPIC, STAGE, f"c{reads % 2}", (1, 5, 10, 20, 60)[reads % 5], 20)
+        if not batch and len(got) == 2 * sum(plan):
+            break
+        per_entry = collections.Counter(d.id for d in batch)
+        assert per_entry == {i: sizes[i] for i in per_entry}, "a read holds every record of its entries"
+        for i in per_entry:
+            assert read_of.setdefault(i, reads) == reads, "an entry comes back in one read only"
+        got += batch
+        await bus.ack(TOPIC, STAGE, batch)
+    for room in rooms:
+        mine = [d for d in got if d.room == room]
+        assert cids(mine) == [c.comment_id for c in comments(sum(plan), room)]  # once each, in order
+    assert await pending_entries(redis_client, rooms) == 0
+
+
+async def test_lag_bound_counts_records_whatever_the_entry_size(make_redis_bus: RedisBusFactory) -> None:
+    bus = await make_redis_bus(max_lag=20, lag_check_interval_s=0.001)
+    await bus.declare(TOPIC, STAGE)
+    for i in range(20):  # twenty entries of one record
+        assert await bus.offer(TOPIC, "r1", "s", comments(1, start=i)) is True
+    assert await bus.offer(TOPIC, "r1", "s", comments(1, start=20)) is False
+    first = await bus.read(TOPIC, STAGE, "c", 100, 50)
+    assert cids(first) == [c.comment_id for c in comments(20)]
+    await bus.ack(TOPIC, STAGE, first)
+    assert await bus.offer(TOPIC, "r2", "s", comments(20, "r2")) is True  # one entry of twenty records
+    assert await bus.offer(TOPIC, "r2", "s", comments(1, "r2", 20)) is False
+    blocked = asyncio.create_task(bus.publish(TOPIC, "r2", "s", comments(5, "r2", 20)))
+    await asyncio.sleep(0.2)
+    assert not blocked.done()
+    got = await bus.read(TOPIC, STAGE, "c", 5, 50)  # the whole entry of 20
+    assert cids(got) == [c.comment_id for c in comments(20, "r2")]
+    await bus.ack(TOPIC, STAGE, got)
+    await asyncio.wait_for(blocked, 3)
+    assert cids(await bus.read(TOPIC, STAGE, "c", 100, 50)) == [c.comment_id for c in comments(5, "r2", 20)]
+
+
 # -- bounds ---------------------------------------------------------------------------------------------
 
 
 async def test_maxlen_trimming_is_applied(
     make_redis_bus: RedisBusFactory, redis_client: aioredis.Redis
 ) -> None:
-    bus = await make_redis_bus(stream_maxlen=1000, results_queue_size=150, batch_size=1000)
+    bus = await make_redis_bus(stream_maxlen=1000, results_queue_size=150, batch_size=10)
     config: Any = await redis_client.config_get("stream-node-max-entries")
     node = int(config["stream-node-max-entries"])
+    # MAXLEN counts records: in entries it is maxlen / records per entry (an estimate; here always 10)
+    assert (bus.maxlen_entries(TOPIC, 1.0), bus.maxlen_entries(TOPIC, 10.0)) == (1000, 100)
     await bus.publish(TOPIC, "r1", "s", comments(5000))  # no stage declared: nothing to wait for
     await bus.publish("results", "r1", "s", comments(5000))
-    assert 1000 <= await redis_client.xlen(keys.stream(TOPIC, "r1")) <= 1000 + node
+    kept = await entry_sizes(redis_client, "r1")
+    assert set(kept.values()) == {10}
+    assert 1000 <= sum(kept.values()) <= 1000 + node * 10
     assert bus.maxlen("results") == 1500
-    assert 1500 <= await redis_client.xlen(keys.stream("results", "r1")) <= 1500 + node
+    kept = await entry_sizes(redis_client, "r1", "results")
+    assert 1500 <= sum(kept.values()) <= 1500 + node * 10
     info = await redis_client.xinfo_stream(keys.stream(TOPIC, "r1"))
-    assert info["entries-added"] == 5000
+    assert info["entries-added"] == 500
 
 
 async def test_lag_bounds_stay_below_maxlen(make_redis_bus: RedisBusFactory) -> None:
@@ -187,8 +299,9 @@ async def test_lag_bounds_stay_below_maxlen(make_redis_bus: RedisBusFactory) -> 
 async def test_trimming_never_removes_unread_entries_of_a_slow_stage(
     make_redis_bus: RedisBusFactory, redis_client: aioredis.Redis
 ) -> None:
-    publisher = await make_redis_bus(stream_maxlen=1000, max_lag=400)
-    consumer = await make_redis_bus(stream_maxlen=1000, max_lag=400)
+    # entries of 5 records: MAXLEN ~200 entries, lag bound 400 records ~80 entries
+    publisher = await make_redis_bus(stream_maxlen=1000, max_lag=400, batch_size=5)
+    consumer = await make_redis_bus(stream_maxlen=1000, max_lag=400, batch_size=5)
     await consumer.declare(TOPIC, STAGE)
     total = 4000
     got: list[Delivery] = []
@@ -208,7 +321,8 @@ async def test_trimming_never_removes_unread_entries_of_a_slow_stage(
     await asyncio.wait_for(reader, 10)
     assert cids(got) == [c.comment_id for c in comments(total)]  # all of them, once, in order
     assert consumer.dropped == {}
-    assert max_len < 2000  # trimmed all along
+    assert (await redis_client.xinfo_stream(keys.stream(TOPIC, "r1")))["entries-added"] == total // 5
+    assert max_len * 5 < 2000  # trimmed all along (in records)
 
 
 async def test_publisher_counts_its_own_appends_between_lag_checks(make_redis_bus: RedisBusFactory) -> None:
@@ -228,23 +342,29 @@ async def test_undecodable_entries_are_counted_and_acknowledged(
     await bus.declare(TOPIC, STAGE)
     await bus.publish(TOPIC, "r1", "s", comments(2))
     stream = keys.stream(TOPIC, "r1")
-    good = encode_record(comments(1)[0])
-    for fields in (
+    c2, c3, c4 = (encode_record(c) for c in comments(3, start=2))
+    bad = {"k": "comment", "d": {"comment_id": "x"}}
+    for fields in (  # 9 undecodable: 7 whole entries, and one entry of 2 bad records
         {ENVELOPE_FIELD: b"\xff not json"},
         {b"other": b"field"},
         {ENVELOPE_FIELD: orjson.dumps([1, 2])},
-        {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, "k": "no-such-kind", "d": {}})},
-        {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, "k": "comment", "d": {"comment_id": "x"}})},
-        {ENVELOPE_FIELD: orjson.dumps({"t": 1.0, **good})},
+        {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, "r": "not a list"})},
+        {ENVELOPE_FIELD: orjson.dumps({"t": 1.0, "r": [c2]})},
+        {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, "r": [{"k": "no-such-kind", "d": {}}, bad]})},
+        {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, **bad})},
+        {ENVELOPE_FIELD: orjson.dumps({"t": 1.0, **c2})},
     ):
         await redis_client.xadd(stream, fields)  # type: ignore[arg-type]
-    await bus.publish(TOPIC, "r1", "s", comments(2, start=2))
+    # an older single-record entry still reads; a batch keeps its good records around a bad one (1 more)
+    await redis_client.xadd(stream, {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, **c2})})
+    await redis_client.xadd(stream, {ENVELOPE_FIELD: orjson.dumps({"s": "s", "t": 1.0, "r": [c3, bad, c4]})})
+    await bus.publish(TOPIC, "r1", "s", comments(2, start=5))
     got = await bus.read(TOPIC, STAGE, "c", 100, 100)
-    assert cids(got) == [c.comment_id for c in comments(4)]
-    assert bus.dropped == {DROP_UNDECODABLE: 6}
-    assert await pending(redis_client, ["r1"]) == 4  # the bad ones are already acknowledged
+    assert cids(got) == [c.comment_id for c in comments(7)]
+    assert bus.dropped == {DROP_UNDECODABLE: 10}
+    assert await pending_entries(redis_client, ["r1"]) == 4  # the bad ones are already acknowledged
     await bus.ack(TOPIC, STAGE, got)
-    assert await pending(redis_client, ["r1"]) == 0
+    assert await pending_entries(redis_client, ["r1"]) == 0
     assert await bus.depths() == {f"{TOPIC}/{STAGE}": 0}
 
 
@@ -253,14 +373,15 @@ async def test_pending_entries_trimmed_before_their_ack_are_dropped_and_counted(
 ) -> None:
     dead = await make_redis_bus()
     await dead.declare(TOPIC, STAGE)
-    await dead.publish(TOPIC, "r1", "s", comments(10))
+    for start in range(0, 10, 2):
+        await dead.publish(TOPIC, "r1", "s", comments(2, start=start))  # five entries
     assert len(await dead.read(TOPIC, STAGE, "dead", 10, 100)) == 10
     await dead.close()
     await redis_client.xtrim(keys.stream(TOPIC, "r1"), maxlen=0, approximate=False)
     await asyncio.sleep(0.25)  # > reclaim_idle_ms
     heir = await make_redis_bus()
     assert await heir.read(TOPIC, STAGE, "heir", 100, 50) == []
-    assert heir.dropped == {DROP_TRIMMED: 10}
+    assert heir.dropped == {DROP_TRIMMED: 5}  # counted in entries (their records are gone with them)
     assert await pending(redis_client, ["r1"]) == 0
 
 
@@ -288,7 +409,7 @@ async def test_killed_consumer_entries_are_reclaimed_and_recorded_exactly_once(
     rooms = ["r1", "r2"]
     per_room = 150
     n = per_room * len(rooms)
-    publisher = await make_redis_bus()
+    publisher = await make_redis_bus(batch_size=10)  # entries of 10 records
     await publisher.declare(TOPIC, STAGE)
     for room in rooms:
         await publisher.publish(TOPIC, room, "s", comments(per_room, room))
