@@ -37,8 +37,10 @@ class BusSettings(_Section):
     )
     batch_size: int = Field(500, ge=1, description="records a stage reads at once")
     block_ms: int = Field(200, ge=1, description="how long a read waits for the first record")
-    stream_maxlen: int = Field(1_000_000, ge=1000, description="Redis: approximate MAXLEN of a stream")
-    max_lag: int = Field(200_000, ge=1, description="Redis: unread entries before publish waits")
+    stream_maxlen: int = Field(
+        1_000_000, ge=1000, description="Redis: records kept per stream (approximate MAXLEN)"
+    )
+    max_lag: int = Field(200_000, ge=1, description="Redis: unread records before publish waits")
     lag_check_interval_s: float = Field(0.5, gt=0, description="Redis: how often publish re-reads lag")
     lag_wait_poll_s: float = Field(0.02, gt=0, description="Redis: re-read interval while publish waits")
     reclaim_idle_ms: int = Field(
