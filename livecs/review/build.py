@@ -22,6 +22,7 @@ from livecs.review.html_report import Charts, HtmlReport, fmt_duration
 from livecs.review.mask import Masker
 from livecs.review.queries import ReviewData, ReviewError, ReviewReader, open_db, resolve_session
 from livecs.review.settings import ReviewSettings
+from livecs.review.stock import CouponStock, coupon_stock, load_library_coupons
 
 FORMATS = ("html", "csv", "xlsx", "jsonl")
 REPORT_NAME = "report.html"
@@ -40,6 +41,7 @@ class ReviewResult:
     findings: list[Finding] = field(default_factory=list)
     masked: bool = True
     seconds: float = 0.0
+    coupon_stock: CouponStock | None = None
 
     @property
     def report(self) -> Path | None:
@@ -90,6 +92,7 @@ def render_charts(data: ReviewData, masker: Masker, settings: ReviewSettings, tz
 
 def summary_rows(data: ReviewData, masked: bool) -> list[tuple[str, object]]:
     sm = data.summary
+    cs = data.coupon_stock
     span = (sm.last_ts - sm.first_ts) if sm.first_ts is not None and sm.last_ts is not None else 0.0
     return [
         ("场次", data.meta.session_id),
@@ -102,6 +105,8 @@ def summary_rows(data: ReviewData, masked: bool) -> list[tuple[str, object]]:
         ("下单信号（评论）", sm.buy_signal_comments),
         ("已付款订单", sm.orders_paid),
         ("发券", sm.coupons_issued),
+        ("发券占库存", cs.total_text() if cs else "库存未知"),
+        ("券库存来源", cs.library.describe() if cs else "库存未知"),
         ("投诉", sm.complaints),
         ("个人信息", "已脱敏" if masked else "未脱敏（--no-mask）"),
     ]
@@ -116,11 +121,15 @@ def build_review(
     progress: Progress | None = None,
     settings: ReviewSettings | None = None,
     masker: Masker | None = None,
+    library_db: str | Path | None = None,
+    library_shop: str = "default",
 ) -> ReviewResult:
     """Review ``session_id`` (or ``"latest"``) of the record at ``db_path`` into ``out_dir``.
 
-    ``progress(stage, done, total)`` is called as work advances. Raises :class:`ReviewError` when the
-    database or session is missing or a format is unknown.
+    ``progress(stage, done, total)`` is called as work advances. ``library_db`` is the merchant library
+    registry (``scripts.library_db``): the coupons issued are set against the stock of ``library_shop``'s
+    version active now, read-only; without it (or without an active version) the report says 库存未知.
+    Raises :class:`ReviewError` when the database or session is missing or a format is unknown.
     """
     started = time.perf_counter()
     settings = settings or ReviewSettings.model_validate({})
@@ -140,10 +149,17 @@ def build_review(
         if progress:
             progress("汇总（SQL）", 1, steps)
         data = reader.collect()
+        data.coupon_stock = coupon_stock(
+            data.coupon_totals,
+            load_library_coupons(library_db, library_shop),
+            settings.coupon_low_use_share,
+        )
         if progress:
             progress("汇总（SQL）", steps, steps)
         findings = compute_findings(data, settings, tz, masker)
-        result = ReviewResult(meta.session_id, out, findings=findings, masked=masker.enabled)
+        result = ReviewResult(
+            meta.session_id, out, findings=findings, masked=masker.enabled, coupon_stock=data.coupon_stock
+        )
         if "html" in fmts:
             if progress:
                 progress("图表与报告", 0, 1)
@@ -155,7 +171,7 @@ def build_review(
             result.files.append(path)
             if progress:
                 progress("图表与报告", 1, 1)
-        exporter = Exporter(reader, masker, settings, tz, reader.end_ts)
+        exporter = Exporter(reader, masker, settings, tz, reader.end_ts, data.coupon_stock)
         exp = exporter.write(out, fmts, summary_rows(data, masker.enabled), progress)
         result.files += exp.files
         result.rows = exp.rows

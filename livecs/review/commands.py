@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from livecs.review.build import FORMATS, build_review
@@ -11,6 +12,7 @@ from livecs.review.progress import TerminalProgress
 from livecs.review.queries import ReviewError
 
 EXIT_ERROR = 2
+DEFAULT_SHOP = "default"
 
 
 def register(sub: Any) -> None:
@@ -29,7 +31,13 @@ def register(sub: Any) -> None:
         help=f"comma-separated formats among {','.join(FORMATS)} (default: all)",
     )
     p.add_argument("--db", metavar="PATH", help="SQLite record (default: store.path of the configuration)")
-    p.add_argument("--config", help="configuration file (for store.path)")
+    p.add_argument(
+        "--library-db",
+        metavar="PATH",
+        help="merchant library versions (SQLite, read-only) for coupon stock; default: scripts.library_db of "
+        "the configuration when that file exists, else the report says 库存未知",
+    )
+    p.add_argument("--config", help="configuration file (for store.path, scripts.library_db, scripts.shop)")
     p.add_argument(
         "--no-mask",
         action="store_true",
@@ -47,11 +55,33 @@ def _db_path(args: argparse.Namespace) -> str:
     return load_settings(args.config).store.path
 
 
+def _library(args: argparse.Namespace) -> tuple[str | None, str]:
+    """(library db to read, shop): ``--library-db`` as given (a missing file reads as 库存未知), else the
+    configured ``scripts.library_db`` if it exists."""
+    from livecs.config import ConfigError, load_settings
+
+    try:
+        scripts = load_settings(args.config).scripts
+    except ConfigError:  # the stock is optional: a broken configuration only loses it
+        return (str(args.library_db) if args.library_db else None), DEFAULT_SHOP
+    if args.library_db:
+        return str(args.library_db), scripts.shop
+    return (scripts.library_db if Path(scripts.library_db).is_file() else None), scripts.shop
+
+
 def run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else TerminalProgress()
     try:
+        library_db, shop = _library(args)
         result = build_review(
-            _db_path(args), args.session, args.out, args.format, mask=not args.no_mask, progress=progress
+            _db_path(args),
+            args.session,
+            args.out,
+            args.format,
+            mask=not args.no_mask,
+            progress=progress,
+            library_db=library_db,
+            library_shop=shop,
         )
     except ReviewError as exc:
         if progress:
@@ -67,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {path}")
     for table, left in result.xlsx_truncated.items():
         print(f"  note: {left:,} rows of {table} exceed the XLSX sheets (they are in CSV/JSONL)")
+    if result.coupon_stock is not None:
+        print(f"  coupons: {result.coupon_stock.total_text()}")
     for f in result.findings:
         print(f"  · {f.text}：{f.action}")
     return 0

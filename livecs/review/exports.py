@@ -1,5 +1,5 @@
 """Streaming exports of a session: comments (with triage, responses, suggestions), suggestions, actions,
-events.
+coupons (one row per coupon rule: issued against the library's stock), events.
 
 One pass over each table feeds every requested format at once: CSV (UTF-8 with BOM, so Excel opens Chinese
 correctly; one file per table), JSONL (one file per table; JSON columns stay objects) and XLSX (one workbook
@@ -23,6 +23,7 @@ import orjson
 from livecs.review.mask import Masker
 from livecs.review.queries import PRODUCT_KEYS, ReviewReader, loads
 from livecs.review.settings import XLSX_MAX_SHEET_ROWS, ReviewSettings
+from livecs.review.stock import CouponStock
 from livecs.review.xlsx import Sheet, XlsxWriter
 
 Progress = Callable[[str, int, int], None]
@@ -31,6 +32,21 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PROGRESS_EVERY = 10_000
 XLSX_NAME = "review.xlsx"
 SUMMARY_SHEET = "summary"
+SHARE_DIGITS = 4
+COUPON_COLUMNS = [
+    "coupon_rule_id",
+    "name",
+    "type",
+    "enabled",
+    "issued",
+    "stock",
+    "stock_used",
+    "stock_used_share",
+    "remaining",
+    "per_user_limit",
+    "status",
+    "library_version",
+]
 
 
 @dataclass
@@ -135,13 +151,20 @@ class Exporter:
     """Builds the table streams of one session and writes the requested formats."""
 
     def __init__(
-        self, reader: ReviewReader, masker: Masker, settings: ReviewSettings, tz: tzinfo, end_ts: float
+        self,
+        reader: ReviewReader,
+        masker: Masker,
+        settings: ReviewSettings,
+        tz: tzinfo,
+        end_ts: float,
+        coupon_stock: CouponStock | None = None,
     ) -> None:
         self.r = reader
         self.m = masker
         self.s = settings
         self.tz = tz
         self.end_ts = end_ts
+        self.coupon_stock = coupon_stock
 
     def _time(self, ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, self.tz).strftime(TIME_FORMAT)
@@ -155,7 +178,7 @@ class Exporter:
     # -- tables -----------------------------------------------------------------------------------------
     def tables(self) -> list[Table]:
         self.r.prepare_exports()
-        return [self._comments(), self._suggestions(), self._actions(), self._events()]
+        return [self._comments(), self._suggestions(), self._actions(), self._coupons(), self._events()]
 
     def _comments(self) -> Table:
         cols = [
@@ -360,6 +383,32 @@ class Exporter:
                 }
 
         return Table("actions", cols, frozenset(), rows, self.r.count("actions"))
+
+    def _coupons(self) -> Table:
+        """One row per coupon rule (issued in the session, or enabled in the library): issued vs stock."""
+        cs = self.coupon_stock
+        rules = cs.rows if cs is not None else []
+        version = cs.library.version_id if cs is not None else None
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for r in rules:
+                share = r.share
+                yield {
+                    "coupon_rule_id": r.rule_id,
+                    "name": r.name or None,
+                    "type": r.type or None,
+                    "enabled": r.enabled,
+                    "issued": r.issued,
+                    "stock": r.stock,
+                    "stock_used": r.usage(),
+                    "stock_used_share": None if share is None else round(share, SHARE_DIGITS),
+                    "remaining": r.remaining,
+                    "per_user_limit": r.per_user_limit,
+                    "status": r.status,
+                    "library_version": version,
+                }
+
+        return Table("coupons", COUPON_COLUMNS, frozenset(), rows, len(rules))
 
     def _events(self) -> Table:
         cols = ["event_id", "time", "ts", "kind", "user", "nickname", "member_tier", "data"]

@@ -14,10 +14,12 @@ from livecs.review.charts import bin_minutes
 from livecs.review.mask import Masker
 from livecs.review.queries import ReviewData
 from livecs.review.settings import PRIORITY_ZH, SECONDS_PER_MINUTE, ReviewSettings
+from livecs.review.stock import STATUS_LOW, STATUS_OVER, STATUS_SOLD_OUT
 
 PERCENT = 100.0
 PEAK_OVER_AVERAGE = 3.0  # a minute this many times the average is a load peak worth staffing for
 LABEL_CHARS = 20
+LOW_USE_LISTED = 3  # barely used coupon rules named in the finding
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,44 @@ def script_findings(data: ReviewData, masker: Masker) -> list[Finding]:
     ]
 
 
+def coupon_findings(data: ReviewData, s: ReviewSettings) -> list[Finding]:
+    """A rule that ran out (issued ≥ stock) or was over-issued; enabled rules barely used (one finding)."""
+    cs = data.coupon_stock
+    if cs is None or not cs.known:
+        return []
+    out = []
+    for r in cs.rows:
+        label = f"「{r.name or r.rule_id}」"
+        if r.status == STATUS_OVER:
+            out.append(
+                Finding(
+                    "warn",
+                    f"券{label}超发：本场发出 {r.usage()}，超出库存 {r.issued - (r.stock or 0):,} 张",
+                    "核对发券限额与库存扣减，必要时与平台对账",
+                )
+            )
+        elif r.status == STATUS_SOLD_OUT:
+            out.append(
+                Finding(
+                    "warn",
+                    f"券{label}已发完：{r.usage()}",
+                    "下场加大该券库存或分时段放券，发完后及时在公屏和口播告知",
+                )
+            )
+    low = [r for r in cs.rows if r.status == STATUS_LOW]
+    if low:
+        named = "、".join(f"{r.name or r.rule_id} {r.usage()}" for r in low[:LOW_USE_LISTED])
+        more = f" 等 {len(low)} 个券规则" if len(low) > LOW_USE_LISTED else ""
+        out.append(
+            Finding(
+                "info",
+                f"券几乎未用（低于库存 {100 * s.coupon_low_use_share:.0f}%）：{named}{more}",
+                "口播领券路径并置顶券链接，或下调这些券的库存、停用不需要的券",
+            )
+        )
+    return out
+
+
 def compute_findings(data: ReviewData, s: ReviewSettings, tz: tzinfo, masker: Masker) -> list[Finding]:
     out: list[Finding] = []
     out += theme_findings(data, s)
@@ -219,4 +259,5 @@ def compute_findings(data: ReviewData, s: ReviewSettings, tz: tzinfo, masker: Ma
     out += script_findings(data, masker)
     out += load_findings(data, tz)
     out += product_findings(data)
+    out += coupon_findings(data, s)
     return out

@@ -16,8 +16,10 @@ from livecs.review.findings import Finding
 from livecs.review.mask import Masker
 from livecs.review.queries import ActionRow, ItemRow, ReviewData
 from livecs.review.settings import ACTION_ZH, INTENT_ZH, PRIORITY_ZH, ReviewSettings
+from livecs.review.stock import STATUS_LOW, STATUS_OK, STATUS_OVER, STATUS_SOLD_OUT, STOCK_UNKNOWN
 
 TEXT_CHARS = 60
+STATUS_CLASS = {STATUS_SOLD_OUT: "bad", STATUS_OVER: "bad", STATUS_LOW: "low", STATUS_OK: "good"}
 SECONDS_PER_HOUR = 3600
 SECONDS_PER_MINUTE = 60
 
@@ -52,6 +54,9 @@ th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vert
 th { background: var(--bg); }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: var(--muted); font-size: 12px; }
+span.bad { color: var(--warn); font-weight: 700; }
+span.low { color: var(--muted); }
+span.good { color: var(--ok); }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { body { padding: 0; } h2 { break-after: avoid; } figure, table { break-inside: avoid; } }
 """
@@ -98,6 +103,11 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Seque
     if not body:
         body.append(f'<tr><td colspan="{len(headers)}" class="note">（无）</td></tr>')
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _status(status: str) -> str:
+    cls = STATUS_CLASS.get(status)
+    return f'<span class="{cls}">{esc(status)}</span>' if cls else esc(status)
 
 
 class HtmlReport:
@@ -196,6 +206,11 @@ class HtmlReport:
             ("下单信号", fmt_int(sm.buy_signal_comments + sm.orders_paid), "summary-buys"),
             ("其中已付款订单", fmt_int(sm.orders_paid), "summary-orders"),
             ("发券", fmt_int(sm.coupons_issued), "summary-coupons"),
+            (
+                "发券占库存",
+                self.d.coupon_stock.summary_value() if self.d.coupon_stock else STOCK_UNKNOWN,
+                "summary-coupon-stock",
+            ),
             ("投诉", fmt_int(sm.complaints), "summary-complaints"),
             ("违规/引流", fmt_int(sm.spam), "summary-spam"),
             ("客服操作", fmt_int(sm.actions), "summary-actions"),
@@ -323,12 +338,38 @@ class HtmlReport:
         return _table(headers, out)
 
     def _coupons(self) -> str:
-        totals = _table(
-            ["券规则", "发放张数"],
-            [(esc(k), fmt_int(v)) for k, v in self.d.coupon_totals.items()],
-            numeric=(1,),
+        cs = self.d.coupon_stock
+        if cs is None:  # aggregates without the stock step (callers of HtmlReport other than build_review)
+            rows = [
+                (esc(k), "", fmt_int(v), esc(STOCK_UNKNOWN), esc(STOCK_UNKNOWN), "–", esc(STOCK_UNKNOWN))
+                for k, v in self.d.coupon_totals.items()
+            ]
+            total = f"已发券 {fmt_int(self.d.summary.coupons_issued)} 张，{STOCK_UNKNOWN}"
+            source = ""
+        else:
+            rows = [
+                (
+                    esc(r.name or r.rule_id)
+                    + (f"<br><span class='note'>{esc(r.rule_id)}</span>" if r.name else ""),
+                    esc(r.type or "–"),
+                    fmt_int(r.issued),
+                    esc(STOCK_UNKNOWN if r.stock is None else fmt_int(r.stock)),
+                    esc(r.usage()),
+                    fmt_int(r.per_user_limit),
+                    _status(r.status),
+                )
+                for r in cs.rows
+            ]
+            total = cs.total_text()
+            source = f"库存来自{cs.library.describe()}。" if cs.known else ""
+        note = (
+            f"<p id='coupon-stock-total'><b>{esc(total)}</b></p>"
+            f"<p class='note'>{esc(source)}库存为每个直播间可发的总张数；本场发放 = 客服的发券操作。</p>"
+        )
+        table = _table(
+            ["券规则", "类型", "本场发放", "库存", "已用/库存", "每人限领", "状态"], rows, numeric=(2, 3, 5)
         ).replace("<table>", '<table id="coupon-totals">', 1)
-        return "<h2>发券记录</h2>" + totals + self._actions(self.d.coupons, with_rule=True)
+        return "<h2>发券与库存</h2>" + note + table + self._actions(self.d.coupons, with_rule=True)
 
     def _moderation(self) -> str:
         totals = "，".join(

@@ -21,12 +21,14 @@ import orjson
 from livecs.review.settings import (
     COUPON_KINDS,
     MODERATION_KINDS,
+    NO_RULE,
     NON_RESPONSE_KINDS,
     PRIORITY_ORDER,
     QUESTION_INTENTS,
     SECONDS_PER_MINUTE,
     ReviewSettings,
 )
+from livecs.review.stock import CouponStock
 
 #: comment ``extras`` keys (first present wins) naming the product on air
 PRODUCT_KEYS = ("on_air", "product_on_air", "product", "link", "sku")
@@ -148,6 +150,7 @@ class ReviewData:
     moderation: list[ActionRow]
     moderation_totals: dict[str, int]
     buy_by_product: dict[str, int]
+    coupon_stock: CouponStock | None = None  # coupons against the library's stock (set by build_review)
 
 
 def open_db(path: str | Path, settings: ReviewSettings | None = None) -> sqlite3.Connection:
@@ -621,7 +624,7 @@ class ReviewReader:
     def coupons(self) -> tuple[list[ActionRow], dict[str, int]]:
         rows, _ = self._actions(COUPON_KINDS, self.settings.table_rows)
         totals = {
-            str(rule or "(未指定)"): int(n)
+            str(rule or NO_RULE): int(n)
             for rule, n in self.conn.execute(
                 "SELECT coupon_rule_id, COUNT(*) FROM actions WHERE session_id=? AND kind='issue_coupon' "
                 "GROUP BY coupon_rule_id ORDER BY 2 DESC",

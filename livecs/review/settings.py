@@ -16,6 +16,8 @@ SECONDS_PER_MINUTE = 60
 QUESTION_INTENTS = ("product", "price_promo", "order", "logistics", "payment", "after_sales")
 MODERATION_KINDS = ("mute", "ban", "delete")
 COUPON_KINDS = ("issue_coupon", "approve_coupon")
+#: how an issue_coupon action without a coupon_rule_id is listed
+NO_RULE = "(未指定)"
 #: Action kinds that do not count as a first response to a viewer (copying a reply is not answering).
 NON_RESPONSE_KINDS = ("copy",)
 PRIORITY_ORDER = ("P0", "P1", "mod", "P2", "P3")
@@ -100,6 +102,12 @@ class ReviewSettings(BaseModel):
     negative_spike_min_comments: int = Field(30, ge=1, description="comments in a bin for a spike to count")
     sla_breach_finding_share: float = Field(0.2, ge=0, le=1, description="breached share that is a finding")
     spam_finding_share: float = Field(0.05, ge=0, le=1)
+    coupon_low_use_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="an enabled coupon rule issued below this share of its stock is barely used",
+    )
     themes: list[Theme] = Field(default_factory=_default_themes)
 
 

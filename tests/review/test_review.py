@@ -23,7 +23,7 @@ from livecs.review.settings import ReviewSettings
 
 from .conftest import PII_COMMENTS, PII_NICK, PII_RAW, PII_USER, Session, output_blobs
 
-TABLES = ("comments", "suggestions", "actions", "events")
+TABLES = ("comments", "suggestions", "actions", "coupons", "events")
 
 
 def _card(html: str, card_id: str) -> str:
@@ -188,6 +188,7 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
         "comments": n,
         "suggestions": comp.suggestions + 1,
         "actions": comp.actions + 1,
+        "coupons": 1,  # the synthetic session issues one rule; no library, so only that rule is listed
         "events": comp.orders_paid,
     }
     for t in TABLES:
