@@ -568,7 +568,12 @@ def init_app(
     app[MERCHANT] = merchant
     app[SOCKETS] = set()
     app[FILES] = _load_files()
-    app[REVIEW] = review or ReviewDownloads(store.path, store.reader, settings=review_settings)
+    app[REVIEW] = review or ReviewDownloads(
+        store.path,
+        store.reader,
+        settings=review_settings,
+        library_db=library_db or ScriptsSettings().library_db,
+    )
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_close_review)

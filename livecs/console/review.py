@@ -102,8 +102,10 @@ class ReviewDownloads:
         settings: ReviewSettings | None = None,
         tmp_dir: str | Path | None = None,
         max_concurrent: int = MAX_CONCURRENT_BUILDS,
+        library_db: str | Path | None = None,
     ) -> None:
         self.db_path = Path(db_path)
+        self.library_db = library_db  # the merchant library, for coupons against stock
         self._reader = reader
         self.settings = settings
         self.tmp_dir = Path(tmp_dir) if tmp_dir is not None else None
@@ -155,7 +157,15 @@ class ReviewDownloads:
 
         out = tmp / "out"
         formats = ["html"] if kind == "html" else list(FORMATS)
-        result = build_review(self.db_path, session_id, out, formats, mask=mask, settings=self.settings)
+        result = build_review(
+            self.db_path,
+            session_id,
+            out,
+            formats,
+            mask=mask,
+            settings=self.settings,
+            library_db=self.library_db,
+        )
         name = download_name(result.session_id, kind, result.masked)
         if kind == "html":
             report = result.report
