@@ -11,6 +11,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from livecs.ingest.validate import Limits
 from livecs.models import Comment, LiveEvent
 
 
@@ -46,3 +47,13 @@ class Source(abc.ABC):
 
     @abc.abstractmethod
     async def run(self, sink: IngestSink) -> None: ...
+
+
+def sink_limits(sink: IngestSink) -> Limits:
+    """The sink's own limits when it has a validator (the real ``Ingestor`` does), else the defaults.
+
+    Sources use them to refuse oversized frames, lines and bodies before handing them over.
+    """
+    validator = getattr(sink, "validator", None)
+    limits = getattr(validator, "limits", None)
+    return limits if isinstance(limits, Limits) else Limits()

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, Literal
 
 import orjson
 
-from livecs.ingest.base import IngestSink, Source
+from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.validate import Limits, Rejected, Validator, parse_ts
 
 log = logging.getLogger("livecs.ingest.replay")
@@ -338,7 +338,7 @@ class ReplaySource(Source):
                     pass  # the validator will reject it as before
 
     async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or _limits_of(sink)
+        limits = self.limits or sink_limits(sink)
         validator = Validator(limits)
         loop = asyncio.get_running_loop()
         # one thread, so reads, and the generator's close on cancellation, never overlap
@@ -412,10 +412,3 @@ class ReplaySource(Source):
                 )
         finally:
             executor.shutdown(wait=False)
-
-
-def _limits_of(sink: IngestSink) -> Limits:
-    """The sink's own limits when it has a validator (the real :class:`Ingestor` does), else defaults."""
-    validator = getattr(sink, "validator", None)
-    limits = getattr(validator, "limits", None)
-    return limits if isinstance(limits, Limits) else Limits()

@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from livecs.config import WebhookSettings
-from livecs.ingest.base import IngestSink, Source
+from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.validate import Limits, Rejected, Validator
 
 log = logging.getLogger("livecs.ingest.webhook")
@@ -58,7 +58,7 @@ class WebhookHandler:
             raise ValueError("the webhook needs a non-empty token")
         self.sink = sink
         self.name = name
-        self.limits = limits or _limits_of(sink)
+        self.limits = limits or sink_limits(sink)
         self.validator = Validator(self.limits)
         self._token = token.encode("utf-8")
         #: responses by status code (for the console and tests)
@@ -159,7 +159,7 @@ def add_webhook_routes(
 
 def build_webhook_app(sink: IngestSink, token: str, *, limits: Limits | None = None) -> web.Application:
     """A standalone application serving only the webhook (body limit = ``limits.max_payload_bytes``)."""
-    limits = limits or _limits_of(sink)
+    limits = limits or sink_limits(sink)
     app = web.Application(client_max_size=limits.max_payload_bytes)
     add_webhook_routes(app, sink, token, limits=limits)
     return app
@@ -210,10 +210,3 @@ def _bound_port(runner: web.AppRunner, configured: int) -> int:
         if isinstance(addr, tuple) and len(addr) >= 2:
             return int(addr[1])
     return configured
-
-
-def _limits_of(sink: IngestSink) -> Limits:
-    """The sink's own limits when it has a validator (the real :class:`Ingestor` does), else defaults."""
-    validator = getattr(sink, "validator", None)
-    limits = getattr(validator, "limits", None)
-    return limits if isinstance(limits, Limits) else Limits()

@@ -29,7 +29,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 
 from livecs.config import WsSourceSettings
-from livecs.ingest.base import IngestSink, Source
+from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.validate import Limits
 
 log = logging.getLogger("livecs.ingest.ws")
@@ -166,7 +166,7 @@ class WebSocketSource(Source):
 
     # -- inbound ------------------------------------------------------------------------------------------
     async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or _limits_of(sink)
+        limits = self.limits or sink_limits(sink)
         loop = asyncio.get_running_loop()
         url = self.settings.url
         heartbeat = self.settings.heartbeat_s
@@ -261,10 +261,3 @@ class WebSocketSource(Source):
             detail = f"disconnected from {url} (code {code}, reason {reason!r}); retry in {delay:.1f} s"
         log.warning("source %s: %s", self.name, detail)
         sink.source_status(self.name, "disconnected", detail)
-
-
-def _limits_of(sink: IngestSink) -> Limits:
-    """The sink's own limits when it has a validator (the real :class:`Ingestor` does), else defaults."""
-    validator = getattr(sink, "validator", None)
-    limits = getattr(validator, "limits", None)
-    return limits if isinstance(limits, Limits) else Limits()

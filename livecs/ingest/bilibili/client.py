@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from websockets.frames import CloseCode
 
 from livecs.config import BilibiliSettings
-from livecs.ingest.base import IngestSink, Source
+from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.bilibili.codec import (
     AuthReply,
     Command,
@@ -116,7 +116,7 @@ class BilibiliSource(Source):
         self._delivered = False  # an accepted record on the current authenticated connection
 
     async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or _limits_of(sink)
+        limits = self.limits or sink_limits(sink)
         loop = asyncio.get_running_loop()
         url = self.settings.url
         need_key = False
@@ -295,10 +295,3 @@ def _close_info(exc: BaseException | None, conn: ClientConnection) -> tuple[int 
     if conn.close_code is not None:
         return conn.close_code, conn.close_reason or ""
     return None, repr(exc) if exc is not None else ""
-
-
-def _limits_of(sink: IngestSink) -> Limits:
-    """The sink's own limits when it has a validator (the real :class:`Ingestor` does), else defaults."""
-    validator = getattr(sink, "validator", None)
-    limits = getattr(validator, "limits", None)
-    return limits if isinstance(limits, Limits) else Limits()
