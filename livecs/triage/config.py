@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from livecs.config import deep_merge, env_overrides
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = Path("config/triage.yaml")  # relative to the working directory, else to the repo
 ENV_PREFIX = "LIVECS_TRIAGE_"
@@ -65,35 +67,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``LIVECS_TRIAGE_CLUSTER__WINDOW_S=60`` -> ``{"cluster": {"window_s": 60}}`` (values parsed as YAML)."""
-    out: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
-        if not path:
-            continue
-        node = out
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        try:
-            node[path[-1]] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            node[path[-1]] = raw
-    return out
-
-
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The merged settings; a missing default file is fine, a missing explicit file is an error."""
     config = copy.deepcopy(DEFAULTS)
@@ -104,7 +77,8 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         loaded = yaml.safe_load(file_path.read_text(encoding="utf-8")) or {}
         if not isinstance(loaded, Mapping):
             raise ValueError(f"{file_path}: expected a mapping at the top level")
-        config = _merge(config, loaded)
+        config = deep_merge(config, copy.deepcopy(dict(loaded)))
     elif path is not None:
         raise FileNotFoundError(file_path)
-    return _merge(config, _env_overrides(os.environ if environ is None else environ))
+    env = os.environ if environ is None else environ
+    return deep_merge(config, env_overrides(env, ENV_PREFIX, config))
