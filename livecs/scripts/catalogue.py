@@ -54,6 +54,15 @@ _PAIR = re.compile(
 _LINK = re.compile(r"(?:(\d{1,3})\s*号\s*(?:链接|宝贝|商品)?|(?:链接|#)\s*(\d{1,3}))")
 
 
+#: An alias found in a comment: the lower-cased alias, the products it names, the ``why`` text.
+AliasHit = tuple[str, tuple[Product, ...], str]
+
+
+def longer_alias(best: AliasHit | None, found: AliasHit) -> AliasHit:
+    """Fold alias hits in scan order: the longest alias wins, the first of equal length."""
+    return found if best is None or len(found[0]) > len(best[0]) else best
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """A viewer's height (cm) and weight (斤), either may be unknown."""
@@ -206,26 +215,36 @@ class CatalogueIndex:
             for alias in {*p.aliases, p.name}:
                 if alias:
                     aliases.setdefault(alias.lower(), []).append(p)
+        #: ``(alias, products, why)`` per lower-cased alias: what the alias scan reports
+        self.aliases: dict[str, AliasHit] = {
+            alias: (alias, tuple(products), f"alias {alias}") for alias, products in aliases.items()
+        }
         if aliases:
             automaton = ahocorasick.Automaton()
-            for alias, products in aliases.items():
-                automaton.add_word(alias, (alias, tuple(products)))
+            for alias, hit in self.aliases.items():
+                automaton.add_word(alias, hit)
             automaton.make_automaton()
             self._alias_automaton = automaton
 
     def product_for(self, text: str, on_air_link: int | None) -> tuple[Product | None, str]:
         """The product ``text`` is about and why: ``("link", "alias", "on_air")`` or ``(None, "")``."""
+        best: AliasHit | None = None
+        if self._alias_automaton is not None:
+            for _end, found in self._alias_automaton.iter(text.lower()):
+                best = longer_alias(best, found)
+        return self.product_given(text, on_air_link, best)
+
+    def product_given(
+        self, text: str, on_air_link: int | None, alias: AliasHit | None
+    ) -> tuple[Product | None, str]:
+        """:meth:`product_for` when the caller already scanned ``text.lower()`` for the keys of
+        :attr:`aliases` (the matcher does, in its own scan), folding the hits with :func:`longer_alias`."""
         for link in mentioned_links(text):
             p = self._by_link.get(link)
             if p is not None:
                 return p, self._link_why[link]
-        if self._alias_automaton is not None:
-            best: tuple[str, tuple[Product, ...]] | None = None
-            for _end, (alias, products) in self._alias_automaton.iter(text.lower()):
-                if best is None or len(alias) > len(best[0]):
-                    best = (alias, products)
-            if best is not None and len(best[1]) == 1:
-                return best[1][0], f"alias {best[0]}"
+        if alias is not None and len(alias[1]) == 1:
+            return alias[1][0], alias[2]
         if on_air_link is not None:
             p = self._by_link.get(on_air_link)
             if p is not None:

@@ -28,6 +28,7 @@ import re
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
+from re import Pattern
 from typing import TYPE_CHECKING, Any, Protocol
 
 from livecs import keys
@@ -50,6 +51,7 @@ PERCENT = 100.0
 DISCOUNT_TENTHS = 10.0
 DEFAULT_KEY_TTL_S = 7 * 24 * 3600
 MS_PER_S = 1000
+_SENTIMENT_BY_ID = {id(s): s for s in Sentiment}
 
 
 class ClaimStatus(enum.IntEnum):
@@ -158,6 +160,23 @@ def describe(rule: CouponRule) -> str:
     return f"补偿券{off}（需审批）"
 
 
+#: One rule of a candidates plan: rule, keyword pattern (None: no keyword trigger), reasons before and after
+#: the keyword's, and the finished candidate when there is no pattern.
+_Step = tuple[CouponRule, Pattern[str] | None, tuple[str, ...], tuple[str, ...], CouponCandidate | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _KeywordPlan:
+    """A candidates plan with keyword rules (see ``CouponEngine._plan``)."""
+
+    steps: list[_Step]
+    any_keyword: Pattern[str]
+    without_keywords: tuple[CouponCandidate, ...]
+
+
+_Plan = tuple[CouponCandidate, ...] | _KeywordPlan
+
+
 def _first_order(comment: Comment, override: bool | None) -> bool | None:
     if override is not None:
         return override
@@ -188,6 +207,11 @@ class CouponEngine:
         self._auto_by_intent: dict[int, list[CouponRule]] = {
             id(i): [r for r in self._auto if not r.trigger.intents or i in r.trigger.intents] for i in Intent
         }
+        #: every keyword trigger of the automatic rules, lower-cased (None when one is "": found in any text)
+        words = {k.lower() for r in self._auto for k in r.trigger.keywords}
+        self.trigger_keywords: frozenset[str] | None = None if "" in words else frozenset(words)
+        # candidates() per (intent, sentiment, product), keyword search aside: filled on first use
+        self._plans: dict[tuple[int, int, tuple[int, str] | None], _Plan] = {}
 
     def rule(self, rule_id: str) -> CouponRule | None:
         return self._by_id.get(rule_id)
@@ -208,10 +232,72 @@ class CouponEngine:
         return self.eligible_among(candidates, comment, triage, now, first_order=first_order)
 
     def candidates(
-        self, intent: Intent, sentiment: Sentiment, lowered: str, product: Product | None
+        self,
+        intent: Intent,
+        sentiment: Sentiment,
+        lowered: str,
+        product: Product | None,
+        *,
+        keyword_seen: bool | None = None,
     ) -> tuple[CouponCandidate, ...]:
         """The part of eligibility that depends only on what was said (cacheable with a script ranking):
-        intent, sentiment and keyword triggers and the product scope."""
+        intent, sentiment and keyword triggers and the product scope.
+
+        ``keyword_seen``: whether one of :attr:`trigger_keywords` occurs in ``lowered``, when the caller
+        already knows (the matcher finds them in its own scan); False skips every keyword search."""
+        member = _SENTIMENT_BY_ID.get(id(sentiment))  # the enum member itself, or None for anything else
+        if member is None:
+            return tuple(self._candidates(intent, sentiment, lowered, product))
+        key = (id(intent), id(member), None if product is None else (product.link, product.sku))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._plan(intent, member, product)
+        if isinstance(plan, tuple):  # no keyword trigger among the rules: the same candidates every time
+            return plan
+        if keyword_seen is False or plan.any_keyword.search(lowered) is None:
+            return plan.without_keywords  # no rule's keyword occurs: only the others fit
+        out: list[CouponCandidate] = []
+        for rule, pattern, head, tail, fixed in plan.steps:
+            if pattern is None:
+                out.append(fixed)  # type: ignore[arg-type]  # fixed is set when there is no pattern
+                continue
+            found = pattern.search(lowered)
+            if found is not None:
+                keyword = f"coupon {rule.id}: keyword {found.group(0)}"
+                out.append(CouponCandidate(rule, (*head, keyword, *tail)))
+        return tuple(out)
+
+    def _plan(self, intent: Intent, sentiment: Sentiment, product: Product | None) -> _Plan:
+        """:meth:`candidates` for one (intent, sentiment, product) with only the keyword search left to do:
+        the rules that fit, in order, each with its keyword pattern (None: no keyword trigger, the candidate
+        is fixed) and the reasons before and after the keyword's, plus one pattern of every rule's keywords
+        (one search tells whether any keyword rule can fit) and the candidates when none does; a plain tuple
+        when no rule has keywords."""
+        steps: list[_Step] = []
+        for rule in self._auto_by_intent[id(intent)]:
+            trig = rule.trigger
+            if trig.sentiments and sentiment not in trig.sentiments:
+                continue
+            if rule.products and product is not None:
+                if str(product.link) not in rule.products and product.sku not in rule.products:
+                    continue
+            head = (f"coupon {rule.id}: intent {INTENT_CHINESE[intent]}",) if trig.intents else ()
+            tail = (f"coupon {rule.id}: sentiment {sentiment.value}",) if trig.sentiments else ()
+            if trig.keywords:
+                steps.append((rule, self._keywords[rule.id], head, tail, None))
+            else:
+                steps.append((rule, None, head, tail, CouponCandidate(rule, (*head, *tail))))
+        without_keywords = tuple(step[4] for step in steps if step[4] is not None)
+        if all(step[1] is None for step in steps):
+            return without_keywords
+        words = {k.lower() for step in steps if step[1] is not None for k in step[0].trigger.keywords}
+        any_keyword = re.compile("|".join(re.escape(k) for k in sorted(words, key=len, reverse=True)))
+        return _KeywordPlan(steps, any_keyword, without_keywords)
+
+    def _candidates(
+        self, intent: Intent, sentiment: Sentiment, lowered: str, product: Product | None
+    ) -> list[CouponCandidate]:
+        """:meth:`candidates` worked out rule by rule (for a sentiment that is not a :class:`Sentiment`)."""
         out: list[CouponCandidate] = []
         for rule in self._auto_by_intent[id(intent)]:
             trig = rule.trigger
@@ -231,7 +317,7 @@ class CouponEngine:
             if trig.sentiments:
                 reasons.append(f"coupon {rule.id}: sentiment {sentiment.value}")
             out.append(CouponCandidate(rule, tuple(reasons)))
-        return tuple(out)
+        return out
 
     def eligible_among(
         self,
@@ -245,29 +331,52 @@ class CouponEngine:
         """The rest of eligibility, per comment: validity window, cluster size, member tier, first order."""
         out: list[EligibleCoupon] = []
         for cand in candidates:
-            rule = cand.rule
-            lo, hi = self._windows[rule.id]
-            if (lo is not None and now < lo) or (hi is not None and now > hi):
-                continue
-            min_cluster = rule.trigger.min_cluster_size
-            if triage.cluster_size < min_cluster:
-                continue
-            reasons = list(cand.reasons)
-            if min_cluster > 1:
-                reasons.append(f"coupon {rule.id}: cluster {triage.cluster_size} ≥ {min_cluster}")
-            if rule.type == "member":
-                if comment.member_tier < (rule.min_tier or MemberTier.NONE):
-                    continue
-                reasons.append(f"coupon {rule.id}: tier {MemberTier(comment.member_tier).name.lower()}")
-            elif rule.type == "new_customer":
-                fo = _first_order(comment, first_order)
-                if fo is False:
-                    continue
-                reasons.append(f"coupon {rule.id}: first order {'yes' if fo else 'unverified'}")
-            if rule.requires_approval:
-                reasons.append(f"coupon {rule.id}: needs approval")
-            out.append(EligibleCoupon(rule, rule.name, tuple(reasons), rule.requires_approval))
+            eligible = self._eligible(cand, comment, triage, now, first_order)
+            if eligible is not None:
+                out.append(eligible)
         return out
+
+    def best_among(
+        self,
+        candidates: tuple[CouponCandidate, ...],
+        comment: Comment,
+        triage: Triage,
+        now: float,
+        *,
+        first_order: bool | None = None,
+    ) -> EligibleCoupon | None:
+        """``eligible_among(…)[0]`` (or None) without checking the rules after the first that fits."""
+        for cand in candidates:
+            eligible = self._eligible(cand, comment, triage, now, first_order)
+            if eligible is not None:
+                return eligible
+        return None
+
+    def _eligible(
+        self, cand: CouponCandidate, comment: Comment, triage: Triage, now: float, first_order: bool | None
+    ) -> EligibleCoupon | None:
+        rule = cand.rule
+        lo, hi = self._windows[rule.id]
+        if (lo is not None and now < lo) or (hi is not None and now > hi):
+            return None
+        min_cluster = rule.trigger.min_cluster_size
+        if triage.cluster_size < min_cluster:
+            return None
+        reasons = list(cand.reasons)
+        if min_cluster > 1:
+            reasons.append(f"coupon {rule.id}: cluster {triage.cluster_size} ≥ {min_cluster}")
+        if rule.type == "member":
+            if comment.member_tier < (rule.min_tier or MemberTier.NONE):
+                return None
+            reasons.append(f"coupon {rule.id}: tier {MemberTier(comment.member_tier).name.lower()}")
+        elif rule.type == "new_customer":
+            fo = _first_order(comment, first_order)
+            if fo is False:
+                return None
+            reasons.append(f"coupon {rule.id}: first order {'yes' if fo else 'unverified'}")
+        if rule.requires_approval:
+            reasons.append(f"coupon {rule.id}: needs approval")
+        return EligibleCoupon(rule, rule.name, tuple(reasons), rule.requires_approval)
 
     def check_issuable(
         self,

@@ -16,24 +16,33 @@ For one comment the matcher
 Steps 1–3 are cached per (text, intent, sentiment, link on air) — danmaku repeat a lot — so only filling is
 paid again. A matcher is immutable once built; :class:`~livecs.scripts.versions.LibraryRegistry` swaps whole
 matchers on hot reload.
+
+Speed (``python run.py scripts bench``): everything that does not depend on the comment is prepared when the
+matcher is built — one Aho-Corasick automaton holds the keywords *and* the index's bigrams (each bigram's IDF
+weight and its postings per intent view), so one C-level scan of the comment yields both kinds of evidence in
+text order; per-slot intent factors replace set lookups; product and sentiment notes are formatted once. Per
+comment, rapidfuzz runs only for shortlisted scripts that can still win, and the per-suggestion parts (bound
+templates, ``why``, rounded score) are built once per cached ranking, for the ``k`` returned only.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick
 from rapidfuzz import fuzz, process
 
 from livecs.models import Comment, Emotion, Intent, Sentiment, Suggestion, Triage
-from livecs.scripts.catalogue import CatalogueIndex
+from livecs.scripts.catalogue import AliasHit, CatalogueIndex, longer_alias
 from livecs.scripts.coupons import CouponCandidate, CouponEngine, EligibleCoupon
 from livecs.scripts.library import Library, Product, Script
 from livecs.scripts.settings import ScriptsConfig, default_config
@@ -49,6 +58,9 @@ KEYWORD_STRENGTH_PER_CHAR = 0.2
 PARTIAL_LENGTH_RATIO = 1.6
 PARTIAL_DAMPING = 0.9
 PRODUCT_SCOPE_MISMATCH_FACTOR = 0.5
+#: A script whose score cannot reach ``min_score`` even with full fuzzy evidence and every bonus is skipped;
+#: the bound is computed in floats, so it keeps this much slack.
+_ROUNDING_MARGIN = 1e-9
 FALLBACK_NOTE = "fallback for the intent"
 NO_PRODUCT_NOTE = "no product resolved: set the product on air or name a link number"
 #: Intents whose negative comments get the 倾听-共情-引导-解决 wrapper (not chit-chat, spam, buy signals).
@@ -71,27 +83,25 @@ DYNAMIC_VARIABLES = frozenset({"size_advice", "coupon", "nickname"})
 #: Variables the matcher fills itself; a library's ``variables`` section may add more or give defaults.
 BUILTIN_VARIABLES = PRODUCT_VARIABLES | DYNAMIC_VARIABLES | {"ship_days"}
 _DROP_CHARS = " \t\r\n\u3000,.!?;:~，。！？；：～、…\"'“”‘’()（）[]【】"
-
-
-def _build_translation() -> dict[int, int | None]:
-    table: dict[int, int | None] = {}
-    for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
-        table[code] = code - 0xFEE0
-    for ch in _DROP_CHARS:
-        table[ord(ch)] = None
-    return table
-
-
-_TRANSLATION = _build_translation()
+#: NFKC already folds full-width ASCII (Ｓ → S, ？ → ?) — no NFKC output holds a U+FF01–FF5E character — so
+#: what is left is dropping whitespace and punctuation: one regex substitution (about twice as fast on CJK
+#: text as ``str.translate`` with a table).
+_DROP = re.compile("[" + re.escape(_DROP_CHARS) + "]+")
+_nfkc = unicodedata.normalize
 
 
 def normalize(text: str) -> str:
     """Lower-case, full-width → half-width, no whitespace or punctuation (what keywords and examples see)."""
-    return unicodedata.normalize("NFKC", text).translate(_TRANSLATION).lower() if text else ""
+    if not text:
+        return ""
+    text = _nfkc("NFKC", text)
+    if not text.isalnum():  # every dropped character is neither a letter nor a digit
+        text = _DROP.sub("", text)
+    return text.lower()
 
 
-def _by_score(r: Ranked) -> float:
-    return r.score
+_by_score = itemgetter(1)  # Ranked.score
+_new_tuple = tuple.__new__  # builds a Ranked without NamedTuple's Python-level __new__
 
 
 def _bigrams(text: str) -> set[str]:
@@ -112,6 +122,8 @@ class _Compiled:
     products: frozenset[str]
     needs_product: bool
     sentiment: Sentiment | None
+    script_id: str
+    empathetic: bool
 
 
 class Ranked(NamedTuple):
@@ -128,42 +140,111 @@ class Ranked(NamedTuple):
 
     @property
     def why(self) -> tuple[str, ...]:
-        out: list[str] = []
-        if self.intent:
-            same = self.intent_factor == 1.0
-            out.append(f"intent {self.intent}" if same else f"other intent ×{self.intent_factor:g}")
-        if self.keywords:
-            out.append("keyword " + "、".join(self.keywords))
-        if self.example:
-            out.append(f"example ≈ {self.example} ({round(self.fuzzy * PERCENT)})")
-        out.extend(self.notes)
-        return tuple(out)
+        return tuple(_why_list(self))
 
 
-@dataclass(frozen=True, slots=True)
+def _intent_note(intent: str, factor: float) -> str:
+    return f"intent {intent}" if factor == 1.0 else f"other intent ×{factor:g}"
+
+
+def _why_list(r: Ranked, view: _IntentView | None = None) -> list[str]:
+    """``Ranked.why`` as a new list (a suggestion's ``why`` starts with it); ``view``: the view ``r`` was
+    ranked in, whose intent notes are already formatted."""
+    out: list[str] = []
+    if r.intent:
+        if view is not None and r.intent == view.label:
+            out.append(view.same_note if r.intent_factor == 1.0 else view.off_note)
+        else:
+            out.append(_intent_note(r.intent, r.intent_factor))
+    if r.keywords:
+        out.append("keyword " + "、".join(r.keywords))
+    if r.example:
+        out.append(f"example ≈ {r.example} ({round(r.fuzzy * PERCENT)})")
+    if r.notes:
+        out.extend(r.notes)
+    return out
+
+
 class _IntentView:
-    """What matching needs for one triaged intent (``members=None``: every script, no intent scoping)."""
+    """What matching needs for one triaged intent (``intent=None``: every script, no intent scoping).
 
-    postings: dict[str, list[tuple[int, float]]]
-    members: frozenset[int] | None
-    fallbacks: tuple[Ranked, ...]
-    label: str
+    ``number`` indexes the per-view postings held in the automaton; ``factor[slot]`` is 1.0 for the intent's
+    own scripts and ``off_intent_factor`` for the others."""
+
+    __slots__ = ("factor", "fallbacks", "label", "number", "off_note", "same_note")
+
+    def __init__(
+        self, number: int, factor: list[float], fallbacks: tuple[Ranked, ...], label: str, off: float
+    ) -> None:
+        self.number = number
+        self.factor = factor
+        self.fallbacks = fallbacks
+        self.label = label
+        self.same_note = _intent_note(label, 1.0)
+        self.off_note = _intent_note(label, off)
 
 
-@dataclass(frozen=True, slots=True)
+#: The parts of a suggestion at one position of a ranking that do not depend on the comment: bound reply and
+#: on-air templates, whether the script is empathetic, ``why`` (copied into each suggestion), script id and
+#: rounded score. A plain tuple: built once per cached ranking and position, unpacked on every match.
+_Prepared = tuple[CompiledTemplate, CompiledTemplate, bool, list[str], str, float]
+
+
 class _Ranking:
-    ranked: tuple[Ranked, ...]
-    product: Product | None
-    product_why: str
-    coupons: tuple[CouponCandidate, ...] = ()
-    whys: dict[int, list[str]] = field(default_factory=dict)  # formatted evidence, filled on first use
+    """A cached ranking; ``prepared`` (per position, from the top) is filled on first use by
+    :meth:`ScriptMatcher.match`."""
+
+    __slots__ = ("coupons", "prepared", "product", "product_why", "ranked", "view")
+
+    def __init__(
+        self,
+        view: _IntentView,
+        ranked: tuple[Ranked, ...],
+        product: Product | None,
+        product_why: str,
+        coupons: tuple[CouponCandidate, ...] = (),
+    ) -> None:
+        self.view = view
+        self.ranked = ranked
+        self.product = product
+        self.product_why = product_why
+        self.coupons = coupons
+        self.prepared: list[_Prepared] = []
+
+
+#: Suggestion's fields in the order match() passes them positionally (keywords cost twice as much); if
+#: the model's order ever changes, suggestions are built with keywords instead.
+_SUGGESTION_ORDER = (
+    "suggestion_id",
+    "room",
+    "comment_id",
+    "priority",
+    "reply",
+    "cluster_id",
+    "script_id",
+    "on_air",
+    "score",
+    "why",
+    "coupon_rule_id",
+    "created_at",
+)
+
+
+def _suggestion_by_keywords(*values: object) -> Suggestion:
+    return Suggestion(**dict(zip(_SUGGESTION_ORDER, values, strict=True)))  # type: ignore[arg-type]
+
+
+_make_suggestion: Callable[..., Suggestion] = (
+    Suggestion if tuple(f.name for f in fields(Suggestion)) == _SUGGESTION_ORDER else _suggestion_by_keywords
+)
+_SENTIMENT_NOTES = {id(s): f"written for {s.value} comments" for s in Sentiment}
 
 
 class ScriptMatcher:
     """Matches triaged comments against one library version (see module docstring).
 
-    Safe to share between threads: the only mutable state is the ranking cache (an LRU of bounded size),
-    whose races cost at most a recomputation."""
+    Safe to share between threads: the only mutable state is the ranking cache (an LRU of bounded size)
+    and memo dicts filled on first use, whose races cost at most a recomputation."""
 
     def __init__(
         self,
@@ -198,6 +279,8 @@ class ScriptMatcher:
                     products=frozenset(script.products),
                     needs_product=bool(used & PRODUCT_VARIABLES) or "size_advice" in used,
                     sentiment=script.sentiment,
+                    script_id=script.id,
+                    empathetic=script.empathetic,
                 )
             )
             for intent in script.intents:
@@ -216,37 +299,60 @@ class ScriptMatcher:
             + (ms.bonus_sentiment_fit if c.sentiment is not None else 0.0)
             for c in self._compiled
         ]
-        self._build_keyword_automaton()
-        self._build_bigram_index()
-        self._views: dict[int, _IntentView] = {id(None): _IntentView(self._postings, None, (), "")}
-        for i in Intent:
+        # view 0 = every script (intent=None), then one per intent
+        view_intents: list[Intent | None] = [None, *Intent]
+        self._build_automaton(view_intents)
+        self._weights = (
+            ms.weight_keyword,
+            ms.weight_bigram,
+            ms.weight_fuzzy,
+            ms.min_score,
+            ms.fuzzy_shortlist,
+            ms.bonus_product_scope,
+            ms.bonus_sentiment_fit,
+            ms.penalty_sentiment_mismatch,
+        )
+        self._views: dict[int, _IntentView] = {}
+        n = len(self._compiled)
+        off = ms.off_intent_factor
+        for number, scoped in enumerate(view_intents):
+            if scoped is None:
+                self._views[id(None)] = _IntentView(number, [1.0] * n, (), "", off)
+                continue
+            members = set(self._by_intent[scoped])
             fallbacks = tuple(
-                Ranked(idx, self.settings.fallback_score, i.value, notes=(FALLBACK_NOTE,))
-                for idx in self._fallbacks[i]
+                Ranked(idx, ms.fallback_score, scoped.value, notes=(FALLBACK_NOTE,))
+                for idx in self._fallbacks[scoped]
             )
-            self._views[id(i)] = _IntentView(
-                self._intent_postings[i], frozenset(self._by_intent[i]), fallbacks, i.value
-            )
+            factor = [1.0 if idx in members else off for idx in range(n)]
+            self._views[id(scoped)] = _IntentView(number, factor, fallbacks, scoped.value, off)
+        # product-scope evidence, formatted once per catalogue product: (link, sku, in-scope note, other note)
+        self._product_notes = {id(p): _product_notes(p) for p in library.products}
+        neg = self.config.negative_reply
+        self._empathy = {
+            id(e): neg.empathy.get(e.value or "none", neg.empathy.get("none", "")) for e in Emotion
+        }
         self._cache: OrderedDict[tuple[object, ...], _Ranking] = OrderedDict()
 
     # --- indices -----------------------------------------------------------------------------------------
-    def _build_keyword_automaton(self) -> None:
+    def _build_automaton(self, view_intents: list[Intent | None]) -> None:
+        """One Aho-Corasick automaton over the keywords and the bigrams of the index, the catalogue's product
+        aliases and the coupon rules' trigger keywords: one scan of the comment finds them all.
+
+        A key's value is ``(keyword, slots, 1 - strength, bigram weight, postings per view, other)``: the
+        first three are None for a bigram that is no keyword, the weight is None for a keyword that is no
+        bigram (not two characters). Postings hold each bigram's IDF weight already divided by the script's
+        norm; a very common bigram (什么, 多少…) keeps its weight (it counts in the query's norm) but no
+        postings (not worth walking). ``other`` is None, or ``(alias hit or None, coupon trigger keyword?)``.
+        The automaton reports matches by end position (longer first), so bigrams come in text order, as a
+        scan would see them, and keywords and aliases in the order their own automata would report them.
+        """
         words: dict[str, list[int]] = {}
         for c in self._compiled:
             for kw in c.script.keywords:
                 nk = normalize(kw)
                 if nk and c.index not in words.setdefault(nk, []):
                     words[nk].append(c.index)
-        self._keyword_automaton: ahocorasick.Automaton | None = None
-        if words:
-            automaton = ahocorasick.Automaton()
-            for word, idxs in words.items():
-                strength = min(1.0, KEYWORD_STRENGTH_BASE + KEYWORD_STRENGTH_PER_CHAR * len(word))
-                automaton.add_word(word, (word, tuple(idxs), strength))
-            automaton.make_automaton()
-            self._keyword_automaton = automaton
-
-    def _build_bigram_index(self) -> None:
         doc_grams: list[set[str]] = []
         df: dict[str, int] = {}
         for c in self._compiled:
@@ -260,15 +366,46 @@ class ScriptMatcher:
         self._gram_weight = {g: math.log(1.0 + n / d) ** 2 for g, d in df.items()}
         common_df = max(2.0, self.settings.common_bigram_share * n)
         self._min_walk_weight = math.log(1.0 + n / common_df) ** 2
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        self._intent_postings: dict[Intent, dict[str, list[tuple[int, float]]]] = {i: {} for i in Intent}
+        view_of = {id(intent): number for number, intent in enumerate(view_intents)}
+        postings: dict[str, list[list[tuple[int, float]]]] = {}
         for c, grams in zip(self._compiled, doc_grams, strict=True):
             norm = math.sqrt(sum(self._gram_weight[g] for g in grams)) or 1.0
             for g in grams:
-                entry = (c.index, self._gram_weight[g] / norm)
-                self._postings.setdefault(g, []).append(entry)
-                for intent in c.script.intents:
-                    self._intent_postings[intent].setdefault(g, []).append(entry)
+                w = self._gram_weight[g]
+                if len(g) != 2 or w < self._min_walk_weight:
+                    continue
+                entry = (c.index, w / norm)
+                lists = postings.get(g)
+                if lists is None:
+                    lists = postings[g] = [[] for _ in view_intents]
+                lists[0].append(entry)
+                for intent in dict.fromkeys(c.script.intents):  # a script counts once per intent
+                    lists[view_of[id(intent)]].append(entry)
+        no_postings: tuple[tuple[tuple[int, float], ...], ...] = tuple(() for _ in view_intents)
+        aliases = self.catalogue.aliases
+        coupon_words = self.coupons.trigger_keywords or frozenset()
+        self._sees_coupon_words = self.coupons.trigger_keywords is not None
+        keys = {g for g in self._gram_weight if len(g) == 2} | set(words) | set(aliases) | coupon_words
+        self._automaton: ahocorasick.Automaton | None = None
+        if not keys:
+            return
+        automaton = ahocorasick.Automaton()
+        for key in sorted(keys):
+            idxs = words.get(key)
+            word: str | None = None
+            slots: tuple[int, ...] | None = None
+            miss: float | None = None
+            if idxs is not None:
+                strength = min(1.0, KEYWORD_STRENGTH_BASE + KEYWORD_STRENGTH_PER_CHAR * len(key))
+                word, slots, miss = key, tuple(idxs), 1.0 - strength
+            weight = self._gram_weight.get(key) if len(key) == 2 else None
+            lists = postings.get(key)
+            by_view = tuple(tuple(x) for x in lists) if lists is not None else no_postings
+            alias = aliases.get(key)
+            other = (alias, key in coupon_words) if alias is not None or key in coupon_words else None
+            automaton.add_word(key, (word, slots, miss, weight, by_view, other))
+        automaton.make_automaton()
+        self._automaton = automaton
 
     # --- matching ----------------------------------------------------------------------------------------
     def match(
@@ -281,41 +418,53 @@ class ScriptMatcher:
     ) -> list[Suggestion]:
         """Ranked suggestions (best first, at most ``k``) for a triaged comment or cluster representative."""
         clock = time.time() if now is None else now
-        link = _link_of(on_air) if on_air is not None else self.library.on_air_link
+        if on_air is None:
+            link = self.library.on_air_link
+        elif type(on_air) is int:
+            link = on_air
+        else:
+            link = _link_of(on_air)
         query = normalize(triage.normalized or comment.text)
         ranking = self._ranking(query, triage.intent, triage.sentiment, link)
-        if not ranking.ranked:
+        ranked = ranking.ranked
+        if not ranked:
             return []
-        eligible = self.coupons.eligible_among(ranking.coupons, comment, triage, clock)
-        best_coupon = eligible[0] if eligible else None
+        coupon = self.coupons.best_among(ranking.coupons, comment, triage, clock) if ranking.coupons else None
+        resolve = self._resolver(comment, ranking.product, coupon)
+        wrap = triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS
+        rng = self.rng
+        n = len(ranked) if k >= len(ranked) else len(ranked[:k])
+        prepared = ranking.prepared
+        if len(prepared) < n:  # first use of this ranking (or a bigger k): a new list, so no thread sees half
+            prepared = ranking.prepared = self._prepare(ranking, n)
+        comment_id = comment.comment_id
+        room = comment.room
+        priority = triage.priority
+        cluster_id = triage.cluster_id
+        coupon_id = coupon.rule.id if coupon else ""
+        coupon_reasons = coupon.reasons if coupon is not None else None
         out = []
-        resolve = self._resolver(comment, ranking.product, best_coupon)
-        for position, rank in enumerate(ranking.ranked[:k]):
-            c = self._compiled[rank.slot]
-            reply, on_air_line = self._fill(c, triage, ranking.product, resolve)
-            why = ranking.whys.get(position)
-            if why is None:
-                why = list(rank.why)
-                if ranking.product_why:
-                    why.append(f"product: {ranking.product_why}")
-                elif c.needs_product:
-                    why.append(NO_PRODUCT_NOTE)
-                ranking.whys[position] = why
-            why = why + list(best_coupon.reasons) if best_coupon is not None else list(why)
+        for reply_template, on_air_template, empathetic, why, script_id, score in (
+            prepared if len(prepared) == n else prepared[:n]
+        ):
+            reply = reply_template.render(resolve, rng)
+            on_air_line = on_air_template.render(resolve, rng) if on_air_template.pattern else ""
+            if wrap and not empathetic:
+                reply = self._care_wrap(reply, triage.emotion, resolve)
             out.append(
-                Suggestion(
-                    suggestion_id=f"{comment.comment_id}:{c.script.id}",
-                    room=comment.room,
-                    comment_id=comment.comment_id,
-                    priority=triage.priority,
-                    reply=reply,
-                    cluster_id=triage.cluster_id,
-                    script_id=c.script.id,
-                    on_air=on_air_line,
-                    score=round(rank.score, SCORE_DIGITS),
-                    why=why,
-                    coupon_rule_id=best_coupon.rule.id if best_coupon else "",
-                    created_at=clock,
+                _make_suggestion(
+                    f"{comment_id}:{script_id}",
+                    room,
+                    comment_id,
+                    priority,
+                    reply,
+                    cluster_id,
+                    script_id,
+                    on_air_line,
+                    score,
+                    [*why, *coupon_reasons] if coupon_reasons is not None else why.copy(),
+                    coupon_id,
+                    clock,
                 )
             )
         return out
@@ -354,140 +503,135 @@ class ScriptMatcher:
         return ranking
 
     def _compute(self, query: str, intent: Intent | None, sentiment: Sentiment, link: int | None) -> _Ranking:
-        s = self.settings
         view = self._views[id(intent)]
-        product, product_why = self.catalogue.product_for(query, link)
-        # keyword evidence: one Aho-Corasick scan over the whole library
+        # one scan: keyword hits across the library and the bigram prefilter over the intent's scripts (other
+        # intents come in through keywords only), product aliases and coupon trigger keywords
         keyword_hits: dict[int, list[str]] = {}
-        score: dict[int, float] = {}
-        if self._keyword_automaton is not None and query:
-            keyword_miss: dict[int, float] = {}
-            for _end, (word, idxs, strength) in self._keyword_automaton.iter(query):
-                for idx in idxs:
-                    hits = keyword_hits.get(idx)
-                    if hits is None:
-                        keyword_hits[idx] = [word]
-                    elif word in hits:
-                        continue
-                    else:
-                        hits.append(word)
-                    keyword_miss[idx] = keyword_miss.get(idx, 1.0) * (1.0 - strength)
-            weight_keyword = s.weight_keyword
-            for idx, miss in keyword_miss.items():
-                score[idx] = weight_keyword * (1.0 - miss)
-        # bigram prefilter over the intent's scripts (other intents come in through keywords only);
-        # postings hold each bigram's IDF weight already divided by the script's norm
-        postings = view.postings
-        weights = self._gram_weight
-        min_weight = self._min_walk_weight
+        keyword_miss: dict[int, float] = {}
         overlap: dict[int, float] = {}
         query_weight = 0.0
-        for i in range(len(query) - 1):
-            gram = query[i : i + 2]
-            w = weights.get(gram)
-            if w is None:
-                continue
-            query_weight += w
-            if w < min_weight:
-                continue  # a very common bigram (什么, 多少…): counts in the norm, not worth walking
-            for idx, v in postings.get(gram, ()):
-                overlap[idx] = overlap.get(idx, 0.0) + v
-        if overlap:
-            scale = s.weight_bigram / math.sqrt(query_weight)
-            for idx, v in overlap.items():
-                score[idx] = score.get(idx, 0.0) + scale * v
-        if not score:
-            return _Ranking(
-                view.fallbacks,
-                product,
-                product_why,
-                self._coupon_candidates(intent, sentiment, query, product),
-            )
-        members = view.members
-        off = s.off_intent_factor
+        alias: AliasHit | None = None
+        coupon_word = False
+        automaton = self._automaton
+        if automaton is not None and query:
+            number = view.number
+            for _end, (word, idxs, miss, weight, by_view, other) in automaton.iter(query):
+                if other is not None:
+                    if other[0] is not None:
+                        alias = longer_alias(alias, other[0])
+                    if other[1]:
+                        coupon_word = True
+                if idxs is not None:
+                    for idx in idxs:
+                        hits = keyword_hits.get(idx)
+                        if hits is None:
+                            keyword_hits[idx] = [word]
+                        elif word in hits:
+                            continue
+                        else:
+                            hits.append(word)
+                        keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
+                if weight is not None:
+                    query_weight += weight
+                    for idx, v in by_view[number]:
+                        overlap[idx] = overlap.get(idx, 0.0) + v
+        product, product_why = self.catalogue.product_given(query, link, alias)
+        coupons: tuple[CouponCandidate, ...] = ()
+        if intent is not None:
+            seen = coupon_word if self._sees_coupon_words else None
+            coupons = self.coupons.candidates(intent, sentiment, query, product, keyword_seen=seen)
+        (
+            weight_keyword,
+            weight_bigram,
+            weight_fuzzy,
+            min_score,
+            shortlist_size,
+            bonus_scope,
+            bonus_sentiment,
+            penalty_sentiment,
+        ) = self._weights
+        if keyword_miss:
+            score = {idx: weight_keyword * (1.0 - miss) for idx, miss in keyword_miss.items()}
+            if overlap:
+                scale = weight_bigram / math.sqrt(query_weight)
+                for idx, v in overlap.items():
+                    score[idx] = score.get(idx, 0.0) + scale * v
+        elif overlap:
+            scale = weight_bigram / math.sqrt(query_weight)
+            score = {idx: scale * v for idx, v in overlap.items()}  # 0.0 + x is x
+        else:
+            return _Ranking(view, view.fallbacks, product, product_why, coupons)
+        factor = view.factor
         damping = self._damping
-        prescore = {
-            idx: v * damping[idx] * (1.0 if members is None or idx in members else off)
-            for idx, v in score.items()
-        }
-        shortlist = sorted(prescore, key=prescore.__getitem__, reverse=True)[: s.fuzzy_shortlist]
-        weight_fuzzy = s.weight_fuzzy
-        min_score = s.min_score
+        prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
+        shortlist = sorted(prescore, key=prescore.__getitem__, reverse=True)[:shortlist_size]
         compiled = self._compiled
+        label = view.label
         ranked: list[Ranked] = []
-        # fuzzy evidence and bonuses add at most lift[idx]: below the leader's prescore after that, skip fuzzy
-        floor = prescore[shortlist[0]] if shortlist else 0.0
+        # fuzzy evidence and bonuses add at most lift[idx]: below the leader's prescore after that, skip
+        # fuzzy; below min_score even with all of it, skip the script (the margin covers float rounding)
+        floor = prescore[shortlist[0]]
+        lowest = min_score - _ROUNDING_MARGIN
         lift = self._lift
+        scope: tuple[str, str, tuple[str], tuple[str]] | None = None
         for idx in shortlist:
+            f = factor[idx]
+            d = damping[idx]
+            base = score[idx]
+            if (base + lift[idx]) * (f * d) < lowest:
+                continue
             c = compiled[idx]
-            fz, example = self._fuzzy(query, c.examples) if prescore[idx] + lift[idx] >= floor else (0.0, "")
-            value = score[idx] + weight_fuzzy * fz
+            if prescore[idx] + lift[idx] >= floor:
+                fz, example = _fuzzy(query, c.examples)
+                value = base + weight_fuzzy * fz
+            else:
+                fz, example = 0.0, ""
+                value = base  # + weight_fuzzy * 0.0
             notes: tuple[str, ...] = ()
-            if c.products or c.sentiment is not None:
-                value, notes = self._adjust(c, value, product, sentiment)
-            factor = 1.0 if members is None or idx in members else off
-            value *= factor * damping[idx]
+            # product-scope and sentiment fit
+            if c.products and product is not None:
+                if scope is None:
+                    scope = self._product_notes.get(id(product)) or _product_notes(product)
+                if scope[0] in c.products or scope[1] in c.products:
+                    value += bonus_scope
+                    notes = scope[2]
+                else:
+                    value *= PRODUCT_SCOPE_MISMATCH_FACTOR
+                    notes = scope[3]
+            wanted = c.sentiment
+            if wanted is not None:
+                if wanted is sentiment:
+                    value += bonus_sentiment
+                    note = _SENTIMENT_NOTES.get(id(sentiment)) or f"written for {sentiment.value} comments"
+                    notes = (*notes, note)
+                else:
+                    value -= penalty_sentiment
+            value *= f * d
             if value >= min_score:
                 hits = keyword_hits.get(idx)
                 ranked.append(
-                    Ranked(
-                        idx,
-                        min(1.0, value),
-                        view.label,
-                        factor,
-                        tuple(hits) if hits else (),
-                        example,
-                        fz,
-                        notes,
+                    _new_tuple(
+                        Ranked,
+                        (
+                            idx,
+                            value if value < 1.0 else 1.0,
+                            label,
+                            f,
+                            tuple(hits) if hits else (),
+                            example,
+                            fz,
+                            notes,
+                        ),
                     )
                 )
         ranked.sort(key=_by_score, reverse=True)
-        for fallback in view.fallbacks:
-            if all(r.slot != fallback.slot for r in ranked):
-                ranked.append(fallback)
-        return _Ranking(
-            tuple(ranked), product, product_why, self._coupon_candidates(intent, sentiment, query, product)
-        )
-
-    def _coupon_candidates(
-        self, intent: Intent | None, sentiment: Sentiment, query: str, product: Product | None
-    ) -> tuple[CouponCandidate, ...]:
-        return self.coupons.candidates(intent, sentiment, query, product) if intent is not None else ()
-
-    def _adjust(
-        self, c: _Compiled, score: float, product: Product | None, sentiment: Sentiment
-    ) -> tuple[float, tuple[str, ...]]:
-        """Product-scope and sentiment fit."""
-        s = self.settings
-        notes: tuple[str, ...] = ()
-        if c.products and product is not None:
-            if str(product.link) in c.products or product.sku in c.products:
-                score += s.bonus_product_scope
-                notes = (f"scoped to {product.link}号",)
-            else:
-                score *= PRODUCT_SCOPE_MISMATCH_FACTOR
-                notes = (f"scoped to other products than {product.link}号",)
-        wanted = c.sentiment
-        if wanted is not None:
-            if wanted is sentiment:
-                score += s.bonus_sentiment_fit
-                notes = (*notes, f"written for {sentiment.value} comments")
-            else:
-                score -= s.penalty_sentiment_mismatch
-        return score, notes
-
-    @staticmethod
-    def _fuzzy(query: str, examples: tuple[str, ...]) -> tuple[float, str]:
-        """Best similarity (0–1) of ``query`` to an example; partial match for a question in chatter."""
-        if not examples or not query:
-            return 0.0, ""
-        best = process.extractOne(query, examples, scorer=fuzz.ratio, processor=None)
-        value, example = float(best[1]), best[0]
-        if len(query) >= PARTIAL_LENGTH_RATIO * len(example):
-            partial = process.extractOne(query, examples, scorer=fuzz.partial_ratio, processor=None)
-            if PARTIAL_DAMPING * partial[1] > value:
-                value, example = PARTIAL_DAMPING * float(partial[1]), partial[0]
-        return value / PERCENT, example
+        if view.fallbacks:
+            slots = [r[0] for r in ranked]
+            for fallback in view.fallbacks:
+                if fallback.slot not in slots:
+                    ranked.append(fallback)
+                    slots.append(fallback.slot)
+        return _Ranking(view, tuple(ranked), product, product_why, coupons)
 
     # --- filling -----------------------------------------------------------------------------------------
     def _resolver(
@@ -506,25 +650,39 @@ class ScriptMatcher:
 
         return resolve
 
-    def _fill(
-        self, c: _Compiled, triage: Triage, product: Product | None, resolve: Callable[[str], str]
-    ) -> tuple[str, str]:
-        key = (c.index, product.link if product is not None else None)
-        bound = self._bound.get(key)
-        if bound is None:  # templates with this product's (and the library's) fixed values written in
-            static = self._static_values[key[1]]
-            bound = self._bound[key] = (c.reply.bind(static), c.on_air.bind(static))
-        reply = bound[0].render(resolve, self.rng)
-        on_air_line = bound[1].render(resolve, self.rng) if bound[1].pattern else ""
-        if triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS and not c.script.empathetic:
-            reply = self._care_wrap(reply, triage.emotion, resolve)
-        return reply, on_air_line
+    def _prepare(self, ranking: _Ranking, n: int) -> list[_Prepared]:
+        """``ranking.prepared`` extended to the first ``n`` positions: what a suggestion needs besides the
+        comment — templates with this product's (and the library's) fixed values written in, the evidence,
+        the rounded score."""
+        out = list(ranking.prepared)
+        product = ranking.product
+        link = product.link if product is not None else None
+        product_note = f"product: {ranking.product_why}" if ranking.product_why else ""
+        view = ranking.view
+        compiled = self._compiled
+        bound_cache = self._bound
+        for rank in ranking.ranked[len(out) : n]:
+            c = compiled[rank.slot]
+            key = (c.index, link)
+            bound = bound_cache.get(key)
+            if bound is None:
+                static = self._static_values[link]
+                bound = bound_cache[key] = (c.reply.bind(static), c.on_air.bind(static))
+            why = _why_list(rank, view)
+            if product_note:
+                why.append(product_note)
+            elif c.needs_product:
+                why.append(NO_PRODUCT_NOTE)
+            out.append((bound[0], bound[1], c.empathetic, why, c.script_id, round(rank.score, SCORE_DIGITS)))
+        return out
 
     def _care_wrap(self, reply: str, emotion: Emotion, resolve: Callable[[str], str]) -> str:
         """倾听 (heard you) + 共情 (empathy by emotion) + 引导 (next step) + 解决 (the script's reply)."""
         neg = self.config.negative_reply
         listen = self._listen.render(resolve, self.rng)
-        empathy = neg.empathy.get(emotion.value or "none", neg.empathy.get("none", ""))
+        empathy = self._empathy.get(id(emotion))
+        if empathy is None:
+            empathy = neg.empathy.get(emotion.value or "none", neg.empathy.get("none", ""))
         return f"{listen}，{empathy}。{neg.guide}{reply}"
 
     def _build_static_values(self) -> dict[int | None, dict[str, str]]:
@@ -558,6 +716,38 @@ class ScriptMatcher:
         if value is None:
             value = self.settings.missing_variable.format(name=name)
         return value
+
+
+def _fuzzy(query: str, examples: tuple[str, ...]) -> tuple[float, str]:
+    """Best similarity (0–1) of ``query`` to an example; partial match for a question in chatter."""
+    if not examples or not query:
+        return 0.0, ""
+    if len(examples) == 1:  # same as extractOne over one choice, without its set-up
+        example = examples[0]
+        value = _ratio(query, example)
+    else:
+        best = _extract_one(query, examples, scorer=_ratio, processor=None)
+        value, example = best[1], best[0]
+    if len(query) >= PARTIAL_LENGTH_RATIO * len(example):
+        partial = _extract_one(query, examples, scorer=_partial_ratio, processor=None)
+        if PARTIAL_DAMPING * partial[1] > value:
+            value, example = PARTIAL_DAMPING * float(partial[1]), partial[0]
+    return float(value) / PERCENT, example
+
+
+_ratio = fuzz.ratio
+_partial_ratio = fuzz.partial_ratio
+_extract_one = process.extractOne
+
+
+def _product_notes(p: Product) -> tuple[str, str, tuple[str], tuple[str]]:
+    """How a product-scoped script refers to ``p``: its link as text, its SKU, and the two possible notes."""
+    return (
+        str(p.link),
+        p.sku,
+        (f"scoped to {p.link}号",),
+        (f"scoped to other products than {p.link}号",),
+    )
 
 
 def _money(v: float) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import random
 import re
+import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 #: What a variable name may look like; anything else between braces without ``/`` is an unknown variable.
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 VARIANT_SEPARATOR = "/"
 _PARSE_CACHE_SIZE = 4096
+_FORMATTER = string.Formatter()
 
 
 class TemplateSyntaxError(ValueError):
@@ -140,11 +142,35 @@ def render(parts: tuple[Part, ...], resolve: Callable[[str], str], rng: random.R
 
 @dataclass(frozen=True, slots=True)
 class CompiledTemplate:
-    """A template as one ``str.format`` pattern plus its slots (variables and variant groups), for speed."""
+    """A template as one ``str.format`` pattern plus its slots (variables and variant groups), for speed.
+
+    Rendering concatenates instead of calling ``str.format``: ``head`` is the literal text before the first
+    slot (the whole text when there is no slot) and ``plan`` has one ``(variable name, (), literal after)``
+    or ``(None, options, literal after)`` per slot."""
 
     pattern: str
     slots: tuple[Variable | Variants, ...]
     parts: tuple[Part, ...] = ()
+    head: str = field(init=False, default="", compare=False, repr=False)
+    plan: tuple[tuple[str | None, tuple[str, ...], str], ...] = field(
+        init=False, default=(), compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        # the pattern's literal pieces, unescaped: one before each {} and the one after the last
+        literals = [""]
+        for text, field_name, _, _ in _FORMATTER.parse(self.pattern):
+            literals[-1] += text
+            if field_name is not None:
+                literals.append("")
+        if len(literals) != len(self.slots) + 1:
+            raise ValueError(f"pattern {self.pattern!r} does not have {len(self.slots)} slots")
+        plan = tuple(
+            (s.name, (), after) if isinstance(s, Variable) else (None, s.options, after)
+            for s, after in zip(self.slots, literals[1:], strict=True)
+        )
+        object.__setattr__(self, "head", literals[0])
+        object.__setattr__(self, "plan", plan)
 
     @classmethod
     def of(cls, text: str) -> CompiledTemplate:
@@ -177,16 +203,12 @@ class CompiledTemplate:
         return CompiledTemplate.from_parts(tuple(bound))
 
     def render(self, resolve: Callable[[str], str], rng: random.Random) -> str:
-        if not self.slots:
-            return self.pattern.format()
-        values = []
-        for slot in self.slots:
-            if isinstance(slot, Variable):
-                values.append(resolve(slot.name))
-            else:
-                options = slot.options
-                values.append(options[int(rng.random() * len(options))])
-        return self.pattern.format(*values)
+        out = self.head
+        if self.plan:
+            rnd = rng.random
+            for name, options, after in self.plan:
+                out += (resolve(name) if name is not None else options[int(rnd() * len(options))]) + after
+        return out
 
 
 def fill(text: str, values: dict[str, str], rng: random.Random | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,12 @@ from livecs.scripts.library import Library
 from livecs.scripts.matcher import ScriptMatcher, normalize
 
 from .conftest import APPAREL, NOW, SKINCARE, make_comment, make_triage
+
+# what normalize() did with str.translate before it became NFKC + one regex: the reference for its fast path
+_REFERENCE_TRANSLATION: dict[int, int | None] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_REFERENCE_TRANSLATION.update(
+    {ord(ch): None for ch in " \t\r\n\u3000,.!?;:~，。！？；：～、…\"'“”‘’()（）[]【】"}
+)
 
 
 def _top(m: ScriptMatcher, text: str, intent: Intent, sentiment: Sentiment = Sentiment.NEU, **kw: object):  # type: ignore[no-untyped-def]
@@ -213,3 +220,90 @@ def test_shared_between_threads(apparel_library: Library) -> None:
         t.join()
     assert errors == []
     assert len(m._cache) <= 8
+
+
+# --- the fast paths give what the plain computations give ---------------------------------------------------
+
+
+def test_normalize_fast_path_matches_full_path() -> None:
+    for text in (
+        "xl码有吗",
+        "ＸＬ码有吗",
+        "XL 码，有吗？",
+        "165/110斤",
+        "【3号】多少钱!!",
+        "",
+        "   ",
+        "İstanbul",
+    ):
+        full = unicodedata.normalize("NFKC", text).translate(_REFERENCE_TRANSLATION).lower() if text else ""
+        assert normalize(text) == full
+
+
+def test_compiled_template_renders_like_parts() -> None:
+    from livecs.scripts.template import CompiledTemplate, parse_template, render
+
+    for text in ("{宝宝/家人们/姐妹}，{link}号{{特价}}", "", "纯文本", "{a}", "{{}}{x}{{", "x{a/b}{c}y{d}"):
+        compiled = CompiledTemplate.of(text)
+        for seed in range(5):
+            expected = render(parse_template(text), lambda n: f"<{n}>", random.Random(seed))
+            assert compiled.render(lambda n: f"<{n}>", random.Random(seed)) == expected
+            bound = compiled.bind({"link": "3"})
+            expected = render(bound.parts, lambda n: f"<{n}>", random.Random(seed))
+            assert bound.render(lambda n: f"<{n}>", random.Random(seed)) == expected
+
+
+def test_coupon_fast_paths_agree(apparel_library: Library) -> None:
+    from livecs.scripts.coupons import CouponEngine
+
+    engine = CouponEngine(apparel_library.coupons)
+    words = engine.trigger_keywords
+    assert words
+    texts = [
+        "有满减吗",
+        "新人有券吗",
+        "粉丝团有券吗",
+        "骗子",
+        "这个多少钱",
+        "限时秒杀打折吗",
+        "送什么赠品",
+        "",
+    ]
+    products = [None, *apparel_library.products[:4]]
+    for intent in Intent:
+        for sentiment in Sentiment:
+            for product in products:
+                for text in texts:
+                    plain = tuple(engine._candidates(intent, sentiment, text, product))
+                    seen = any(w in text for w in words)
+                    assert engine.candidates(intent, sentiment, text, product) == plain
+                    assert engine.candidates(intent, sentiment, text, product, keyword_seen=seen) == plain
+                    for tier in MemberTier:
+                        comment = make_comment(text, tier=tier)
+                        for size in (1, 30):
+                            triage = make_triage(text, intent, sentiment, cluster_size=size)
+                            eligible = engine.eligible_among(plain, comment, triage, NOW)
+                            best = engine.best_among(plain, comment, triage, NOW)
+                            assert best == (eligible[0] if eligible else None)
+
+
+def test_product_from_the_matcher_scan_is_product_for(apparel_matcher: ScriptMatcher) -> None:
+    questions = [p.question for p in load_pairs(APPAREL / "match_pairs.jsonl")]
+    for q in [*questions, "阔腿裤3号多少钱", "连衣裙和阔腿裤", ""]:
+        query = normalize(q)
+        for link in (None, 1, 99):
+            ranking = apparel_matcher._compute(query, Intent.PRODUCT, Sentiment.NEU, link)
+            assert (ranking.product, ranking.product_why) == apparel_matcher.catalogue.product_for(
+                query, link
+            )
+
+
+def test_an_intent_listed_twice_counts_once(apparel_library: Library) -> None:
+    script = next(s for s in apparel_library.scripts if s.id == "free_shipping")
+    twice = script.model_copy(update={"intents": [*script.intents, *script.intents]})
+    lib = apparel_library.model_copy(
+        update={"scripts": [twice if s.id == "free_shipping" else s for s in apparel_library.scripts]}
+    )
+    once, doubled = ScriptMatcher(apparel_library), ScriptMatcher(lib)
+    for text in ("包邮吗", "偏远地区包邮吗", "运费多少"):
+        assert doubled.rank(text, Intent.LOGISTICS) == once.rank(text, Intent.LOGISTICS)
