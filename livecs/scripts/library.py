@@ -1,6 +1,6 @@
 """The merchant library model — scripts, catalogue (with size charts), coupon rules: the canonical schema.
 
-Canonical YAML (one file, or several files each holding some sections; see ``README_SECTION.md``)::
+Canonical YAML (one file, or several files each holding some sections; see the README)::
 
     library: {name: 暖阳女装, category: apparel, version: "2025.06"}
     variables: {shop: 暖阳女装, return_days: "7"}
