@@ -12,21 +12,20 @@ JSON, invalid UTF-8, a CSV row with the wrong number of fields…) are counted t
 the validator's reasons (``malformed_csv`` for CSV framing) and the replay goes on; everything else goes
 to ``sink.submit_objects`` in batches, where records are validated, deduplicated and counted.
 
-Pacing follows the records' ``ts``: a record is submitted ``(ts - first_ts) / speed`` seconds after the
-start (records due within :data:`BATCH_WINDOW_S` of each other go together). ``loop=True`` replays the
-file again and again; pass *k* ≥ 2 suffixes ids with ``#k`` and shifts timestamps past the previous pass
-so that deduplication keeps them.
+Pacing follows the records' ``ts`` (see :mod:`livecs.ingest.pacing`): a record is submitted
+``(ts - first_ts) / speed`` seconds after the start (records due within
+:data:`~livecs.ingest.pacing.BATCH_WINDOW_S` of each other go together). ``loop=True`` replays the file
+again and again; pass *k* ≥ 2 suffixes ids with ``#k`` and shifts timestamps past the previous pass so
+that deduplication keeps them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import itertools
 import logging
 from collections import deque
 from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -34,6 +33,7 @@ from typing import Any, BinaryIO, Literal
 import orjson
 
 from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
 from livecs.ingest.validate import Limits, Rejected, Validator, parse_ts
 
 log = logging.getLogger("livecs.ingest.replay")
@@ -44,12 +44,8 @@ ReplayFormat = Literal["jsonl", "csv"]
 EXTENSIONS: dict[str, ReplayFormat] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 #: bytes read from the file at a time
 CHUNK_BYTES = 256 * 1024
-#: records due within this many seconds of the first pending one are submitted together
-BATCH_WINDOW_S = 0.010
 #: default number of records per ``submit_objects`` call
 DEFAULT_BATCH = 500
-#: recorded-time gap inserted between two passes in loop mode
-LOOP_GAP_S = 1.0
 #: a CSV record may span at most this many physical lines (a quoted field holding line breaks)
 MAX_CSV_RECORD_LINES = 32
 #: the columns a CSV replay file is documented with (``type`` optional, others allowed)
@@ -268,10 +264,6 @@ def iter_csv(fh: BinaryIO, validator: Validator) -> Iterator[Item]:
         yield Entry(objects, _first_ts(objects), lineno)
 
 
-def _take(items: Iterator[Item], n: int) -> list[Item]:
-    return list(itertools.islice(items, n))
-
-
 class ReplaySource(Source):
     """A recorded broadcast replayed into the sink. Progress: :attr:`records_read`, :attr:`lines_read`."""
 
@@ -338,37 +330,20 @@ class ReplaySource(Source):
                     pass  # the validator will reject it as before
 
     async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or sink_limits(sink)
-        validator = Validator(limits)
-        loop = asyncio.get_running_loop()
-        # one thread, so reads, and the generator's close on cancellation, never overlap
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"livecs-{self.name}")
-        start = loop.time()
-        t0: float | None = None  # recorded time of the first record: the replay's origin
+        validator = Validator(self.limits or sink_limits(sink))
+
+        async def submit(objects: list[Any]) -> None:
+            await sink.submit_objects(objects, source=self.name, room=self.room)
+
+        submitter = PacedSubmitter(Pacer[Any](self.speed, max_batch=self.batch), submit)
         shift = 0.0  # recorded-time offset of the current pass (loop mode)
-        pending: list[Any] = []
-        pending_due = 0.0
-
-        async def flush() -> None:
-            nonlocal pending
-            if not pending:
-                return
-            delay = pending_due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            batch, pending = pending, []
-            await sink.submit_objects(batch, source=self.name, room=self.room)
-
-        try:
-            for pass_no in itertools.count(1):
-                if self.max_passes is not None and pass_no > self.max_passes:
-                    break
+        with ChunkReader(self.name) as reader:
+            for pass_no in passes(self.max_passes):
                 self.passes = pass_no
                 first_ts: float | None = None
                 last_ts: float | None = None
-                items = self._items(validator)
-                try:
-                    while chunk := await loop.run_in_executor(executor, _take, items, self.batch):
+                async with aclosing(reader.chunks(self._items(validator), self.batch)) as chunks:
+                    async for chunk in chunks:
                         for item in chunk:
                             self.lines_read += 1
                             if isinstance(item, Bad):
@@ -377,24 +352,11 @@ class ReplaySource(Source):
                                 continue
                             self._rewrite(item.objects, pass_no, shift)
                             self.records_read += len(item.objects)
-                            due = pending_due if pending else loop.time()
                             if item.ts is not None:
                                 first_ts = item.ts if first_ts is None else first_ts
                                 last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
-                                if self.speed is not None:
-                                    t0 = item.ts + shift if t0 is None else t0
-                                    due = start + (item.ts + shift - t0) / self.speed
-                            if pending and (
-                                len(pending) + len(item.objects) > self.batch
-                                or due > pending_due + BATCH_WINDOW_S
-                            ):
-                                await flush()
-                            if not pending:
-                                pending_due = due
-                            pending.extend(item.objects)
-                    await flush()
-                finally:
-                    executor.submit(items.close)
+                            await submitter.put(item.objects, None if item.ts is None else item.ts + shift)
+                await submitter.flush()
                 if self.records_read == 0:
                     if self.loop:
                         log.warning("replay %s: no records in the file; not looping", self.path)
@@ -410,5 +372,3 @@ class ReplaySource(Source):
                     self.records_read,
                     self.bad_lines,
                 )
-        finally:
-            executor.shutdown(wait=False)

@@ -40,6 +40,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from livecs.ingest.base import IngestSink, Source
+from livecs.ingest.pacing import PacedSubmitter, Pacer
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
 
 __all__ = [
@@ -1245,25 +1247,14 @@ class SimulatorSource(Source):
             await self._submit(sink, batch)
 
     async def _run_paced(self, sink: IngestSink, speed: float) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        pacer = Pacer[Comment | LiveEvent](speed, max_batch=self.max_batch, window_s=self.tick_s)
+        submitter = PacedSubmitter(pacer, partial(self._submit, sink))
         wall_start = time.time()
-        batch: list[Comment | LiveEvent] = []
-        batch_due = 0.0
         for offset, record in self.simulator.timeline(self.duration_s):
-            due = offset / speed
-            if batch and (due - batch_due > self.tick_s or len(batch) >= self.max_batch):
-                await self._submit(sink, batch)
-                batch = []
-            if not batch:
-                delay = due - (loop.time() - started)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                batch_due = due
+            due = offset / speed  # offsets start at 0: no origin to take
             record.ts = wall_start + due
-            batch.append(record)
-        if batch:
-            await self._submit(sink, batch)
+            await submitter.put_due([record], due)
+        await submitter.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

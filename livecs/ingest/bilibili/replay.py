@@ -11,22 +11,21 @@ order; the id is a stable hash of row number, user and wall time (the same file 
 ids; loop passes ≥ 2 add ``#k`` and shift ``ts`` past the previous pass, as :mod:`livecs.ingest.replay`
 does). The room is ``room`` when given, else ``room<digits>`` in the file name, else ``bilibili``.
 
-Pacing follows ``delta_s`` (``ts`` when a row has none): a row is submitted ``(delta - first) / speed``
-seconds after the start; rows due within :data:`BATCH_WINDOW_S` go to ``sink.submit_records`` together.
+Pacing follows ``delta_s`` (``ts`` when a row has none), see :mod:`livecs.ingest.pacing`: a row is
+submitted ``(delta - first) / speed`` seconds after the start; rows due within
+:data:`~livecs.ingest.pacing.BATCH_WINDOW_S` go to ``sink.submit_records`` together.
 Rows that cannot be read (wrong field count, bad date or time, invalid UTF-8) are counted through
 ``sink.reject("malformed_csv")`` and the replay goes on. The file is read on a worker thread in chunks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import itertools
 import logging
 import math
 import re
-from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Final
 
 from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.bilibili.commands import PLATFORM, stable_id
+from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
 from livecs.ingest.replay import ReplayFormatError
 from livecs.models import Comment
 
@@ -50,11 +50,7 @@ TIME_FORMAT: Final = "%H:%M:%S"
 MAX_SUBSECOND: Final = 0.999
 #: rows read from the file per trip to the reader thread
 READ_CHUNK_ROWS: Final = 2000
-#: rows due within this many seconds of the first pending one are submitted together
-BATCH_WINDOW_S: Final = 0.010
 DEFAULT_BATCH: Final = 500
-#: recorded-time gap between two passes in loop mode
-LOOP_GAP_S: Final = 1.0
 #: room taken from a file name like ``bilibili_room11365_danmaku.csv``
 ROOM_IN_NAME: Final = re.compile(r"room[_-]?(\d+)", re.IGNORECASE)
 DEFAULT_ROOM: Final = "bilibili"
@@ -158,10 +154,6 @@ class _Reader:
         )
 
 
-def _take(items: Iterator[Row | BadRow], n: int) -> list[Row | BadRow]:
-    return list(itertools.islice(items, n))
-
-
 class BilibiliCsvReplaySource(Source):
     """A recorded Bilibili room replayed into the sink. Progress: :attr:`rows_read`, :attr:`bad_rows`."""
 
@@ -208,34 +200,18 @@ class BilibiliCsvReplaySource(Source):
         )
 
     async def run(self, sink: IngestSink) -> None:
-        loop = asyncio.get_running_loop()
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"livecs-{self.name}")
-        start = loop.time()
-        origin: float | None = None  # recording clock of the first row: the replay's origin
+        async def submit(comments: list[Comment]) -> None:
+            await sink.submit_records(comments, source=self.name)
+
+        submitter = PacedSubmitter(Pacer[Comment](self.speed, max_batch=self.batch), submit)
         pace_shift = ts_shift = 0.0  # offsets of the current pass (loop mode)
-        pending: list[Comment] = []
-        pending_due = 0.0
-
-        async def flush() -> None:
-            nonlocal pending
-            if not pending:
-                return
-            delay = pending_due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            batch, pending = pending, []
-            await sink.submit_records(batch, source=self.name)
-
-        try:
-            for pass_no in itertools.count(1):
-                if self.max_passes is not None and pass_no > self.max_passes:
-                    break
+        with ChunkReader(self.name) as reader:
+            for pass_no in passes(self.max_passes):
                 self.passes = pass_no
                 first: Row | None = None
                 last: Row | None = None
-                items = _Reader(self.path).rows()
-                try:
-                    while chunk := await loop.run_in_executor(executor, _take, items, READ_CHUNK_ROWS):
+                async with aclosing(reader.chunks(_Reader(self.path).rows(), READ_CHUNK_ROWS)) as chunks:
+                    async for chunk in chunks:
                         for item in chunk:
                             if isinstance(item, BadRow):
                                 self.bad_rows += 1
@@ -248,19 +224,10 @@ class BilibiliCsvReplaySource(Source):
                             self.rows_read += 1
                             first = first or item
                             last = item
-                            due = loop.time()
-                            if self.speed is not None:
-                                pace = item.pace + pace_shift
-                                origin = pace if origin is None else origin
-                                due = start + (pace - origin) / self.speed
-                            if pending and (len(pending) >= self.batch or due > pending_due + BATCH_WINDOW_S):
-                                await flush()
-                            if not pending:
-                                pending_due = due
-                            pending.append(self._comment(item, pass_no, ts_shift))
-                    await flush()
-                finally:
-                    executor.submit(items.close)
+                            await submitter.put(
+                                [self._comment(item, pass_no, ts_shift)], item.pace + pace_shift
+                            )
+                await submitter.flush()
                 if first is None or last is None:
                     if self.loop:
                         log.warning("replay %s: no rows in the file; not looping", self.path)
@@ -274,5 +241,3 @@ class BilibiliCsvReplaySource(Source):
                     self.rows_read,
                     self.bad_rows,
                 )
-        finally:
-            executor.shutdown(wait=False)
