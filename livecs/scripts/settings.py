@@ -77,6 +77,9 @@ class MatcherSettings(_Section):
     fallback_damping: float = 0.75
     cache_size: int = 20000
     nickname_max_chars: int = 12
+    nickname_fallback: str = (
+        "亲"  # how a reply addresses a viewer whose nickname is empty or unsafe to repeat
+    )
     missing_variable: str = "【{name}】"
 
 

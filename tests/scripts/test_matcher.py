@@ -124,7 +124,9 @@ def test_nickname_is_truncated_and_literal(apparel_matcher: ScriptMatcher) -> No
     best = _top(apparel_matcher, "晚上好", Intent.CHITCHAT, nickname="{price}超长的昵称一二三四五六七八九十")[
         0
     ]
-    assert best.reply.startswith("欢迎{price}超长的昵称来到")
+    # braces are dropped from a nickname the shop repeats, and the rest stays literal (never a variable)
+    assert best.reply.startswith("欢迎price超长的昵称一二来到")
+    assert "元" not in best.reply.split("来到")[0]
 
 
 def test_accuracy_on_sample_pairs(apparel_library: Library, skincare_library: Library) -> None:
@@ -307,3 +309,29 @@ def test_an_intent_listed_twice_counts_once(apparel_library: Library) -> None:
     once, doubled = ScriptMatcher(apparel_library), ScriptMatcher(lib)
     for text in ("包邮吗", "偏远地区包邮吗", "运费多少"):
         assert doubled.rank(text, Intent.LOGISTICS) == once.rank(text, Intent.LOGISTICS)
+
+
+def test_reply_never_repeats_an_unsafe_nickname() -> None:
+    """Regression: {nickname} was filled raw: the shop's account would say '<script>x</s' or '加V123456'."""
+    from livecs.scripts.matcher import reply_nickname
+
+    assert reply_nickname("小鱼", 12) == "小鱼"
+    assert reply_nickname("<script>x</script>", 12) == "scriptxscrip"
+    assert reply_nickname("加V 1234 5678", 12) is None
+    assert reply_nickname("vx同号看主页", 12) is None
+    assert reply_nickname("www.xx.com", 12) is None
+    assert reply_nickname("<<>>", 12) is None
+    assert reply_nickname("王_88", 12) == "王_88"
+
+
+def test_unsafe_or_empty_nickname_falls_back(apparel_matcher: ScriptMatcher) -> None:
+    for nick in ("", "加V123456"):
+        best = _top(
+            apparel_matcher,
+            "骗子 还不发货",
+            Intent.COMPLAINT,
+            Sentiment.NEG,
+            emotion=Emotion.ANGRY,
+            nickname=nick,
+        )[0]
+        assert best.reply.startswith("亲，") and "123456" not in best.reply and "【" not in best.reply
