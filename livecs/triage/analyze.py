@@ -26,6 +26,8 @@ _EMPTY_OR_TAGS_RE = re.compile(r"(?:\[[^\]]{1,6}\]|\s)*")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _QUESTION_MARKS_ONLY_RE = re.compile(r"[?\s.。!]*\?[?\s.。!]*")
 _NEGATIVE_AFFECT = "neg"
+_COMPLAINT = _INTENT_INDEX["complaint"]
+_POSITIVE = SENTIMENT_LABELS.index("pos")
 
 
 @dataclass(slots=True)  # treat as immutable (shared through the cache); not frozen: cheaper to build
@@ -95,6 +97,19 @@ class TextAnalyzer:
                 confidence = float(probs[intent_index])
         intent_index, confidence = self._rules(norm, hits, spam_reason, intent_index, confidence)
         sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
+        if (
+            intent_index == _COMPLAINT
+            and confidence < 1.0
+            and not hits.complaint_terms
+            and not hits.spam.get("insults")
+            and argmax(sentiment_probs) == _POSITIVE
+        ):
+            # The model's own guess of a grievance contradicted by a positive feeling (long praise with one
+            # gripe, "客服态度也非常友好"): take the next-best intent instead of forcing a negative complaint.
+            probs[_COMPLAINT] = 0.0
+            intent_index = argmax(probs)
+            confidence = float(probs[intent_index])
+            sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
         intent = INTENT_LABELS[intent_index]
         sentiment = SENTIMENT_LABELS[argmax(sentiment_probs)]
         p_pos, p_neg = float(sentiment_probs[0]), float(sentiment_probs[2])

@@ -143,3 +143,26 @@ def test_one_cache_lookup_per_repeated_text(engine: TriageEngine, make_comment: 
     assert engine._analyze_raw.cache_info().hits >= 2
     engine.add_keywords(Intent.PRODUCT, ["克重"])
     assert engine._analyze_raw.cache_info().currsize == 0  # merchant keywords clear both levels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一如既往的品质，满意的购物体验。",
+        "穿着也非常舒服，客服态度也非常友好，总之。谢谢店家，很满意的一次购物！",
+        "裤子质量特别好，而且穿着挺舒服，已经是第二次买了，店家态度也挺不错。",
+    ],
+)
+def test_praise_is_not_forced_into_a_negative_complaint(engine: TriageEngine, text: str) -> None:
+    # A complaint guessed by the model alone but felt as positive is a contradiction: next-best intent.
+    analysis = engine.analyze_text(text)
+    assert analysis.intent is not Intent.COMPLAINT
+    assert analysis.sentiment is Sentiment.POS and analysis.sentiment_score >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text", ["客服态度太差了", "主播只顾着卖 根本不看评论", "主播傻逼", "骗子 三天了还不发货"]
+)
+def test_grievances_stay_negative_complaints(engine: TriageEngine, text: str) -> None:
+    analysis = engine.analyze_text(text)
+    assert analysis.intent is Intent.COMPLAINT and analysis.sentiment is Sentiment.NEG
