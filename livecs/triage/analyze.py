@@ -167,8 +167,8 @@ class TextAnalyzer:
         if intent == "complaint":
             return _NEGATIVE_AFFECT, emotion if emotion in ("angry", "disappointed") else "angry"
         if intent == "spam":
-            if spam_reason == "insult":
-                return _NEGATIVE_AFFECT, "angry"
+            if spam_reason == "insult" or (spam_reason == "model" and sentiment == _NEGATIVE_AFFECT):
+                return _NEGATIVE_AFFECT, "angry"  # abuse (by rule, or felt negative by the model)
             return "neu", ""
         if _QUESTION_MARKS_ONLY_RE.fullmatch(norm.text):
             return _NEGATIVE_AFFECT, "confused"

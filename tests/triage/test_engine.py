@@ -166,3 +166,14 @@ def test_praise_is_not_forced_into_a_negative_complaint(engine: TriageEngine, te
 def test_grievances_stay_negative_complaints(engine: TriageEngine, text: str) -> None:
     analysis = engine.analyze_text(text)
     assert analysis.intent is Intent.COMPLAINT and analysis.sentiment is Sentiment.NEG
+
+
+def test_spam_affect_insult_by_rule_or_felt_negative_by_the_model() -> None:
+    from livecs.triage.analyze import TextAnalyzer
+    from livecs.triage.normalize import NormalizedText
+
+    norm = NormalizedText("x", "x")
+    assert TextAnalyzer._affect_rules(norm, "spam", "insult", "neu", "") == ("neg", "angry")
+    assert TextAnalyzer._affect_rules(norm, "spam", "model", "neg", "confused") == ("neg", "angry")
+    assert TextAnalyzer._affect_rules(norm, "spam", "model", "neu", "") == ("neu", "")
+    assert TextAnalyzer._affect_rules(norm, "spam", "lure", "neg", "angry") == ("neu", "")

@@ -55,3 +55,35 @@ def test_merchant_keywords(lexicon: Lexicon) -> None:
     assert fresh.add_merchant_keywords("product", ["克重", "克重"]) == 1
     assert fresh.scan("这个克重多少").merchant == {"product": 1}
     assert lexicon.scan("这个克重多少").merchant == {}
+
+
+@pytest.mark.parametrize(
+    "text", ["主播睁眼说瞎话", "我要找平台介入", "一直已读不回", "不退款就法庭见", "卖这种货良心不会痛吗"]
+)
+def test_new_grievance_cues(lexicon: Lexicon, text: str) -> None:
+    assert lexicon.scan(text).complaint_terms
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("楼上是不是有病", "insults"),
+        ("楼上脑子有问题吧", "insults"),
+        ("楼上你瞎吗", "insults"),
+        ("有兴趣的看朋友圈", "lure"),
+        ("需要的看我置顶视频", "lure"),
+        ("拿货找我 彩票带单", "ads"),
+    ],
+)
+def test_new_spam_cues(lexicon: Lexicon, text: str, category: str) -> None:
+    assert lexicon.scan(text).spam.get(category)
+
+
+@pytest.mark.parametrize("text", ["有没有病毒", "有病虫害吗", "扫码付款可以吗", "是翻新的吗"])
+def test_new_cues_leave_plain_questions_alone(lexicon: Lexicon, text: str) -> None:
+    hits = lexicon.scan(text)
+    assert not hits.spam and not hits.complaint_terms
+
+
+def test_leaving_the_shop_reads_disappointed(lexicon: Lexicon) -> None:
+    assert lexicon.scan("取关了 不会再来").emotions.get("disappointed")
