@@ -18,6 +18,7 @@ import ahocorasick
 
 from livecs.scripts.library import Library, Product, SizeChart, SizeRow
 from livecs.scripts.settings import SizeAdviceSettings
+from livecs.triage.normalize import CN_DIGITS
 
 JIN_PER_KG = 2.0
 HEIGHT_RANGE_CM = (130.0, 200.0)
@@ -28,19 +29,6 @@ UNITLESS_KG_BELOW = 75.0
 NEAR_TOP_JIN = 3.0
 CM_PER_METRE = 100
 CM_PER_DECIMETRE = 10
-CHINESE_DIGITS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "零": 0,
-}
 
 _NUM = r"(\d{2,3}(?:\.\d)?)"
 _HEIGHT_EXPLICIT = re.compile(r"(?:身高|个子|高)\s*[:：]?\s*(1[3-9]\d)|(1[3-9]\d)\s*(?:cm|CM|厘米|公分)")
@@ -111,8 +99,8 @@ def parse_body(text: str) -> Body:
     if height is None:
         m = _HEIGHT_CHINESE.search(text)
         if m:
-            tens = CHINESE_DIGITS[m.group(1)]
-            ones = CHINESE_DIGITS[m.group(2)] if m.group(2) else 0
+            tens = CN_DIGITS[m.group(1)]
+            ones = CN_DIGITS[m.group(2)] if m.group(2) else 0
             height = CM_PER_METRE + tens * CM_PER_DECIMETRE + ones
     if weight is None:
         m = _WEIGHT_UNIT.search(text)

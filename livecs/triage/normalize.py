@@ -33,7 +33,7 @@ _PUNCT_RUN_RE = re.compile("([" + re.escape(_PUNCT_CHARS) + "])\\1+")
 _MULTI_REPEAT_RE = re.compile(r"(\S{2,4}?)\1{2,}")
 _HEIGHT_WEIGHT_RE = re.compile(r"(1[4-9]\d)\s*(?:cm)?\s*[/,，、\s]\s*(\d{2,3})(?:\s*(斤|kg|公斤))?")
 _SIZE_RE = re.compile(r"(?<![a-z0-9])(xxxl|xxl|xl|[2-6]xl|[sml])(?![a-z])")
-_CN_DIGITS = {
+CN_DIGITS = {  # Chinese numeral characters → digits (also used by the size-advice parser)
     "零": 0,
     "一": 1,
     "二": 2,
@@ -56,13 +56,13 @@ def cn_number_to_int(numeral: str) -> int | None:
         tens, _, units = numeral.partition("十")
         if "十" in units or len(tens) > 1 or len(units) > 1:
             return None
-        tens_value = _CN_DIGITS.get(tens, None) if tens else 1
-        units_value = _CN_DIGITS.get(units, None) if units else 0
+        tens_value = CN_DIGITS.get(tens, None) if tens else 1
+        units_value = CN_DIGITS.get(units, None) if units else 0
         if tens_value is None or units_value is None:
             return None
         return tens_value * 10 + units_value
     if len(numeral) == 1:
-        return _CN_DIGITS.get(numeral)
+        return CN_DIGITS.get(numeral)
     return None
 
 

@@ -9,8 +9,6 @@ screens go to ``tests/artifacts/`` and ``docs/screenshots/``.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,24 +20,12 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from livecs.console.outbound import HttpConnector
 from livecs.models import Intent, MemberTier, Priority, Sentiment
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, artifact, publish_to_docs
 
 from .conftest import BAD_LIBRARY, TOKENS, VALID_LIBRARY, Console, comment_group
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 WAIT_MS = 5000
 
 
@@ -73,19 +59,6 @@ async def login(browser: Browser, con: Console, user: str, path: str) -> tuple[P
     await page.click("button[type=submit]")
     await page.wait_for_url(f"**{path}")
     return page, dialogs
-
-
-def screenshot_paths(name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS / name
-
-
-def publish_to_docs(path: Path) -> None:
-    """Refresh the README screenshot only with ``LIVECS_UPDATE_SCREENSHOTS=1`` (the tree stays clean)."""
-    if os.environ.get("LIVECS_UPDATE_SCREENSHOTS") != "1":
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, SCREENSHOTS / path.name)
 
 
 @pytest.fixture
@@ -191,7 +164,7 @@ async def test_operator_logs_in_sees_a_pushed_card_and_sends_a_reply(make_consol
     await page.locator(".card").first.locator(".chip.taken").wait_for(timeout=WAIT_MS)
     await wait_until(lambda: any(a["kind"] == "take" and a["operator"] == "alice" for a in con.actions()))
     await page.locator(".card", has_text="165/110斤穿什么码").locator("summary").click()
-    shot = screenshot_paths("console.png")
+    shot = artifact("console.png")
     await page.screenshot(path=str(shot), full_page=True)
     publish_to_docs(shot)
     assert dialogs == []
@@ -238,7 +211,7 @@ async def test_streamer_view_shows_the_hottest_cluster(make_console, browser) ->
     assert await page.locator("#st-coupon").text_content() == "满300减50"
     size = await page.evaluate("parseFloat(getComputedStyle(document.querySelector('.st-q')).fontSize)")
     assert size >= 36  # readable from two metres
-    shot = screenshot_paths("streamer.png")
+    shot = artifact("streamer.png")
     await page.screenshot(path=str(shot), full_page=True)
     publish_to_docs(shot)
     assert dialogs == []
@@ -258,7 +231,7 @@ async def test_merchant_page_shows_validation_errors_then_activates(
     locs = await page.locator(".issue .loc").all_text_contents()
     assert any("bad_library.yaml" in loc and "第" in loc for loc in locs), locs
     assert "校验未通过" in (await page.locator("#upload-result").text_content() or "")
-    shot = screenshot_paths("merchant.png")
+    shot = artifact("merchant.png")
     await page.screenshot(path=str(shot), full_page=True)
     good = tmp_path / "library.yaml"
     good.write_text(VALID_LIBRARY, encoding="utf-8")

@@ -8,40 +8,16 @@ and tables, renders Chinese chart labels as text, runs no script; a full-page sc
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 from playwright.async_api import FloatRect, Route, ViewportSize, async_playwright
 
 from livecs.review import ReviewResult
+from tests.browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, publish_to_docs
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 README_CLIP: FloatRect = {"x": 0, "y": 0, "width": 1280, "height": 2300}
-
-
-def publish_to_docs(path: Path) -> None:
-    """Refresh the README screenshot only with ``LIVECS_UPDATE_SCREENSHOTS=1`` (the tree stays clean)."""
-    if os.environ.get("LIVECS_UPDATE_SCREENSHOTS") != "1":
-        return
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, SCREENSHOTS / path.name)
 
 
 async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -> None:
