@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import sys
 import time
@@ -158,13 +159,30 @@ def _port_of(runner: object, default: int) -> int:
     return default
 
 
+def can_open_browser(platform: str = sys.platform, environ: dict[str, str] | None = None) -> bool:
+    """Whether a graphical browser can be opened: on Linux/BSD only with a display (a headless server
+    would otherwise get a text-mode browser taking over the terminal)."""
+    env = os.environ if environ is None else environ
+    if platform.startswith(("darwin", "win")):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
 def _open_browser(url: str) -> None:
+    """Open the console in a browser when there is a display; never blocks the event loop."""
+    if not can_open_browser():
+        log.info("no display: open %s in a browser yourself", url)
+        return
+    import threading
     import webbrowser
 
-    try:
-        webbrowser.open(url)
-    except Exception as exc:  # no browser on this machine: the URL is printed anyway
-        log.info("could not open a browser (%r); open %s yourself", exc, url)
+    def _open() -> None:
+        try:
+            webbrowser.open(url)
+        except Exception as exc:  # no browser on this machine: the URL is printed anyway
+            log.info("could not open a browser (%r); open %s yourself", exc, url)
+
+    threading.Thread(target=_open, name="open-browser", daemon=True).start()
 
 
 async def run_replay(

@@ -81,3 +81,13 @@ def test_config_errors_exit_2_with_the_key(tmp_path: Path) -> None:
 def test_replay_of_a_missing_file_is_a_clear_error() -> None:
     proc = run("replay", "/nonexistent/file.jsonl")
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_browser_is_opened_only_where_there_is_a_display() -> None:
+    """A headless server must not get a text-mode browser taking over the demo's terminal."""
+    from livecs.app import can_open_browser
+
+    assert not can_open_browser("linux", {})
+    assert can_open_browser("linux", {"DISPLAY": ":0"})
+    assert can_open_browser("linux", {"WAYLAND_DISPLAY": "wayland-0"})
+    assert can_open_browser("darwin", {})
