@@ -17,7 +17,7 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from livecs.bus.base import Bus, Delivery
 from livecs.config import Settings
@@ -199,17 +199,21 @@ class Pipeline:
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Process, store, ack, then publish results for one batch of deliveries."""
         batch = StoreBatch()
-        results: dict[tuple[str, str], list[Record]] = {}
+        display: dict[tuple[str, str], _Display] = {}
         now = time.time()
         counters = self.counters
         for d in deliveries:
             rec = d.record
             if d.session_id not in batch.sessions:
                 batch.sessions[d.session_id] = (d.room, "bus", d.published_at)
+            out = display.get((d.room, d.session_id))
+            if out is None:
+                out = display[(d.room, d.session_id)] = _Display()
             if isinstance(rec, Comment):
                 batch.comments.append((d.session_id, rec))
                 counters.lag.add(max(0.0, now - rec.received_at))
-                out: list[Record] = [rec]
+                group: list[Record] = [rec]  # a comment travels with its triage and suggestions
+                sheddable = False
                 if self.processor is not None:
                     try:
                         processed = self.processor.process(rec, now)
@@ -217,15 +221,21 @@ class Pipeline:
                         counters.process_errors += 1
                         self._errors.warning("process", "processing %s failed: %r", rec.comment_id, exc)
                     else:
-                        if processed.triage is not None:
-                            batch.triages.append((d.session_id, processed.triage))
-                            out.append(processed.triage)
-                            if processed.triage.intent is Intent.BUY_SIGNAL:
+                        triage = processed.triage
+                        if triage is not None:
+                            batch.triages.append((d.session_id, triage))
+                            group.append(triage)
+                            sheddable = triage.priority.value in self._shed
+                            if triage.intent is Intent.BUY_SIGNAL:
                                 counters.buy_signals += 1
                         for s in processed.suggestions:
                             batch.suggestions.append((d.session_id, s))
-                            out.append(s)
-                results.setdefault((d.room, d.session_id), []).extend(out)
+                            group.append(s)
+                if sheddable:
+                    out.shed.extend(group)
+                    out.shed_comments += 1
+                else:
+                    out.keep.extend(group)
             elif isinstance(rec, LiveEvent):
                 batch.events.append((d.session_id, rec))
                 counters.events[rec.kind.value] += 1
@@ -237,37 +247,32 @@ class Pipeline:
                     except Exception as exc:
                         counters.process_errors += 1
                         self._errors.warning("event", "event %s failed: %r", rec.event_id, exc)
-                results.setdefault((d.room, d.session_id), []).append(rec)
+                out.keep.append(rec)
         # The record is written on the store's thread while the display gets its results; the batch is
         # acked only once the write has succeeded (a failed write leaves it pending for redelivery).
         writing = asyncio.ensure_future(self.store.write(batch))
         try:
             if self.publish_results:
-                for (room, session_id), recs in results.items():
-                    await self._publish_results(room, session_id, recs)
+                for (room, session_id), out in display.items():
+                    await self._publish_results(room, session_id, out)
         finally:
             written = await writing
         await self.bus.ack(COMMENTS_TOPIC, PROCESS_STAGE, deliveries)
         counters.recorded += written.comments
         counters.processed += len(deliveries)
 
-    async def _publish_results(self, room: str, session_id: str, recs: list[Record]) -> None:
+    async def _publish_results(self, room: str, session_id: str, out: _Display) -> None:
         """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag)."""
-        keep: list[Record] = []
-        shed: list[Record] = []
-        i = 0
-        while i < len(recs):  # keep each comment together with its triage and suggestions
-            group = [recs[i]]
-            i += 1
-            while i < len(recs) and not isinstance(recs[i], (Comment, LiveEvent)):
-                group.append(recs[i])
-                i += 1
-            priority = next((getattr(r, "priority", None) for r in group[1:2]), None)
-            if priority is not None and priority.value in self._shed:
-                shed.extend(group)
-            else:
-                keep.extend(group)
-        if keep:
-            await self.bus.publish(RESULTS_TOPIC, room, session_id, keep)
-        if shed and not await self.bus.offer(RESULTS_TOPIC, room, session_id, shed):
-            self.counters.shed_display += sum(isinstance(r, Comment) for r in shed)
+        if out.keep:
+            await self.bus.publish(RESULTS_TOPIC, room, session_id, out.keep)
+        if out.shed and not await self.bus.offer(RESULTS_TOPIC, room, session_id, out.shed):
+            self.counters.shed_display += out.shed_comments
+
+
+@dataclass(slots=True)
+class _Display:
+    """One room's results of a batch, split by whether the display may drop them."""
+
+    keep: list[Record] = field(default_factory=list)
+    shed: list[Record] = field(default_factory=list)
+    shed_comments: int = 0

@@ -76,6 +76,10 @@ class Ingestor:
     # -- IngestSink -------------------------------------------------------------------------------------
     def reject(self, reason: str, *, source: str, detail: str = "") -> None:
         self.counters.received += 1
+        self._rejected(reason, source, detail)
+
+    def _rejected(self, reason: str, source: str, detail: str = "") -> None:
+        """Count and (throttled) log a reject of something already counted as received."""
         self.counters.reject(reason)
         self._log.warning(reason, "ingest %s: rejected (%s) %s", source, reason, clean_text(detail)[:200])
 
@@ -125,8 +129,7 @@ class Ingestor:
         for rec in records:
             if isinstance(rec, Comment):
                 if not rec.text:
-                    self.reject("empty_text", source=source)
-                    self.counters.received -= 1  # counted once, as a reject
+                    self._rejected("empty_text", source)
                     continue
                 if rec.truncated:
                     self.counters.cleaned["truncated"] += 1
@@ -137,8 +140,7 @@ class Ingestor:
             if seen is None:
                 seen = self._seen[rec.room] = SeenIds(self.dedup_window)
             if not seen.add(key):
-                self.counters.reject("duplicate")
-                self._log.warning("duplicate", "ingest %s: duplicate message id %s", source, key[:80])
+                self._rejected("duplicate", source, f"message id {key[:80]}")
                 continue
             by_room.setdefault(rec.room, []).append(rec)
         accepted = 0
