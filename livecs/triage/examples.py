@@ -15,6 +15,13 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 EXAMPLES_FILE = DATA_DIR / "examples.txt"
+EXAMPLES_GLOB = "examples*.txt"  # every hand-written training file (examples.txt, examples_<slice>.txt)
+_INTENTS = frozenset(
+    ("product", "price_promo", "order", "logistics", "payment", "after_sales", "complaint", "buy_signal",
+     "chitchat", "spam")
+)  # fmt: skip
+_SENTIMENTS = frozenset(("pos", "neu", "neg"))
+_EMOTIONS = frozenset(("angry", "anxious", "confused", "disappointed"))
 # Share of review rows held out for evaluation (by text hash); the rest may be used for training.
 REVIEW_EVAL_BUCKETS = 1  # out of REVIEW_HASH_BUCKETS
 REVIEW_HASH_BUCKETS = 5
@@ -50,18 +57,35 @@ def dev_split(text: str) -> str:
     return "tune" if hashlib.md5(text.encode("utf-8")).digest()[0] % 2 == 0 else "heldout"
 
 
-def load_hand_examples(path: Path = EXAMPLES_FILE) -> list[LabelledExample]:
-    """Parse ``## intent sentiment [emotion]`` sections of one comment a line."""
+def hand_example_files() -> list[Path]:
+    """The hand-written training files, in a stable order."""
+    return sorted(DATA_DIR.glob(EXAMPLES_GLOB))
+
+
+def load_hand_examples(path: Path | None = None) -> list[LabelledExample]:
+    """Parse ``## intent sentiment [emotion]`` sections of one comment a line (all hand files by default).
+
+    A header with an unknown label, or an emotion on a non-negative section, is an error naming the file and line.
+    """
+    if path is None:
+        return [example for file in hand_example_files() for example in load_hand_examples(file)]
     out: list[LabelledExample] = []
     intent, sentiment, emotion = "", "neu", ""
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.strip()
         if not line or (line.startswith("#") and not line.startswith("##")):
             continue
         if line.startswith("## "):
             parts = line[3:].split()
-            intent, sentiment = parts[0], parts[1]
+            intent, sentiment = parts[0], parts[1] if len(parts) > 1 else ""
             emotion = parts[2] if len(parts) > 2 else ""
+            if (
+                intent not in _INTENTS
+                or sentiment not in _SENTIMENTS
+                or len(parts) > 3
+                or (emotion and (emotion not in _EMOTIONS or sentiment != "neg"))
+            ):
+                raise ValueError(f"{path.name}:{number}: bad section header {line!r}")
             continue
         if intent:
             out.append(LabelledExample(line, intent, sentiment, emotion, "hand"))

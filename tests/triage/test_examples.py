@@ -43,3 +43,18 @@ def test_synthetic_emotion_examples_cover_every_negative_emotion() -> None:
     assert {e.emotion for e in emotional} >= {"anxious", "confused", "disappointed", "angry"}
     assert all(e.sentiment == "neg" for e in emotional)
     assert {e.intent for e in emotional if e.emotion == "anxious"} >= {"logistics", "payment", "chitchat"}
+
+
+def test_every_hand_file_is_loaded_and_bad_headers_are_named(tmp_path: Path) -> None:
+    from livecs.triage.examples import hand_example_files
+
+    files = hand_example_files()
+    assert files[0].name.startswith("examples") and all(f.suffix == ".txt" for f in files)
+    assert len(load_hand_examples()) == sum(len(load_hand_examples(f)) for f in files)
+    bad = tmp_path / "examples_bad.txt"
+    bad.write_text("## product neu\n有S码吗\n## produkt neu\n几号链接\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="examples_bad.txt:3"):
+        load_hand_examples(bad)
+    bad.write_text("## product neu confused\n有S码吗\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="examples_bad.txt:1"):
+        load_hand_examples(bad)
