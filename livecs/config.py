@@ -47,6 +47,12 @@ class BusSettings(_Section):
         30_000, ge=1, description="Redis: idle time before a pending entry is reclaimed"
     )
     reclaim_interval_s: float = Field(5.0, gt=0, description="Redis: how often a consumer runs XAUTOCLAIM")
+    max_deliveries: int = Field(
+        5, ge=1, description="Redis: deliveries of an unacknowledged entry before it is dead-lettered"
+    )
+    dead_letter_maxlen: int = Field(
+        10_000, ge=1, description="Redis: entries kept per room's dead-letter stream (approximate MAXLEN)"
+    )
 
 
 class StoreSettings(_Section):

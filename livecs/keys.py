@@ -31,6 +31,12 @@ def dedup(room: str) -> str:
     return f"{PREFIX}:{room}:seen"
 
 
+def dead_letter(room: str) -> str:
+    """Stream of the room's poison entries: delivered ``bus.max_deliveries`` times and never acknowledged,
+    copied here (with their stream, entry id, group and delivery count) and acknowledged."""
+    return f"{PREFIX}:{room}:dead-letter"
+
+
 # The registries below keep a single ``:`` so no room name can make a per-room key (``livecs:{room}:…``)
 # collide with them.
 

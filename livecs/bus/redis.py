@@ -30,6 +30,19 @@ acknowledged at once, the others are acknowledged with their good records. Pendi
 already deleted are acknowledged and counted (``trimmed``, in entries: their size is gone with them). Bad
 entries never stop a reader.
 
+**Poison entries go to a dead-letter stream.** An entry is delivered to workers at most ``max_deliveries``
+times. XAUTOCLAIM counts one more delivery each time it claims an entry, so after each claim the sweep reads
+the claimed entries' ``times_delivered`` (XPENDING, one pipelined round trip, only when something was
+claimed). An entry already delivered ``max_deliveries`` times — one that crashes every worker that takes it,
+or that is never acknowledged for any other reason — is not handed out again: one Lua script per entry
+copies it to the room's dead-letter stream ``keys.dead_letter(room)`` (approximate MAXLEN
+``dead_letter_maxlen`` entries) with its original fields plus ``dl:stream``, ``dl:id``, ``dl:group`` and
+``dl:deliveries`` (:data:`DEAD_LETTER_FIELDS`), then XACKs it from the group. Copy and ack are atomic (a
+crash cannot ack without the copy, an error in the copy stops the ack), so nothing is lost: an entry whose
+copy failed stays pending and is tried again at the next sweep. Moved entries are counted in
+:attr:`RedisBus.dead_lettered` (entries) and logged with a throttled warning. Claimed entries below the
+limit are handed out as before.
+
 **Bounds stay in records** (``stream_maxlen``, ``max_lag``, ``results_queue_size`` mean records, as with one
 record per entry) while Redis counts entries (MAXLEN, the groups' ``lag``). The bus converts with a
 per-stream estimate of records per entry: an exponential moving average (:data:`PER_ENTRY_ALPHA`) of the
@@ -102,6 +115,20 @@ CURSOR_START = b"0-0"
 DROP_UNDECODABLE = "undecodable"
 DROP_TRIMMED = "trimmed"
 
+#: Fields a dead-letter entry adds to the original ones: the stream, entry id and group it came from, and how
+#: many times it had been delivered to a consumer.
+DL_STREAM = b"dl:stream"
+DL_ID = b"dl:id"
+DL_GROUP = b"dl:group"
+DL_DELIVERIES = b"dl:deliveries"
+DEAD_LETTER_FIELDS = (DL_STREAM, DL_ID, DL_GROUP, DL_DELIVERIES)
+#: Copy an entry to the dead-letter stream, then XACK it, atomically; a failing XADD raises before the XACK.
+#: KEYS: dead-letter stream, source stream. ARGV: group, entry id, MAXLEN, then field, value, … of the copy.
+DEAD_LETTER_LUA = """
+redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[3], "*", unpack(ARGV, 4))
+return redis.call("XACK", KEYS[2], ARGV[1], ARGV[2])
+"""
+
 
 class RedisBusError(ConnectionError):
     """The bus's Redis server cannot be used; the message names the URL (without its password)."""
@@ -150,6 +177,17 @@ class _Sweep:
     cursor: bytes = CURSOR_START
 
 
+@dataclass(slots=True)
+class _Dead:
+    """A claimed entry delivered ``max_deliveries`` times already, on its way to the dead-letter stream."""
+
+    stream: str
+    room: str
+    entry_id: bytes
+    fields: dict[bytes, bytes]
+    deliveries: int
+
+
 def _strs(members: Iterable[bytes | str]) -> set[str]:
     return {m.decode() if isinstance(m, bytes) else m for m in members}
 
@@ -178,6 +216,8 @@ class RedisBus(Bus):
         #: Dropped without being delivered, by reason: ``undecodable`` (entries that cannot be read at all,
         #: plus single bad records of readable entries), ``trimmed`` (pending entries trimmed before any ack).
         self.dropped: collections.Counter[str] = collections.Counter()
+        #: Entries moved to a dead-letter stream after ``max_deliveries`` deliveries (module docstring).
+        self.dead_lettered = 0
         self._r: aioredis.Redis | None = None
         self._topics: set[str] = set()
         self._declared: dict[str, set[str]] = {}
@@ -573,6 +613,7 @@ class RedisBus(Bus):
             sweep.cursor = CURSOR_START
         out: list[Delivery] = []
         bad: dict[str, list[bytes]] = collections.defaultdict(list)
+        dead: list[_Dead] = []
         while sweep.todo and len(out) < limit:
             stream, room = sweep.todo[0]
             entries = max(1, int((limit - len(out)) // self._per_entry_guess(topic, [stream])))
@@ -589,10 +630,14 @@ class RedisBus(Bus):
                 if "NOGROUP" not in str(exc):
                     raise
                 resp = [CURSOR_START, [], []]
-            cursor, claimed = resp[0], resp[1]
+            cursor = resp[0]
+            claimed = [(entry_id, fields) for entry_id, fields in resp[1] if entry_id is not None]
             deleted: list[bytes] = resp[2] if len(resp) > 2 else []
+            delivered = await self._deliveries(stream, group, [entry_id for entry_id, _ in claimed])
             for entry_id, fields in claimed:
-                if entry_id is None:
+                times = delivered.get(entry_id, 0)
+                if times >= self.settings.max_deliveries:  # poison: never handed out again
+                    dead.append(_Dead(stream, room, entry_id, fields or {}, times))
                     continue
                 got = self._expand(stream, room, entry_id, fields)
                 if got:
@@ -615,9 +660,72 @@ class RedisBus(Bus):
             else:
                 sweep.cursor = cursor
         await self._ack_ids(group, bad)
+        await self._dead_letter(group, dead)
         if out:
             log.info("%s/%s: %s reclaimed %d idle records", topic, stage, consumer, len(out))
         return out
+
+    async def _deliveries(self, stream: str, group: str, ids: Sequence[bytes]) -> dict[bytes, int]:
+        """``{entry id: times delivered to a consumer}`` of entries just claimed (one round trip): XPENDING's
+        ``times_delivered`` minus the delivery the claim itself counted. Entries no longer pending are left
+        out."""
+        if not ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as p:
+            for entry_id in ids:
+                p.xpending_range(stream, group, min=entry_id, max=entry_id, count=1)
+            results = await p.execute(raise_on_error=False)
+        out: dict[bytes, int] = {}
+        for res in results:
+            if isinstance(res, Exception):
+                continue  # e.g. the group vanished: hand the entry out, the next sweep looks again
+            for p_entry in res:
+                out[p_entry["message_id"]] = int(p_entry["times_delivered"]) - 1
+        return out
+
+    async def _dead_letter(self, group: str, dead: Sequence[_Dead]) -> None:
+        """Copy each entry to its room's dead-letter stream and XACK it, atomically (one round trip)."""
+        if not dead:
+            return
+        maxlen = self.settings.dead_letter_maxlen
+        async with self._redis.pipeline(transaction=False) as p:
+            for d in dead:
+                copy: list[bytes | str | int] = [
+                    *(x for pair in d.fields.items() for x in pair),
+                    DL_STREAM,
+                    d.stream,
+                    DL_ID,
+                    d.entry_id,
+                    DL_GROUP,
+                    group,
+                    DL_DELIVERIES,
+                    d.deliveries,
+                ]
+                target = keys.dead_letter(d.room)
+                p.eval(DEAD_LETTER_LUA, 2, target, d.stream, group, d.entry_id, maxlen, *copy)
+            results = await p.execute(raise_on_error=False)
+        for d, res in zip(dead, results, strict=True):
+            if isinstance(res, Exception):  # not copied, not acknowledged: the next sweep tries again
+                self._warn(
+                    f"dead_letter_failed:{d.stream}",
+                    "cannot move poison entry %s of %s to %s (%s); it stays pending",
+                    d.entry_id,
+                    d.stream,
+                    keys.dead_letter(d.room),
+                    res,
+                )
+                continue
+            self.dead_lettered += 1
+            self._warn(
+                f"dead_letter:{d.stream}",
+                "entry %s of %s (group %s) delivered %d times without an ack moved to %s; %d so far",
+                d.entry_id,
+                d.stream,
+                group,
+                d.deliveries,
+                keys.dead_letter(d.room),
+                self.dead_lettered,
+            )
 
     async def _with_pending(self, group: str, streams: dict[str, str]) -> list[tuple[str, str]]:
         """The ``(stream, room)`` pairs where ``group`` has pending entries (one round trip)."""

@@ -4,7 +4,8 @@
 ``INSERT OR IGNORE`` (idempotent on comment id), committed, then acknowledged. With ``--stall`` the process
 stores its first non-empty batch, prints ``STALLED <n>`` and hangs without acknowledging (the test kills
 it). Otherwise it runs until the table holds ``EXPECTED`` rows and nothing is waiting, then prints one
-JSON line of counts and exits 0 (exit 2 after ``DEADLINE_S``).
+JSON line of counts (deliveries, duplicates, the bus's ``dropped`` and ``dead_lettered``) and exits 0
+(exit 2 after ``DEADLINE_S``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ async def main() -> int:
         (rows_now,) = db.execute("SELECT COUNT(*) FROM comments").fetchone()
         if rows_now >= args.expected and (await bus.depths()).get(f"{TOPIC}/{STAGE}") == 0:
             out = {"deliveries": deliveries, "inserted": inserted, "duplicates": deliveries - inserted}
-            print(orjson.dumps({**out, "dropped": dict(bus.dropped)}).decode(), flush=True)
+            out = {**out, "dropped": dict(bus.dropped), "dead_lettered": bus.dead_lettered}
+            print(orjson.dumps(out).decode(), flush=True)
             await bus.close()
             return 0
     await bus.close()

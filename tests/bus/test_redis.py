@@ -445,6 +445,7 @@ async def test_killed_consumer_entries_are_reclaimed_and_recorded_exactly_once(
     assert await pending(redis_client, rooms) == 0
     assert await heir.depths() == {f"{TOPIC}/{STAGE}": 0}
     assert heir.dropped == {}
+    assert heir.dead_lettered == 0  # delivered twice: well below max_deliveries
 
 
 def _make_record_db(path: Path) -> None:
@@ -493,7 +494,13 @@ async def test_sigkilled_consumer_process_is_finished_by_another_exactly_once(
     out, _ = await asyncio.wait_for(heir.communicate(), PROC_TIMEOUT_S)
     assert heir.returncode == 0, out
     stats: dict[str, Any] = orjson.loads(out.splitlines()[-1])
-    assert stats == {"deliveries": n, "inserted": n - stalled, "duplicates": stalled, "dropped": {}}
+    assert stats == {
+        "deliveries": n,
+        "inserted": n - stalled,
+        "duplicates": stalled,
+        "dropped": {},
+        "dead_lettered": 0,
+    }
 
     with sqlite3.connect(db_path) as db:
         rows = db.execute("SELECT comment_id, room FROM comments").fetchall()
