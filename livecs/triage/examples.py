@@ -65,7 +65,8 @@ def hand_example_files() -> list[Path]:
 def load_hand_examples(path: Path | None = None) -> list[LabelledExample]:
     """Parse ``## intent sentiment [emotion]`` sections of one comment a line (all hand files by default).
 
-    A header with an unknown label, or an emotion on a non-negative section, is an error naming the file and line.
+    A header with an unknown label, or an emotion on a non-negative section, is an error naming the file
+    and line.
     """
     if path is None:
         return [example for file in hand_example_files() for example in load_hand_examples(file)]

@@ -53,8 +53,8 @@ def test_every_hand_file_is_loaded_and_bad_headers_are_named(tmp_path: Path) -> 
     assert len(load_hand_examples()) == sum(len(load_hand_examples(f)) for f in files)
     bad = tmp_path / "examples_bad.txt"
     bad.write_text("## product neu\n有S码吗\n## produkt neu\n几号链接\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="examples_bad.txt:3"):
+    with pytest.raises(ValueError, match=r"examples_bad\.txt:3"):
         load_hand_examples(bad)
     bad.write_text("## product neu confused\n有S码吗\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="examples_bad.txt:1"):
+    with pytest.raises(ValueError, match=r"examples_bad\.txt:1"):
         load_hand_examples(bad)
