@@ -25,8 +25,10 @@ _EMOTIONS = {label: Emotion(label) for label in ("", *EMOTION_LABELS)}
 _EMPTY_OR_TAGS_RE = re.compile(r"(?:\[[^\]]{1,6}\]|\s)*")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _QUESTION_MARKS_ONLY_RE = re.compile(r"[?\s.。!]*\?[?\s.。!]*")
+_SPAM_SHAPE_RE = re.compile(r"[a-z0-9@#$%^&*_+=|<>/:：]")  # handles, numbers, key-mash: what spam looks like
 _NEGATIVE_AFFECT = "neg"
 _COMPLAINT = _INTENT_INDEX["complaint"]
+_SPAM = _INTENT_INDEX["spam"]
 _POSITIVE = SENTIMENT_LABELS.index("pos")
 
 
@@ -64,6 +66,7 @@ class TextAnalyzer:
         self.merchant_example_similarity = float(settings["merchant_example_similarity"])
         self.min_confidence = float(settings["min_confidence"])
         self.model_spam_min_confidence = float(settings["model_spam_min_confidence"])
+        self.negative_odds = float(settings["negative_odds"])
         self.merchant_examples: dict[str, str] = {}  # normalised example -> intent
 
     def add_examples(self, intent: str, examples: list[str]) -> int:
@@ -89,9 +92,10 @@ class TextAnalyzer:
         intent_index = argmax(probs)
         confidence = float(probs[intent_index])
         if INTENT_LABELS[intent_index] == "spam" and not spam_reason:
-            if confidence >= self.model_spam_min_confidence:
+            if confidence >= self.model_spam_min_confidence and (hits.spam or _SPAM_SHAPE_RE.search(norm.folded)):
                 spam_reason = "model"
-            else:  # the model alone decides spam only when sure; otherwise its next-best intent
+            else:  # the model alone decides spam only when sure and some spam cue or shape is present
+                # (a lexicon cue, latin letters, digits, symbols); otherwise its next-best intent
                 probs[intent_index] = 0.0
                 intent_index = argmax(probs)
                 confidence = float(probs[intent_index])
@@ -107,12 +111,15 @@ class TextAnalyzer:
             # The model's own guess of a grievance contradicted by a positive feeling (long praise with one
             # gripe, "客服态度也非常友好"): take the next-best intent instead of forcing a negative complaint.
             probs[_COMPLAINT] = 0.0
+            if not spam_reason:
+                probs[_SPAM] = 0.0  # spam is never a fallback: it is decided by a rule or a sure model above
             intent_index = argmax(probs)
             confidence = float(probs[intent_index])
             sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
         intent = INTENT_LABELS[intent_index]
-        sentiment = SENTIMENT_LABELS[argmax(sentiment_probs)]
         p_pos, p_neg = float(sentiment_probs[0]), float(sentiment_probs[2])
+        weighted = [p_pos, float(sentiment_probs[1]), p_neg * self.negative_odds]
+        sentiment = SENTIMENT_LABELS[argmax(weighted)]
         emotion = EMOTION_LABELS[argmax(emotion_probs)]
         sentiment, emotion = self._affect_rules(norm, intent, spam_reason, sentiment, emotion)
         score = 0.5 + 0.5 * (p_pos - p_neg)

@@ -61,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
         "model_spam_min_confidence": 0.85,
         "merchant_keyword_boost": 2.5,
         "merchant_example_similarity": 90.0,
+        "negative_odds": 1.0,
     },
     "keywords": {},
     "examples": {},

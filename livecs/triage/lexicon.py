@@ -22,7 +22,7 @@ EMOTE_WEIGHT = 0.8  # weight of a sentiment-bearing emote tag ([哭], [赞]) rel
 SENT_POS, SENT_NEG, SENT_NEUTRAL = "pos", "neg", "neutral"
 NEGATION, INTENSIFIER = "negation", "intensifier"
 EMOTION, COMPLAINT, SHOP_TARGET, STOCK, MERCHANT = "emotion", "complaint", "shop", "stock", "merchant"
-SPAM_CATEGORIES = ("lure", "ads", "insults", "viewer_targets")
+SPAM_CATEGORIES = ("lure", "ads", "ads_strong", "insults", "viewer_targets", "ime_mash")
 _SENTIMENT_KINDS = (SENT_POS, SENT_NEG, SENT_NEUTRAL)
 
 

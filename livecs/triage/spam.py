@@ -16,12 +16,22 @@ _LINK_RE = re.compile(
     r"https?://|www\.|(?<![a-z0-9])[a-z0-9\-]{2,}\.(?:com|cn|cc|net|top|xyz|shop|vip|me|io|link|site|club)(?![a-z])"
 )
 _LURE_PREFIX = r"(?:微信号?|威信|薇信|v信|vx|wx|(?<![a-z])v|(?<![a-z])q|qq|扣扣|企鹅号?|q群|群号|薇|威|微)"
-_DIGIT_LURE_CONTEXT_RE = re.compile(r"加|私|联系|q|群|v|微|威|薇|扣扣|企鹅|电话|手机|号码|call")
+_DIGIT_LURE_CONTEXT_RE = re.compile(r"加|私|联系|q|群|v|微|威|薇|扣扣|企鹅|🐧|电话|手机|号码|call")
+_SPELLED_CONTEXT_RE = re.compile(r"q|v|微|威|薇|扣扣|企鹅|🐧|电话|手机|号码")  # where a spelled number is a contact
+_SPELLED_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")  # 企鹅 八八六七五五三: a number spelled out
+_TRAILING_PRIVATE_RE = re.compile(r"(?:^|\s)(?:私|滴滴|dd)$")  # "…有货 私": message me
 _DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_BOPOMOFO_RUN_RE = re.compile(r"[\u3105-\u312f\u31a0-\u31bf]{3,}")  # ㄅㄆㄇㄈ… typed as noise
+_MASH_SYMBOLS = frozenset("@#$%^&*`|\\{}[];'<>/")
+_EMOTE_TAG_RE = re.compile(r"\[[^\]]{1,6}\]")  # [爱心] is an emote, not two brackets
+MASH_SYMBOL_KINDS = 4  # this many different keyboard symbols (@#&*^…) in one comment is a key-mash,
+MASH_SYMBOLS_TOTAL = 6  # ... and so is this many of them in all (%%%&&&)
+IME_MASH_MIN_WORDS = 2  # distinct pinyin key-mash words (阿斯顿, 撒旦, 士大夫…) that make gibberish
 _SHILL_WORDS = frozenset(
     {"托儿", "是托", "都是托", "全是托", "托吧", "这些托", "一群托", "水军"}
 )  # calling someone a shill: spam at viewers, a grievance at the shop
@@ -53,7 +63,7 @@ class SpamRules:
             _LURE_PREFIX + "(" + sep + r"[:：]?" + sep + r")([a-z0-9_\-]{" + str(self.handle_min_len) + ",})"
         )
         object.__setattr__(self, "handle_re", re.compile(handle))
-        digits = r"(?<!\d)\d(?:[\s\-_.·,，。*/|]{0,2}\d){" + str(self.contact_digits - 1) + ",}"
+        digits = r"(?<!\d)\d(?:[\s\-_.·,，。*|]{0,2}\d){" + str(self.contact_digits - 1) + ",}"
         object.__setattr__(self, "digits_re", re.compile(digits))
         object.__setattr__(self, "char_run_re", re.compile(r"(.)\1{" + str(self.gibberish_run - 1) + ",}"))
 
@@ -78,13 +88,13 @@ class SpamRules:
             return ""
         if _LINK_RE.search(folded):
             return "link"
-        if hits.spam.get("lure") or self._has_contact(folded):
+        if hits.spam.get("lure") or _TRAILING_PRIVATE_RE.search(folded) or self._has_contact(folded):
             return "lure"
-        if len(hits.spam.get("ads", ())) >= 2:
+        if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:
             return "ad"
         if self._is_insult(hits):
             return "insult"
-        if self._is_gibberish(folded):
+        if len(set(hits.spam.get("ime_mash", ()))) >= IME_MASH_MIN_WORDS or self._is_gibberish(folded):
             return "gibberish"
         return ""
 
@@ -94,6 +104,9 @@ class SpamRules:
             digits = sum(ch.isdigit() for ch in handle)
             if digits >= HANDLE_MIN_DIGITS or "_" in handle or separator.strip():
                 return True
+        spelled = folded.translate(_SPELLED_DIGITS)
+        if spelled != folded and _SPELLED_CONTEXT_RE.search(folded):
+            folded = spelled
         if _PHONE_RE.search(folded):
             return not _DIGIT_EXEMPT_CONTEXT_RE.search(folded)
         for digits in self.digits_re.finditer(folded):
@@ -128,15 +141,22 @@ class SpamRules:
         compact = folded.replace(" ", "")
         if len(compact) >= self.punct_only_len and _PUNCT_ONLY_RE.fullmatch(compact):
             return True
+        if _BOPOMOFO_RUN_RE.search(compact):
+            return True
+        symbols = [ch for ch in _EMOTE_TAG_RE.sub("", compact) if ch in _MASH_SYMBOLS]
+        if len(set(symbols)) >= MASH_SYMBOL_KINDS or len(symbols) >= MASH_SYMBOLS_TOTAL:
+            return True
         for run in self.char_run_re.finditer(compact):
             if run.group(1) not in self.cheer_chars and not run.group(1).isdigit():
                 return True
         for token in _LATIN_TOKEN_RE.findall(folded):
             if set(token) <= self.cheer_chars:
                 continue  # hhhhhhh is laughter
-            keyboard = sum(1 for r in self.keyboard_runs if r in token)
+            keyboard = sum(token.count(r) + token.count(r[::-1]) for r in self.keyboard_runs)
             if keyboard >= 2:
                 return True
+            if len(token) >= self.latin_gibberish_len and any(set(token) <= set(row) for row in _KEYBOARD_ROWS):
+                return True  # typed along one keyboard row (fdsafdsa, poiuyt)
             if len(token) >= self.latin_gibberish_len and (
                 not (_VOWELS & set(token)) or len(set(token)) <= 2
             ):

@@ -48,6 +48,22 @@ def reason(parts: Any, raw: str) -> str:
         ("qwertyuiop", "gibberish"),
         ("哒" * 20, "gibberish"),
         ("。" * 20, "gibberish"),
+        ("fdsafdsafdsa", "gibberish"),  # reversed keyboard runs, one keyboard row
+        ("阿斯顿发送到发斯蒂芬", "gibberish"),  # what a pinyin keyboard makes of a key-mash
+        ("ㄅㄆㄇㄈㄉ", "gibberish"),
+        ("哒哒@#&哒*&^", "gibberish"),
+        ("在家就能月入过万", "ad"),  # one strong ad phrase is enough
+        ("陪聊 一小时50", "ad"),
+        ("同行路过 我家直播间才59", "lure"),
+        ("买这玩意的智商堪忧", "insult"),
+        ("楼上会不会说人话", "insult"),
+        ("加薇 有惊喜", "lure"),
+        ("加💚信 送面膜", "lure"),
+        ("企鹅 二二三 四四五 六六七", "lure"),  # a number spelled out in Chinese numerals
+        ("Q 三九七二一五", "lure"),
+        ("我这有原单 私", "lure"),
+        ("噼里啪啦%%%&&&", "gibberish"),
+        ("锟斤拷锟斤拷烫烫烫", "gibberish"),
     ],
 )
 def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
@@ -68,6 +84,19 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "quality怎么样",
         "宝妈能用吗",
         "？？？",
+        "[捂脸][捂脸][爱心][爱心]",  # emote tags are not key-mash brackets
+        "S/M/L/XL/XXL 都有吗",
+        "165/100 170/120 两个人穿什么码",  # two height/weight pairs are not a phone number
+        "@主播 #新款# 有吗",
+        "我家也用这个牌子",
+        "旧手机能上门回收吗",
+        "销量都是刷单的吧",  # an accusation at the shop (complaint), not an ad
+        "这个味道好恶心",
+        "能加卫衣一起发吗",
+        "扣一扣一扣一扣一",
+        "加一件 一二三四五六",
+        "一百二十斤穿什么码 身高一六五",
+        "有团购群吗",
     ],
 )
 def test_not_spam(parts: Any, raw: str) -> None:
