@@ -92,7 +92,8 @@ class TextAnalyzer:
         intent_index = argmax(probs)
         confidence = float(probs[intent_index])
         if INTENT_LABELS[intent_index] == "spam" and not spam_reason:
-            if confidence >= self.model_spam_min_confidence and (hits.spam or _SPAM_SHAPE_RE.search(norm.folded)):
+            looks_like_spam = bool(hits.spam) or _SPAM_SHAPE_RE.search(norm.folded) is not None
+            if confidence >= self.model_spam_min_confidence and looks_like_spam:
                 spam_reason = "model"
             else:  # the model alone decides spam only when sure and some spam cue or shape is present
                 # (a lexicon cue, latin letters, digits, symbols); otherwise its next-best intent

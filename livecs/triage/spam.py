@@ -17,8 +17,9 @@ _LINK_RE = re.compile(
 )
 _LURE_PREFIX = r"(?:微信号?|威信|薇信|v信|vx|wx|(?<![a-z])v|(?<![a-z])q|qq|扣扣|企鹅号?|q群|群号|薇|威|微)"
 _DIGIT_LURE_CONTEXT_RE = re.compile(r"加|私|联系|q|群|v|微|威|薇|扣扣|企鹅|🐧|电话|手机|号码|call")
-_SPELLED_CONTEXT_RE = re.compile(r"q|v|微|威|薇|扣扣|企鹅|🐧|电话|手机|号码")  # where a spelled number is a contact
-_SPELLED_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")  # 企鹅 八八六七五五三: a number spelled out
+# A number spelled out in numerals (企鹅 八八六七五五三) is a contact only beside these words.
+_SPELLED_CONTEXT_RE = re.compile(r"q|v|微|威|薇|扣扣|企鹅|🐧|电话|手机|号码")
+_SPELLED_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
 _TRAILING_PRIVATE_RE = re.compile(r"(?:^|\s)(?:私|滴滴|dd)$")  # "…有货 私": message me
 _DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
@@ -155,7 +156,8 @@ class SpamRules:
             keyboard = sum(token.count(r) + token.count(r[::-1]) for r in self.keyboard_runs)
             if keyboard >= 2:
                 return True
-            if len(token) >= self.latin_gibberish_len and any(set(token) <= set(row) for row in _KEYBOARD_ROWS):
+            one_row = any(set(token) <= set(row) for row in _KEYBOARD_ROWS)
+            if len(token) >= self.latin_gibberish_len and one_row:
                 return True  # typed along one keyboard row (fdsafdsa, poiuyt)
             if len(token) >= self.latin_gibberish_len and (
                 not (_VOWELS & set(token)) or len(set(token)) <= 2
