@@ -161,7 +161,15 @@ def test_praise_is_not_forced_into_a_negative_complaint(engine: TriageEngine, te
 
 
 @pytest.mark.parametrize(
-    "text", ["客服态度太差了", "主播只顾着卖 根本不看评论", "主播傻逼", "骗子 三天了还不发货"]
+    "text",
+    [
+        "客服态度太差了",
+        "主播只顾着卖 根本不看评论",
+        "主播傻逼",
+        "骗子 三天了还不发货",
+        "提交了工单 石沉大海",
+        "打315",
+    ],
 )
 def test_grievances_stay_negative_complaints(engine: TriageEngine, text: str) -> None:
     analysis = engine.analyze_text(text)
@@ -177,3 +185,8 @@ def test_spam_affect_insult_by_rule_or_felt_negative_by_the_model() -> None:
     assert TextAnalyzer._affect_rules(norm, "spam", "model", "neg", "confused") == ("neg", "angry")
     assert TextAnalyzer._affect_rules(norm, "spam", "model", "neu", "") == ("neu", "")
     assert TextAnalyzer._affect_rules(norm, "spam", "lure", "neg", "angry") == ("neu", "")
+
+
+@pytest.mark.parametrize("text", ["这个一星期能到吗", "没底线的低价 冲", "又没抢到 好失望"])
+def test_hostility_words_inside_other_words_are_not_complaints(engine: TriageEngine, text: str) -> None:
+    assert engine.analyze_text(text).intent is not Intent.COMPLAINT
