@@ -20,13 +20,14 @@ _DIGIT_LURE_CONTEXT_RE = re.compile(r"加|私|联系|q|群|v|微|威|薇|扣扣|
 # A number spelled out in numerals (企鹅 八八六七五五三) is a contact only beside these words.
 _SPELLED_CONTEXT_RE = re.compile(r"q|v|微|威|薇|扣扣|企鹅|🐧|电话|手机|号码")
 _SPELLED_DIGITS = str.maketrans("零〇一二三四五六七八九", "00123456789")
+_TRAILING_PRIVATE_ENDINGS = ("私", "滴滴", "dd")
 _TRAILING_PRIVATE_RE = re.compile(r"(?:^|\s)(?:私|滴滴|dd)$")  # "…有货 私": message me
 _DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
-_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEYBOARD_ROWS = (frozenset("qwertyuiop"), frozenset("asdfghjkl"), frozenset("zxcvbnm"))
 _BOPOMOFO_RUN_RE = re.compile(r"[\u3105-\u312f\u31a0-\u31bf]{3,}")  # ㄅㄆㄇㄈ… typed as noise
 _MASH_SYMBOLS = frozenset("@#$%^&*`|\\{}[];'<>/")
 _EMOTE_TAG_RE = re.compile(r"\[[^\]]{1,6}\]")  # [爱心] is an emote, not two brackets
@@ -57,6 +58,7 @@ class SpamRules:
     handle_re: re.Pattern[str] = field(init=False)
     digits_re: re.Pattern[str] = field(init=False)
     char_run_re: re.Pattern[str] = field(init=False)
+    keyboard_both_ways: tuple[str, ...] = field(init=False)  # the runs and their reverses (fdsa)
 
     def __post_init__(self) -> None:
         sep = r"[\W_]{0,3}"
@@ -66,6 +68,8 @@ class SpamRules:
         object.__setattr__(self, "handle_re", re.compile(handle))
         digits = r"(?<!\d)\d(?:[\s\-_.·,，。*|]{0,2}\d){" + str(self.contact_digits - 1) + ",}"
         object.__setattr__(self, "digits_re", re.compile(digits))
+        runs = tuple(dict.fromkeys((*self.keyboard_runs, *(r[::-1] for r in self.keyboard_runs))))
+        object.__setattr__(self, "keyboard_both_ways", runs)
         object.__setattr__(self, "char_run_re", re.compile(r"(.)\1{" + str(self.gibberish_run - 1) + ",}"))
 
     @classmethod
@@ -89,7 +93,8 @@ class SpamRules:
             return ""
         if _LINK_RE.search(folded):
             return "link"
-        if hits.spam.get("lure") or _TRAILING_PRIVATE_RE.search(folded) or self._has_contact(folded):
+        trailing_private = folded.endswith(_TRAILING_PRIVATE_ENDINGS) and _TRAILING_PRIVATE_RE.search(folded)
+        if hits.spam.get("lure") or trailing_private or self._has_contact(folded):
             return "lure"
         if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:
             return "ad"
@@ -105,9 +110,8 @@ class SpamRules:
             digits = sum(ch.isdigit() for ch in handle)
             if digits >= HANDLE_MIN_DIGITS or "_" in handle or separator.strip():
                 return True
-        spelled = folded.translate(_SPELLED_DIGITS)
-        if spelled != folded and _SPELLED_CONTEXT_RE.search(folded):
-            folded = spelled
+        if _SPELLED_CONTEXT_RE.search(folded):
+            folded = folded.translate(_SPELLED_DIGITS)
         if _PHONE_RE.search(folded):
             return not _DIGIT_EXEMPT_CONTEXT_RE.search(folded)
         for digits in self.digits_re.finditer(folded):
@@ -144,20 +148,20 @@ class SpamRules:
             return True
         if _BOPOMOFO_RUN_RE.search(compact):
             return True
-        symbols = [ch for ch in _EMOTE_TAG_RE.sub("", compact) if ch in _MASH_SYMBOLS]
-        if len(set(symbols)) >= MASH_SYMBOL_KINDS or len(symbols) >= MASH_SYMBOLS_TOTAL:
-            return True
+        if not _MASH_SYMBOLS.isdisjoint(compact):
+            symbols = [ch for ch in _EMOTE_TAG_RE.sub("", compact) if ch in _MASH_SYMBOLS]
+            if len(set(symbols)) >= MASH_SYMBOL_KINDS or len(symbols) >= MASH_SYMBOLS_TOTAL:
+                return True
         for run in self.char_run_re.finditer(compact):
             if run.group(1) not in self.cheer_chars and not run.group(1).isdigit():
                 return True
         for token in _LATIN_TOKEN_RE.findall(folded):
             if set(token) <= self.cheer_chars:
                 continue  # hhhhhhh is laughter
-            keyboard = sum(token.count(r) + token.count(r[::-1]) for r in self.keyboard_runs)
+            keyboard = sum(token.count(r) for r in self.keyboard_both_ways)
             if keyboard >= 2:
                 return True
-            one_row = any(set(token) <= set(row) for row in _KEYBOARD_ROWS)
-            if len(token) >= self.latin_gibberish_len and one_row:
+            if len(token) >= self.latin_gibberish_len and any(set(token) <= row for row in _KEYBOARD_ROWS):
                 return True  # typed along one keyboard row (fdsafdsa, poiuyt)
             if len(token) >= self.latin_gibberish_len and (
                 not (_VOWELS & set(token)) or len(set(token)) <= 2
