@@ -43,7 +43,7 @@ class TrainSettings:
     reviews_dir: Path | None = DEFAULT_REVIEWS_DIR
     reviews_per_file: int = 12_000  # sampled from each file's training part
     review_min_count: int = 3  # review-only features seen fewer times are dropped
-    review_weight: float = 0.25  # total weight of reviews relative to the danmaku examples (sentiment head; --cv 5)
+    review_weight: float = 0.25  # weight of all reviews relative to the danmaku examples (sentiment; --cv 5)
     hand_weight: float = 3.0  # a hand-written example counts this many template examples (chosen by --cv 5)
     epochs: int = 200
     learning_rate: float = 0.05
