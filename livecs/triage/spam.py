@@ -30,6 +30,7 @@ _VOWELS = set("aeiou")
 _KEYBOARD_ROWS = (frozenset("qwertyuiop"), frozenset("asdfghjkl"), frozenset("zxcvbnm"))
 _BOPOMOFO_RUN_RE = re.compile(r"[\u3105-\u312f\u31a0-\u31bf]{3,}")  # ㄅㄆㄇㄈ… typed as noise
 _MASH_SYMBOLS = frozenset("@#$%^&*`|\\{}[];'<>/")
+_CHEER_SYMBOLS = frozenset("/\\")  # \o/ arms: repeated in cheers, not mash on their own
 _EMOTE_TAG_RE = re.compile(r"\[[^\]]{1,6}\]")  # [爱心] is an emote, not two brackets
 MASH_SYMBOL_KINDS = 4  # this many different keyboard symbols (@#&*^…) in one comment is a key-mash,
 MASH_SYMBOLS_TOTAL = 6  # ... and so is this many of them in all (%%%&&&)
@@ -98,7 +99,7 @@ class SpamRules:
             return "lure"
         if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:
             return "ad"
-        if self._is_insult(hits):
+        if self._is_insult(hits, folded):
             return "insult"
         if len(set(hits.spam.get("ime_mash", ()))) >= IME_MASH_MIN_WORDS or self._is_gibberish(folded):
             return "gibberish"
@@ -128,8 +129,12 @@ class SpamRules:
         return False
 
     @staticmethod
-    def _is_insult(hits: LexiconHits) -> bool:
-        insults = hits.spam.get("insults", [])
+    def _is_insult(hits: LexiconHits, folded: str) -> bool:
+        insults = [
+            word
+            for word in hits.spam.get("insults", ())
+            if not word.isascii() or re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded)
+        ]  # a latin insult (sb, tmd) only as a whole word: not inside "bsby"
         viewers = hits.spam.get("viewer_targets", [])
         if hits.complaint_terms:
             return False  # a grievance against the shop: complaint, not spam
@@ -150,8 +155,10 @@ class SpamRules:
             return True
         if not _MASH_SYMBOLS.isdisjoint(compact):
             symbols = [ch for ch in _EMOTE_TAG_RE.sub("", compact) if ch in _MASH_SYMBOLS]
-            if len(set(symbols)) >= MASH_SYMBOL_KINDS or len(symbols) >= MASH_SYMBOLS_TOTAL:
+            if len(set(symbols)) >= MASH_SYMBOL_KINDS:
                 return True
+            if sum(ch not in _CHEER_SYMBOLS for ch in symbols) >= MASH_SYMBOLS_TOTAL:
+                return True  # %%%&&& (but not a row of \小宇/ cheering arms)
         for run in self.char_run_re.finditer(compact):
             if run.group(1) not in self.cheer_chars and not run.group(1).isdigit():
                 return True

@@ -97,6 +97,8 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "加一件 一二三四五六",
         "一百二十斤穿什么码 身高一六五",
         "有团购群吗",
+        "I live you bsby",  # "sb" inside a latin word is not an insult
+        "\\小宇/\\小宇/\\小宇/\\小宇/\\小宇/",  # cheering arms repeated (a real bilibili line), not key-mash
     ],
 )
 def test_not_spam(parts: Any, raw: str) -> None:
