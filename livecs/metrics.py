@@ -68,6 +68,7 @@ class Counters:
     sources: dict[str, str] = field(default_factory=dict)  # source name -> status
     lag: LagStats = field(default_factory=LagStats)
     queue_depths: dict[str, int] = field(default_factory=dict)
+    bus_health: dict[str, int] = field(default_factory=dict)  # Bus.health(): dropped / dead-lettered entries
     started: float = field(default_factory=time.time)
 
     def reject(self, reason: str, n: int = 1) -> None:
@@ -88,6 +89,7 @@ class Counters:
             "process_errors": self.process_errors,
             "sources": dict(self.sources),
             "queue_depths": dict(self.queue_depths),
+            "bus": dict(self.bus_health),
             "lag_p50_ms": round(self.lag.quantile(0.5) * 1000, 2),
             "lag_p99_ms": round(self.lag.quantile(0.99) * 1000, 2),
             "uptime_s": round(time.time() - self.started, 1),

@@ -147,15 +147,17 @@ class Pipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self.counters.queue_depths = await self.bus.depths()
+        self.counters.bus_health = self.bus.health()
         stats = self.counters.snapshot()
         for ref in self.sessions.values():
             await self.store.close_session(ref.session_id, time.time(), stats)
 
     async def _watch_depths(self) -> None:
-        """Keep ``counters.queue_depths`` fresh for the console's ingest status."""
+        """Keep ``counters.queue_depths`` and ``counters.bus_health`` fresh for the console."""
         while not self._stopping.is_set():
             try:
                 self.counters.queue_depths = await self.bus.depths()
+                self.counters.bus_health = self.bus.health()
             except Exception as exc:
                 self._errors.warning("depths", "reading queue depths failed: %r", exc)
             await asyncio.sleep(self.settings.pipeline.depth_refresh_s)

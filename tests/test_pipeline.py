@@ -102,6 +102,7 @@ async def test_slow_consumer_slows_the_source(tmp_path: Path) -> None:
     worker.cancel()
     await p.stop()
     assert p.counters.recorded == 20
+    assert p.counters.snapshot()["bus"] == {}  # the in-process bus drops nothing of its own
     await p.store.close()
 
 

@@ -69,6 +69,10 @@ class Bus(abc.ABC):
     async def depths(self) -> dict[str, int]:
         """Waiting (not yet read or not yet acked) records per ``topic/stage``, for the counters."""
 
+    def health(self) -> dict[str, int]:
+        """What the bus itself had to drop or set aside (by reason), for the counters; none by default."""
+        return {}
+
 
 async def open_bus(redis_url: str | None, settings: BusSettings | None = None) -> Bus:
     """The configured bus: Redis Streams when ``redis_url`` is given, else in-process queues."""

@@ -758,6 +758,13 @@ class RedisBus(Bus):
                 p.xack(stream, group, *xs)
             await p.execute()
 
+    def health(self) -> dict[str, int]:
+        """Entries dropped by reason (``undecodable``, ``trimmed``) and moved to the dead-letter streams."""
+        return {
+            **{f"dropped_{reason}": n for reason, n in self.dropped.items()},
+            "dead_lettered": self.dead_lettered,
+        }
+
     async def depths(self) -> dict[str, int]:
         """``{"topic/stage": unread + unacknowledged records}`` summed over the rooms (all processes'
         stages): entries counted by Redis times the stream's records-per-entry estimate."""

@@ -486,6 +486,7 @@ class RoomState:
             "tickets": len(self.tickets),
             "ingest": dict(counters.get("sources", {})),
             "lag_p99_ms": counters.get("lag_p99_ms"),
+            "bus": dict(counters.get("bus", {})),  # dropped / dead-lettered bus entries (Redis)
             "alerts": self.alerts(now, counters),
         }
 

@@ -67,6 +67,7 @@ async def test_a_never_acked_entry_is_dead_lettered_after_max_deliveries(
         await bus.ack(TOPIC, STAGE, good)
 
     assert bus.dead_lettered == 1
+    assert bus.health()["dead_lettered"] == 1  # what the pipeline copies into its counters ("bus")
     assert poison_deliveries == 2  # the first read and one reclaim, then no more
     assert healthy_seen == [c.comment_id for c in healthy]  # delivered once, acknowledged
     assert await pending(redis_client, "r1") == 0  # XPENDING empty: the poison entry is acknowledged

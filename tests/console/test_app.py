@@ -179,6 +179,7 @@ async def test_queue_sorted_by_priority_then_deadline_and_clusters_grouped(make_
     stats = await (await con.client.get("/api/stats", headers=bearer("star"))).json()
     assert stats["open_p0"] == 1 and stats["open_p1"] == 2 and stats["counted_only"] == 1
     assert stats["intent_mix"]["product"] == 2 and stats["ingest"] == {"test": "running"}
+    assert stats["bus"] == {}  # bus drops / dead letters: none on the in-process bus
 
 
 async def test_queue_capped_with_the_rest_counted(make_console) -> None:
