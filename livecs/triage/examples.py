@@ -13,15 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 EXAMPLES_FILE = DATA_DIR / "examples.txt"
 EXAMPLES_GLOB = "examples*.txt"  # every hand-written training file (examples.txt, examples_<slice>.txt)
-_INTENTS = frozenset(
-    ("product", "price_promo", "order", "logistics", "payment", "after_sales", "complaint", "buy_signal",
-     "chitchat", "spam")
-)  # fmt: skip
-_SENTIMENTS = frozenset(("pos", "neu", "neg"))
-_EMOTIONS = frozenset(("angry", "anxious", "confused", "disappointed"))
 # Share of review rows held out for evaluation (by text hash); the rest may be used for training.
 REVIEW_EVAL_BUCKETS = 1  # out of REVIEW_HASH_BUCKETS
 REVIEW_HASH_BUCKETS = 5
@@ -81,10 +77,10 @@ def load_hand_examples(path: Path | None = None) -> list[LabelledExample]:
             intent, sentiment = parts[0], parts[1] if len(parts) > 1 else ""
             emotion = parts[2] if len(parts) > 2 else ""
             if (
-                intent not in _INTENTS
-                or sentiment not in _SENTIMENTS
+                intent not in INTENT_LABELS
+                or sentiment not in SENTIMENT_LABELS
                 or len(parts) > 3
-                or (emotion and (emotion not in _EMOTIONS or sentiment != "neg"))
+                or (emotion and (emotion not in EMOTION_LABELS or sentiment != "neg"))
             ):
                 raise ValueError(f"{path.name}:{number}: bad section header {line!r}")
             continue
