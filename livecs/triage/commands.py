@@ -76,6 +76,50 @@ def cmd_bench_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_rooms(args: argparse.Namespace) -> int:
+    from livecs.stages import LiveProcessor
+    from livecs.triage.config import load_config
+    from livecs.triage.engine import TriageEngine
+    from livecs.triage.model import LinearModel
+    from livecs.triage.rooms import evaluate_rooms, format_report, read_labels, read_rooms
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"eval-rooms: no such file: {path}", file=sys.stderr)
+        return 2
+    try:
+        rows = read_rooms(path)
+    except (ValueError, OSError) as exc:
+        print(f"eval-rooms: {exc}", file=sys.stderr)
+        return 2
+    if args.rooms:
+        keep = set(args.rooms.split(","))
+        rows = [r for r in rows if r.room in keep]
+    if args.exclude_rooms:
+        drop = set(args.exclude_rooms.split(","))
+        rows = [r for r in rows if r.room not in drop]
+    labels = None
+    if args.labels:
+        missing = [p for p in args.labels if not Path(p).exists()]
+        if missing:
+            print(f"eval-rooms: no such label file: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        labels, skipped = read_labels(args.labels, rows)
+        if skipped:
+            print(f"eval-rooms: labels skipped: {dict(skipped)}", file=sys.stderr)
+    config = load_config()
+    if args.shop_account:
+        config["shop_accounts"] = list(config.get("shop_accounts") or []) + list(args.shop_account)
+    model = LinearModel.load(Path(args.model)) if args.model else None
+    processor = LiveProcessor(TriageEngine(config, model), None)
+    result = evaluate_rooms(rows, lambda c, now: processor.process(c, now).triage, labels, args.worst)
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_report(result, rooms=not args.no_rooms))
+    return 0
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="score triage on a labelled JSONL file or a label,review CSV")
     p.add_argument("file", help="taxonomy-format .jsonl or review .csv (label,review)")
@@ -90,6 +134,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--show-errors", type=int, default=0, metavar="N", help="list the first N errors")
     p.add_argument("--errors", action="store_true", help="with --json: include the error list")
     p.set_defaults(func=cmd_eval)
+
+    p = subparsers.add_parser(
+        "eval-rooms", help="replay real rooms through ingest and triage in context; alarm rates and, with "
+        "labels, P0 precision/recall, accuracy, moderation (95 % Wilson intervals)",
+    )  # fmt: skip
+    p.add_argument("file", help="rooms CSV (platform,room,category,time,user_id,text) or wire-format JSONL")
+    p.add_argument("--labels", action="append", metavar="LABELS.jsonl",
+                   help="labels keyed by room and row (repeatable; later files win)")  # fmt: skip
+    p.add_argument("--rooms", help="only these rooms (comma-separated)")
+    p.add_argument("--exclude-rooms", help="leave these rooms out (comma-separated)")
+    p.add_argument("--shop-account", action="append", metavar="USER_ID",
+                   help="a user id of the shop's own account (recorded, never triaged as a viewer)")  # fmt: skip
+    p.add_argument("--model", help="triage model file (default: the packaged model)")
+    p.add_argument("--worst", type=int, default=15, help="false alarms to list (default 15)")
+    p.add_argument("--no-rooms", action="store_true", help="leave out the per-room table")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval_rooms)
 
     p = subparsers.add_parser("train", help="train the triage model and write livecs/triage/data/model.npz")
     p.add_argument("--reviews-dir", help="directory of the real review CSVs (default ../shared/data/real)")
