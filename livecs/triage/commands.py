@@ -52,6 +52,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.epochs = args.epochs
     if args.seed is not None:
         settings.seed = args.seed
+    if args.real_weight is not None:
+        settings.real_weight = args.real_weight
+    if args.no_real:
+        settings.real_labels = False
+    if args.room_cv:
+        from livecs.triage.train import format_room_cv, room_cross_validate
+
+        if args.cv_reviews is not None:
+            settings.reviews_per_file = args.cv_reviews
+        try:
+            result = room_cross_validate(settings, k=args.room_cv)
+        except ValueError as exc:
+            print(f"train: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            _print_json(result)
+        else:
+            print(format_room_cv(result))
+        return 0
     if args.cv:
         if args.cv_reviews is not None:
             settings.reviews_per_file = args.cv_reviews
@@ -109,7 +128,7 @@ def cmd_eval_rooms(args: argparse.Namespace) -> int:
             print(f"eval-rooms: labels skipped: {dict(skipped)}", file=sys.stderr)
     config = load_config()
     if args.shop_account:
-        config["shop_accounts"] = list(config.get("shop_accounts") or []) + list(args.shop_account)
+        config["shop"]["accounts"] = list(config["shop"].get("accounts") or []) + list(args.shop_account)
     model = LinearModel.load(Path(args.model)) if args.model else None
     processor = LiveProcessor(TriageEngine(config, model), None)
     result = evaluate_rooms(rows, lambda c, now: processor.process(c, now).triage, labels, args.worst)
@@ -163,6 +182,13 @@ def register(subparsers: Any) -> None:
         help="k-fold cross-validation instead: folds of the hand-written examples (templates always trained "
         "on), each fold also scored on its part of the dev tune half (never trained on); writes nothing",
     )  # fmt: skip
+    p.add_argument(
+        "--room-cv", type=int, metavar="K",
+        help="room-held-out validation instead: whole real rooms in K folds, each replayed in context with a "
+        "model trained without its rooms' labels; writes nothing",
+    )  # fmt: skip
+    p.add_argument("--real-weight", type=float, help="weight of a real labelled comment (default 3.0)")
+    p.add_argument("--no-real", action="store_true", help="train without the real rooms' labels")
     p.add_argument("--cv-reviews", type=int, metavar="N", help="with --cv: review rows per file (faster)")
     p.add_argument("--json", action="store_true", help="with --cv: print one JSON object")
     p.set_defaults(func=cmd_train)

@@ -21,6 +21,7 @@ from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import MODEL_FILE, LinearModel
 from livecs.triage.normalize import NormalizedText
 from livecs.triage.priority import QUESTION_INTENTS, PriorityInput, PriorityRules
+from livecs.triage.shop import ShopVoice
 from livecs.triage.spam import FloodTracker
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class TriageEngine:
         self.flood = FloodTracker(config["flood"])
         self.clusters = ClusterTracker(config["cluster"])
         self.priority = PriorityRules(config["priority"])
+        self.shop = ShopVoice(config.get("shop") or {})
         clock = config.get("clock") or {}
         self.use_comment_time = bool(clock.get("use_comment_time", True))
         self.max_future_s = float(clock.get("max_future_s", 300.0))
@@ -120,6 +122,8 @@ class TriageEngine:
     def _triage(self, comment: Comment, now: float) -> Triage:
         text = comment.text
         analysis = self._analyze_raw(text if isinstance(text, str) else str(text or ""))
+        if self.shop.is_shop(comment.room, comment.user_id, analysis.folded, analysis.threat):
+            return self._shop_triage(comment, analysis)
         intent, sentiment, emotion = analysis.intent, analysis.sentiment, analysis.emotion
         spam_reason = analysis.spam_reason
         at = self.event_time(comment, now)  # windows in comment time; SLA deadlines stay relative to now
@@ -187,6 +191,21 @@ class TriageEngine:
             reasons=reasons,
         )
 
+    @staticmethod
+    def _shop_triage(comment: Comment, analysis: TextAnalysis) -> Triage:
+        """The shop's own comment: recorded as chit-chat, never an alarm, a cluster member or a flood."""
+        return Triage(
+            comment_id=comment.comment_id,
+            room=comment.room,
+            normalized=analysis.normalized,
+            intent=Intent.CHITCHAT,
+            intent_confidence=1.0,
+            sentiment=Sentiment.NEU,
+            sentiment_score=0.5,
+            priority=Priority.P3,
+            reasons=["shop_account"],
+        )
+
     def open_clusters(self, room: str, now: float) -> list[Cluster]:
         """Open repeated-question clusters of a room, biggest first (``now`` is mapped onto the room's
         comment clock: its latest comment time plus the wall time since)."""
@@ -194,7 +213,11 @@ class TriageEngine:
 
     def state_size(self) -> dict[str, int]:
         """How much per-room state is held (bounded; for tests and the benchmark)."""
-        return {"flood_windows": self.flood.tracked(), "open_clusters": self.clusters.tracked()}
+        return {
+            "flood_windows": self.flood.tracked(),
+            "open_clusters": self.clusters.tracked(),
+            "shop_candidates": self.shop.tracked(),
+        }
 
 
 __all__ = ["Priority", "TriageEngine"]

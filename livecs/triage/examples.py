@@ -30,6 +30,7 @@ class LabelledExample:
     sentiment: str
     emotion: str = ""
     source: str = "hand"
+    room: str = ""  # real labelled comments: their room (room-held-out validation groups by it)
 
 
 @dataclass(frozen=True, slots=True)

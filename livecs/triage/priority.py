@@ -1,5 +1,6 @@
 """Priority and SLA (DESIGN.md, Priority): P0 complaints and angry/threatening issues, P1 blockers and
-high-tier questions, P2 ordinary questions (clusters rise with size and age), P3 buy signals and chit-chat,
+high-tier questions, P2 ordinary questions (clusters rise to P1 with size and age, never to P0: a repeated
+question is not an alarm), P3 buy signals and chit-chat,
 ``mod`` for spam. Thresholds come from ``config/triage.yaml`` (``priority``).
 """
 
@@ -40,7 +41,6 @@ class PriorityRules:
         self.high_tier_min = int(settings["high_tier_min"])
         self.raise_tier_min = int(settings["raise_tier_min"])
         self.cluster_size_p1 = int(settings["cluster_size_p1"])
-        self.cluster_size_p0 = int(settings["cluster_size_p0"])
         self.cluster_age_p1_s = float(settings["cluster_age_p1_s"])
         self.cluster_min_for_age = int(settings["cluster_min_for_age"])
         self.angry_p0_intents = frozenset(Intent(i) for i in settings["angry_p0_intents"])
@@ -110,9 +110,8 @@ class PriorityRules:
             reasons.append(f"tier>={MemberTier(self.raise_tier_min).name}")
         if question and item.cluster_size > 1:
             reasons.append(f"cluster×{item.cluster_size}")
-            if item.cluster_size >= self.cluster_size_p0:
-                level = Priority.P0
-            elif item.cluster_size >= self.cluster_size_p1 and level is not Priority.P0:
+            # a repeated question is worth a P1 card at most: its size alone is never an alarm
+            if item.cluster_size >= self.cluster_size_p1:
                 level = _raise_to(level, Priority.P1)
             if (
                 item.cluster_size >= self.cluster_min_for_age

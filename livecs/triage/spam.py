@@ -95,7 +95,11 @@ class SpamRules:
         if _LINK_RE.search(folded):
             return "link"
         trailing_private = folded.endswith(_TRAILING_PRIVATE_ENDINGS) and _TRAILING_PRIVATE_RE.search(folded)
-        if hits.spam.get("lure") or trailing_private or self._has_contact(folded):
+        lure = hits.spam.get("lure")
+        if lure and "[" in folded:  # a platform emote ([互粉], [来看我]) is not an invitation
+            untagged = _EMOTE_TAG_RE.sub(" ", folded)
+            lure = [w for w in lure if w in untagged]
+        if lure or trailing_private or self._has_contact(folded):
             return "lure"
         if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:
             return "ad"
@@ -196,6 +200,7 @@ class FloodTracker:
     def __init__(self, settings: dict[str, Any]) -> None:
         self.window_s = float(settings["window_s"])
         self.same_user_same_text = int(settings["same_user_same_text"])
+        self.same_user_same_text_min_chars = int(settings.get("same_user_same_text_min_chars", 1))
         self.same_user_any_text = int(settings["same_user_any_text"])
         self.same_text_many_users = int(settings["same_text_many_users"])
         self.same_text_min_chars = int(settings["same_text_min_chars"])
@@ -232,8 +237,8 @@ class FloodTracker:
             repeats = counts[text_key] = counts.get(text_key, 0) + 1
             if len(events) >= self.same_user_any_text:
                 reason = "flood:rate"
-            elif text_key and repeats >= self.same_user_same_text:
-                reason = "flood:repeat"
+            elif repeats >= self.same_user_same_text and len(text_key) >= self.same_user_same_text_min_chars:
+                reason = "flood:repeat"  # a short text repeated (1111, 天气丹!!, 钓台钓台) is a viewer's cheer
         if copy_paste_candidate and len(text_key) >= self.same_text_min_chars:
             senders = state.texts.get(text_key)
             if senders is None:

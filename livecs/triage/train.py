@@ -31,6 +31,7 @@ from livecs.triage.examples import (
 from livecs.triage.features import INTENT_FEATURE_PREFIX, text_features
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, MODEL_FILE, SENTIMENT_LABELS, LinearModel
+from livecs.triage.real_data import ROOMS_FILE, RealData, load_real_data
 from livecs.triage.synth import synthetic_examples
 
 DEFAULT_REVIEWS_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
@@ -54,6 +55,8 @@ class TrainSettings:
     emotion_hand_boost: float = 3.0  # extra weight of hand-written rows in the emotion head (--cv 5)
     emotion_epochs: int | None = None
     seed: int = 13
+    real_labels: bool = True  # join the real rooms' labels (../shared + data/real_labels) when present
+    real_weight: float = 3.0  # a real labelled comment counts this many template examples (room-CV)
 
 
 @dataclass
@@ -133,6 +136,7 @@ class PreparedData:
     reviews: list[tuple[list[str], bool]]
     vocabulary: dict[str, int]
     featurize: Callable[[str], list[str]]
+    real: RealData | None = None
 
 
 @dataclass
@@ -159,6 +163,14 @@ def prepare(settings: TrainSettings, log: Callable[[str], object] = print) -> Pr
         return text_features(norm.text, lexicon.scan(norm.text))
 
     examples = load_training_examples(settings.seed)
+    real = load_real_data()  # also scored by room-held-out validation when not trained on
+    if real is not None and settings.real_labels:
+        real_examples = real.examples()
+        examples += real_examples
+        log(f"real labels: {len(real_examples)} comments of {len({e.room for e in real_examples})} rooms "
+            f"joined from {ROOMS_FILE}" + (f" (skipped {dict(real.skipped)})" if real.skipped else ""))  # fmt: skip
+    elif real is None and settings.real_labels:
+        log(f"real labels: {ROOMS_FILE} not found — training on the hand-written and template data only")
     danmaku_feats = [featurize(e.text) for e in examples]
     log(f"examples: {len(examples)} ({Counter(e.source for e in examples)}), "
         f"intents {dict(Counter(e.intent for e in examples))}")  # fmt: skip
@@ -188,7 +200,7 @@ def prepare(settings: TrainSettings, log: Callable[[str], object] = print) -> Pr
             vocabulary.setdefault(f, len(vocabulary))
     for label in INTENT_LABELS:
         vocabulary.setdefault(INTENT_FEATURE_PREFIX + label, len(vocabulary))
-    return PreparedData(examples, danmaku_feats, reviews, vocabulary, featurize)
+    return PreparedData(examples, danmaku_feats, reviews, vocabulary, featurize, real)
 
 
 def _with(settings: TrainSettings, l2: float | None) -> TrainSettings:
@@ -220,6 +232,8 @@ def fit_heads(
         return out
 
     def base_weight(e: LabelledExample) -> float:
+        if e.source == "real":
+            return settings.real_weight
         return settings.hand_weight if e.source == "hand" else 1.0
 
     n_i, n_s = len(INTENT_LABELS), len(SENTIMENT_LABELS)
@@ -396,4 +410,99 @@ def format_cv(result: dict[str, Any]) -> str:
                 f"{name:14} {part:5} {m['intent_f1']:8.3f} {m['sentiment']:6.3f} {m['emotion']:6.3f} "
                 f"{m['spam_p']:6.3f} {m['spam_r']:6.3f} {m['complaint_r']:6.3f} {r['objective_' + part]:6.3f}"
             )
+    return "\n".join(lines)
+
+
+# --- room-held-out validation on real rooms ------------------------------------------------------------
+
+
+def room_folds(sizes: dict[str, int], k: int) -> list[frozenset[str]]:
+    """Whole rooms dealt into ``k`` folds, biggest first, round-robin (stable, roughly balanced)."""
+    folds: list[set[str]] = [set() for _ in range(k)]
+    for i, room in enumerate(sorted(sizes, key=lambda r: (-sizes[r], r))):
+        folds[i % k].add(room)
+    return [frozenset(f) for f in folds]
+
+
+def room_cross_validate(
+    settings: TrainSettings,
+    k: int = 4,
+    log: Callable[[str], object] = print,
+    data: PreparedData | None = None,
+    worst: int = 20,
+) -> dict[str, Any]:
+    """Hold out whole rooms: fold ``i`` trains on everything except the real labels of its rooms, then
+    replays those rooms in context (ingest validation → the pipeline's processor) and scores their labels.
+    Predictions are pooled over folds; also the alarm rates of the held-out rooms."""
+    from livecs.stages import LiveProcessor
+    from livecs.triage.engine import TriageEngine
+    from livecs.triage.rooms import Outcome, Label, labelled_measures, replay
+
+    data = data or prepare(settings, log)
+    if data.real is None:
+        raise ValueError(f"room cross-validation needs the real rooms: {ROOMS_FILE} not found")
+    real = data.real
+    sizes = Counter(r.room for r in real.rows)
+    folds = room_folds(dict(sizes), k)
+    config = load_config()
+    pairs: list[tuple[Outcome, Label]] = []
+    counts: Counter[str] = Counter()
+    started = time.perf_counter()
+    for i, fold_rooms in enumerate(folds):
+        use = np.array([not (e.source == "real" and e.room in fold_rooms) for e in data.examples])
+        heads = fit_heads(data, settings, use, log=lambda _m: None)
+        processor = LiveProcessor(TriageEngine(config, heads.model(data.vocabulary)), None)
+        rows = [r for r in real.rows if r.room in fold_rooms]
+        outcomes = replay(rows, lambda c, now: processor.process(c, now).triage)  # noqa: B023
+        for o in outcomes:
+            if o.triage is None:
+                continue
+            counts["comments"] += 1
+            counts[o.triage.priority.value] += 1
+            label = real.labels.get((o.row.room, o.row.row))
+            if label is not None:
+                pairs.append((o, label))
+        log(f"room fold {i + 1}/{k} ({len(fold_rooms)} rooms, {len(rows)} comments) done "
+            f"({time.perf_counter() - started:.0f}s)")  # fmt: skip
+    measures, false_alarms = labelled_measures(pairs, worst)
+    shared = [(o, lab) for o, lab in pairs if lab.source == "commerce_dev_labels.jsonl"]
+    n = max(counts["comments"], 1)
+    return {
+        "folds": [sorted(f) for f in folds],
+        "comments": counts["comments"],
+        "p0_per_1000": round(1000 * counts["P0"] / n, 2),
+        "p1_per_1000": round(1000 * counts["P1"] / n, 2),
+        "mod_per_1000": round(1000 * counts["mod"] / n, 2),
+        "all_labels": measures,
+        "shared_800": labelled_measures(shared, 0)[0] if shared else None,
+        "worst_false_alarms": false_alarms,
+    }
+
+
+def format_room_cv(result: dict[str, Any]) -> str:
+    from livecs.triage.rooms import _fmt_ratio
+
+    lines = [
+        f"held-out rooms: {result['comments']} comments; P0 {result['p0_per_1000']}/1000, "
+        f"P1 {result['p1_per_1000']}/1000, mod {result['mod_per_1000']}/1000"
+    ]
+    for name in ("all_labels", "shared_800"):
+        lab = result.get(name)
+        if not lab:
+            continue
+        lines += [
+            f"{name}: labelled {lab['labelled']} (random {lab['random_sample']})",
+            f"  false P0 /1000 calm  {_fmt_ratio(lab['false_p0_per_1000_calm'])}",
+            f"  P0 precision         {_fmt_ratio(lab['p0_precision'], True)}",
+            f"  P0 recall            {_fmt_ratio(lab['p0_recall'], True)}",
+            f"  intent acc (random)  {_fmt_ratio(lab['intent_accuracy_random'], True)}",
+            f"  sentiment (random)   {_fmt_ratio(lab['sentiment_accuracy_random'], True)}",
+            f"  intent macro-F1      {lab['intent_macro_f1']:.3f}",
+            f"  moderation precision {_fmt_ratio(lab['moderation_precision'], True)}",
+            f"  spam recall          {_fmt_ratio(lab['spam_recall'], True)}",
+        ]
+    if result.get("worst_false_alarms"):
+        lines.append("worst false alarms:")
+        for f in result["worst_false_alarms"]:
+            lines.append(f"  [{f['room']}#{f['row']}] {f['text'][:50]} | {f['engine']} | {f['gold']} | {f['why']}")
     return "\n".join(lines)

@@ -76,11 +76,15 @@ def test_repeated_question_cluster(engine: TriageEngine, make_comment: CommentFa
 def test_user_flood_becomes_spam_but_questions_stay(
     engine: TriageEngine, make_comment: CommentFactory
 ) -> None:
-    outs = [engine.triage(make_comment("666666哈哈", user="flooder"), 1000.0 + i) for i in range(4)]
+    pasted = "关注主播不迷路天天都有好东西分享"
+    outs = [engine.triage(make_comment(pasted, user="flooder"), 1000.0 + i) for i in range(4)]
     assert [o.spam for o in outs] == [False, False, True, True]
     assert outs[-1].spam_reason == "flood:repeat" and outs[-1].priority is Priority.MOD
     asks = [engine.triage(make_comment("什么时候发货", user="asker"), 1000.0 + i) for i in range(4)]
     assert not any(o.spam for o in asks)
+    # laughter and cheering repeated by one viewer are never a flood (issue 17: real rooms do this)
+    cheers = [engine.triage(make_comment("666666哈哈", user="fan"), 1000.0 + i) for i in range(4)]
+    assert not any(o.spam for o in cheers)
 
 
 def test_member_tier_raises_priority(engine: TriageEngine, make_comment: CommentFactory) -> None:
@@ -190,3 +194,55 @@ def test_spam_affect_insult_by_rule_or_felt_negative_by_the_model() -> None:
 @pytest.mark.parametrize("text", ["这个一星期能到吗", "没底线的低价 冲", "又没抢到 好失望"])
 def test_hostility_words_inside_other_words_are_not_complaints(engine: TriageEngine, text: str) -> None:
     assert engine.analyze_text(text).intent is not Intent.COMPLAINT
+
+
+# --- real rooms (issue 17) -----------------------------------------------------------------------------
+
+
+def test_shop_voice_reply_is_recorded_not_triaged(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    t = engine.triage(make_comment("@阿***宝宝,可以联系人工客服确认发货时间哦~", user=""), 1000.0)
+    assert t.priority is Priority.P3 and t.intent is Intent.CHITCHAT and t.reasons == ["shop_account"]
+
+
+def test_an_account_posting_shop_replies_is_learned(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    for name in ("阿", "南"):
+        engine.triage(make_comment(f"@{name}***宝宝,可以联系人工客服确认发货时间哦~", user="shop1"), 1000.0)
+    later = engine.triage(make_comment("新品热卖中,好礼限时抢!", user="shop1"), 1001.0)
+    assert later.reasons == ["shop_account"]
+    other_room = engine.triage(make_comment("新品热卖中,好礼限时抢!", user="shop1", room="r2"), 1001.0)
+    assert other_room.reasons != ["shop_account"]
+
+
+def test_configured_shop_account(base_config: dict[str, Any], make_comment: CommentFactory) -> None:
+    config = {**base_config, "shop": {**base_config["shop"], "accounts": ["844868159547143"]}}
+    engine = TriageEngine(config)
+    t = engine.triage(make_comment("骗子", user="844868159547143"), 1000.0)
+    assert t.priority is Priority.P3 and t.reasons == ["shop_account"]
+
+
+def test_a_viewer_mentioning_the_shop_with_a_grievance_is_not_the_shop(
+    engine: TriageEngine, make_comment: CommentFactory
+) -> None:
+    t = engine.triage(make_comment("@客服 骗子 联系客服三天了没人理", user=""), 1000.0)
+    assert t.priority is Priority.P0 and "shop_account" not in t.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["我喝咖啡套餐减了22斤,现在男朋友也跟我一起喝", "之前拍了好多其他产品都不行,就你家的让我减了20斤"]
+)
+def test_testimonials_are_not_alarms(engine: TriageEngine, make_comment: CommentFactory, text: str) -> None:
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.priority is not Priority.P0 and t.intent is not Intent.COMPLAINT
+
+
+def test_repeated_product_name_is_not_a_flood(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    levels = [engine.triage(make_comment("天气丹!!天气丹!!", ts=1000.0 + i), 1000.0 + i).priority for i in range(6)]
+    assert Priority.MOD not in levels
+    pasted = "家人们快来看看这个宝贝真的超级好用"
+    levels = [engine.triage(make_comment(pasted, ts=2000.0 + i), 2000.0 + i).priority for i in range(4)]
+    assert levels[-1] is Priority.MOD  # a long message pasted again and again still floods
+
+
+def test_platform_emote_is_not_a_lure(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    assert engine.triage(make_comment("艾米生日快乐[互粉]"), 1000.0).priority is not Priority.MOD
+    assert engine.triage(make_comment("互粉互关 看我主页"), 1000.0).priority is Priority.MOD

@@ -79,7 +79,9 @@ def test_cluster_rises_with_size_and_age(rules: PriorityRules) -> None:
     assert level is Priority.P2 and "cluster×3" in reasons
     assert deadline == NOW - 10 + 180  # SLA counts from the oldest member
     assert rules.decide(item(cluster_size=8, cluster_first_ts=NOW), NOW)[0] is Priority.P1
-    assert rules.decide(item(cluster_size=40, cluster_first_ts=NOW), NOW)[0] is Priority.P0
+    # a repeated question is never an alarm by its size alone (issue 17): 40 or 400 askers stay P1
+    assert rules.decide(item(cluster_size=40, cluster_first_ts=NOW), NOW)[0] is Priority.P1
+    assert rules.decide(item(cluster_size=400, cluster_first_ts=NOW), NOW)[0] is Priority.P1
     old = item(cluster_size=3, cluster_age_s=120.0, cluster_first_ts=NOW - 120)
     level, _, reasons = rules.decide(old, NOW)
     assert level is Priority.P1 and any(r.startswith("age>") for r in reasons)
