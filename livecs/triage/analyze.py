@@ -34,8 +34,7 @@ _POSITIVE = SENTIMENT_LABELS.index("pos")
 
 _GRIEVANCE_RE = re.compile(
     r"不理|不回|没人理|没人回|无视|回复太慢|半天才回|只回|还没|还不|怎么还|一直没|到现在|等了|好几天|多少天|几天了|"
-    r"坏了|破了|碎了|烂了|漏|少了|发错|不对|质量|假的|骗|坑|退款|退钱|差评|投诉|举报|垃圾|恶心|离谱|过分|凭什么|"
-    r"[?？]{2,}|!{2,}"
+    r"坏了|破了|碎了|烂了|漏|少了|发错|不对|质量|假的|骗|坑|退款|退钱|差评|投诉|举报|垃圾|恶心|离谱|过分|凭什么"
 )
 
 
@@ -84,6 +83,7 @@ class TextAnalyzer:
         self.model_spam_min_confidence = float(settings["model_spam_min_confidence"])
         self.negative_odds = float(settings["negative_odds"])
         self.complaint_needs_evidence = bool(settings.get("complaint_needs_evidence", True))
+        self.complaint_sure_without_evidence = float(settings.get("complaint_sure_without_evidence", 1.0))
         self.merchant_examples: dict[str, str] = {}  # normalised example -> intent
 
     def add_examples(self, intent: str, examples: list[str]) -> int:
@@ -136,12 +136,13 @@ class TextAnalyzer:
             sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
         if (
             intent_index == _COMPLAINT
-            and confidence < 1.0
+            and confidence < self.complaint_sure_without_evidence
             and self.complaint_needs_evidence
             and not _grievance_evidence(text, hits)
         ):
             # An alarm needs evidence — a grievance or hostility word, a negative feeling word, being
-            # ignored, waiting, a defect: the model's guess alone (stories, testimonials, banter) is not one.
+            # ignored, waiting, a defect — or a model that is sure: a hesitant guess alone (stories,
+            # testimonials, banter) is not one.
             probs[_COMPLAINT] = 0.0
             if not spam_reason:
                 probs[_SPAM] = 0.0

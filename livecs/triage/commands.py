@@ -39,6 +39,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """``name:section.key=value,section.key=value`` (values as YAML scalars)."""
+    import yaml
+
+    name, _, body = text.partition(":")
+    overrides: dict[str, Any] = {}
+    for part in filter(None, body.split(",")):
+        key, _, value = part.partition("=")
+        if "." not in key:
+            raise ValueError(f"--variant {text!r}: expected section.key=value")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return name, overrides
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from livecs.triage.model import MODEL_FILE
     from livecs.triage.train import TrainSettings, cross_validate, format_cv, train
@@ -56,13 +70,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.real_weight = args.real_weight
     if args.no_real:
         settings.real_labels = False
+    if args.prior_strength is not None:
+        settings.prior_strength = args.prior_strength
     if args.room_cv:
         from livecs.triage.train import format_room_cv, room_cross_validate
 
         if args.cv_reviews is not None:
             settings.reviews_per_file = args.cv_reviews
         try:
-            result = room_cross_validate(settings, k=args.room_cv)
+            variants = dict(_parse_variant(v) for v in args.variant or [])
+            result = room_cross_validate(settings, k=args.room_cv, variants=variants)
         except ValueError as exc:
             print(f"train: {exc}", file=sys.stderr)
             return 2
@@ -87,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_bench_triage(args: argparse.Namespace) -> int:
     from livecs.triage.bench import format_bench, run_bench
 
-    result = run_bench(n=args.n, n_unique=args.unique, n_naive=args.naive)
+    result = run_bench(n=args.n, n_unique=args.unique, n_naive=args.naive, real_rooms=not args.no_real_rooms)
     if args.json:
         _print_json(result)
     else:
@@ -187,8 +204,14 @@ def register(subparsers: Any) -> None:
         help="room-held-out validation instead: whole real rooms in K folds, each replayed in context with a "
         "model trained without its rooms' labels; writes nothing",
     )  # fmt: skip
+    p.add_argument(
+        "--variant", action="append", metavar="NAME:SECTION.KEY=VALUE,...",
+        help="with --room-cv: also replay the held-out rooms with these engine settings (repeatable)",
+    )  # fmt: skip
     p.add_argument("--real-weight", type=float, help="weight of a real labelled comment (default 3.0)")
     p.add_argument("--no-real", action="store_true", help="train without the real rooms' labels")
+    p.add_argument("--prior-strength", type=float,
+                   help="shift the intent prior toward the unlabelled real rooms' (0 = flat prior)")  # fmt: skip
     p.add_argument("--cv-reviews", type=int, metavar="N", help="with --cv: review rows per file (faster)")
     p.add_argument("--json", action="store_true", help="with --cv: print one JSON object")
     p.set_defaults(func=cmd_train)
@@ -207,4 +230,5 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n", type=int, default=20_000, help="realistic comments (default 20000)")
     p.add_argument("--unique", type=int, help="all-unique comments (default n/4)")
     p.add_argument("--naive", type=int, help="comments for the naive baseline (default min(600, n/20))")
+    p.add_argument("--no-real-rooms", action="store_true", help="skip the real-rooms replay")
     p.set_defaults(func=cmd_bench_triage)

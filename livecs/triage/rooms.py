@@ -90,8 +90,20 @@ def _parse_minute(value: str) -> float | None:
         return None
 
 
+_BASE_TS = 1_640_000_000.0  # where relative ``delta_s`` recordings start
+
+
+def _float(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
 def read_rooms(path: str | Path) -> list[RoomRow]:
-    """Rows of a rooms CSV (``platform,room,category,time,user_id,text``) or a wire-format JSONL file."""
+    """Rows of a rooms CSV (``platform,room,category,time,user_id,text``; or a one-room danmaku CSV with
+    ``delta_s,text,user``, the room named after the file) or a wire-format JSONL file."""
     path = Path(path)
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return list(_read_jsonl(path))
@@ -101,11 +113,18 @@ def read_rooms(path: str | Path) -> list[RoomRow]:
 def _read_csv(path: Path) -> Iterator[RoomRow]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = {"room", "text"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        columns = set(reader.fieldnames or [])
+        if "text" not in columns:
+            raise ValueError(f"{path}: missing column text")
+        room_default = path.stem  # a one-room file (the Bilibili danmaku CSV) has no room column
         rows: list[tuple[int, dict[str, str], float | None]] = []
         for i, rec in enumerate(reader):
+            rec.setdefault("room", room_default)
+            rec["user_id"] = rec.get("user_id") or rec.get("user") or ""
+            if "delta_s" in rec:  # seconds since the start of the recording: exact, no spreading
+                rows.append((i, rec, None))
+                rec["ts"] = str(_BASE_TS + _float(rec.get("delta_s")))
+                continue
             stamp = rec.get("time") or rec.get("ts") or ""
             rows.append((i, rec, _parse_minute(stamp) if stamp else None))
     # spread each (room, minute) group evenly over its minute, in file order
@@ -125,7 +144,7 @@ def _read_csv(path: Path) -> Iterator[RoomRow]:
             platform=rec.get("platform") or "generic",
             user_id=rec.get("user_id") or "",
             text=rec.get("text") or "",
-            ts=(minute + offset[k]) if minute is not None else 0.0,
+            ts=(minute + offset[k]) if minute is not None else _float(rec.get("ts")),
             category=rec.get("category") or "",
         )
 
@@ -343,6 +362,22 @@ def labelled_measures(
     ]
     false_alarms.sort(key=lambda f: (f["engine"][:2] != "P0", f["room"], f["row"]))
     return measures, false_alarms[:worst]
+
+
+def missed(pairs: list[tuple[Outcome, Label]]) -> list[dict[str, Any]]:
+    """Gold alarms the engine did not make P0 and gold spam it did not moderate (text shown, never stored)."""
+    out = []
+    for o, lab in pairs:
+        t = o.triage
+        if t is None:
+            continue
+        if (lab.alarm and t.priority is not Priority.P0) or (lab.intent == "spam" and t.priority is not Priority.MOD):
+            out.append({
+                "room": o.row.room, "row": o.row.row, "text": o.row.text,
+                "engine": f"{t.priority.value} {t.intent.value}/{t.sentiment.value}",
+                "gold": f"{lab.intent}/{lab.sentiment}" + (f"/{lab.emotion}" if lab.emotion else ""),
+            })  # fmt: skip
+    return out
 
 
 def evaluate_rooms(

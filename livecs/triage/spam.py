@@ -25,6 +25,7 @@ _TRAILING_PRIVATE_RE = re.compile(r"(?:^|\s)(?:私|滴滴|dd)$")  # "…有货 �
 _DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
+_REACTION_MARKS_RE = re.compile(r"[?？!！~～]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
 _KEYBOARD_ROWS = (frozenset("qwertyuiop"), frozenset("asdfghjkl"), frozenset("zxcvbnm"))
@@ -153,8 +154,12 @@ class SpamRules:
 
     def _is_gibberish(self, folded: str) -> bool:
         compact = folded.replace(" ", "")
-        if len(compact) >= self.punct_only_len and _PUNCT_ONLY_RE.fullmatch(compact):
-            return True
+        if (
+            len(compact) >= self.punct_only_len
+            and _PUNCT_ONLY_RE.fullmatch(compact)
+            and not _REACTION_MARKS_RE.fullmatch(compact)
+        ):
+            return True  # 。。。。。。。。 floods; ???!!! is a viewer's reaction (chit-chat, confused)
         if _BOPOMOFO_RUN_RE.search(compact):
             return True
         if not _MASH_SYMBOLS.isdisjoint(compact):
@@ -174,10 +179,8 @@ class SpamRules:
                 return True
             if len(token) >= self.latin_gibberish_len and any(set(token) <= row for row in _KEYBOARD_ROWS):
                 return True  # typed along one keyboard row (fdsafdsa, poiuyt)
-            if len(token) >= self.latin_gibberish_len and (
-                not (_VOWELS & set(token)) or len(set(token)) <= 2
-            ):
-                return True
+            if len(token) >= self.latin_gibberish_len and not (_VOWELS & set(token)):
+                return True  # qqqqqqqq, rwkkrwkk (but nooooo, ohhhhh, zuzuzuzu are exclamations)
         return False
 
 

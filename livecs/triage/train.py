@@ -31,7 +31,7 @@ from livecs.triage.examples import (
 from livecs.triage.features import INTENT_FEATURE_PREFIX, text_features
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, MODEL_FILE, SENTIMENT_LABELS, LinearModel
-from livecs.triage.real_data import ROOMS_FILE, RealData, load_real_data
+from livecs.triage.real_data import ROOMS_FILE, SHARED_LABELS, RealData, load_real_data
 from livecs.triage.synth import synthetic_examples
 
 DEFAULT_REVIEWS_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
@@ -57,6 +57,11 @@ class TrainSettings:
     seed: int = 13
     real_labels: bool = True  # join the real rooms' labels (../shared + data/real_labels) when present
     real_weight: float = 3.0  # a real labelled comment counts this many template examples (room-CV)
+    # Intent prior from unlabelled real rooms (EM, Saerens et al. 2002): the heads are trained class-balanced,
+    # i.e. with a flat prior, while a real room is mostly chit-chat and product talk. The intent bias moves by
+    # ``prior_strength`` × log(real prior / flat prior); 0 keeps the flat prior (room-CV chose the value).
+    prior_strength: float = 0.0
+    prior_sample: int = 20_000  # unlabelled real comments the prior is estimated on
 
 
 @dataclass
@@ -288,12 +293,50 @@ def fit_heads(
     return FittedHeads(weights, b_intent, b_sent, b_emo)
 
 
+def estimate_intent_prior(
+    heads: FittedHeads, vocabulary: dict[str, int], feature_lists: list[list[str]], iterations: int = 50
+) -> np.ndarray:
+    """The intent prior of unlabelled comments by EM over the heads' posteriors (trained flat)."""
+    n_i = len(INTENT_LABELS)
+    w = heads.weights[:, :n_i]
+    logits = np.array([w[[vocabulary[f] for f in fl if f in vocabulary]].sum(axis=0) for fl in feature_lists])
+    logits = logits + heads.intent_bias
+    logits -= logits.max(axis=1, keepdims=True)
+    base = np.exp(logits)
+    base /= base.sum(axis=1, keepdims=True)
+    prior = np.full(n_i, 1.0 / n_i)
+    for _ in range(iterations):
+        adjusted = base * (prior * n_i)
+        adjusted /= adjusted.sum(axis=1, keepdims=True)
+        prior = adjusted.mean(axis=0)
+    return np.asarray(prior)
+
+
+def apply_intent_prior(
+    data: PreparedData,
+    heads: FittedHeads,
+    settings: TrainSettings,
+    exclude_rooms: frozenset[str] = frozenset(),
+    log: Callable[[str], object] = print,
+) -> FittedHeads:
+    """Shift the intent bias toward the prior of the unlabelled real rooms (not ``exclude_rooms``)."""
+    if settings.prior_strength <= 0 or data.real is None:
+        return heads
+    texts = [r.text for r in data.real.rows if r.room not in exclude_rooms and r.text]
+    random.Random(settings.seed).shuffle(texts)
+    prior = estimate_intent_prior(heads, data.vocabulary, [data.featurize(t) for t in texts[: settings.prior_sample]])
+    shift = settings.prior_strength * np.log(np.maximum(prior, 1e-4) * len(INTENT_LABELS))
+    log("intent prior of real rooms: " + ", ".join(f"{label} {p:.3f}" for label, p in zip(INTENT_LABELS, prior, strict=True)))
+    return replace(heads, intent_bias=heads.intent_bias + shift)
+
+
 def train(
     settings: TrainSettings, out_path: Path = MODEL_FILE, log: Callable[[str], object] = print
 ) -> dict[str, float]:
     started = time.perf_counter()
     data = prepare(settings, log)
-    model = fit_heads(data, settings, log=log).model(data.vocabulary)
+    heads = apply_intent_prior(data, fit_heads(data, settings, log=log), settings, log=log)
+    model = heads.model(data.vocabulary)
     model.save(out_path)
     size = out_path.stat().st_size
     elapsed = time.perf_counter() - started
@@ -424,19 +467,33 @@ def room_folds(sizes: dict[str, int], k: int) -> list[frozenset[str]]:
     return [frozenset(f) for f in folds]
 
 
+def _with_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the engine config with ``section.key`` overrides."""
+    import copy
+
+    out = copy.deepcopy(config)
+    for dotted, value in overrides.items():
+        section, key = dotted.split(".", 1)
+        out.setdefault(section, {})[key] = value
+    return out
+
+
 def room_cross_validate(
     settings: TrainSettings,
     k: int = 4,
     log: Callable[[str], object] = print,
     data: PreparedData | None = None,
     worst: int = 20,
+    variants: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Hold out whole rooms: fold ``i`` trains on everything except the real labels of its rooms, then
     replays those rooms in context (ingest validation → the pipeline's processor) and scores their labels.
-    Predictions are pooled over folds; also the alarm rates of the held-out rooms."""
+    Predictions are pooled over folds; also the alarm rates of the held-out rooms. ``variants`` (name →
+    ``{"section.key": value}`` engine-config overrides) are replayed with the same trained folds; the result
+    has one entry per variant (``base`` = the configuration as it is)."""
     from livecs.stages import LiveProcessor
     from livecs.triage.engine import TriageEngine
-    from livecs.triage.rooms import Outcome, Label, labelled_measures, replay
+    from livecs.triage.rooms import Label, Outcome, labelled_measures, missed, replay
 
     data = data or prepare(settings, log)
     if data.real is None:
@@ -445,41 +502,54 @@ def room_cross_validate(
     sizes = Counter(r.room for r in real.rows)
     folds = room_folds(dict(sizes), k)
     config = load_config()
-    pairs: list[tuple[Outcome, Label]] = []
-    counts: Counter[str] = Counter()
+    configs = {"base": config} | {name: _with_overrides(config, o) for name, o in (variants or {}).items()}
+    pairs: dict[str, list[tuple[Outcome, Label]]] = {name: [] for name in configs}
+    counts: dict[str, Counter[str]] = {name: Counter() for name in configs}
     started = time.perf_counter()
     for i, fold_rooms in enumerate(folds):
         use = np.array([not (e.source == "real" and e.room in fold_rooms) for e in data.examples])
         heads = fit_heads(data, settings, use, log=lambda _m: None)
-        processor = LiveProcessor(TriageEngine(config, heads.model(data.vocabulary)), None)
+        heads = apply_intent_prior(data, heads, settings, exclude_rooms=fold_rooms, log=lambda _m: None)
+        model = heads.model(data.vocabulary)
         rows = [r for r in real.rows if r.room in fold_rooms]
-        outcomes = replay(rows, lambda c, now: processor.process(c, now).triage)  # noqa: B023
-        for o in outcomes:
-            if o.triage is None:
-                continue
-            counts["comments"] += 1
-            counts[o.triage.priority.value] += 1
-            label = real.labels.get((o.row.room, o.row.row))
-            if label is not None:
-                pairs.append((o, label))
+        for name, variant_config in configs.items():
+            processor = LiveProcessor(TriageEngine(variant_config, model), None)
+            outcomes = replay(rows, lambda c, now: processor.process(c, now).triage)  # noqa: B023
+            for o in outcomes:
+                if o.triage is None:
+                    continue
+                counts[name]["comments"] += 1
+                counts[name][o.triage.priority.value] += 1
+                label = real.labels.get((o.row.room, o.row.row))
+                if label is not None:
+                    pairs[name].append((o, label))
         log(f"room fold {i + 1}/{k} ({len(fold_rooms)} rooms, {len(rows)} comments) done "
             f"({time.perf_counter() - started:.0f}s)")  # fmt: skip
-    measures, false_alarms = labelled_measures(pairs, worst)
-    shared = [(o, lab) for o, lab in pairs if lab.source == "commerce_dev_labels.jsonl"]
-    n = max(counts["comments"], 1)
-    return {
-        "folds": [sorted(f) for f in folds],
-        "comments": counts["comments"],
-        "p0_per_1000": round(1000 * counts["P0"] / n, 2),
-        "p1_per_1000": round(1000 * counts["P1"] / n, 2),
-        "mod_per_1000": round(1000 * counts["mod"] / n, 2),
-        "all_labels": measures,
-        "shared_800": labelled_measures(shared, 0)[0] if shared else None,
-        "worst_false_alarms": false_alarms,
-    }
+    out: dict[str, Any] = {"folds": [sorted(f) for f in folds]}
+    for name in configs:
+        measures, false_alarms = labelled_measures(pairs[name], worst)
+        shared = [(o, lab) for o, lab in pairs[name] if lab.source == SHARED_LABELS.name]
+        n = max(counts[name]["comments"], 1)
+        out[name] = {
+            "comments": counts[name]["comments"],
+            "p0_per_1000": round(1000 * counts[name]["P0"] / n, 2),
+            "p1_per_1000": round(1000 * counts[name]["P1"] / n, 2),
+            "mod_per_1000": round(1000 * counts[name]["mod"] / n, 2),
+            "all_labels": measures,
+            "shared_800": labelled_measures(shared, 0)[0] if shared else None,
+            "worst_false_alarms": false_alarms,
+            "missed": missed(pairs[name]),
+        }
+    return out
 
 
-def format_room_cv(result: dict[str, Any]) -> str:
+def format_room_cv(results: dict[str, Any]) -> str:
+    return "\n\n".join(
+        f"== {name}\n" + _format_room_cv(result) for name, result in results.items() if name != "folds"
+    )
+
+
+def _format_room_cv(result: dict[str, Any]) -> str:
     from livecs.triage.rooms import _fmt_ratio
 
     lines = [

@@ -146,3 +146,41 @@ def test_flood_memory_is_bounded() -> None:
     assert flood.tracked() <= 50
     flood.observe("r", "late", "hi", 10_000.0, False)  # a sweep drops every stale window
     assert flood.tracked() == 1
+
+
+# --- real rooms (issue 17): what real viewers type ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("去您妈的", "insult"),  # vulgar insults without a named target are abuse
+        ("你猪逼,你猪逼,你猪逼", "insult"),
+        ("事儿逼", "insult"),
+        ("扇嘴巴子,扇嘴巴子,扇嘴巴子", "insult"),
+        ("医保提现", "ad"),  # grey-market cash-out offers
+        ("互粉互关 看我主页", "lure"),
+        ("qqqqqqqqqqqqqq", "gibberish"),
+        ("。。。。。。。。。。。。", "gibberish"),
+    ],
+)
+def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
+    assert reason(parts, raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "？？？？？？？？？？",  # question marks are a viewer's reaction, not a flood of symbols
+        "!!!!!!!!!!!!",
+        "noooooooo",  # latin exclamations drawn out
+        "ohhhhhhhh",
+        "吼吼吼吼吼吼吼吼吼吼吼吼吼吼",  # a drawn-out interjection is cheering
+        "哦哦哦哦哦哦哦哦哦哦哦哦哦",
+        "艾米生日快乐[互粉]",  # the platform's emote is not an invitation
+        "太牛逼了主播",  # praise, not an insult
+        "苦逼的打工人",
+    ],
+)
+def test_real_room_cheers_are_not_spam(parts: Any, raw: str) -> None:
+    assert reason(parts, raw) == ""
