@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint venv dev-venv redis chromium clean
+.PHONY: demo test lint venv dev-venv redis chromium clean douyin-proto
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,10 @@ test: $(VENV)/.dev redis chromium
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache data/livecs.db*
+
+# Regenerate livecs/ingest/douyin/webcast_pb2.py(i) from webcast.proto (grpcio-tools bundles protoc; it is
+# a build tool only, installed into a scratch directory, not a runtime requirement).
+douyin-proto:
+	$(PY) -m pip install -q --target /tmp/livecs-grpc-tools grpcio-tools==1.85.1 protobuf==7.36.2
+	PYTHONPATH=/tmp/livecs-grpc-tools $(PY) -m grpc_tools.protoc -I . --python_out=. --pyi_out=. \
+		livecs/ingest/douyin/webcast.proto

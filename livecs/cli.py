@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "livecs.console.commands",
     "livecs.review.commands",
     "livecs.bench",
+    "livecs.ingest.douyin.bench",
 )
 
 
