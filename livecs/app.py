@@ -205,6 +205,15 @@ async def run_replay(
         from livecs.ingest.bilibili.replay import BilibiliCsvReplaySource
 
         source = BilibiliCsvReplaySource(path, speed=speed, room=room, loop=loop)
+    elif fmt == "douyin-frames":
+        from livecs.ingest.douyin.replay import DouyinFramesReplaySource
+
+        if loop:
+            print(
+                "replay: --loop is not supported for douyin-frames (ids repeat); playing once",
+                file=sys.stderr,
+            )
+        source = DouyinFramesReplaySource(path, speed=speed, room=room)
     else:
         from livecs.ingest.replay import ReplaySource
 

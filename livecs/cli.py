@@ -80,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the recording")
     p.add_argument(
         "--format",
-        choices=["jsonl", "csv", "bilibili-csv"],
-        help="default: by file extension; bilibili-csv = recorded danmaku delta_s,time,date,text,user",
+        choices=["jsonl", "csv", "bilibili-csv", "douyin-frames"],
+        help="default: by file extension; bilibili-csv = recorded danmaku delta_s,time,date,text,user; "
+        "douyin-frames = raw Douyin frames written by serve --source douyin --record",
     )
     p.add_argument(
         "--speed", type=_speed, default=None, metavar="N|max", help="N× recorded pace (default max)"

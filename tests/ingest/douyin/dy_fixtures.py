@@ -38,6 +38,8 @@ FIXTURE_VIEWERS = 2
 FIXTURE_CLUBS = 1
 FIXTURE_UNKNOWN = 2
 FIXTURE_BAD_FRAMES = 1
+#: one batch is pushed again (as a server does after a reconnect resumed at an older cursor)
+FIXTURE_REPUSHED_RECORDS = 4 + 1 + 1  # step 5: 4 chats, an enter, a gift
 
 
 def user(
@@ -153,6 +155,8 @@ def fixture_frames() -> list[tuple[float, bytes]]:
         )
         log_id += 1
         t += 0.25
+        if step == 6:
+            frames.append((t, frames[-2][1]))  # step 5's batch again
         if step == 4:
             frames.append((t, encode_frame(b"", payload_type=PAYLOAD_HEARTBEAT, encoding="")))
             frames.append((t, b"\x0a\xff\xff"))  # a broken frame (lying length): a counted drop
