@@ -235,6 +235,7 @@ async def run_serve(
     speed: float | None,
     workers: int | None = None,
     console: bool = True,
+    record: str | None = None,
 ) -> int:
     """Run live sources, workers and the console until interrupted.
 
@@ -261,6 +262,10 @@ async def run_serve(
             from livecs.ingest.bilibili.client import BilibiliSource
 
             built.append(BilibiliSource(settings.bilibili, room=room))
+        elif name == "douyin":
+            from livecs.ingest.douyin.client import DouyinSource
+
+            built.append(DouyinSource(settings.douyin, room=room, record=record))
         elif name == "simulator":
             from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
 

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--source",
         action="append",
-        choices=["ws", "webhook", "replay", "simulator", "bilibili", "none"],
+        choices=["ws", "webhook", "replay", "simulator", "bilibili", "douyin", "none"],
         help="input source (repeatable); 'none' runs processing workers only (Redis scale-out)",
     )
     p.add_argument("--url", help="ws: relay URL (default ws.url)")
@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help="webhook token (default webhook.token, else generated and printed)")
     p.add_argument("--workers", type=int, help="processing workers in this process (0 = ingest only)")
     p.add_argument("--no-console", action="store_true", help="do not serve the console (worker processes)")
+    p.add_argument(
+        "--record",
+        metavar="FILE",
+        help="douyin: write the raw frames with arrival times (replay douyin-frames)",
+    )
     p.set_defaults(func=_cmd_serve)
 
     for name in COMMAND_MODULES:
@@ -215,6 +220,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if "bilibili" in sources and not settings.bilibili.room_id and not (args.room or "").isdigit():
         print("serve --source bilibili needs --room <numeric room id> (or bilibili.room_id)", file=sys.stderr)
         return 2
+    if "douyin" in sources:
+        from livecs.ingest.douyin.signer import make_signer
+
+        if not args.room and not settings.douyin.room_id:
+            print("serve --source douyin needs --room <live id> (or douyin.room_id)", file=sys.stderr)
+            return 2
+        make_signer(
+            settings.douyin.signer, settings.douyin.signer_timeout_s
+        )  # ConfigError naming the setting
     return _run(
         lambda: run_serve(
             settings,
@@ -224,6 +238,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             speed=args.speed,
             workers=args.workers,
             console=not args.no_console,
+            record=args.record,
         )
     )
 

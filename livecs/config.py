@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from livecs.ingest.validate import Limits
 
@@ -129,6 +129,50 @@ class BilibiliSettings(_Section):
     max_decompressed_bytes: int = Field(8_388_608, ge=1024, description="bound of one decompressed body")
 
 
+class DouyinSettings(_Section):
+    """Douyin webcast push socket (``serve --source douyin --room <live id>``); see livecs/ingest/douyin."""
+
+    ws_url: str = Field(
+        "wss://webcast5-ws-web-lf.douyin.com/webcast/im/push/v2/", description="push websocket (no query)"
+    )
+    room_page_url: str = Field(
+        "https://live.douyin.com/{live_id}", description="room page read to resolve the live id to a room id"
+    )
+    room_id: int = Field(0, ge=0, description="numeric room id; set it to skip the room page (0 = resolve)")
+    anchor_id: int = Field(
+        0, ge=0, description="the anchor's user id (fan clubs of other anchors don't count)"
+    )
+    signer: str = Field(
+        "",
+        description="URL signer: http://127.0.0.1:PORT/… (POST JSON) or a command (JSON on stdin); required",
+    )
+    signer_timeout_s: float = Field(5.0, gt=0)
+    cookie: SecretStr = Field(
+        SecretStr(""), description="Cookie header (ttwid=…; gifts need a logged-in cookie); never logged"
+    )
+    user_agent: str = Field(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Safari/537.36",
+        description="User-Agent of the page fetch and the websocket (the signer must sign for the same one)",
+    )
+    params: dict[str, str] = Field(
+        default_factory=dict, description="query parameters added to / replacing the built-in ones"
+    )
+    heartbeat_s: float = Field(10.0, gt=0, description="client heartbeat frame interval")
+    receive_grace_s: float = Field(15.0, gt=0, description="silence beyond one heartbeat before reconnecting")
+    backoff_initial_s: float = Field(1.0, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    backoff_jitter: float = Field(0.3, ge=0, le=1)
+    stall_after_s: float = Field(
+        60.0, gt=0, description="no chat for this long in a live room: 弹幕停滞 alert"
+    )
+    svip_grade: int = Field(50, ge=1, description="pay grade (财富等级) counted as SVIP")
+    vip_grade: int = Field(30, ge=1, description="pay grade counted as VIP")
+    member_club_level: int = Field(10, ge=1, description="this anchor's fan-club level counted as MEMBER")
+    max_decompressed_bytes: int = Field(8_388_608, ge=1024, description="bound of one gunzipped payload")
+    record: str = Field("", description="append raw frames to this file (serve --record FILE)")
+
+
 class DemoSettings(_Section):
     duration_s: float = Field(120.0, gt=0)
     rate: float = Field(30.0, gt=0, description="average comments per second")
@@ -218,6 +262,7 @@ class Settings(_Section):
     ws: WsSourceSettings = Field(default_factory=WsSourceSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
     bilibili: BilibiliSettings = Field(default_factory=BilibiliSettings)
+    douyin: DouyinSettings = Field(default_factory=DouyinSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     scripts: ScriptsSettings = Field(default_factory=ScriptsSettings)
     redis_url: str | None = Field(None, description="Redis Streams bus; None = in-process")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,10 +70,21 @@ class Counters:
     lag: LagStats = field(default_factory=LagStats)
     queue_depths: dict[str, int] = field(default_factory=dict)
     bus_health: dict[str, int] = field(default_factory=dict)  # Bus.health(): dropped / dead-lettered entries
+    #: capture health of live-platform sources: source name -> snapshot function (Ingestor.register_capture)
+    capture: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
 
     def reject(self, reason: str, n: int = 1) -> None:
         self.rejected[reason] += n
+
+    def capture_snapshot(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name, fn in list(self.capture.items()):
+            try:
+                out[name] = fn()
+            except Exception as exc:  # a source's health must never break the stats
+                out[name] = {"error": repr(exc)}
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -90,6 +102,7 @@ class Counters:
             "sources": dict(self.sources),
             "queue_depths": dict(self.queue_depths),
             "bus": dict(self.bus_health),
+            "capture": self.capture_snapshot(),
             "lag_p50_ms": round(self.lag.quantile(0.5) * 1000, 2),
             "lag_p99_ms": round(self.lag.quantile(0.99) * 1000, 2),
             "uptime_s": round(time.time() - self.started, 1),

@@ -487,6 +487,7 @@ class RoomState:
             "ingest": dict(counters.get("sources", {})),
             "lag_p99_ms": counters.get("lag_p99_ms"),
             "bus": dict(counters.get("bus", {})),  # dropped / dead-lettered bus entries (Redis)
+            "capture": dict(counters.get("capture", {})),  # live-platform capture health (Douyin)
             "alerts": self.alerts(now, counters),
         }
 
@@ -530,6 +531,19 @@ class RoomState:
                     "level": "danger",
                     "title": "弹幕接入中断",
                     "detail": "，".join(f"{k}: {v}" for k, v in sorted(bad.items())),
+                }
+            )
+        stalled = {k: v for k, v in dict(counters.get("capture", {})).items() if v.get("stalled")}
+        if stalled:
+            out.append(
+                {
+                    "code": "ingest_stalled",
+                    "level": "danger",
+                    "title": "弹幕停滞",
+                    "detail": "，".join(
+                        f"{k}: {v.get('last_chat_age_s') or v.get('stall_after_s')}秒无弹幕（直播中）"
+                        for k, v in sorted(stalled.items())
+                    ),
                 }
             )
         return out

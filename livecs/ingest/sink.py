@@ -83,6 +83,10 @@ class Ingestor:
         self.counters.reject(reason)
         self._log.warning(reason, "ingest %s: rejected (%s) %s", source, reason, clean_text(detail)[:200])
 
+    def register_capture(self, source: str, snapshot: Callable[[], dict[str, Any]]) -> None:
+        """A live-platform source's capture health (messages/s, last message age…) for ``/api/stats``."""
+        self.counters.capture[source] = snapshot
+
     def source_status(self, source: str, status: str, detail: str = "") -> None:
         self.counters.sources[source] = status
         if detail:
