@@ -250,7 +250,8 @@
     LC.setText("s-breach", s.sla_breached);
     LC.setText("s-first", s.median_first_action_s === null ? "—" : LC.fmtSeconds(s.median_first_action_s));
     var ingest = Object.keys(s.ingest || {}).map(function (k) { return k + " " + s.ingest[k]; }).join("，");
-    LC.setText("s-ingest", ingest || "—");
+    var cap = Object.keys(s.capture || {}).map(function (k) { var c = s.capture[k]; return k + " " + ((c.rates || {}).total || 0) + "条/秒 · 最近" + (c.last_message_age_s == null ? "—" : c.last_message_age_s + "秒前") + " · 重连" + (c.reconnects || 0) + " · 丢弃" + (c.dropped || 0); }).join("，");
+    LC.setText("s-ingest", [ingest, cap].filter(Boolean).join("；") || "—");
     var mix = document.getElementById("s-mix");
     LC.clear(mix);
     var total = 0;
