@@ -201,6 +201,8 @@ async def run_replay(
         print(f"replay: no such file: {file}", file=sys.stderr)
         return 2
     source: Source
+    if fmt is None and path.suffix == ".dyf":  # what serve --source douyin --record writes
+        fmt = "douyin-frames"
     if fmt == "bilibili-csv":
         from livecs.ingest.bilibili.replay import BilibiliCsvReplaySource
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection
 
+from livecs.bus.memory import MemoryBus
 from livecs.cli import main
-from livecs.config import DouyinSettings
+from livecs.config import DouyinSettings, load_settings
 from livecs.ingest.douyin.client import (
     BASE_PARAMS,
     DouyinSource,
@@ -31,6 +33,8 @@ from livecs.ingest.douyin.signer import (
     parse_answer,
 )
 from livecs.models import EventKind
+from livecs.pipeline import Pipeline
+from livecs.store import Store
 from tests.ingest.conftest import Collected, make_collected
 from tests.ingest.douyin.dy_fake_server import FakeDouyin, fake_douyin, fake_web
 from tests.ingest.douyin.dy_fixtures import ANCHOR_ID, ROOM_ID, chat, control, gift, like
@@ -253,3 +257,43 @@ def test_room_page_and_params() -> None:
     assert parse_room_page('{"roomId":"5"}').live is None
     p = push_params(5, user_unique_id="u", user_agent="Mozilla/5.0 X", cursor="c", extra={"aid": "1"})
     assert p["room_id"] == "5" and p["cursor"] == "c" and p["aid"] == "1" and p["browser_version"] == "5.0 X"
+
+
+async def test_through_the_real_pipeline_recorded_once_across_a_reconnect(tmp_path: Path) -> None:
+    """Live → ingest → processing → SQLite: a dropped connection, a re-pushed batch, each comment once."""
+    app_settings = load_settings(environ={})
+    app_settings.store.path = str(tmp_path / "rec.db")
+
+    async def first(server: FakeDouyin, conn: ServerConnection) -> None:
+        await server.send(conn, encode_batch(chats(0, 25), cursor="p1", internal_ext="pe1"))
+        await asyncio.sleep(0.05)
+        conn.transport.abort()
+
+    async def second(server: FakeDouyin, conn: ServerConnection) -> None:
+        await server.send(conn, encode_batch(chats(15, 40), cursor="p2"))  # 15..24 again
+        await server.send(conn, encode_batch([control(3)]))
+        await conn.wait_closed()
+
+    pipeline = Pipeline(app_settings, MemoryBus(app_settings.bus), Store(app_settings.store), None)
+    await pipeline.start(workers=1)
+    try:
+        async with fake_douyin(first, second) as server:
+            s = settings(server.url, room_id=ROOM_ID)
+            source = DouyinSource(
+                s, room="dy-live", signer=make_signer(f"{sys.executable} -c 'print(1)'", 5.0)
+            )
+            await asyncio.wait_for(pipeline.add_source(source), 15)
+        assert await pipeline.drain(5.0)
+        stats = pipeline.counters.snapshot()
+    finally:
+        await pipeline.stop()
+        await pipeline.bus.close()
+        await pipeline.store.close()
+    with sqlite3.connect(app_settings.store.path) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT comment_id) FROM comments").fetchone() == (
+            40,
+            40,
+        )
+    assert stats["rejected"] == {"duplicate": 10}
+    assert stats["sources"]["douyin"] == "finished"
+    assert stats["capture"]["douyin"]["reconnects"] == 1 and stats["capture"]["douyin"]["ended"]

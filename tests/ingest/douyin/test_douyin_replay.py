@@ -123,3 +123,11 @@ async def test_replay_command_end_to_end_exactly_once(tmp_path: Path) -> None:
         events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     assert comments == (FIXTURE_CHATS, FIXTURE_CHATS)
     assert events == FIXTURE_EVENTS
+
+
+async def test_dyf_extension_is_recognised(tmp_path: Path) -> None:
+    settings = load_settings(environ={})
+    settings.store.path = str(tmp_path / "rec.db")
+    assert await run_replay(settings, str(FIXTURE), fmt=None, speed=None, room="x", loop=False) == 0
+    with sqlite3.connect(settings.store.path) as conn:
+        assert conn.execute("SELECT COUNT(*), MIN(room) FROM comments").fetchone() == (FIXTURE_CHATS, "x")
