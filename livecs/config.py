@@ -170,6 +170,7 @@ class DouyinSettings(_Section):
     vip_grade: int = Field(30, ge=1, description="pay grade counted as VIP")
     member_club_level: int = Field(10, ge=1, description="this anchor's fan-club level counted as MEMBER")
     max_decompressed_bytes: int = Field(8_388_608, ge=1024, description="bound of one gunzipped payload")
+    offload_bytes: int = Field(65_536, ge=0, description="frames this large are decoded off the event loop")
     record: str = Field("", description="append raw frames to this file (serve --record FILE)")
 
 

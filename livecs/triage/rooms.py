@@ -329,7 +329,9 @@ def labelled_measures(
     measures = {
         "labelled": len(scored),
         "random_sample": len(random_part),
-        "false_p0_per_1000_calm": Ratio(sum(is_p0(o) for o, _ in calm_random), len(calm_random), 1000).as_dict(),
+        "false_p0_per_1000_calm": Ratio(
+            sum(is_p0(o) for o, _ in calm_random), len(calm_random), 1000
+        ).as_dict(),
         "p0_precision": Ratio(sum(lab.alarm for _, lab in p0_all), len(p0_all)).as_dict(),
         "p0_recall": Ratio(sum(is_p0(o) for o, _ in alarms), len(alarms)).as_dict(),
         "intent_accuracy_random": Ratio(
@@ -340,7 +342,9 @@ def labelled_measures(
             len(random_part),
         ).as_dict(),
         "intent_macro_f1": round(
-            macro_f1([lab.intent for _, lab in scored], [o.triage.intent.value for o, _ in scored if o.triage]),
+            macro_f1(
+                [lab.intent for _, lab in scored], [o.triage.intent.value for o, _ in scored if o.triage]
+            ),
             4,
         ),
         "moderation_precision": Ratio(sum(lab.intent == "spam" for _, lab in mods), len(mods)).as_dict(),
@@ -357,8 +361,7 @@ def labelled_measures(
             "why": ",".join(o.triage.reasons),
         }
         for o, lab in scored
-        if o.triage is not None
-        and ((is_p0(o) and not lab.alarm) or (is_mod(o) and lab.intent != "spam"))
+        if o.triage is not None and ((is_p0(o) and not lab.alarm) or (is_mod(o) and lab.intent != "spam"))
     ]
     false_alarms.sort(key=lambda f: (f["engine"][:2] != "P0", f["room"], f["row"]))
     return measures, false_alarms[:worst]
@@ -460,5 +463,7 @@ def format_report(result: dict[str, Any], rooms: bool = True) -> str:
         if result.get("worst_false_alarms"):
             lines += ["", "worst false alarms (engine | gold | why):"]
             for f in result["worst_false_alarms"]:
-                lines.append(f"  [{f['room']}#{f['row']}] {f['text'][:60]}  | {f['engine']} | {f['gold']} | {f['why']}")
+                lines.append(
+                    f"  [{f['room']}#{f['row']}] {f['text'][:60]}  | {f['engine']} | {f['gold']} | {f['why']}"
+                )
     return "\n".join(lines)

@@ -241,7 +241,9 @@ class FloodTracker:
             if len(events) >= self.same_user_any_text:
                 reason = "flood:rate"
             elif repeats >= self.same_user_same_text and len(text_key) >= self.same_user_same_text_min_chars:
-                reason = "flood:repeat"  # a short text repeated (1111, 天气丹!!, 钓台钓台) is a viewer's cheer
+                reason = (
+                    "flood:repeat"  # a short text repeated (1111, 天气丹!!, 钓台钓台) is a viewer's cheer
+                )
         if copy_paste_candidate and len(text_key) >= self.same_text_min_chars:
             senders = state.texts.get(text_key)
             if senders is None:

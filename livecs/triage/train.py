@@ -574,5 +574,7 @@ def _format_room_cv(result: dict[str, Any]) -> str:
     if result.get("worst_false_alarms"):
         lines.append("worst false alarms:")
         for f in result["worst_false_alarms"]:
-            lines.append(f"  [{f['room']}#{f['row']}] {f['text'][:50]} | {f['engine']} | {f['gold']} | {f['why']}")
+            lines.append(
+                f"  [{f['room']}#{f['row']}] {f['text'][:50]} | {f['engine']} | {f['gold']} | {f['why']}"
+            )
     return "\n".join(lines)

@@ -13,8 +13,9 @@ only pumps bytes through the pure codec.
    configuration (never logged: only the URL without its query is). A heartbeat frame at once and every
    ``douyin.heartbeat_s``; a batch whose Response has ``need_ack`` is acked at once (its log id and
    internal ext). Every frame is recorded first (``--record FILE``), then decoded by the
-   :class:`~.pump.FramePump`; the records of one frame go to ``sink.submit_records`` together; drops are
-   ``sink.reject("douyin_<reason>")``.
+   :class:`~.pump.FramePump` (on a worker thread when the frame is at least ``douyin.offload_bytes``
+   long, so a large gzip bundle never stalls the event loop); the records of one frame go to
+   ``sink.submit_records`` together; drops are ``sink.reject("douyin_<reason>")``.
 4. **Reconnect.** A failed connection, a server ``close`` frame, or silence for a heartbeat plus
    ``douyin.receive_grace_s``: ``disconnected`` then ``reconnecting`` after an exponential backoff with
    jitter (:class:`~livecs.ingest.ws.Backoff`), reset once a connection delivered records. The new
@@ -211,6 +212,7 @@ class DouyinSource(Source):
         self.disconnects = 0
         self.heartbeats_sent = 0
         self.acks_sent = 0
+        self.offloaded = 0
         self.records = 0
         self.last_close: tuple[int | None, str] | None = None
         self._delivered = False
@@ -363,7 +365,12 @@ class DouyinSource(Source):
                 now = time.time()
                 if self.recorder is not None:
                     self.recorder.write(data, now)
-                out = self.pump.feed(data, now)
+                if len(data) >= self.settings.offload_bytes:  # a big frame never stalls the event loop
+                    self.offloaded += 1
+                    loop = asyncio.get_running_loop()
+                    out = await loop.run_in_executor(None, self.pump.feed, data, now)
+                else:
+                    out = self.pump.feed(data, now)
                 for reason, detail in out.drops:
                     sink.reject(REJECT_PREFIX + reason, source=self.name, detail=detail)
                 for batch in out.batches:

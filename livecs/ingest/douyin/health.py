@@ -11,11 +11,16 @@ reports, in :meth:`CaptureHealth.snapshot` (the ``capture`` object of ``GET /api
 - ``stalled``: the room is live (connected, the live not ended) and no chat arrived for ``stall_after_s``
   (counted from the connection when no chat came yet) — the console raises its 弹幕停滞 alert on it.
   Douyin connections are known to stay open yet stop pushing; this is how that is seen.
+
+Thread-safe (one lock): the client may pump a large frame on a worker thread while the console reads a
+snapshot on the event loop.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,43 +44,54 @@ class CaptureHealth:
     last_chat: float | None = None
     live_since: float | None = None
     _buckets: deque[tuple[int, Counter[str]]] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def frame(self, now: float) -> None:
-        self.frames += 1
+        with self._lock:
+            self.frames += 1
 
     def message(self, method: str, now: float) -> None:
         second = int(now)
-        if not self._buckets or self._buckets[-1][0] != second:
-            self._buckets.append((second, Counter()))
-            self._trim(second)
-        self._buckets[-1][1][method] += 1
-        self.totals[method] += 1
-        self.last_message = now
-        if method in CHAT_METHODS:
-            self.last_chat = now
+        with self._lock:
+            if not self._buckets or self._buckets[-1][0] != second:
+                self._buckets.append((second, Counter()))
+                self._trim(second)
+            self._buckets[-1][1][method] += 1
+            self.totals[method] += 1
+            self.last_message = now
+            if method in CHAT_METHODS:
+                self.last_chat = now
 
     def drop(self, reason: str, n: int = 1) -> None:
-        self.drops[reason] += n
+        with self._lock:
+            self.drops[reason] += n
 
     def connected(self, now: float) -> None:
-        if self.connects:
-            self.reconnects += 1
-        self.connects += 1
-        self.live = not self.ended
-        self.live_since = now
+        with self._lock:
+            if self.connects:
+                self.reconnects += 1
+            self.connects += 1
+            self.live = not self.ended
+            self.live_since = now
 
     def disconnected(self) -> None:
-        self.live = False
+        with self._lock:
+            self.live = False
 
     def live_ended(self) -> None:
-        self.ended = True
-        self.live = False
+        with self._lock:
+            self.ended = True
+            self.live = False
 
     def _trim(self, second: int) -> None:
         while self._buckets and self._buckets[0][0] <= second - self.window_s:
             self._buckets.popleft()
 
     def rates(self, now: float) -> dict[str, float]:
+        with self._lock:
+            return self._rates(now)
+
+    def _rates(self, now: float) -> dict[str, float]:
         self._trim(int(now))
         summed: Counter[str] = Counter()
         for _, bucket in self._buckets:
@@ -85,6 +101,10 @@ class CaptureHealth:
         return out
 
     def stalled(self, now: float) -> bool:
+        with self._lock:
+            return self._stalled(now)
+
+    def _stalled(self, now: float) -> bool:
         if not self.live:
             return False
         since = self.last_chat if self.last_chat is not None else self.live_since
@@ -94,8 +114,12 @@ class CaptureHealth:
         def age(t: float | None) -> float | None:
             return round(max(0.0, now - t), 1) if t is not None else None
 
+        with self._lock:
+            return self._snapshot(now, age)
+
+    def _snapshot(self, now: float, age: Callable[[float | None], float | None]) -> dict[str, Any]:
         return {
-            "rates": self.rates(now),
+            "rates": self._rates(now),
             "window_s": self.window_s,
             "last_message_age_s": age(self.last_message),
             "last_chat_age_s": age(self.last_chat),
@@ -108,6 +132,6 @@ class CaptureHealth:
             "dropped": sum(self.drops.values()),
             "live": self.live,
             "ended": self.ended,
-            "stalled": self.stalled(now),
+            "stalled": self._stalled(now),
             "stall_after_s": self.stall_after_s,
         }

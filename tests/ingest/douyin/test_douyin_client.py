@@ -297,3 +297,19 @@ async def test_through_the_real_pipeline_recorded_once_across_a_reconnect(tmp_pa
     assert stats["rejected"] == {"duplicate": 10}
     assert stats["sources"]["douyin"] == "finished"
     assert stats["capture"]["douyin"]["reconnects"] == 1 and stats["capture"]["douyin"]["ended"]
+
+
+async def test_large_frames_are_decoded_off_the_event_loop(collected: Collected) -> None:
+    big_text = "长" * 300
+
+    async def big(server: FakeDouyin, conn: ServerConnection) -> None:
+        batch = encode_batch([chat(i, f"{big_text}{i}") for i in range(300)], encoding="")  # ~300 KB, plain
+        await server.send(conn, batch)
+        await server.send(conn, encode_batch([*chats(300, 302), control(3)]))
+        await conn.wait_closed()
+
+    async with fake_douyin(big) as server:
+        s = settings(server.url, room_id=ROOM_ID, offload_bytes=64 * 1024)
+        source = DouyinSource(s, room="r", signer=make_signer(f"{sys.executable} -c 'print(1)'", 5.0))
+        await asyncio.wait_for(source.run(collected.sink), 15)
+    assert len(collected.comments) == 302 and source.offloaded == 1
