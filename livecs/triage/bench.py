@@ -4,8 +4,9 @@
     file when the simulator is not importable; (b) all-unique comments (every text distinct, cold caches);
 (c) real rooms: the 36 real selling rooms of ``../shared/data/real/commerce_rooms_dev.csv`` in each room's
     order (84 % distinct texts), on a fresh engine, the first :data:`REAL_WARMUP` comments not timed — when
-    the file is there; (d) the naive baseline per comment: jieba cut + snownlp sentiment + rapidfuzz WRatio over a ~300-string
-    library. Reports comments/s, the ratios to the baseline and p50/p99 per-comment latency.
+    the file is there; (d) the naive baseline per comment: jieba cut + snownlp sentiment + rapidfuzz WRatio
+    over a ~300-string library. Reports comments/s, the ratios to the baseline and p50/p99 per-comment
+    latency.
 """
 
 from __future__ import annotations
@@ -38,8 +39,15 @@ def real_room_comments(path: Path = REAL_ROOMS_CSV) -> list[Comment]:
     rows = read_rooms(path)
     rows.sort(key=lambda r: (r.room, r.ts, r.row))
     return [
-        Comment(comment_id=f"{r.room}#{r.row}", platform=r.platform, room=r.room, user_id=r.user_id,
-                nickname="", text=r.text, ts=r.ts)  # fmt: skip
+        Comment(
+            comment_id=f"{r.room}#{r.row}",
+            platform=r.platform,
+            room=r.room,
+            user_id=r.user_id,
+            nickname="",
+            text=r.text,
+            ts=r.ts,
+        )
         for r in rows
         if r.text
     ]

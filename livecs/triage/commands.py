@@ -180,8 +180,10 @@ def register(subparsers: Any) -> None:
                    help="labels keyed by room and row (repeatable; later files win)")  # fmt: skip
     p.add_argument("--rooms", help="only these rooms (comma-separated)")
     p.add_argument("--exclude-rooms", help="leave these rooms out (comma-separated)")
-    p.add_argument("--shop-account", action="append", metavar="USER_ID",
-                   help="a user id of the shop's own account (recorded, never triaged as a viewer)")  # fmt: skip
+    p.add_argument(
+        "--shop-account", action="append", metavar="USER_ID",
+        help="a user id of the shop's own account (recorded, never triaged as a viewer)",
+    )  # fmt: skip
     p.add_argument("--model", help="triage model file (default: the packaged model)")
     p.add_argument("--worst", type=int, default=15, help="false alarms to list (default 15)")
     p.add_argument("--no-rooms", action="store_true", help="leave out the per-room table")
@@ -210,8 +212,10 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     p.add_argument("--real-weight", type=float, help="weight of a real labelled comment (default 3.0)")
     p.add_argument("--no-real", action="store_true", help="train without the real rooms' labels")
-    p.add_argument("--prior-strength", type=float,
-                   help="shift the intent prior toward the unlabelled real rooms' (0 = flat prior)")  # fmt: skip
+    p.add_argument(
+        "--prior-strength", type=float,
+        help="shift the intent prior toward the unlabelled real rooms' (0 = flat prior)",
+    )  # fmt: skip
     p.add_argument("--cv-reviews", type=int, metavar="N", help="with --cv: review rows per file (faster)")
     p.add_argument("--json", action="store_true", help="with --cv: print one JSON object")
     p.set_defaults(func=cmd_train)

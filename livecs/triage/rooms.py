@@ -215,7 +215,7 @@ class Outcome:
     reject: str = ""
 
 
-ProcessFn = Callable[[Comment, float], Triage]
+ProcessFn = Callable[[Comment, float], Triage | None]
 
 
 def replay(rows: list[RoomRow], process: ProcessFn, validator: Validator | None = None) -> list[Outcome]:
@@ -242,7 +242,8 @@ def replay(rows: list[RoomRow], process: ProcessFn, validator: Validator | None 
                 out.append(Outcome(r, None, exc.reason))
                 continue
             assert isinstance(comment, Comment)
-            out.append(Outcome(r, process(comment, r.ts or time.time())))
+            triage = process(comment, r.ts or time.time())
+            out.append(Outcome(r, triage, "" if triage is not None else "no_triage"))
     return out
 
 
@@ -363,7 +364,7 @@ def labelled_measures(
         for o, lab in scored
         if o.triage is not None and ((is_p0(o) and not lab.alarm) or (is_mod(o) and lab.intent != "spam"))
     ]
-    false_alarms.sort(key=lambda f: (f["engine"][:2] != "P0", f["room"], f["row"]))
+    false_alarms.sort(key=lambda f: (not str(f["engine"]).startswith("P0"), f["room"], f["row"]))
     return measures, false_alarms[:worst]
 
 
@@ -374,7 +375,9 @@ def missed(pairs: list[tuple[Outcome, Label]]) -> list[dict[str, Any]]:
         t = o.triage
         if t is None:
             continue
-        if (lab.alarm and t.priority is not Priority.P0) or (lab.intent == "spam" and t.priority is not Priority.MOD):
+        if (lab.alarm and t.priority is not Priority.P0) or (
+            lab.intent == "spam" and t.priority is not Priority.MOD
+        ):
             out.append({
                 "room": o.row.room, "row": o.row.row, "text": o.row.text,
                 "engine": f"{t.priority.value} {t.intent.value}/{t.sentiment.value}",

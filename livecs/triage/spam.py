@@ -184,6 +184,17 @@ class SpamRules:
         return False
 
 
+_NOT_WORD_RE = re.compile(r"[\W_]+")
+_REPEATED_UNIT_RE = re.compile(r"(.+?)\1+")
+
+
+def _core_length(text: str) -> int:
+    """Length of a text without punctuation, and of its unit when it is one phrase repeated (X!!X!! → X)."""
+    core = _NOT_WORD_RE.sub("", text)
+    whole = _REPEATED_UNIT_RE.fullmatch(core)
+    return len(whole.group(1)) if whole else len(core)
+
+
 @dataclass(slots=True)
 class _UserWindow:
     events: deque[tuple[float, str]] = field(default_factory=deque)
@@ -240,9 +251,12 @@ class FloodTracker:
             repeats = counts[text_key] = counts.get(text_key, 0) + 1
             if len(events) >= self.same_user_any_text:
                 reason = "flood:rate"
-            elif repeats >= self.same_user_same_text and len(text_key) >= self.same_user_same_text_min_chars:
+            elif (
+                repeats >= self.same_user_same_text
+                and _core_length(text_key) >= self.same_user_same_text_min_chars
+            ):
                 reason = (
-                    "flood:repeat"  # a short text repeated (1111, 天气丹!!, 钓台钓台) is a viewer's cheer
+                    "flood:repeat"  # a short text repeated (1111, 一个产品名!!) is a viewer's cheer
                 )
         if copy_paste_candidate and len(text_key) >= self.same_text_min_chars:
             senders = state.texts.get(text_key)

@@ -172,8 +172,11 @@ def prepare(settings: TrainSettings, log: Callable[[str], object] = print) -> Pr
     if real is not None and settings.real_labels:
         real_examples = real.examples()
         examples += real_examples
-        log(f"real labels: {len(real_examples)} comments of {len({e.room for e in real_examples})} rooms "
-            f"joined from {ROOMS_FILE}" + (f" (skipped {dict(real.skipped)})" if real.skipped else ""))  # fmt: skip
+        n_rooms = len({e.room for e in real_examples})
+        skipped = f" (skipped {dict(real.skipped)})" if real.skipped else ""
+        log(
+            f"real labels: {len(real_examples)} comments of {n_rooms} rooms joined from {ROOMS_FILE}{skipped}"
+        )
     elif real is None and settings.real_labels:
         log(f"real labels: {ROOMS_FILE} not found — training on the hand-written and template data only")
     danmaku_feats = [featurize(e.text) for e in examples]
@@ -324,9 +327,14 @@ def apply_intent_prior(
         return heads
     texts = [r.text for r in data.real.rows if r.room not in exclude_rooms and r.text]
     random.Random(settings.seed).shuffle(texts)
-    prior = estimate_intent_prior(heads, data.vocabulary, [data.featurize(t) for t in texts[: settings.prior_sample]])
+    prior = estimate_intent_prior(
+        heads, data.vocabulary, [data.featurize(t) for t in texts[: settings.prior_sample]]
+    )
     shift = settings.prior_strength * np.log(np.maximum(prior, 1e-4) * len(INTENT_LABELS))
-    log("intent prior of real rooms: " + ", ".join(f"{label} {p:.3f}" for label, p in zip(INTENT_LABELS, prior, strict=True)))
+    log(
+        "intent prior of real rooms: "
+        + ", ".join(f"{label} {p:.3f}" for label, p in zip(INTENT_LABELS, prior, strict=True))
+    )
     return replace(heads, intent_bias=heads.intent_bias + shift)
 
 

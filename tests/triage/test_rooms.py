@@ -108,9 +108,13 @@ def test_wilson_interval() -> None:
     assert wilson(0, 0) == (0.0, 1.0)
 
 
-def test_eval_rooms_command_end_to_end(rooms_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_rooms_command_end_to_end(
+    rooms_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     labels = tmp_path / "labels.jsonl"
-    labels.write_text(_label("甲店", 1, "complaint", "neg", "angry") + "\n" + _label("乙店", 3, "spam") + "\n")
+    labels.write_text(
+        _label("甲店", 1, "complaint", "neg", "angry") + "\n" + _label("乙店", 3, "spam") + "\n"
+    )
     assert main(["eval-rooms", str(rooms_file), "--labels", str(labels), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["overall"]["comments"] == 6 and set(out["rooms"]) == {"甲店", "乙店"}

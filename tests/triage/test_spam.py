@@ -154,11 +154,11 @@ def test_flood_memory_is_bounded() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("去您妈的", "insult"),  # vulgar insults without a named target are abuse
-        ("你猪逼,你猪逼,你猪逼", "insult"),
-        ("事儿逼", "insult"),
-        ("扇嘴巴子,扇嘴巴子,扇嘴巴子", "insult"),
-        ("医保提现", "ad"),  # grey-market cash-out offers
+        ("去你妈的吧", "insult"),  # vulgar insults without a named target are abuse
+        ("你个猪逼,你个猪逼", "insult"),
+        ("真是个事儿逼", "insult"),
+        ("扇你嘴巴子,扇你嘴巴子", "insult"),
+        ("医保卡提现 秒到账", "ad"),  # grey-market cash-out offers
         ("互粉互关 看我主页", "lure"),
         ("qqqqqqqqqqqqqq", "gibberish"),
         ("。。。。。。。。。。。。", "gibberish"),
@@ -177,7 +177,7 @@ def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
         "ohhhhhhhh",
         "吼吼吼吼吼吼吼吼吼吼吼吼吼吼",  # a drawn-out interjection is cheering
         "哦哦哦哦哦哦哦哦哦哦哦哦哦",
-        "艾米生日快乐[互粉]",  # the platform's emote is not an invitation
+        "祝主播生日快乐[互粉]",  # the platform's emote is not an invitation
         "太牛逼了主播",  # praise, not an insult
         "苦逼的打工人",
     ],
