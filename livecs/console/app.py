@@ -55,6 +55,7 @@ from livecs.console.outbound import (
 from livecs.console.review import KINDS, Kind, ReviewDownloads, send_file
 from livecs.metrics import Counters
 from livecs.models import ActionKind
+from livecs.scripts.coupons import open_stock
 from livecs.store import Store
 
 if TYPE_CHECKING:
@@ -514,6 +515,9 @@ async def _close_sockets(app: web.Application) -> None:
 
 async def _close_review(app: web.Application) -> None:
     await app[REVIEW].close()
+    coupons = app[HUB].coupons
+    if coupons is not None:
+        await coupons.close()
 
 
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -546,16 +550,19 @@ def init_app(
     library_db: str | None = None,
     review: ReviewDownloads | None = None,
     review_settings: ReviewSettings | None = None,
+    redis_url: str | None = None,
 ) -> web.Application:
     """The console app. ``public_routes`` (e.g. the webhook) bypass the role guard: they do their own auth.
 
     Without ``merchant``, a library registry is opened at ``library_db`` (default ``scripts.library_db``).
     Review downloads read ``store.path`` (``review_settings`` overrides the review's defaults).
+    Coupons are issued against the stock in Redis when ``redis_url`` is given (shared by every console), else
+    against the stock kept in the record (``store.path``), which a restart keeps.
     """
     if merchant is None:
         merchant = RegistryBackend.at(library_db or ScriptsSettings().library_db)
     if coupons is None:
-        coupons = CouponService(merchant)
+        coupons = CouponService(merchant, open_stock(redis_url, store.path))
     outbox = Outbox(connector or NoConnector(), settings.outbound)
     hub = Hub(settings, bus, store, counters, outbox, coupons, default_room=default_room)
     app = web.Application(
@@ -660,6 +667,7 @@ async def start_console(
         default_room=default_room,
         public_routes=public_routes,
         library_db=settings.scripts.library_db,
+        redis_url=settings.redis_url,
     )
     await app[HUB].declare()  # before the pipeline publishes its first result
     runner = web.AppRunner(app, access_log=None)

@@ -206,7 +206,7 @@ class Hub:
                 (k.split(":", 1)[1], v) for k, v in st.totals.items() if k.startswith("coupon_suggested:")
             ]
             for rule_id, _ in sorted(suggested, key=lambda kv: -kv[1]):
-                coupon = self.coupons.describe(rule_id)
+                coupon = self.coupons.announceable(rule_id)  # never an approval-only coupon
                 if coupon:
                     break
             if coupon is None:
@@ -377,7 +377,8 @@ class Hub:
             "name": desc["name"],
             "issue_id": issued.get("issue_id"),
         }
-        st.announce = desc
+        if self.coupons.announceable(rule_id) is not None:  # an approved compensation stays private
+            st.announce = desc
         st.mark_acted(item, now)
         st.bump(item)
         return issued

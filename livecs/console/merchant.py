@@ -7,16 +7,22 @@ page calls (:class:`MerchantBackend`); share the same registry with the processi
 version reloads it mid-broadcast.
 
 :class:`CouponService` issues through :class:`livecs.scripts.coupons.CouponEngine` built from the active
-library, with the engine's atomic stock backend (in-process by default, Redis when given).
+library, with the engine's atomic stock backend (:func:`livecs.scripts.coupons.open_stock`: shared in Redis
+when the console runs with ``--redis``, else durable in the record's SQLite file). Only coupons that need no
+approval are ever offered to the streamer view (:meth:`CouponService.announceable`).
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Protocol
 
 from livecs.models import MemberTier
+
+log = logging.getLogger("livecs.console.coupons")
 
 
 class MerchantError(Exception):
@@ -175,6 +181,17 @@ class CouponService:
             return None
         return {"id": rule.id, "name": rule.name, "text": describe(rule)}
 
+    def announceable(self, rule_id: str) -> dict[str, Any] | None:
+        """The rule described for the streamer to say on air, or None: an approval-only (compensation) coupon
+        goes to one viewer after a supervisor's approval and is never announced to the room."""
+        try:
+            rule = self._engine().rule(rule_id)
+        except MerchantError:
+            return None
+        if rule is None or not rule.enabled or rule.requires_approval:
+            return None
+        return self.describe(rule_id)
+
     def first_announceable(self) -> dict[str, Any] | None:
         try:
             engine = self._engine()
@@ -184,6 +201,9 @@ class CouponService:
             if rule.enabled and not rule.requires_approval:
                 return self.describe(rule.id)
         return None
+
+    async def close(self) -> None:
+        await self.backend.close()
 
     def rules(self) -> list[dict[str, Any]]:
         try:
@@ -203,16 +223,25 @@ class CouponService:
         comment_id: str = "",
         member_tier: int | None = None,
     ) -> dict[str, Any]:
-        """The issued coupon as a dict; raises ``CouponRefused`` or :class:`MerchantError`."""
-        issued = await self._engine().issue(
-            self.backend,
-            rule_id,
-            user_id=user_id,
-            room=room,
-            operator=operator,
-            now=time.time(),
-            approved_by=approved_by,
-            comment_id=comment_id,
-            member_tier=MemberTier(member_tier) if member_tier is not None else None,
-        )
+        """The issued coupon as a dict; raises ``CouponRefused`` or :class:`MerchantError` (503 when the stock
+        cannot be reached: nothing was issued)."""
+        from redis.exceptions import RedisError
+
+        try:
+            issued = await self._engine().issue(
+                self.backend,
+                rule_id,
+                user_id=user_id,
+                room=room,
+                operator=operator,
+                now=time.time(),
+                approved_by=approved_by,
+                comment_id=comment_id,
+                member_tier=MemberTier(member_tier) if member_tier is not None else None,
+            )
+        except (RedisError, sqlite3.Error, OSError) as exc:
+            log.error("coupon %s not issued: stock unreachable (%r)", rule_id, exc)
+            raise MerchantError(
+                "优惠券库存暂时无法访问，未发出，请稍后重试", "coupon stock unreachable: not issued", 503
+            ) from None
         return dict(issued.to_dict())

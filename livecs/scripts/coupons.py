@@ -14,8 +14,13 @@ stock per room, per-user limit, per-room cooldown, validity window.
 
 * :class:`InProcessStock` — a lock-protected dict (safe from threads; its async ``claim`` never awaits inside
   the critical section, so it is also safe between asyncio tasks);
+* :class:`SqliteStock` — the embedded default's durable stock: two tables in the session record's SQLite file,
+  one ``BEGIN IMMEDIATE`` transaction per claim, so a restart keeps what was issued and every user's count,
+  and two processes on one file never exceed the stock either;
 * :class:`RedisStock` — one Lua script per claim, so two operators or two workers on any number of processes
   never exceed the stock or a user's limit. Keys come from :mod:`livecs.keys`.
+
+:func:`open_stock` picks the backend: Redis when a URL is given, else SQLite at the record's path.
 
 Every successful issue returns an :class:`IssuedCoupon` record for the store; a refusal raises
 :class:`CouponRefused` with a stable ``reason`` and a bilingual message.
@@ -23,11 +28,14 @@ Every successful issue returns an :class:`IssuedCoupon` record for the store; a 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import re
+import sqlite3
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from re import Pattern
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -429,7 +437,7 @@ class CouponEngine:
 
     def issue_sync(
         self,
-        backend: InProcessStock,
+        backend: InProcessStock | SqliteStock,
         rule_id: str,
         *,
         user_id: str,
@@ -441,7 +449,7 @@ class CouponEngine:
         member_tier: MemberTier | None = None,
         first_order: bool | None = None,
     ) -> IssuedCoupon:
-        """:meth:`issue` for synchronous callers (threads) on the in-process backend."""
+        """:meth:`issue` for synchronous callers (threads) on the in-process or SQLite backend."""
         rule = self.check_issuable(
             rule_id, now, approved_by=approved_by, member_tier=member_tier, first_order=first_order
         )
@@ -485,6 +493,10 @@ class StockBackend(Protocol):
 
     async def issued_count(self, room: str, rule_id: str) -> int: ...
 
+    async def close(self) -> None:
+        """Release the connection (a no-op in-process)."""
+        ...
+
 
 @dataclass
 class _RoomRuleState:
@@ -527,6 +539,9 @@ class InProcessStock:
     async def issued_count(self, room: str, rule_id: str) -> int:
         return self.issued_count_sync(room, rule_id)
 
+    async def close(self) -> None:
+        return None
+
 
 #: KEYS: issued counter, per-user hash, cooldown flag. ARGV: stock, per-user limit, user, cooldown ms, ttl s.
 CLAIM_LUA = """
@@ -548,8 +563,11 @@ return {1, issued}
 class RedisStock:
     """Stock shared by every process through Redis; cooldown measured on the Redis server's clock."""
 
-    def __init__(self, client: aioredis.Redis, key_ttl_s: int = DEFAULT_KEY_TTL_S) -> None:
+    def __init__(
+        self, client: aioredis.Redis, key_ttl_s: int = DEFAULT_KEY_TTL_S, *, owns_client: bool = False
+    ) -> None:
         self._client = client
+        self._owns_client = owns_client
         self._script = client.register_script(CLAIM_LUA)
         self._ttl = key_ttl_s
 
@@ -568,3 +586,143 @@ class RedisStock:
     async def issued_count(self, room: str, rule_id: str) -> int:
         value = await self._client.get(keys.coupon_issued(room, rule_id))
         return int(value) if value is not None else 0
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+#: The durable stock of the embedded default (in the record's SQLite file, next to the session tables).
+STOCK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS coupon_stock (
+    room TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    issued INTEGER NOT NULL DEFAULT 0,
+    last_issue_at REAL,
+    PRIMARY KEY (room, rule_id)
+);
+CREATE TABLE IF NOT EXISTS coupon_user_claims (
+    room TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    claimed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (room, rule_id, user_id)
+);
+"""
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+
+
+class SqliteStock:
+    """Stock persisted in SQLite: a restart keeps the issued counts and per-user claims; processes sharing the
+    file share the stock (each claim is one ``BEGIN IMMEDIATE`` transaction). Cooldown on the caller's clock.
+
+    Claims run in a worker thread (``asyncio.to_thread``) so the event loop never waits on the disk."""
+
+    def __init__(self, path: str | Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(self.path), timeout=busy_timeout_ms / MS_PER_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(STOCK_SCHEMA)
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = threading.Lock()
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("coupon stock closed")
+        return self._conn
+
+    def claim_sync(self, room: str, rule: CouponRule, user_id: str, now: float) -> tuple[ClaimStatus, int]:
+        with self._lock:
+            conn = self._db()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                status, issued = self._claim(conn, room, rule, user_id, now)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return status, issued
+
+    @staticmethod
+    def _claim(
+        conn: sqlite3.Connection, room: str, rule: CouponRule, user_id: str, now: float
+    ) -> tuple[ClaimStatus, int]:
+        row = conn.execute(
+            "SELECT issued, last_issue_at FROM coupon_stock WHERE room = ? AND rule_id = ?", (room, rule.id)
+        ).fetchone()
+        issued, last = (int(row[0]), row[1]) if row else (0, None)
+        if issued >= rule.stock:
+            return ClaimStatus.SOLD_OUT, issued
+        if rule.room_cooldown_s > 0 and last is not None and now < float(last) + rule.room_cooldown_s:
+            return ClaimStatus.COOLDOWN, issued
+        mine_row = conn.execute(
+            "SELECT claimed FROM coupon_user_claims WHERE room = ? AND rule_id = ? AND user_id = ?",
+            (room, rule.id, user_id),
+        ).fetchone()
+        mine = int(mine_row[0]) if mine_row else 0
+        if mine >= rule.per_user_limit:
+            return ClaimStatus.USER_LIMIT, issued
+        conn.execute(
+            "INSERT INTO coupon_stock (room, rule_id, issued, last_issue_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (room, rule_id) DO UPDATE SET issued = issued + 1, last_issue_at = excluded.last_issue_at",
+            (room, rule.id, now),
+        )
+        conn.execute(
+            "INSERT INTO coupon_user_claims (room, rule_id, user_id, claimed) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (room, rule_id, user_id) DO UPDATE SET claimed = claimed + 1",
+            (room, rule.id, user_id),
+        )
+        return ClaimStatus.OK, issued + 1
+
+    async def claim(self, room: str, rule: CouponRule, user_id: str, now: float) -> tuple[ClaimStatus, int]:
+        return await asyncio.to_thread(self.claim_sync, room, rule, user_id, now)
+
+    def issued_count_sync(self, room: str, rule_id: str) -> int:
+        with self._lock:
+            row = (
+                self._db()
+                .execute("SELECT issued FROM coupon_stock WHERE room = ? AND rule_id = ?", (room, rule_id))
+                .fetchone()
+            )
+        return int(row[0]) if row else 0
+
+    async def issued_count(self, room: str, rule_id: str) -> int:
+        return await asyncio.to_thread(self.issued_count_sync, room, rule_id)
+
+    def user_claims_sync(self, room: str, rule_id: str, user_id: str) -> int:
+        with self._lock:
+            row = (
+                self._db()
+                .execute(
+                    "SELECT claimed FROM coupon_user_claims WHERE room = ? AND rule_id = ? AND user_id = ?",
+                    (room, rule_id, user_id),
+                )
+                .fetchone()
+            )
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def open_stock(
+    redis_url: str | None, db_path: str | Path | None, *, key_ttl_s: int = DEFAULT_KEY_TTL_S
+) -> StockBackend:
+    """The stock a console issues against: shared through Redis when ``redis_url`` is given (every console
+    and worker on that Redis), else durable in SQLite at ``db_path`` (the record), else in this process only
+    (``db_path`` None or ``:memory:``)."""
+    if redis_url:
+        import redis.asyncio as aioredis
+
+        return RedisStock(aioredis.Redis.from_url(redis_url), key_ttl_s=key_ttl_s, owns_client=True)
+    if db_path is not None and str(db_path) != ":memory:":
+        return SqliteStock(db_path)
+    return InProcessStock()

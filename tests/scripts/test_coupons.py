@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from livecs import keys
 from livecs.models import Intent, MemberTier, Sentiment
-from livecs.scripts.coupons import CouponEngine, CouponRefused, InProcessStock, RedisStock, describe
+from livecs.scripts.coupons import (
+    CouponEngine,
+    CouponRefused,
+    InProcessStock,
+    RedisStock,
+    SqliteStock,
+    describe,
+    open_stock,
+)
 from livecs.scripts.library import CouponRule, Library
 
 from .conftest import NOW, make_comment, make_triage
@@ -33,8 +43,8 @@ def _rule(**kw: object) -> CouponRule:
 def _eligible_ids(engine: CouponEngine, text: str, intent: Intent, **kw: object) -> list[str]:
     sentiment = kw.pop("sentiment", Sentiment.NEU)
     cluster = kw.pop("cluster_size", 1)
-    comment = make_comment(text, **kw)  # type: ignore[arg-type]
-    triage = make_triage(text, intent, sentiment, cluster_size=cluster)  # type: ignore[arg-type]
+    comment = make_comment(text, **kw)
+    triage = make_triage(text, intent, sentiment, cluster_size=cluster)
     return [e.rule.id for e in engine.eligible(comment, triage, NOW)]
 
 
@@ -238,3 +248,85 @@ async def test_redis_user_limit_and_cooldown(redis_client: aioredis.Redis) -> No
     with pytest.raises(CouponRefused) as info:
         await engine.issue(backend, "r1", user_id="u1", room="room", operator="op", now=NOW)
     assert info.value.reason == "user_limit"
+
+
+def test_sqlite_stock_survives_a_restart(tmp_path: Path) -> None:
+    """Regression (issue 11): the embedded default kept stock in memory: a restart reset what was issued and
+    every user's limit. The stock lives in the record's SQLite file now."""
+    db = tmp_path / "rec.db"
+    engine = CouponEngine([_rule(stock=3, per_user_limit=1)])
+    first = SqliteStock(db)
+    for user in ("u1", "u2"):
+        engine.issue_sync(first, "r1", user_id=user, room="room", operator="op", now=NOW)
+    asyncio.run(first.close())
+
+    again = SqliteStock(db)  # the console restarted
+    assert again.issued_count_sync("room", "r1") == 2
+    assert again.user_claims_sync("room", "r1", "u1") == 1
+    with pytest.raises(CouponRefused) as info:
+        engine.issue_sync(again, "r1", user_id="u1", room="room", operator="op", now=NOW)
+    assert info.value.reason == "user_limit"
+    c = engine.issue_sync(again, "r1", user_id="u3", room="room", operator="op", now=NOW)
+    assert c.sequence == 3
+    with pytest.raises(CouponRefused) as info:
+        engine.issue_sync(again, "r1", user_id="u4", room="room", operator="op", now=NOW)
+    assert info.value.reason == "sold_out"
+    asyncio.run(again.close())
+
+
+def test_sqlite_stock_cooldown_and_async(tmp_path: Path) -> None:
+    engine = CouponEngine([_rule(stock=10, per_user_limit=2, room_cooldown_s=30)])
+
+    async def run() -> None:
+        stock = SqliteStock(tmp_path / "rec.db")
+        await engine.issue(stock, "r1", user_id="u1", room="room", operator="op", now=NOW)
+        with pytest.raises(CouponRefused) as info:
+            await engine.issue(stock, "r1", user_id="u2", room="room", operator="op", now=NOW + 10)
+        assert info.value.reason == "cooldown"
+        await engine.issue(stock, "r1", user_id="u2", room="room", operator="op", now=NOW + 31)
+        assert await stock.issued_count("room", "r1") == 2
+        await stock.close()
+
+    asyncio.run(run())
+
+
+def _sqlite_issuer(db: str, start: int, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    engine = CouponEngine([_rule(stock=STOCK, per_user_limit=1)])
+    stock = SqliteStock(db)
+
+    async def one(i: int) -> str | None:
+        try:
+            c = await engine.issue(stock, "r1", user_id=f"u{i % 120}", room="room", operator="op", now=NOW)
+        except CouponRefused:
+            return None
+        return c.user_id
+
+    async def run() -> list[str | None]:
+        return list(await asyncio.gather(*(one(i) for i in range(start, start + n))))
+
+    out.put(asyncio.run(run()))
+
+
+def test_sqlite_stock_is_shared_by_two_processes(tmp_path: Path) -> None:
+    """Two consoles on one record file: 2 × 100 concurrent claims never exceed the stock or a user's limit."""
+    db = str(tmp_path / "rec.db")
+    SqliteStock(db)  # schema in place before both start
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_sqlite_issuer, args=(db, k * 100, 100, out)) for k in range(2)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=50) for _ in procs]
+    for p in procs:
+        p.join(timeout=10)
+    winners = [u for r in results for u in r if u is not None]
+    assert len(winners) == STOCK
+    assert len(set(winners)) == STOCK
+    assert SqliteStock(db).issued_count_sync("room", "r1") == STOCK
+
+
+def test_open_stock_picks_the_backend(tmp_path: Path, redis_url: str) -> None:
+    assert isinstance(open_stock(None, None), InProcessStock)
+    assert isinstance(open_stock(None, ":memory:"), InProcessStock)
+    assert isinstance(open_stock(None, tmp_path / "rec.db"), SqliteStock)
+    assert isinstance(open_stock(redis_url, tmp_path / "rec.db"), RedisStock)
