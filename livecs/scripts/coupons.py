@@ -669,7 +669,8 @@ class SqliteStock:
             return ClaimStatus.USER_LIMIT, issued
         conn.execute(
             "INSERT INTO coupon_stock (room, rule_id, issued, last_issue_at) VALUES (?, ?, 1, ?) "
-            "ON CONFLICT (room, rule_id) DO UPDATE SET issued = issued + 1, last_issue_at = excluded.last_issue_at",
+            "ON CONFLICT (room, rule_id) DO UPDATE SET issued = issued + 1, "
+            "last_issue_at = excluded.last_issue_at",
             (room, rule.id, now),
         )
         conn.execute(
