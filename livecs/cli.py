@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from livecs.config import ConfigError, Settings, load_settings
+from livecs.config import ConfigError, Settings, check_webhook_token, load_settings
 
 log = logging.getLogger("livecs")
 
@@ -212,7 +212,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         settings.console.port = args.port
     if args.token:
-        settings.webhook.token = args.token
+        settings.webhook.token = check_webhook_token(args.token)
     sources = args.source or ["webhook"]
     if "replay" in sources and not args.file:
         print("serve --source replay needs --file FILE", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from livecs.ingest.validate import Limits
 
@@ -22,7 +22,7 @@ DEFAULT_CONFIG = ROOT / "config" / "livecs.yaml"
 ENV_PREFIX = "LIVECS_"
 
 
-class ConfigError(Exception):
+class ConfigError(ValueError):
     """The configuration cannot be used; the message says which key and why."""
 
 
@@ -96,10 +96,35 @@ class ScriptsSettings(_Section):
     )
 
 
+#: shortest webhook token accepted: a short one is guessed (issue 11: a one-character token was accepted)
+MIN_WEBHOOK_TOKEN_CHARS = 16
+
+
+def check_webhook_token(token: str) -> str:
+    """``token`` if it may guard the webhook (empty: one is generated), else :class:`ConfigError`."""
+    if token and len(token) < MIN_WEBHOOK_TOKEN_CHARS:
+        raise ConfigError(
+            f"webhook.token: must be at least {MIN_WEBHOOK_TOKEN_CHARS} characters (got {len(token)}); "
+            "leave it empty to have one generated / webhook 令牌至少 16 个字符"
+        )
+    return token
+
+
 class WebhookSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
-    token: str = Field("", description="bearer token; empty = generated at start and printed")
+    token: str = Field(
+        "",
+        description=f"bearer token, at least {MIN_WEBHOOK_TOKEN_CHARS} characters; empty = generated",
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token_long_enough(cls, value: str) -> str:
+        try:
+            return check_webhook_token(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("webhook.token: ")) from None
 
 
 class WsSourceSettings(_Section):

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from livecs.config import WebhookSettings
+from livecs.config import WebhookSettings, check_webhook_token
 from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.validate import Limits, Rejected, Validator
 
@@ -56,6 +56,7 @@ class WebhookHandler:
     ) -> None:
         if not token:
             raise ValueError("the webhook needs a non-empty token")
+        check_webhook_token(token)  # ConfigError (a ValueError) when shorter than 16 characters
         self.sink = sink
         self.name = name
         self.limits = limits or sink_limits(sink)

@@ -25,7 +25,7 @@ from livecs.ingest.webhook import (
 if TYPE_CHECKING:
     from tests.ingest.conftest import Collected
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 URL = "/api/rooms/r1/comments"
 ClientFactory = Callable[[web.Application], Awaitable[TestClient]]
@@ -205,3 +205,21 @@ async def test_standalone_source_serves_until_cancelled(collected: Collected) ->
             await session.post(url, json=[comment(3)], headers={"Authorization": f"Bearer {source.token}"})
     assert collected.comment_ids == ["c1", "c2"]
     assert collected.counters.sources["webhook"] == "listening"
+
+
+def test_a_short_webhook_token_is_a_clear_config_error(collected: Collected) -> None:
+    """Regression (issue 11): a one-character webhook token was accepted. At least 16 characters, in the
+    configuration, on the command line and wherever the webhook is mounted."""
+    from livecs.cli import main as cli_main
+    from livecs.config import ConfigError, load_settings
+
+    for short in ("x", "a" * 15):
+        with pytest.raises(ValueError, match="at least 16 characters"):
+            WebhookSettings(token=short)
+        with pytest.raises(ConfigError, match="at least 16 characters"):
+            webhook_routes(collected.sink, short)
+        with pytest.raises(ConfigError, match=r"webhook\.token"):
+            load_settings(environ={"LIVECS_WEBHOOK__TOKEN": short})
+    assert cli_main(["serve", "--source", "webhook", "--token", "x"]) == 2
+    assert WebhookSettings(token="a" * 16).token == "a" * 16
+    assert WebhookSettings(token="").token == ""  # generated at start
