@@ -250,6 +250,14 @@ class ConsoleSettings(_Section):
     )
     cookie_name: str = "livecs_token"
     cookie_secure: bool = Field(False, description="set the Secure flag (behind HTTPS)")
+    session_ttl_s: float = Field(
+        12 * 3600, gt=0, description="a login session (the cookie's id) expires after this; logout revokes it"
+    )
+    login_max_failures: int = Field(
+        10, ge=1, description="wrong tokens from one address within login_failure_window_s before a lockout"
+    )
+    login_failure_window_s: float = Field(60.0, gt=0)
+    login_lockout_s: float = Field(300.0, gt=0, description="how long a locked-out address is refused (429)")
     results_stage: str = Field("console", description="bus stage name; give each console process its own")
     read_count: int = Field(1000, ge=1, description="results read from the bus at once")
     read_block_ms: int = Field(100, ge=1)

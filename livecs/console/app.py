@@ -39,9 +39,11 @@ from livecs.console.auth import (
     PUBLIC,
     Auth,
     Role,
+    client_address,
     current_user,
     make_middleware,
     requires,
+    same_origin,
 )
 from livecs.console.hub import IDLE_REFRESH_S, ActionError, ActionRequest, Hub
 from livecs.console.merchant import CouponService, MerchantBackend, MerchantError, RegistryBackend
@@ -88,6 +90,10 @@ WS_MAX_MSG_BYTES = 64 * 1024
 FORM_OVERHEAD_BYTES = 64 * 1024
 LOGIN_ERROR_MARK = "<!--error-->"
 LOGIN_ERROR_HTML = '<p class="login-error" role="alert">令牌无效，请重试 / invalid token</p>'
+LOGIN_LOCKED_HTML = (
+    '<p class="login-error" role="alert">'
+    "令牌错误次数过多，请 {minutes} 分钟后再试 / too many wrong tokens</p>"
+)
 OPERATOR_ROLES = (Role.OPERATOR,)
 VIEWER_ROLES = (Role.OPERATOR, Role.STREAMER)
 ALL_ROLES = (Role.OPERATOR, Role.STREAMER, Role.MERCHANT)
@@ -166,13 +172,17 @@ def _page(request: web.Request, name: str, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="text/html", charset="utf-8")
 
 
-def _login_page(request: web.Request, status: int, error: bool = False) -> web.Response:
+def _login_page(
+    request: web.Request, status: int, error: bool = False, error_html: str = LOGIN_ERROR_HTML
+) -> web.Response:
     body = request.app[FILES]["login.html"]
     if error:
-        body = body.replace(LOGIN_ERROR_MARK.encode(), LOGIN_ERROR_HTML.encode())
+        body = body.replace(LOGIN_ERROR_MARK.encode(), error_html.encode())
     resp = web.Response(body=body, status=status, content_type="text/html", charset="utf-8")
     if status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="livecs"'
+    # the login form's POST must carry our Origin (checked): "no-referrer" would make browsers send "null"
+    resp.headers["Referrer-Policy"] = "same-origin"
     return resp
 
 
@@ -183,23 +193,47 @@ async def login_get(request: web.Request) -> web.StreamResponse:
 
 @requires(PUBLIC)
 async def login_post(request: web.Request) -> web.StreamResponse:
+    """Token in, session cookie out: the cookie holds a revocable session id, never the token. The form must
+    come from our own origin; wrong tokens count towards the address's lockout."""
+    if not same_origin(request):
+        return _error(403, "来源不被允许", "cross-origin login refused")
+    auth = request.app[AUTH]
+    address = client_address(request)
+    wait = auth.throttle.retry_after(address)
+    if wait > 0:
+        auth.throttle.refuse()
+        html = LOGIN_LOCKED_HTML.format(minutes=max(1, round(wait / 60)))
+        resp = _login_page(request, 429, error=True, error_html=html)
+        resp.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+        return resp
     form = await request.post()
     token = str(form.get("token", ""))[:MAX_TOKEN_CHARS].strip()
-    user = request.app[AUTH].user_for(token)
+    user = auth.user_for(token)
     if user is None:
+        auth.throttle.failed(address)
         return _login_page(request, 401, error=True)
+    auth.throttle.succeeded(address)
     cfg = request.app[SETTINGS]
     resp = web.HTTPSeeOther(HOME_PAGE[user.role])
     resp.set_cookie(
-        cfg.cookie_name, token, httponly=True, samesite="Strict", path="/", secure=cfg.cookie_secure or None
+        cfg.cookie_name,
+        auth.sessions.create(user),
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        secure=cfg.cookie_secure or None,
+        max_age=int(cfg.session_ttl_s),
     )
     raise resp
 
 
 @requires(*ALL_ROLES)
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Revoke the cookie's session (the same cookie no longer works anywhere) and clear the cookie."""
+    name = request.app[SETTINGS].cookie_name
+    request.app[AUTH].sessions.revoke(request.cookies.get(name))
     resp = web.HTTPSeeOther("/login")
-    resp.del_cookie(request.app[SETTINGS].cookie_name, path="/")
+    resp.del_cookie(name, path="/")
     raise resp
 
 

@@ -44,7 +44,7 @@ USER_OF_ROLE = {"operator": "alice", "streamer": "star", "merchant": "shop", "ad
 
 
 async def test_every_route_needs_a_token_of_an_allowed_role(make_console) -> None:
-    con = await make_console()
+    con = await make_console(login_max_failures=10_000)  # the lockout has its own test
     await con.publish(comment_group("有S码吗"))
     await con.settle()
     c = con.client
@@ -74,15 +74,16 @@ async def test_pages_show_the_login_form_and_login_sets_a_strict_cookie(make_con
     c = con.client
     r = await c.get("/console", headers={"Accept": "text/html"})
     assert r.status == 401 and 'action="/login"' in await r.text()
-    r = await c.post("/login", data={"token": "nope"}, allow_redirects=False)
+    origin = {"Origin": f"http://{c.server.host}:{c.server.port}"}
+    r = await c.post("/login", data={"token": "nope"}, headers=origin, allow_redirects=False)
     assert r.status == 401 and "令牌无效" in await r.text()
-    r = await c.post("/login", data={"token": TOKENS["alice"]}, allow_redirects=False)
+    r = await c.post("/login", data={"token": TOKENS["alice"]}, headers=origin, allow_redirects=False)
     assert r.status == 303 and r.headers["Location"] == "/console"
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
-    r = await c.get("/api/queue")  # the cookie jar now carries the token
+    r = await c.get("/api/queue")  # the cookie jar now carries the session
     assert r.status == 200
-    r = await c.post("/login", data={"token": TOKENS["shop"]}, allow_redirects=False)
+    r = await c.post("/login", data={"token": TOKENS["shop"]}, headers=origin, allow_redirects=False)
     assert r.headers["Location"] == "/merchant"
 
 
@@ -107,7 +108,11 @@ async def test_cookie_writes_and_websockets_must_come_from_our_origin(make_conso
     await con.publish(comment_group("发货了吗"))
     await con.settle()
     c = con.client
-    await c.post("/login", data={"token": TOKENS["alice"]})
+    await c.post(
+        "/login",
+        data={"token": TOKENS["alice"]},
+        headers={"Origin": f"http://{c.server.host}:{c.server.port}"},
+    )
     item_id = (await (await c.get("/api/queue")).json())["items"][0]["id"]
     r = await c.post(
         "/api/actions", json={"item_id": item_id, "kind": "take"}, headers={"Origin": "http://evil.example"}
