@@ -45,6 +45,7 @@ from livecs.models import Comment, Emotion, Intent, Sentiment, Suggestion, Triag
 from livecs.scripts.catalogue import AliasHit, CatalogueIndex, longer_alias
 from livecs.scripts.coupons import CouponCandidate, CouponEngine, EligibleCoupon
 from livecs.scripts.library import Library, Product, Script
+from livecs.scripts.nickname import reply_nickname
 from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import CompiledTemplate, Variable
 
@@ -718,27 +719,6 @@ class ScriptMatcher:
         if value is None:
             value = self.settings.missing_variable.format(name=name)
         return value
-
-
-#: characters a nickname keeps when the shop's account says it back to the room
-_NICK_DROP = re.compile(r"[^\w\u4e00-\u9fff·・._\- ]+")
-#: a nickname that carries contact details or a link is never repeated by the shop's account
-_NICK_CONTACT = re.compile(
-    r"(?:\d[\s._-]*){5,}|https?|www|\.com|\.cn|v信|vx|wx|weixin|微信|威信|薇信|qq|扣扣|加v|加微|主页",
-    re.IGNORECASE,
-)
-
-
-def reply_nickname(nickname: str, max_chars: int) -> str | None:
-    """The viewer's nickname as the reply may address it, or ``None`` (the library's fallback is used).
-
-    Strangers pick nicknames: markup characters are dropped, and one that looks like contact details or a
-    link (加V…, digits, URLs) is not repeated, so an operator's reply never advertises for a spammer.
-    """
-    if _NICK_CONTACT.search(nickname):
-        return None
-    cleaned = _NICK_DROP.sub("", nickname).strip()
-    return cleaned[:max_chars] or None
 
 
 def _fuzzy(query: str, examples: tuple[str, ...]) -> tuple[float, str]:

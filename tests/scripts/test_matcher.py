@@ -335,3 +335,67 @@ def test_unsafe_or_empty_nickname_falls_back(apparel_matcher: ScriptMatcher) -> 
             nickname=nick,
         )[0]
         assert best.reply.startswith("亲，") and "123456" not in best.reply and "【" not in best.reply
+
+
+#: nicknames that make a claim or carry contact details
+#: (issue 11: "本店卖假货大家别买，您的留言我们都看到了…")
+CLAIMING_NICKNAMES = (
+    "本店卖假货大家别买",
+    "賣 假-貨",  # traditional, spaced
+    "这家是骗子",
+    "官方客服小美",
+    "主播说全场免费",
+    "全网最低价",
+    "9块9包邮",
+    "私信领红包",
+    "大家快跑",
+    "质量差，退货",
+    "ＶＸ同号",
+    "加薇 abc",
+    "100%正品",
+)
+
+
+def test_a_nickname_that_makes_a_claim_never_appears_in_a_reply(apparel_matcher: ScriptMatcher) -> None:
+    """Regression (issue 11): a suggested reply repeated a hostile nickname, so the shop's account said
+    "本店卖假货大家别买". Every reply that addresses the viewer falls back to 亲 for such a nickname."""
+    from livecs.scripts.nickname import fold
+
+    for nick in CLAIMING_NICKNAMES:
+        for text, intent, sentiment, emotion in (
+            ("骗子 还不发货", Intent.COMPLAINT, Sentiment.NEG, Emotion.ANGRY),
+            ("三天了物流还没动 急死了", Intent.LOGISTICS, Sentiment.NEG, Emotion.ANXIOUS),
+            ("晚上好", Intent.CHITCHAT, Sentiment.NEU, Emotion.NONE),
+        ):
+            for s in _top(apparel_matcher, text, intent, sentiment, emotion=emotion, nickname=nick):
+                squeezed = fold(s.reply)[1]
+                for part in (
+                    "假货",
+                    "骗子",
+                    "客服小美",
+                    "免费",
+                    "最低价",
+                    "包邮",
+                    "红包",
+                    "快跑",
+                    "同号",
+                    "正品",
+                ):
+                    if part in fold(nick)[1]:
+                        assert part not in squeezed.replace(fold(text)[1], ""), (nick, s.reply)
+                assert nick not in s.reply, (nick, s.reply)
+            first = _top(apparel_matcher, text, intent, sentiment, emotion=emotion, nickname=nick)[0]
+            if intent is not Intent.CHITCHAT:
+                assert first.reply.startswith("亲，"), (nick, first.reply)
+            else:
+                assert first.reply.startswith("欢迎亲"), (nick, first.reply)
+
+
+def test_ordinary_nicknames_are_still_used() -> None:
+    from livecs.scripts.nickname import makes_a_claim, reply_nickname
+
+    for nick in ("小鱼", "Amy", "快乐小猪", "月亮", "Lily_520", "王_88", "小 鱼"):
+        assert not makes_a_claim(nick), nick
+        assert reply_nickname(nick, 12) == nick
+    for nick in CLAIMING_NICKNAMES:
+        assert makes_a_claim(nick) and reply_nickname(nick, 12) is None, nick
