@@ -3,8 +3,18 @@
 Reading never builds the model (that is :mod:`livecs.scripts.validate`): it returns a :class:`RawDocument`
 — per section, the items as plain dicts plus where each item and each field came from — and the problems
 found while reading (size limits, YAML syntax, a formula in a spreadsheet cell, unknown sheets). Nothing is
-executed: YAML through ``SafeLoader`` only, XLSX through openpyxl ``read_only`` with ``data_only=False`` so a
-formula is seen as a formula (and reported as an error), never evaluated; workbooks with macros are refused.
+executed: YAML through the safe loader only, XLSX through a streaming reader
+(:mod:`livecs.scripts.xlsx_stream`) so a formula is seen as a formula (and reported as an error), never
+evaluated; workbooks with macros are refused.
+
+Every limit is enforced while the file is streamed, before anything is built from it, so an upload within
+the byte limit is refused or read in bounded time and memory (issue 11: 1,000,000 one-cell CSV rows took
+87 s and 1.47 GB): CSV rows are read one at a time and reading stops at the first row over ``max_sheet_rows``
+(blank rows included), ``max_rows_per_section`` (rows with data), ``max_columns`` or ``max_cells``; an XLSX is
+read by :mod:`livecs.scripts.xlsx_stream` (expat, a chunk at a time, counting elements, rows and cells per
+row: ``max_xlsx_elements``); a YAML file is first streamed as
+parser events counting nodes with aliases expanded (``max_yaml_nodes``, so an alias bomb costs nothing) and
+items per section.
 
 Spreadsheet layout (CSV: one file per section, named after it or recognised by its header; XLSX: one sheet
 per section): see ``TABLE_COLUMNS``. Lists in a cell are separated by ``|`` (or newline, ``、``, ``，``);
@@ -162,6 +172,12 @@ REFUSED_SUFFIXES = (".xlsm", ".xls", ".xlsb")
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 #: How deep field positions are recorded in YAML (item → rows → 0 → size).
 YAML_LOCATION_DEPTH = 4
+#: issues that mean reading stopped at a limit while streaming (the rest of the file was not read)
+STREAM_LIMIT_CODES = frozenset(
+    {"too_many_rows", "too_many_columns", "too_many_cells", "xlsx_too_complex", "yaml_too_large"}
+)
+#: the fast C YAML parser when PyYAML was built with libyaml (same nodes and marks), else the Python one
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _RejectedCell:
@@ -219,7 +235,7 @@ def read_document(name: str, content: bytes, limits: Limits) -> RawDocument:
     suffix = Path(name).suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
-            _read_yaml(doc, content)
+            _read_yaml(doc, content, limits)
         elif suffix == ".csv":
             _read_csv(doc, name, content, limits)
         elif suffix in XLSX_SUFFIXES:
@@ -263,6 +279,8 @@ def read_path(path: str | Path, limits: Limits) -> RawDocument:
 
 
 def _check_row_counts(doc: RawDocument, limits: Limits) -> None:
+    if any(i.code in STREAM_LIMIT_CODES for i in doc.issues):
+        return  # reading stopped at a limit and said so
     for section, items in doc.sections.items():
         if len(items) > limits.max_rows_per_section:
             doc.error(
@@ -275,13 +293,15 @@ def _check_row_counts(doc: RawDocument, limits: Limits) -> None:
 # --- YAML ------------------------------------------------------------------------------------------
 
 
-def _read_yaml(doc: RawDocument, content: bytes) -> None:
+def _read_yaml(doc: RawDocument, content: bytes, limits: Limits) -> None:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         doc.error("encoding", "文件不是 UTF-8 编码", f"file is not UTF-8 ({exc.reason})")
         return
-    loader = yaml.SafeLoader(text)
+    if not _scan_yaml(doc, text, limits):
+        return
+    loader = YAML_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -350,6 +370,42 @@ def _read_yaml(doc: RawDocument, content: bytes) -> None:
                 _map_fields(doc, sub_node, "", item.field_locations)
                 items.append(item)
             doc.sections[section] = items
+
+
+def _scan_yaml(doc: RawDocument, text: str, limits: Limits) -> bool:
+    """Stream the parser's events (nothing is built) and count nodes, an alias counting as the whole node it
+    repeats; False (and an error) at the first node over ``max_yaml_nodes``. A syntax error is left to the
+    real load, which reports it with its line; rows per section are checked after the (bounded) load."""
+    total = 0
+    anchored: dict[str, int] = {}
+    frames: list[tuple[int, str | None]] = []  # (total when the collection started, its anchor)
+    try:
+        for event in yaml.parse(text, Loader=YAML_LOADER):  # a generator: leaving it drops the parser
+            if isinstance(event, yaml.CollectionEndEvent):
+                start, anchor = frames.pop()
+                if anchor:
+                    anchored[anchor] = total - start
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                total += anchored.get(event.anchor or "", 1)
+            elif isinstance(event, yaml.NodeEvent):
+                total += 1
+                if isinstance(event, yaml.CollectionStartEvent):
+                    frames.append((total - 1, event.anchor))
+                elif event.anchor:
+                    anchored[event.anchor] = 1
+            else:
+                continue
+            if total > limits.max_yaml_nodes:
+                doc.error(
+                    "yaml_too_large",
+                    f"YAML 内容过多（超过 {limits.max_yaml_nodes} 个值，别名展开后计），已停止读取",
+                    f"YAML too large (over {limits.max_yaml_nodes} nodes, aliases expanded): reading stopped",
+                )
+                return False
+    except yaml.YAMLError:
+        return True
+    return True
 
 
 def _map_fields(
@@ -533,6 +589,69 @@ def _table_to_items(
         doc.sections.setdefault(section, []).extend(items)
 
 
+@dataclass(slots=True)
+class _CellBudget:
+    """Cells still allowed in one file (shared by its sheets)."""
+
+    left: int
+
+
+def _bounded_rows(
+    doc: RawDocument,
+    rows: Iterable[tuple[int, list[Any]]],
+    limits: Limits,
+    budget: _CellBudget,
+    where: Location,
+) -> Iterator[tuple[int, list[Any]]]:
+    """``rows`` as they are read, stopping (with an error) at the first one over a limit: rows read
+    (``max_sheet_rows``, blank ones included), rows with data (``max_rows_per_section``), cells in a row
+    (``max_columns``) and cells in the file (``max_cells``)."""
+    read = 0
+    with_data = 0
+    for line, cells in rows:
+        read += 1
+        if read > limits.max_sheet_rows:
+            doc.error(
+                "too_many_rows",
+                f"行数过多（超过 {limits.max_sheet_rows} 行，含空行），已停止读取",
+                f"too many rows (over {limits.max_sheet_rows}, blank ones included): reading stopped",
+                Location(where.file, where.sheet, line),
+            )
+            return
+        if len(cells) > limits.max_columns and any(
+            c is not None and c != "" for c in cells[limits.max_columns :]
+        ):
+            doc.error(
+                "too_many_columns",
+                f"列数过多（{len(cells)}，上限 {limits.max_columns}），已停止读取",
+                f"too many cells in a row ({len(cells)}, limit {limits.max_columns}): reading stopped",
+                Location(where.file, where.sheet, line),
+            )
+            return
+        filled = sum(1 for c in cells if c is not None and c != "")
+        if not filled:
+            continue
+        with_data += 1
+        budget.left -= filled
+        if with_data > limits.max_rows_per_section:
+            doc.error(
+                "too_many_rows",
+                f"行数过多（超过 {limits.max_rows_per_section} 行），已停止读取",
+                f"too many rows (over {limits.max_rows_per_section}): reading stopped",
+                Location(where.file, where.sheet, line),
+            )
+            return
+        if budget.left < 0:
+            doc.error(
+                "too_many_cells",
+                f"单元格过多（超过 {limits.max_cells} 个），已停止读取",
+                f"too many cells (over {limits.max_cells}): reading stopped",
+                Location(where.file, where.sheet, line),
+            )
+            return
+        yield line, cells
+
+
 def _column_letter(index: int) -> str:
     letters = ""
     index += 1
@@ -553,12 +672,20 @@ def _read_csv(doc: RawDocument, name: str, content: bytes, limits: Limits) -> No
     if text is None:
         doc.error("encoding", "CSV 编码无法识别（请用 UTF-8）", "cannot decode CSV (use UTF-8)")
         return
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = list(reader)
-    if not rows:
+    reader = csv.reader(io.StringIO(text, newline=""))  # rows one at a time, never the whole file
+    first = next(reader, None)
+    if first is None:
         doc.warning("empty_file", "文件是空的", "file is empty")
         return
-    header = [_normalise_header(h) for h in rows[0]]
+    if len(first) > limits.max_columns:
+        doc.error(
+            "too_many_columns",
+            f"列数过多（{len(first)}，上限 {limits.max_columns}）",
+            f"too many columns ({len(first)}, limit {limits.max_columns})",
+            Location(doc.file, line=1),
+        )
+        return
+    header = [_normalise_header(h) for h in first]
     section = _section_for(Path(name).stem, header)
     if section is None:
         doc.error(
@@ -568,68 +695,76 @@ def _read_csv(doc: RawDocument, name: str, content: bytes, limits: Limits) -> No
             Location(doc.file, line=1),
         )
         return
-    numbered = ((i + 2, list(r)) for i, r in enumerate(rows[1:]))
-    _table_to_items(doc, section, header, numbered, Location(doc.file), limits)
+    numbered = ((i, r) for i, r in enumerate(reader, start=2))
+    budget = _CellBudget(limits.max_cells)
+    rows = _bounded_rows(doc, numbered, limits, budget, Location(doc.file))
+    _table_to_items(doc, section, header, rows, Location(doc.file), limits)
 
 
 def _read_xlsx(doc: RawDocument, content: bytes, limits: Limits) -> None:
-    import openpyxl  # local import: only spreadsheet uploads pay for it
+    from livecs.scripts.xlsx_stream import XlsxCorrupt, XlsxLimit, read_sheets
 
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            infos = zf.infolist()
+        zf = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile:
         doc.error("xlsx_corrupt", "不是有效的 .xlsx 文件", "not a valid .xlsx file")
         return
-    if sum(i.file_size for i in infos) > limits.max_xlsx_uncompressed_bytes:
-        doc.error("xlsx_too_large", "表格解压后过大", "workbook too large once uncompressed")
-        return
-    if any(i.filename.endswith(MACRO_MEMBER) for i in infos):
-        doc.error(
-            "xlsx_macro", "表格含宏，已拒绝（宏从不执行）", "workbook holds macros: refused (never run)"
-        )
-        return
-    wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False, keep_links=False)
-    try:
-        for ws in wb.worksheets:
-            rows_iter = ws.iter_rows()
-            first = next(rows_iter, None)
-            if first is None:
-                continue
-            header = [_normalise_header(c.value) for c in first]
-            section = _section_for(ws.title, header)
-            if section is None:
-                doc.warning(
-                    "unknown_sheet",
-                    f"忽略工作表 {ws.title}（可用：{'、'.join(SECTIONS)}）",
-                    f"sheet {ws.title} ignored (known: {', '.join(SECTIONS)})",
-                    Location(doc.file, ws.title),
-                )
-                continue
-            _table_to_items(
-                doc,
-                section,
-                header,
-                _xlsx_rows(doc, ws.title, header, rows_iter),
-                Location(doc.file, ws.title),
-                limits,
+    with zf:
+        infos = zf.infolist()
+        if sum(i.file_size for i in infos) > limits.max_xlsx_uncompressed_bytes:
+            doc.error("xlsx_too_large", "表格解压后过大", "workbook too large once uncompressed")
+            return
+        if any(i.filename.endswith(MACRO_MEMBER) for i in infos):
+            doc.error(
+                "xlsx_macro", "表格含宏，已拒绝（宏从不执行）", "workbook holds macros: refused (never run)"
             )
-    finally:
-        wb.close()
+            return
+        budget = _CellBudget(limits.max_cells)
+        try:
+            for title, rows_iter in read_sheets(
+                zf,
+                max_elements=limits.max_xlsx_elements,
+                max_rows=limits.max_sheet_rows + 1,  # the header row too
+                max_columns=limits.max_columns,
+            ):
+                first = next(rows_iter, None)
+                if first is None:
+                    continue
+                header = [_normalise_header(v) for v in first[1]]
+                section = _section_for(title, header)
+                if section is None:
+                    doc.warning(
+                        "unknown_sheet",
+                        f"忽略工作表 {title}（可用：{'、'.join(SECTIONS)}）",
+                        f"sheet {title} ignored (known: {', '.join(SECTIONS)})",
+                        Location(doc.file, title),
+                    )
+                    continue
+                where = Location(doc.file, title)
+                rows = _bounded_rows(doc, _xlsx_rows(doc, title, header, rows_iter), limits, budget, where)
+                _table_to_items(doc, section, header, rows, where, limits)
+                if any(i.code in STREAM_LIMIT_CODES for i in doc.issues):
+                    return
+        except XlsxLimit as exc:
+            doc.error(exc.code, exc.zh, exc.en)
+        except XlsxCorrupt as exc:
+            doc.error("xlsx_corrupt", "不是有效的 .xlsx 文件", f"not a valid .xlsx file ({exc})")
 
 
 def _xlsx_rows(
-    doc: RawDocument, sheet: str, header: list[str], rows_iter: Iterator[Any]
+    doc: RawDocument, sheet: str, header: list[str], rows_iter: Iterator[tuple[int, list[Any]]]
 ) -> Iterator[tuple[int, list[Any]]]:
     """Cell values by row; a formula cell is reported and read as empty (never evaluated)."""
-    for row_index, row in enumerate(rows_iter, start=2):
+    from livecs.scripts.xlsx_stream import Formula
+
+    for row_index, row in rows_iter:
         values: list[Any] = []
-        for col, cell in enumerate(row):
-            if getattr(cell, "data_type", None) == "f":
+        for col, value in enumerate(row):
+            if isinstance(value, Formula):
                 doc.error(
                     "xlsx_formula",
-                    f"单元格含公式 {cell.value}（公式不会被计算，请填写值）",
-                    f"cell holds a formula {cell.value} (formulas are never evaluated; enter a value)",
+                    f"单元格含公式 {value.text}（公式不会被计算，请填写值）",
+                    f"cell holds a formula {value.text} (formulas are never evaluated; enter a value)",
                     Location(
                         doc.file,
                         sheet,
@@ -640,7 +775,7 @@ def _xlsx_rows(
                 )
                 values.append(REJECTED)
             else:
-                values.append(getattr(cell, "value", None))
+                values.append(value)
         yield row_index, values
 
 

@@ -32,6 +32,16 @@ class Limits(_Section):
     max_file_bytes: int = 5_000_000
     max_xlsx_uncompressed_bytes: int = 50_000_000
     max_rows_per_section: int = 5000
+    #: rows read from one CSV file or sheet, blank rows included (reading stops at the first one over)
+    max_sheet_rows: int = 20_000
+    #: cells in one row of a CSV file or sheet
+    max_columns: int = 64
+    #: cells read from one CSV or XLSX file (all sheets)
+    max_cells: int = 300_000
+    #: XML elements in one .xlsx (every part: sheets, shared strings, styles…), counted before it is opened
+    max_xlsx_elements: int = 1_000_000
+    #: YAML nodes in one file (scalars, lists, mappings), counted before it is built
+    max_yaml_nodes: int = 300_000
     max_scripts: int = 3000
     max_products: int = 2000
     max_coupons: int = 500
