@@ -41,7 +41,7 @@ class Limits(_Section):
     #: XML elements in one .xlsx (every part: sheets, shared strings, styles…), counted before it is opened
     max_xlsx_elements: int = 1_000_000
     #: YAML nodes in one file (scalars, lists, mappings), counted before it is built
-    max_yaml_nodes: int = 300_000
+    max_yaml_nodes: int = 150_000
     max_scripts: int = 3000
     max_products: int = 2000
     max_coupons: int = 500

@@ -126,3 +126,110 @@ def test_formula_reported_once_with_column(apparel_library: Library) -> None:
     row3 = [i for i in result.issues if i.location.sheet == "products" and i.location.line == 3]
     assert [i.code for i in row3] == ["xlsx_formula"]  # no second "price missing" for the same cell
     assert "price (D)" in row3[0].format()
+
+
+# --- bounded uploads (issue 11) ------------------------------------------------------------------------
+UPLOAD_BUDGET_S = 2.0
+UPLOAD_BUDGET_BYTES = 100 * 1024 * 1024
+
+
+def _codes(result: object) -> list[str]:
+    return [i.code for i in result.issues]  # type: ignore[attr-defined]
+
+
+def _measured(files: list[tuple[str, bytes]]) -> tuple[list[str], float, int]:
+    """Codes of an upload's check, its wall time, and its peak traced memory (a second run)."""
+    import time
+    import tracemalloc
+
+    from livecs.scripts.validate import check_bytes
+
+    started = time.perf_counter()
+    codes = [i.code for i in check_bytes(files).issues]
+    elapsed = time.perf_counter() - started
+    tracemalloc.start()
+    try:
+        check_bytes(files)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return codes, elapsed, peak
+
+
+def test_a_million_row_csv_is_refused_while_streaming() -> None:
+    """Regression: 1,000,000 one-cell rows (2 MB) took 87 s and 1.47 GB: rows were counted after parsing."""
+    from .uploads import million_row_csv
+
+    codes, elapsed, peak = _measured([("scripts.csv", million_row_csv())])
+    assert codes[0] == "too_many_rows"
+    assert elapsed < UPLOAD_BUDGET_S and peak < UPLOAD_BUDGET_BYTES, (elapsed, peak)
+
+
+def test_a_900k_row_xlsx_is_refused_while_streaming() -> None:
+    """Regression: a 130 KB workbook of 900,000 rows took 164 s and 1.3 GB."""
+    from .uploads import row_bomb_xlsx
+
+    data = row_bomb_xlsx()
+    assert len(data) < 200_000
+    codes, elapsed, peak = _measured([("shop.xlsx", data)])
+    assert codes[0] == "too_many_rows"
+    assert elapsed < UPLOAD_BUDGET_S and peak < UPLOAD_BUDGET_BYTES, (elapsed, peak)
+
+
+def test_blank_rows_wide_rows_and_cell_totals_stop_reading() -> None:
+    from livecs.scripts.settings import ScriptsConfig
+
+    cfg = ScriptsConfig()
+    blank = ("reply\n" + "\n" * 2_000_000).encode()  # 2 MB of blank rows: bounded too
+    codes, elapsed, _ = _measured([("scripts.csv", blank)])
+    assert codes[0] == "too_many_rows" and elapsed < UPLOAD_BUDGET_S
+    wide = ("reply," + ",".join(f"c{i}" for i in range(100)) + "\na\n").encode()
+    assert _codes(load_bytes([("scripts.csv", wide)], cfg))[0] == "too_many_columns"
+    wide_row = ("reply\n" + "a" + ",b" * 100 + "\n").encode()
+    assert _codes(load_bytes([("scripts.csv", wide_row)], cfg))[0] == "too_many_columns"
+    cfg.limits.max_cells = 10
+    many = ("reply,keywords\n" + "a,b\n" * 6).encode()
+    assert "too_many_cells" in _codes(load_bytes([("scripts.csv", many)], cfg))
+
+
+def test_xlsx_limits_while_streaming(apparel_library: Library) -> None:
+    from livecs.scripts.settings import ScriptsConfig
+
+    cfg = ScriptsConfig()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "scripts"
+    ws.append(["reply"])
+    ws.cell(row=2, column=500, value="far away")  # a cell beyond the column limit
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert _codes(load_bytes([("wide.xlsx", buf.getvalue())], cfg)) == ["too_many_columns"]
+    cfg.limits.max_xlsx_elements = 50
+    assert "xlsx_too_complex" in _codes(
+        load_bytes([("shop.xlsx", _xlsx_bytes(apparel_library, lambda wb: None))], cfg)
+    )
+    # a DTD (entity tricks) is refused
+    buf = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(_xlsx_bytes(apparel_library, lambda wb: None))) as src,
+        zipfile.ZipFile(buf, "w") as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                body = data.split(b"?>", 1)[1] if data.startswith(b"<?xml") else data
+                data = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>' + body
+            dst.writestr(info.filename, data)
+    assert _codes(load_bytes([("dtd.xlsx", buf.getvalue())])) == ["xlsx_corrupt"]
+
+
+def test_yaml_nodes_are_counted_before_loading() -> None:
+    from livecs.scripts.settings import ScriptsConfig
+
+    flat = ("scripts:\n- id: x\n  keywords:\n" + "  - a\n" * 800_000).encode()  # 4.8 MB, 800,000 nodes
+    codes, elapsed, peak = _measured([("shop.yaml", flat)])
+    assert codes == ["yaml_too_large"]
+    assert elapsed < UPLOAD_BUDGET_S and peak < UPLOAD_BUDGET_BYTES, (elapsed, peak)
+    cfg = ScriptsConfig()
+    cfg.limits.max_yaml_nodes = 5
+    assert _codes(load_bytes([("shop.yaml", b"scripts:\n- {id: a, reply: b}\n")], cfg)) == ["yaml_too_large"]
