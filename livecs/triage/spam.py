@@ -255,9 +255,7 @@ class FloodTracker:
                 repeats >= self.same_user_same_text
                 and _core_length(text_key) >= self.same_user_same_text_min_chars
             ):
-                reason = (
-                    "flood:repeat"  # a short text repeated (1111, 一个产品名!!) is a viewer's cheer
-                )
+                reason = "flood:repeat"  # a short text repeated (1111, 一个产品名!!) is a viewer's cheer
         if copy_paste_candidate and len(text_key) >= self.same_text_min_chars:
             senders = state.texts.get(text_key)
             if senders is None:
