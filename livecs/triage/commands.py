@@ -210,7 +210,7 @@ def register(subparsers: Any) -> None:
         "--variant", action="append", metavar="NAME:SECTION.KEY=VALUE,...",
         help="with --room-cv: also replay the held-out rooms with these engine settings (repeatable)",
     )  # fmt: skip
-    p.add_argument("--real-weight", type=float, help="weight of a real labelled comment (default 3.0)")
+    p.add_argument("--real-weight", type=float, help="weight of a real labelled comment (default 8)")
     p.add_argument("--no-real", action="store_true", help="train without the real rooms' labels")
     p.add_argument(
         "--prior-strength", type=float,

@@ -17,6 +17,8 @@ _SHOP_VOICE_RE = re.compile(
     r"人工客服|联系客服|咨询客服|可以咨询|可以联系|详情咨询|咨询主播|正在给你讲解|正在为你讲解|给您|为您|您好|感谢支持|"
     r"感谢关注|下单即可|拍下即可|热卖中|好礼限时|以商品详情|详情页|为准|已为你|已帮你|稍等哦|安排发货哦|放心拍|可以拍的哦"
 )
+# The shop's notices without a mention ("产品问题请联系客服", "发货时间请以详情页为准").
+_SHOP_NOTICE_RE = re.compile(r"(?:问题|售后|发货)请(?:跟|和|与|联系|咨询).{0,12}客服|请以.{0,12}为准")
 MAX_CANDIDATES_PER_ROOM = 1_000
 
 
@@ -36,8 +38,10 @@ class ShopVoice:
         seen = self._seen.get(room)
         if user_id and seen is not None and seen.get(user_id, 0) >= self.learn_after > 0:
             return True
-        if not self.voice_replies or grievance or not _MENTION_RE.match(folded):
+        if not self.voice_replies or grievance:
             return False
+        if not _MENTION_RE.match(folded):
+            return _SHOP_NOTICE_RE.search(folded) is not None and "?" not in folded and "吗" not in folded
         if _SHOP_VOICE_RE.search(folded) is None:
             return False
         if user_id and self.learn_after > 0:

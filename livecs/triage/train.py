@@ -56,7 +56,7 @@ class TrainSettings:
     emotion_epochs: int | None = None
     seed: int = 13
     real_labels: bool = True  # join the real rooms' labels (../shared + data/real_labels) when present
-    real_weight: float = 3.0  # a real labelled comment counts this many template examples (room-CV)
+    real_weight: float = 8.0  # a real labelled comment counts this many template examples (room-CV: 3 → 8)
     # Intent prior from unlabelled real rooms (EM, Saerens et al. 2002): the heads are trained class-balanced,
     # i.e. with a flat prior, while a real room is mostly chit-chat and product talk. The intent bias moves by
     # ``prior_strength`` × log(real prior / flat prior); 0 keeps the flat prior (room-CV chose the value).

@@ -250,3 +250,20 @@ def test_repeated_product_name_is_not_a_flood(engine: TriageEngine, make_comment
 def test_platform_emote_is_not_a_lure(engine: TriageEngine, make_comment: CommentFactory) -> None:
     assert engine.triage(make_comment("祝主播生日快乐[互粉]"), 1000.0).priority is not Priority.MOD
     assert engine.triage(make_comment("互粉互关 看我主页"), 1000.0).priority is Priority.MOD
+
+
+@pytest.mark.parametrize(
+    "text", ["问了你好几遍了 孕妇能不能用", "为什么不回我 问的尺码", "求回复 到底有没有货"]
+)
+def test_asking_again_after_being_ignored_is_an_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.intent is Intent.COMPLAINT and t.priority is Priority.P0
+
+
+def test_shop_notices_without_a_mention(engine: TriageEngine, make_comment: CommentFactory) -> None:
+    for text in ("售后问题请联系我们的在线客服哦", "发货时间请以商品详情页为准"):
+        assert engine.triage(make_comment(text, user=""), 1000.0).reasons == ["shop_account"]
+    asked = engine.triage(make_comment("怎么找客服呢", user=""), 1000.0)
+    assert asked.priority is not Priority.P0 and asked.reasons != ["shop_account"]
