@@ -24,9 +24,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"eval: no such file: {path}", file=sys.stderr)
         return 2
     try:
+        engine = None
+        if args.model:
+            from livecs.triage.engine import TriageEngine
+            from livecs.triage.model import LinearModel
+
+            engine = TriageEngine.from_config()
+            engine = TriageEngine(engine.config, LinearModel.load(Path(args.model)))
         result = run_eval(
-            path, limit=args.limit, seed=args.seed, split=args.split, baselines=not args.no_baselines
-        )
+            path, limit=args.limit, seed=args.seed, split=args.split, baselines=not args.no_baselines,
+            engine=engine,
+        )  # fmt: skip
     except ValueError as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
@@ -167,6 +175,7 @@ def register(subparsers: Any) -> None:
         help="JSONL only: the stable-hash half of the file (tune: errors may be inspected; heldout: never)",
     )  # fmt: skip
     p.add_argument("--no-baselines", action="store_true", help="skip snownlp/keyword baselines (faster)")
+    p.add_argument("--model", help="triage model file (default: the packaged model)")
     p.add_argument("--show-errors", type=int, default=0, metavar="N", help="list the first N errors")
     p.add_argument("--errors", action="store_true", help="with --json: include the error list")
     p.set_defaults(func=cmd_eval)

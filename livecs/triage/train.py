@@ -60,7 +60,7 @@ class TrainSettings:
     # Intent prior from unlabelled real rooms (EM, Saerens et al. 2002): the heads are trained class-balanced,
     # i.e. with a flat prior, while a real room is mostly chit-chat and product talk. The intent bias moves by
     # ``prior_strength`` × log(real prior / flat prior); 0 keeps the flat prior (room-CV chose the value).
-    prior_strength: float = 0.0
+    prior_strength: float = 0.3
     prior_sample: int = 20_000  # unlabelled real comments the prior is estimated on
 
 
