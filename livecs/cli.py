@@ -168,7 +168,8 @@ def _on_signal(task: asyncio.Task[int] | None, count: list[int]) -> None:
     if count[0] == 2:
         print(
             f"second interrupt (再次中断): skipping the drain — the {_left()} accepted records not yet "
-            "processed are written to the record untriaged now; Ctrl-C once more quits at once and LOSES them",
+            "processed are written to the record untriaged now; Ctrl-C once more quits at once and "
+            "LOSES them",
             file=sys.stderr,
             flush=True,
         )

@@ -30,6 +30,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from livecs.bus.base import Bus, Delivery
 from livecs.config import Settings
@@ -78,7 +79,7 @@ class Pipeline:
     """Wires a bus, a store and a processor; runs sources and workers in the current event loop."""
 
     #: pipelines of this process that have not stopped yet (a second Ctrl-C forces them all)
-    running: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+    running: ClassVar[weakref.WeakSet[Pipeline]] = weakref.WeakSet()
 
     def __init__(
         self,

@@ -355,8 +355,9 @@ class Store:
         return WriteResult(n_comments, n_events)
 
     async def session_rows(self, session_id: str) -> dict[str, int]:
-        """``{"comments", "events", "untriaged"}`` rows the record holds for a session (whoever wrote them)."""
-        return await self._run(self._session_rows, session_id)  # type: ignore[no-any-return]
+        """Rows (``comments``, ``events``, ``untriaged``) the record holds for a session, by any writer."""
+        rows: dict[str, int] = await self._run(self._session_rows, session_id)
+        return rows
 
     def _session_rows(self, session_id: str) -> dict[str, int]:
         assert self._conn is not None

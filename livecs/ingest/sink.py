@@ -45,6 +45,7 @@ class Unavailable(Exception):
         self.reason = reason
         self.retry_after_s = retry_after_s
 
+
 #: publish(room, session_id, records) — the bus, bound to the comments topic
 Publish = Callable[[str, str, Sequence[Comment | LiveEvent]], Awaitable[None]]
 #: session_for(room, source) -> session id (opens the session on first use)
