@@ -296,3 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except ConnectionError as exc:  # e.g. the Redis bus cannot be reached at start
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -993,6 +993,8 @@ class RedisBus(Bus):
 
     def _down(self, exc: BaseException) -> BusUnavailable:
         """Note that Redis cannot be reached (logged once per outage); the error to raise."""
+        if isinstance(exc, BusUnavailable):  # already noted (by _ensure)
+            return exc
         self._down_reason = f"{type(exc).__name__}: {exc}"
         if self._down_since is None:
             self._down_since = time.monotonic()
