@@ -189,3 +189,67 @@ async def test_redis_killed_and_restarted_during_serve_records_every_202(tmp_pat
     assert session["ended_at"] is not None
     assert session["stats"]["record"]["comments"] == len(flood.accepted)
     assert session["stats"]["lost"] == 0
+
+
+async def test_a_second_sigterm_says_what_it_does_and_still_keeps_every_202(tmp_path: Path) -> None:
+    """Issue 11 item 2: a second SIGTERM skips a long drain (60 s deadline here) and says so; what is left is
+    recorded untriaged, nothing answered 202 is lost, and the process ends long before the deadline."""
+    db = tmp_path / "serve.db"
+    proc = Livecs(
+        tmp_path, "serve", "--source", "webhook", "--port", "0", "--token", TOKEN, "--db", str(db),
+        env={"LIVECS_PIPELINE__STOP_DRAIN_S": "60"},
+    )  # fmt: skip
+    try:
+        port = int((await asyncio.to_thread(proc.wait_for, WEBHOOK_LINE, 30)).group(1))
+        flood = Flood(port, clients=20, batch=50)
+        flood.start()
+        await asyncio.sleep(3)
+        proc.signal(signal.SIGTERM)
+        await asyncio.to_thread(proc.wait_for, "draining", 10)
+        t0 = time.monotonic()
+        proc.signal(signal.SIGTERM)
+        code = await _exited(proc, 30)
+        forced_s = time.monotonic() - t0
+        await flood.stop()
+    finally:
+        proc.kill()
+    out = proc.text()
+    assert code == 0, out
+    assert forced_s < 20, out
+    assert re.search(r"second interrupt .*: skipping the drain — the \d+ accepted records", out), out
+    missing = flood.accepted - stored_comment_ids(db)
+    assert not missing, f"{len(missing)} comments answered 202 are not in the record"
+    [session] = sessions(db)
+    assert session["ended_at"] is not None and session["stats"]["untriaged"] > 0
+    assert session["stats"]["lost"] == 0
+
+
+async def test_an_ingest_only_replay_waits_for_the_workers_and_reports_what_the_record_holds(
+    tmp_path: Path,
+) -> None:
+    """Issue 11 item 8 (last point): ``replay --workers 0`` on Redis waits until separate worker processes
+    have recorded its comments, and its summary and session say so (not "recorded 0")."""
+    rec = tmp_path / "rec.jsonl"
+    n = write_jsonl(rec, duration_s=10, seed=8, rate=200, room="r3", events=False)
+    db = tmp_path / "shared.db"
+    with PrivateRedis(tmp_path) as redis:
+        worker = Livecs(
+            tmp_path, "serve", "--source", "none", "--no-console", "--workers", "1", "--redis", redis.url,
+            "--db", str(db),
+        )  # fmt: skip
+        try:
+            await asyncio.to_thread(worker.wait_for, "livecs serving", 30)
+            replay = Livecs(
+                tmp_path, "replay", str(rec), "--speed", "max", "--workers", "0", "--redis", redis.url,
+                "--db", str(db),
+            )  # fmt: skip
+            assert await _exited(replay, 50) == 0, replay.text()
+            worker.signal(signal.SIGTERM)
+            assert await _exited(worker, 20) == 0, worker.text()
+        finally:
+            worker.kill()
+    out = replay.text()
+    assert re.search(rf"in record: \S+: {n} comments, 0 events, 0 untriaged", out), out
+    assert len(stored_comment_ids(db)) == n
+    [session] = sessions(db)
+    assert session["ended_at"] is not None and session["stats"]["record"]["comments"] == n
