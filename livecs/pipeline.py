@@ -320,12 +320,22 @@ class Pipeline:
         """Keep ``counters.queue_depths`` and ``counters.bus_health`` fresh for the console."""
         while not self._stopping.is_set():
             try:
-                self.counters.bus_status = self.bus.status()
+                self._show_bus_status()
                 self.counters.queue_depths = await self.bus.depths()
                 self.counters.bus_health = self.bus.health()
             except Exception as exc:
                 self._errors.warning("depths", "reading queue depths failed: %r", exc)
             await asyncio.sleep(self.settings.pipeline.depth_refresh_s)
+
+    def _show_bus_status(self) -> None:
+        """The bus's reachability in the counters, and in the panel's ingest line (``bus(redis) down``, which
+        raises the console's ingest alert) while it is away."""
+        status = self.counters.bus_status = self.bus.status()
+        key = f"bus({self.bus.name})"
+        if status.get("state") != "ok":
+            self.counters.sources[key] = "down"
+        elif key in self.counters.sources:
+            self.counters.sources[key] = "running"
 
     # -- ingest side ------------------------------------------------------------------------------------
     async def session_for(self, room: str, source: str) -> str:
