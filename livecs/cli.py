@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "livecs.review.commands",
     "livecs.bench",
     "livecs.ingest.douyin.bench",
+    "livecs.soak",
 )
 
 
