@@ -1098,11 +1098,15 @@ class RedisBus(Bus):
         ledger = self._ledger.get(stream)
         if not ledger:
             return
-        try:
-            groups = await self._redis.xinfo_groups(stream)
-        except ResponseError:  # no such stream (its data were lost): the epoch check re-sends
+        async with self._redis.pipeline(transaction=False) as p:
+            p.get(keys.EPOCH)
+            p.xinfo_groups(stream)
+            epoch, groups = await p.execute(raise_on_error=False)
+        if isinstance(epoch, Exception) or _opt_bytes(epoch) != self._epoch:
+            # Redis lost its data since the last check: the ids it shows now say nothing about ours
+            self._epoch_checked = float("-inf")  # the next call re-creates and re-sends
             return
-        if not groups:
+        if isinstance(groups, Exception) or not groups:  # no stream or no group yet
             return
         bounds: list[tuple[tuple[int, int], tuple[int, int] | None]] = []  # (last delivered, min pending)
         for g in groups:

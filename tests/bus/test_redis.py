@@ -391,13 +391,26 @@ async def test_reading_again_after_the_streams_were_flushed(
     bus = await make_redis_bus()
     await bus.declare(TOPIC, STAGE)
     await bus.publish(TOPIC, "r1", "s", comments(2))
-    assert len(await bus.read(TOPIC, STAGE, "c", 10, 50)) == 2
+    first = await bus.read(TOPIC, STAGE, "c", 10, 50)
+    assert len(first) == 2
+    await bus.ack(TOPIC, STAGE, first)
     await redis_client.flushdb()  # the streams and their groups are gone; the bus's caches are not
     await bus.publish(TOPIC, "r1", "s", comments(3, start=2))
     got: list[Delivery] = []
     for _ in range(5):
-        got += await bus.read(TOPIC, STAGE, "c", 10, 50)
-    assert cids(got) == [c.comment_id for c in comments(3, start=2)]
+        batch = await bus.read(TOPIC, STAGE, "c", 10, 50)
+        await bus.ack(TOPIC, STAGE, batch)
+        got += batch
+    # every new record arrives once; the two of before the flush may come again (at least once) if the bus
+    # saw that Redis lost its data (the epoch check, every second) before it saw their acknowledgement
+    new = [c.comment_id for c in comments(3, start=2)]
+    assert [i for i in cids(got) if i in new] == new
+    assert set(cids(got)) <= {c.comment_id for c in comments(5)}
+    for _ in range(100):  # what the flush may have lost is sent again, read and acknowledged: nothing left
+        if not await bus.outstanding(TOPIC):
+            break
+        await bus.ack(TOPIC, STAGE, await bus.read(TOPIC, STAGE, "c", 10, 50))
+    assert await bus.outstanding(TOPIC) == 0
 
 
 # -- a consumer dies mid-stream -------------------------------------------------------------------------
