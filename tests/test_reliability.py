@@ -70,7 +70,7 @@ async def _exited(proc: Livecs, timeout: float) -> int:
 def test_replay_at_max_speed_records_every_comment_whatever_the_drain_deadline(tmp_path: Path) -> None:
     """Issue 11 item 1: a replay waits for its own work — the 0.5 s stop deadline does not cut its tail."""
     rec = tmp_path / "rec.jsonl"
-    n = write_jsonl(rec, duration_s=40, seed=11, rate=250, room="r1", events=False)
+    n = write_jsonl(rec, duration_s=30, seed=11, rate=200, room="r1", events=False)
     db = tmp_path / "replay.db"
     proc = Livecs(
         tmp_path, "replay", str(rec), "--speed", "max", "--db", str(db),
