@@ -48,6 +48,9 @@ RESULTS_TOPIC = "results"
 PROCESS_STAGE = "process"
 #: seconds between two progress lines of a draining stop
 PROGRESS_EVERY_S = 1.0
+#: how often a drain looks at what is left (on Redis each look is a round trip per room stream)
+DRAIN_POLL_S = 0.02
+DRAIN_POLL_DURABLE_S = 0.1
 #: reasons in the ``untriaged`` table
 UNTRIAGED_STOP = "stop_deadline"
 UNTRIAGED_BUS = "bus_unavailable"
@@ -194,7 +197,7 @@ class Pipeline:
                     self.counters.processed,
                     self.counters.recorded,
                 )
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(DRAIN_POLL_DURABLE_S if self.bus.durable else DRAIN_POLL_S)
 
     async def _outstanding(self) -> int:
         try:
@@ -265,7 +268,7 @@ class Pipeline:
         )
         self.counters.stopping = "flushing"
         self._record_only = True
-        if self._workers:
+        if self._workers and self.bus.status().get("state") == "ok":  # workers cannot read a bus that is away
             await self.drain(timeout, progress=True, forceable=False)
         for _ in range(3):
             try:
