@@ -4,6 +4,7 @@ past the deadline, a forced stop, an ingest-only process, refused input that is 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,13 +69,17 @@ async def test_stop_past_its_deadline_records_the_rest_untriaged_and_closes_the_
     await p.store.close()
 
 
-async def test_force_skips_the_drain_and_still_records_everything(tmp_path: Path) -> None:
+async def test_force_skips_the_drain_and_still_records_everything(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="livecs.pipeline")
     s = make_settings(tmp_path, batch_size=50)
     p = slow_pipeline(s, delay_s=0.005)
     await p.start()
     await p.sink.submit_objects(objs(1500), source="test")
     stopping = asyncio.create_task(p.stop(drain_timeout=60))
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1.3)
+    assert "stop: draining — " in caplog.text  # the progress line, every second
     started = time.monotonic()
     p.force()  # a second Ctrl-C
     await asyncio.wait_for(stopping, 10)

@@ -79,7 +79,6 @@ def test_replay_at_max_speed_records_every_comment_whatever_the_drain_deadline(t
     assert proc.wait(55) == 0, proc.text()
     out = proc.text()
     assert re.search(rf"accepted:\s+{n}\b", out) and re.search(rf"recorded:\s+{n} comments", out), out
-    assert "draining" in out  # the progress line
     assert len(stored_comment_ids(db)) == n
     assert untriaged_count(db) == 0
     [session] = sessions(db)
