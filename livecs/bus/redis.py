@@ -1038,7 +1038,7 @@ class RedisBus(Bus):
         exist, and mark the ledger entries it no longer holds as unsent."""
         r = self._redis
         await r.set(keys.EPOCH, secrets.token_hex(8), nx=True)
-        self._epoch = _opt_bytes(await r.get(keys.EPOCH))
+        epoch = _opt_bytes(await r.get(keys.EPOCH))  # ours only once the ledger is checked (see _confirm)
         self._registered.clear()
         self._grouped.clear()
         self._rooms.clear()
@@ -1066,6 +1066,7 @@ class RedisBus(Bus):
                     e.entry_id = None
                     self._unsent += e.records
                     missing += e.records
+        self._epoch = epoch
         self.resyncs += 1
         log.warning(
             "Redis bus: the server lost its data (restart or flush): stages, streams and groups re-created; "
@@ -1098,6 +1099,10 @@ class RedisBus(Bus):
         ledger = self._ledger.get(stream)
         if not ledger:
             return
+        async with self._recovering:  # never while a resync is re-checking the ledger
+            await self._confirm_locked(stream, ledger)
+
+    async def _confirm_locked(self, stream: str, ledger: collections.deque[_Sent]) -> None:
         async with self._redis.pipeline(transaction=False) as p:
             p.get(keys.EPOCH)
             p.xinfo_groups(stream)
