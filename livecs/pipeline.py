@@ -200,8 +200,8 @@ class Pipeline:
             await asyncio.sleep(DRAIN_POLL_DURABLE_S if self.bus.durable else DRAIN_POLL_S)
 
     async def _outstanding(self) -> int:
-        try:
-            self.outstanding = await self.bus.outstanding(COMMENTS_TOPIC)
+        try:  # what the bus holds of ours, plus submits still on their way to it
+            self.outstanding = await self.bus.outstanding(COMMENTS_TOPIC) + self.sink.inflight
         except Exception as exc:
             self._errors.warning("outstanding", "reading what is left on the bus failed: %r", exc)
             await asyncio.sleep(0.2)

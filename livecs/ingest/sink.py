@@ -102,6 +102,8 @@ class Ingestor:
         self.closed: str | None = None
         #: sources paused right now because the bus is unavailable
         self.paused: set[str] = set()
+        #: records of submits under way (validated, not yet published or refused): a stop waits for them
+        self.inflight = 0
 
     def close(self, reason: str = "stopping") -> None:
         """Close the doors: every later submit raises :class:`Unavailable` (a stop has begun)."""
@@ -176,6 +178,14 @@ class Ingestor:
             raise Unavailable(self.closed)
 
     async def _accept(self, records: list[Comment | LiveEvent], source: str, *, wait: bool = True) -> int:
+        n = len(records)
+        self.inflight += n
+        try:
+            return await self._accept_now(records, source, wait=wait)
+        finally:
+            self.inflight -= n
+
+    async def _accept_now(self, records: list[Comment | LiveEvent], source: str, *, wait: bool) -> int:
         by_room: dict[str, list[Comment | LiveEvent]] = {}
         for rec in records:
             if isinstance(rec, Comment):
