@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -96,9 +98,10 @@ async def run_soak(
         await reader
         snapshot = c.snapshot()
         rows = dict(pipeline.recorded_rows)
-    with sqlite3.connect(settings.store.path) as conn:
+    with contextlib.closing(sqlite3.connect(settings.store.path)) as conn:
         in_record = int(conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0])
         events = int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    shutil.rmtree(tmp, ignore_errors=True)  # a 30-minute record is over a GB
     after = [s for s in samples if s["t_s"] >= warmup * elapsed] or samples[-1:]
     base = after[0]["rss_mb"]
     peak = max(s["rss_mb"] for s in after)
