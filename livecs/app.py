@@ -1,7 +1,10 @@
 """Assembling a running product from settings: bus + store + processor + pipeline + sources (+ console).
 
 The CLI calls :func:`run_demo`, :func:`run_replay` and :func:`run_serve`; tests call them too. Each prints a
-summary of what came in and what was recorded when it ends (normally or by Ctrl-C).
+summary of what came in and what was recorded when it ends (normally or by Ctrl-C). A stop (Ctrl-C,
+SIGTERM, the end of a replay) runs :meth:`Pipeline.stop` to its end before the console, the bus and the
+store are closed, so the session is always closed with true counters and no write is scheduled on a closed
+store.
 """
 
 from __future__ import annotations
@@ -56,10 +59,32 @@ async def open_pipeline(
         yield pipeline
     finally:
         try:
-            await asyncio.shield(pipeline.stop())
+            await stop_fully(pipeline)
         finally:
-            await bus.close()
+            try:
+                await bus.close()
+            except Exception as exc:
+                log.warning("closing the bus failed: %r", exc)
             await store.close()
+
+
+async def stop_fully(pipeline: Pipeline) -> None:
+    """Run :meth:`Pipeline.stop` to its end even if this task is cancelled meanwhile (it is bounded)."""
+    stopping = asyncio.ensure_future(pipeline.stop(complete=pipeline.complete_on_stop))
+    while not stopping.done():
+        try:
+            await asyncio.shield(stopping)
+        except asyncio.CancelledError:
+            _uncancel()
+            log.warning("still stopping: the record is being completed")
+    stopping.result()
+
+
+def _uncancel() -> None:
+    """Forget the cancellation this task received (a stop request it handles by stopping cleanly)."""
+    task = asyncio.current_task()
+    while task is not None and task.cancelling():
+        task.uncancel()
 
 
 def print_summary(pipeline: Pipeline, elapsed: float, out: TextIO = sys.stdout) -> None:
@@ -74,8 +99,19 @@ def print_summary(pipeline: Pipeline, elapsed: float, out: TextIO = sys.stdout) 
         f"accepted:  {s['accepted']}   ({rate:,.0f}/s over {elapsed:.1f}s)",
         f"processed: {s['processed']}",
         f"recorded:  {s['recorded']} comments, {sum(s['events'].values())} events   (入库)",
-        f"rejected:  {s['rejected_total']}   (拒收)",
     ]
+    for session_id, rows in pipeline.recorded_rows.items():
+        lines.append(
+            f"in record: {session_id}: {rows['comments']} comments, {rows['events']} events, "
+            f"{rows['untriaged']} untriaged   (记录中, any process)"
+        )
+    if s["untriaged"]:
+        lines.append(f"untriaged: {s['untriaged']}   (stop deadline / bus outage: recorded without triage)")
+    if s["refused"]:
+        lines.append(f"refused:   {s['refused']}   (503: stopping or bus unavailable; never accepted)")
+    if s["lost"]:
+        lines.append(f"LOST:      {s['lost']}   (accepted but not recorded — see the log)")
+    lines.append(f"rejected:  {s['rejected_total']}   (拒收)")
     for reason, n in sorted(s["rejected"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  - {reason}: {n}")
     for reason, n in sorted(s["cleaned"].items()):
@@ -143,9 +179,10 @@ async def run_demo(
         try:
             await _run_sources(pipeline, [source], duration_s + 5)
         except asyncio.CancelledError:
+            _uncancel()
             print("interrupted — draining what was accepted…", flush=True)
         finally:
-            await asyncio.shield(pipeline.drain(settings.pipeline.stop_drain_s))
+            await stop_fully(pipeline)
             await runner.cleanup()
     print_summary(pipeline, time.perf_counter() - started)
     return 0
@@ -222,8 +259,12 @@ async def run_replay(
         source = ReplaySource(path, fmt=fmt, speed=speed, room=room, loop=loop)  # type: ignore[arg-type]
     started = time.perf_counter()
     async with open_pipeline(settings, workers=workers, default_room=room) as pipeline:
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await _run_sources(pipeline, [source], None)
+            pipeline.complete_on_stop = not loop  # the end of the file: wait for all of its work
+        except asyncio.CancelledError:
+            _uncancel()
+            print("interrupted — draining what was accepted…", flush=True)
     print_summary(pipeline, time.perf_counter() - started)
     return 0
 
@@ -316,9 +357,10 @@ async def run_serve(
                 await _run_sources(pipeline, built, None)
             await asyncio.Event().wait()  # live sources, workers and the console run until interrupted
         except asyncio.CancelledError:
-            print("stopping — draining what was accepted…", flush=True)
+            _uncancel()
+            print("stopping — ingest closed (503), draining what was accepted…", flush=True)
         finally:
-            await asyncio.shield(pipeline.drain(settings.pipeline.stop_drain_s))
+            await stop_fully(pipeline)  # doors closed first: the webhook answers 503 from here on
             if runner is not None:
                 await runner.cleanup()
     print_summary(pipeline, time.perf_counter() - started)

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
 import time
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
     "livecs.review.commands",
     "livecs.bench",
     "livecs.ingest.douyin.bench",
+    "livecs.soak",
 )
 
 
@@ -144,15 +146,56 @@ def _setup_logging(level: str) -> None:
     )
 
 
+def _left() -> int:
+    """Accepted records not yet recorded, over the running pipelines (as last seen by their drain)."""
+    from livecs.pipeline import Pipeline
+
+    return sum(p.outstanding for p in Pipeline.running)
+
+
+def _on_signal(task: asyncio.Task[int] | None, count: list[int]) -> None:
+    """1st Ctrl-C / SIGTERM: stop cleanly (close the doors, drain). 2nd: skip the drain, the rest is
+    recorded untriaged. 3rd: quit at once — after saying how many accepted records that loses."""
+    from livecs.pipeline import Pipeline
+
+    count[0] += 1
+    running = list(Pipeline.running)
+    if count[0] == 1 or not running:
+        if count[0] == 1:
+            print("stopping: ingest closed, draining (Ctrl-C again skips the drain)", file=sys.stderr)
+        if count[0] <= 2 and task is not None:
+            task.cancel()
+            return
+    if count[0] == 2:
+        print(
+            f"second interrupt (再次中断): skipping the drain — the {_left()} accepted records not yet "
+            "processed are written to the record untriaged now; Ctrl-C once more quits at once and "
+            "LOSES them",
+            file=sys.stderr,
+            flush=True,
+        )
+        for p in running:
+            p.force()
+        return
+    print(
+        f"third interrupt: quitting now — {_left()} accepted records not yet recorded are LOST (已丢失)",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(130)
+
+
 def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """Run a coroutine; Ctrl-C / SIGTERM stop it gracefully (it sees CancelledError → drains)."""
+    """Run a coroutine; Ctrl-C / SIGTERM stop it gracefully (it sees CancelledError → drains); see
+    :func:`_on_signal` for the second and third."""
 
     async def main() -> int:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
+        count = [0]
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, lambda: task and task.cancel())
+                loop.add_signal_handler(sig, _on_signal, task, count)
         return await coro_fn()
 
     try:
@@ -254,3 +297,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except ConnectionError as exc:  # e.g. the Redis bus cannot be reached at start
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

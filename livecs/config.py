@@ -53,6 +53,11 @@ class BusSettings(_Section):
     dead_letter_maxlen: int = Field(
         10_000, ge=1, description="Redis: entries kept per room's dead-letter stream (approximate MAXLEN)"
     )
+    outage_buffer: int = Field(
+        50_000,
+        ge=0,
+        description="Redis: records kept in memory while Redis is away; beyond, ingest pauses or answers 503",
+    )
 
 
 class StoreSettings(_Section):

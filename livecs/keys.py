@@ -40,6 +40,11 @@ def dead_letter(room: str) -> str:
 # The registries below keep a single ``:`` so no room name can make a per-room key (``livecs:{room}:…``)
 # collide with them.
 
+#: A token that exists while the bus's data survive: a bus that finds it gone (or changed) after a Redis
+#: restart without persistence, or a FLUSHDB, re-creates its stages, rooms and groups and re-sends what it
+#: published and no stage acknowledged.
+EPOCH = f"{PREFIX}:epoch"
+
 #: Set of topics that have streams (``depths`` walks them).
 TOPICS = f"{PREFIX}:topics"
 

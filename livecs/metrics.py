@@ -66,12 +66,17 @@ class Counters:
     buy_signals: int = 0  # paid orders + buy-signal comments
     shed_display: int = 0  # results not pushed to displays (never from the record)
     process_errors: int = 0
+    refused: int = 0  # valid records refused with "unavailable" (stopping / bus away): never accepted
+    untriaged: int = 0  # accepted records written to the record without triage (stop deadline, outage)
+    lost: int = 0  # accepted records that could not be recorded at all (said loudly; should stay 0)
+    stopping: str = ""  # "" while running, else what the stop is doing ("draining", "flushing", "closed")
     sources: dict[str, str] = field(default_factory=dict)  # source name -> status
     lag: LagStats = field(default_factory=LagStats)
     queue_depths: dict[str, int] = field(default_factory=dict)
     bus_health: dict[str, int] = field(default_factory=dict)  # Bus.health(): dropped / dead-lettered entries
     #: capture health of live-platform sources: source name -> snapshot function (Ingestor.register_capture)
     capture: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    bus_status: dict[str, Any] = field(default_factory=lambda: {"state": "ok"})  # Bus.status(): reachable?
     started: float = field(default_factory=time.time)
 
     def reject(self, reason: str, n: int = 1) -> None:
@@ -99,6 +104,11 @@ class Counters:
             "buy_signals": self.buy_signals,
             "shed_display": self.shed_display,
             "process_errors": self.process_errors,
+            "refused": self.refused,
+            "untriaged": self.untriaged,
+            "lost": self.lost,
+            "stopping": self.stopping,
+            "bus_status": dict(self.bus_status),
             "sources": dict(self.sources),
             "queue_depths": dict(self.queue_depths),
             "bus": dict(self.bus_health),

@@ -6,6 +6,10 @@ reclaiming a dead worker's entries, a platform resending) is a no-op. Triage res
 actions and live events are stored the same way. The asyncio side never touches the database: it hands a
 :class:`StoreBatch` to the writer thread and awaits the result (so a stage acks only what is stored).
 Several processes may share one file (WAL + busy timeout).
+
+Comments a stop could not triage in time (its drain deadline passed, or the bus was away at the end) are
+still recorded, and each is marked in the ``untriaged`` table with the reason (``stop_deadline``,
+``bus_unavailable``): the review can tell them from comments that were triaged.
 """
 
 from __future__ import annotations
@@ -97,6 +101,13 @@ CREATE TABLE IF NOT EXISTS suggestions (
     created_at REAL NOT NULL,
     PRIMARY KEY (session_id, suggestion_id)
 );
+CREATE TABLE IF NOT EXISTS untriaged (
+    session_id TEXT NOT NULL,
+    comment_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (session_id, comment_id)
+);
 CREATE TABLE IF NOT EXISTS actions (
     session_id TEXT NOT NULL,
     action_id TEXT NOT NULL,
@@ -128,6 +139,7 @@ class StoreBatch:
     triages: list[tuple[str, Triage]] = field(default_factory=list)
     suggestions: list[tuple[str, Suggestion]] = field(default_factory=list)
     actions: list[tuple[str, OperatorAction]] = field(default_factory=list)
+    untriaged: list[tuple[str, str, str, float]] = field(default_factory=list)  # (session, comment, why, ts)
     sessions: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # id -> (room, source, start)
 
     def __len__(self) -> int:
@@ -137,6 +149,7 @@ class StoreBatch:
             + len(self.triages)
             + len(self.suggestions)
             + len(self.actions)
+            + len(self.untriaged)
         )
 
 
@@ -338,7 +351,17 @@ class Store:
                     for sid, a in b.actions
                 ],
             )
+            conn.executemany("INSERT OR IGNORE INTO untriaged VALUES (?,?,?,?)", b.untriaged)
         return WriteResult(n_comments, n_events)
+
+    async def session_rows(self, session_id: str) -> dict[str, int]:
+        """Rows (``comments``, ``events``, ``untriaged``) the record holds for a session, by any writer."""
+        rows: dict[str, int] = await self._run(self._session_rows, session_id)
+        return rows
+
+    def _session_rows(self, session_id: str) -> dict[str, int]:
+        assert self._conn is not None
+        return {t: count_rows(self._conn, t, session_id) for t in ("comments", "events", "untriaged")}
 
     # -- reads (own connection each, safe from any thread) ----------------------------------------------
     def reader(self) -> sqlite3.Connection:
@@ -355,7 +378,7 @@ def list_sessions(conn: sqlite3.Connection) -> list[SessionInfo]:
 
 
 def count_rows(conn: sqlite3.Connection, table: str, session_id: str) -> int:
-    if table not in {"comments", "events", "triage", "suggestions", "actions"}:
+    if table not in {"comments", "events", "triage", "suggestions", "actions", "untriaged"}:
         raise ValueError(table)
     return int(conn.execute(f"SELECT COUNT(*) FROM {table} WHERE session_id=?", (session_id,)).fetchone()[0])
 

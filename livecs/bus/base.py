@@ -8,6 +8,11 @@ unacknowledged delivery of a dead consumer is reclaimed by another.
 
 ``publish`` waits while a topic is full (backpressure reaches the source); ``offer`` never waits and returns
 ``False`` instead, for traffic that configuration allows to shed (display updates, never the record).
+
+A bus whose server is away raises :class:`BusUnavailable` from ``publish`` only once it cannot keep the
+records any more (the Redis bus buffers them within ``bus.outage_buffer`` records and sends them when its
+server is back); :meth:`Bus.outstanding` tells a stopping process how much of what it published is not yet
+acknowledged by every stage, so it waits for its own work and nothing else.
 """
 
 from __future__ import annotations
@@ -34,10 +39,16 @@ class Delivery:
     published_at: float  # epoch seconds when it entered the bus (for lag)
 
 
+class BusUnavailable(ConnectionError):
+    """The bus cannot take records now (its server is away and the outage buffer is full): try later."""
+
+
 class Bus(abc.ABC):
     """Abstract bus. Implementations: :class:`~livecs.bus.memory.MemoryBus`, ``RedisBus``."""
 
     name: str = "bus"
+    #: whether records left on the bus outlive this process (Redis) or die with it (in-process)
+    durable: bool = False
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect / prepare (idempotent)."""
@@ -68,6 +79,19 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def depths(self) -> dict[str, int]:
         """Waiting (not yet read or not yet acked) records per ``topic/stage``, for the counters."""
+
+    async def outstanding(self, topic: str) -> int:
+        """Records this process published on ``topic`` that some stage has not acknowledged yet."""
+        return 0
+
+    async def abandon(self, topic: str) -> list[Delivery]:
+        """Take back what this process published on ``topic`` and the bus can no longer deliver (a stop
+        records it another way): the in-process queues' contents; on Redis, only during an outage."""
+        return []
+
+    def status(self) -> dict[str, object]:
+        """``{"state": "ok"|"down", …}``: whether the bus's server is reachable, for the live panel."""
+        return {"state": "ok"}
 
     def health(self) -> dict[str, int]:
         """What the bus itself had to drop or set aside (by reason), for the counters; none by default."""

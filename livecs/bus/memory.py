@@ -2,7 +2,10 @@
 
 Publishing puts each record on the queue of every stage declared on the topic and waits when a queue is full,
 so a slow stage slows the source instead of growing memory. There is no redelivery: in one process a crash
-takes every stage down together, and the store's idempotent writes make a re-run safe.
+takes every stage down together, and the store's idempotent writes make a re-run safe. A read that is
+cancelled while it waits never takes a record with it (``Queue.get`` under ``asyncio.timeout``; the old
+``asyncio.wait_for`` could swallow the cancellation of a stopping reader and keep it running).
+:meth:`MemoryBus.outstanding` counts what is queued plus what was read and not yet acknowledged.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class MemoryBus(Bus):
         self._topic_sizes = {"results": self.settings.results_queue_size, **(topic_sizes or {})}
         self._queues: dict[str, dict[str, asyncio.Queue[Delivery]]] = {}
         self._seq = itertools.count(1)
+        self._unacked: dict[tuple[str, str], int] = {}
 
     def _size(self, topic: str) -> int:
         return self._topic_sizes.get(topic, self.settings.queue_size)
@@ -70,7 +74,8 @@ class MemoryBus(Bus):
             raise LookupError(f"stage {stage!r} not declared on topic {topic!r}")
         if q.empty():
             try:
-                first = await asyncio.wait_for(q.get(), block_ms / 1000)
+                async with asyncio.timeout(block_ms / 1000):
+                    first = await q.get()
             except TimeoutError:
                 return []
             out = [first]
@@ -78,10 +83,25 @@ class MemoryBus(Bus):
             out = [q.get_nowait()]
         while len(out) < count and not q.empty():
             out.append(q.get_nowait())
+        key = (topic, stage)
+        self._unacked[key] = self._unacked.get(key, 0) + len(out)
         return out
 
     async def ack(self, topic: str, stage: str, deliveries: Sequence[Delivery]) -> None:
-        return None
+        key = (topic, stage)
+        self._unacked[key] = max(0, self._unacked.get(key, 0) - len(deliveries))
+
+    async def outstanding(self, topic: str) -> int:
+        groups = self._queues.get(topic, {})
+        return max((q.qsize() + self._unacked.get((topic, s), 0) for s, q in groups.items()), default=0)
+
+    async def abandon(self, topic: str) -> list[Delivery]:
+        out: dict[str, Delivery] = {}
+        for q in self._queues.get(topic, {}).values():
+            while not q.empty():
+                d = q.get_nowait()
+                out.setdefault(d.id, d)
+        return list(out.values())
 
     async def depths(self) -> dict[str, int]:
         return {f"{t}/{s}": q.qsize() for t, groups in self._queues.items() for s, q in groups.items()}

@@ -60,6 +60,21 @@ sizes of the entries this process appended to or read from the stream (before an
 * :meth:`RedisBus.depths` reports records: (lag + pending entries) × estimate (a stream this process never
   touched is estimated from its newest entry).
 
+**Redis outages are survived; what was published is kept until it is acknowledged.** Every entry this process
+appends to a ``comments`` stream stays in its *ledger* (the encoded entry, in memory) until every group on
+the stream has read and acknowledged it (XINFO GROUPS + XPENDING, at each lag check and in
+:meth:`RedisBus.outstanding`), so the ledger is bounded like the lag. When Redis cannot be reached (a
+connection error or timeout) the bus is *down*: ``comments`` publishes go to the ledger unsent (the outage
+buffer, ``outage_buffer`` records; beyond it :class:`BusUnavailable` is raised: the webhook answers 503, the
+other sources pause), ``results`` publishes raise and offers return ``False``, reads, acks and depths raise
+:class:`BusUnavailable` or report nothing. At every call while down, and every :data:`EPOCH_CHECK_S` while up,
+the bus checks the ``keys.EPOCH`` token: gone or changed means the server lost its data (a restart without
+persistence, a FLUSHDB). Then it declares its stages again, forgets which streams, rooms and groups it knew
+(so they are created again), marks the ledger entries that Redis no longer holds as unsent, and re-sends
+every unsent entry in order — logged, with the outage's length. Readers also re-create a missing group when
+XREADGROUP answers NOGROUP. :meth:`RedisBus.status` says whether Redis is reachable, for the live panel;
+:meth:`RedisBus.abandon` hands a stopping process its ledger while Redis is away, so it can record it.
+
 The ``results`` topic (display traffic) uses ``results_queue_size`` as its lag bound and a larger MAXLEN.
 Like the old per-record bound, the lag check is per process: publishers in several processes can together
 overshoot the bound by what each appends between two lag reads. A group whose stage no longer runs holds its
@@ -73,6 +88,7 @@ import asyncio
 import collections
 import logging
 import math
+import secrets
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -81,10 +97,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from livecs import keys
-from livecs.bus.base import Bus, Delivery
+from livecs.bus.base import Bus, BusUnavailable, Delivery
 from livecs.config import BusSettings
 from livecs.models import Record, decode_record, encode_record
 
@@ -130,6 +150,14 @@ return redis.call("XACK", KEYS[2], ARGV[1], ARGV[2])
 """
 
 
+#: Errors that mean "Redis cannot be reached now" (not a bad command): the bus goes down and recovers.
+LOST_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+#: While Redis is up, the epoch token is checked this often (a restart that lost the data is found within it).
+EPOCH_CHECK_S = 1.0
+#: A command that fails on a lost connection is retried this often (short: an outage is handled above).
+COMMAND_RETRIES = 2
+
+
 class RedisBusError(ConnectionError):
     """The bus's Redis server cannot be used; the message names the URL (without its password)."""
 
@@ -169,6 +197,22 @@ class _Stream:
 
 
 @dataclass(slots=True)
+class _Sent:
+    """A ``comments`` entry this process published (or has still to send) and no stage acknowledged yet."""
+
+    room: str
+    payload: bytes  # the envelope, as XADDed
+    records: int
+    entry_id: bytes | None = None  # None: not in Redis (buffered in an outage, or lost with Redis's data)
+
+
+def _entry_key(entry_id: bytes | str) -> tuple[int, int]:
+    raw = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = raw.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass(slots=True)
 class _Sweep:
     """One consumer's XAUTOCLAIM pass over the streams of a topic (it may span several reads)."""
 
@@ -201,6 +245,14 @@ def _stream_items(resp: Any) -> list[tuple[bytes, list[Any]]]:
     return [(name, entries) for name, entries in resp]
 
 
+def _as_bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _opt_bytes(value: bytes | str | None) -> bytes | None:
+    return None if value is None else _as_bytes(value)
+
+
 def _chunks(records: Sequence[Record], size: int) -> list[Sequence[Record]]:
     return [records[i : i + size] for i in range(0, len(records), size)]
 
@@ -209,6 +261,7 @@ class RedisBus(Bus):
     """The bus on Redis Streams (see the module docstring)."""
 
     name = "redis"
+    durable = True
 
     def __init__(self, url: str, settings: BusSettings | None = None) -> None:
         self.url = url
@@ -228,6 +281,17 @@ class RedisBus(Bus):
         self._sweeps: dict[tuple[str, str, str], _Sweep] = {}
         self._turns: collections.Counter[tuple[str, str, str]] = collections.Counter()
         self._logged: dict[str, float] = {}
+        #: ``comments`` entries published and not yet acknowledged by every group, per stream, in order
+        self._ledger: dict[str, collections.deque[_Sent]] = {}
+        self._unsent = 0  # records in ledger entries not in Redis
+        self._down_since: float | None = None  # monotonic time Redis became unreachable
+        self._down_reason = ""
+        self._epoch: bytes | None = None
+        self._epoch_checked = float("-inf")
+        self._recovering = asyncio.Lock()
+        #: times Redis became unreachable, and times its data were found lost (groups re-created)
+        self.outages = 0
+        self.resyncs = 0
 
     # -- bounds ---------------------------------------------------------------------------------------
 
@@ -263,14 +327,21 @@ class RedisBus(Bus):
             return
         where = redact_url(self.url)
         try:
-            client = aioredis.Redis.from_url(self.url, decode_responses=False)
+            client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=False,
+                retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), COMMAND_RETRIES),
+            )
         except ValueError as exc:
             raise RedisBusError(f"Redis bus: invalid URL {where}: {exc}") from exc
         try:
             await client.ping()
+            await client.set(keys.EPOCH, secrets.token_hex(8), nx=True)
+            self._epoch = _opt_bytes(await client.get(keys.EPOCH))
         except (RedisError, OSError) as exc:
             await client.aclose(close_connection_pool=True)
             raise RedisBusError(f"Redis bus: cannot reach Redis at {where}: {exc}") from exc
+        self._epoch_checked = time.monotonic()
         self._r = client
 
     async def close(self) -> None:
@@ -304,6 +375,13 @@ class RedisBus(Bus):
         self._grouped.update(pairs)
 
     async def declare(self, topic: str, stage: str) -> None:
+        try:
+            await self._ensure()
+            await self._declare(topic, stage)
+        except LOST_ERRORS as exc:
+            raise self._down(exc) from exc
+
+    async def _declare(self, topic: str, stage: str) -> None:
         self._declared.setdefault(topic, set()).add(stage)
         self._topics.add(topic)
         # Stage first, then rooms; a publisher registers its room first, then reads the stages: whichever
@@ -359,17 +437,80 @@ class RedisBus(Bus):
     ) -> bool:
         if not records:
             return True
-        stream = await self._register(topic, room)
+        ledgered = topic == INPUT_TOPIC
         parts = _chunks(records, self.chunk(topic))  # a chunk always fits once the groups caught up
-        if not wait:  # all or nothing: every chunk in one MULTI/EXEC
-            if not await self._has_room(topic, stream, [len(p) for p in parts], wait=False):
+        try:
+            await self._ensure()
+        except BusUnavailable:
+            if not ledgered:
+                if wait:
+                    raise
                 return False
-            await self._xadd(topic, stream, session_id, parts)
+            self._buffer(room, session_id, parts, force=False)
             return True
-        for part in parts:
-            await self._has_room(topic, stream, [len(part)], wait=True)
-            await self._xadd(topic, stream, session_id, [part])
+        sent = 0
+        try:
+            stream = await self._register(topic, room)
+            if not wait:  # all or nothing: every chunk in one MULTI/EXEC
+                if not await self._has_room(topic, stream, [len(p) for p in parts], wait=False):
+                    return False
+                ids = await self._xadd(topic, stream, session_id, parts)
+                self._keep(stream, room, parts, ids)
+                return True
+            for part in parts:
+                await self._has_room(topic, stream, [len(part)], wait=True)
+                ids = await self._xadd(topic, stream, session_id, [part])
+                self._keep(stream, room, [part], ids)
+                sent += 1
+        except LOST_ERRORS as exc:
+            err = self._down(exc)
+            if not ledgered:
+                if wait:
+                    raise err from exc
+                return False
+            # what was sent is in the ledger; the rest waits in the outage buffer (all of it once a part
+            # went out: a publish is never half refused)
+            self._buffer(room, session_id, parts[sent:], force=sent > 0, cause=err)
         return True
+
+    def _keep(
+        self, stream: str, room: str, parts: Sequence[Sequence[Record]], ids: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Remember published ``comments`` entries until every group acknowledged them."""
+        if keys.stream(INPUT_TOPIC, room) != stream:
+            return
+        ledger = self._ledger.setdefault(stream, collections.deque())
+        for part, (entry_id, payload) in zip(parts, ids, strict=True):
+            ledger.append(_Sent(room, payload, len(part), entry_id))
+
+    def _buffer(
+        self,
+        room: str,
+        session_id: str,
+        parts: Sequence[Sequence[Record]],
+        *,
+        force: bool,
+        cause: BusUnavailable | None = None,
+    ) -> None:
+        """Keep ``comments`` records in memory until Redis is back; :class:`BusUnavailable` (nothing kept)
+        when the outage buffer is full, unless ``force``."""
+        n = sum(len(p) for p in parts)
+        if not force and self._unsent + n > self.settings.outage_buffer:
+            raise BusUnavailable(
+                f"Redis at {redact_url(self.url)} unreachable ({self._down_reason}); "
+                f"outage buffer full ({self._unsent} records)"
+            ) from cause
+        ledger = self._ledger.setdefault(keys.stream(INPUT_TOPIC, room), collections.deque())
+        now = time.time()
+        for part in parts:
+            ledger.append(_Sent(room, self._payload(session_id, now, part), len(part)))
+        self._unsent += n
+
+    @staticmethod
+    def _payload(session_id: str, now: float, part: Sequence[Record]) -> bytes:
+        return orjson.dumps(
+            {"s": session_id, "t": now, "r": [encode_record(rec) for rec in part]}, default=str
+        )
 
     async def _has_room(self, topic: str, stream: str, sizes: list[int], *, wait: bool) -> bool:
         """Whether entries of ``sizes`` records keep every group within the lag bound (in records) and the
@@ -412,6 +553,8 @@ class RedisBus(Bus):
             state.lag = await self._group_lag(stream)
             state.added = state.added_records = 0
             state.checked = now
+            if self._ledger.get(stream):
+                await self._confirm(stream)
         return state
 
     async def _group_lag(self, stream: str) -> int:
@@ -435,32 +578,40 @@ class RedisBus(Bus):
 
     async def _xadd(
         self, topic: str, stream: str, session_id: str, parts: Sequence[Sequence[Record]]
-    ) -> None:
-        """One entry per part; several parts go in one MULTI/EXEC (all or nothing, one round trip)."""
+    ) -> list[tuple[bytes, bytes]]:
+        """One entry per part; several parts go in one MULTI/EXEC (all or nothing, one round trip).
+        Returns ``(entry id, payload)`` of each."""
         now = time.time()
-        payloads = [
-            orjson.dumps({"s": session_id, "t": now, "r": [encode_record(rec) for rec in part]}, default=str)
-            for part in parts
-        ]
+        payloads = [self._payload(session_id, now, part) for part in parts]
         state = self._stream_state(stream)
         sizes = [len(part) for part in parts]
         state.per_entry = _ewma(state.per_entry, sizes)
         maxlen = self.maxlen_entries(topic, state.per_entry)
         if len(payloads) == 1:
-            await self._redis.xadd(stream, {ENVELOPE_FIELD: payloads[0]}, maxlen=maxlen, approximate=True)
+            ids = [
+                await self._redis.xadd(stream, {ENVELOPE_FIELD: payloads[0]}, maxlen=maxlen, approximate=True)
+            ]
         else:
             async with self._redis.pipeline(transaction=True) as p:
                 for payload in payloads:
                     p.xadd(stream, {ENVELOPE_FIELD: payload}, maxlen=maxlen, approximate=True)
-                await p.execute()
+                ids = await p.execute()
         state.added += len(payloads)
         state.added_records += sum(sizes)
+        return [(_as_bytes(i), payload) for i, payload in zip(ids, payloads, strict=True)]
 
     # -- reading --------------------------------------------------------------------------------------
 
     async def read(self, topic: str, stage: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        try:
+            await self._ensure()
+            return await self._read(topic, stage, consumer, count, block_ms)
+        except LOST_ERRORS as exc:
+            raise self._down(exc) from exc
+
+    async def _read(self, topic: str, stage: str, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         if stage not in self._declared.get(topic, ()):
-            await self.declare(topic, stage)
+            await self._declare(topic, stage)
         streams = await self._streams(topic, stage)
         if not streams:
             if block_ms > 0:
@@ -746,7 +897,10 @@ class RedisBus(Bus):
         ids: dict[str, dict[str, None]] = collections.defaultdict(dict)
         for d in deliveries:
             ids[keys.stream(topic, d.room)][d.id] = None
-        await self._ack_ids(keys.group(stage), {stream: list(xs) for stream, xs in ids.items()})
+        try:
+            await self._ack_ids(keys.group(stage), {stream: list(xs) for stream, xs in ids.items()})
+        except LOST_ERRORS as exc:  # the entries stay pending (or are gone with Redis's data)
+            raise self._down(exc) from exc
 
     async def _ack_ids(self, group: str, ids: dict[str, list[str]] | dict[str, list[bytes]]) -> None:
         """XACK, one command per stream, all in one round trip."""
@@ -767,7 +921,18 @@ class RedisBus(Bus):
 
     async def depths(self) -> dict[str, int]:
         """``{"topic/stage": unread + unacknowledged records}`` summed over the rooms (all processes'
-        stages): entries counted by Redis times the stream's records-per-entry estimate."""
+        stages): entries counted by Redis times the stream's records-per-entry estimate. ``{}`` while Redis
+        is away (:meth:`status` says so)."""
+        try:
+            await self._ensure()
+            return await self._depths()
+        except BusUnavailable:
+            return {}
+        except LOST_ERRORS as exc:
+            self._down(exc)
+            return {}
+
+    async def _depths(self) -> dict[str, int]:
         r = self._redis
         topics = sorted(self._topics | _strs(await r.smembers(keys.TOPICS)))
         if not topics:
@@ -823,6 +988,186 @@ class RedisBus(Bus):
             except Exception:
                 continue  # undecodable: the reader will count it
             self._stream_state(stream).per_entry = float(max(1, size))
+
+    # -- outages ----------------------------------------------------------------------------------------
+
+    def _down(self, exc: BaseException) -> BusUnavailable:
+        """Note that Redis cannot be reached (logged once per outage); the error to raise."""
+        if isinstance(exc, BusUnavailable):  # already noted (by _ensure)
+            return exc
+        self._down_reason = f"{type(exc).__name__}: {exc}"
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self.outages += 1
+            log.warning(
+                "Redis bus: %s unreachable (%s); comments are buffered (up to %d records), readers retry",
+                redact_url(self.url),
+                self._down_reason,
+                self.settings.outage_buffer,
+            )
+        return BusUnavailable(f"Redis at {redact_url(self.url)} unreachable ({self._down_reason})")
+
+    async def _ensure(self) -> None:
+        """While down: is Redis back? While up, every :data:`EPOCH_CHECK_S`: did it lose its data? Either
+        way re-create what is missing and re-send what is unsent. :class:`BusUnavailable` while down."""
+        if self._down_since is None and time.monotonic() - self._epoch_checked < EPOCH_CHECK_S:
+            return
+        async with self._recovering:
+            if self._down_since is None and time.monotonic() - self._epoch_checked < EPOCH_CHECK_S:
+                return
+            try:
+                epoch = _opt_bytes(await self._redis.get(keys.EPOCH))
+                if epoch is None or epoch != self._epoch:
+                    await self._resync()
+                self._epoch_checked = time.monotonic()
+                if self._down_since is not None:
+                    log.warning(
+                        "Redis bus: %s reachable again after %.1fs; resuming (%d buffered records to send)",
+                        redact_url(self.url),
+                        time.monotonic() - self._down_since,
+                        self._unsent,
+                    )
+                    self._down_since = None
+                if self._unsent:
+                    await self._resend()
+            except LOST_ERRORS as exc:
+                raise self._down(exc) from exc
+
+    async def _resync(self) -> None:
+        """Redis lost its data: declare the stages again, forget the streams, rooms and groups known to
+        exist, and mark the ledger entries it no longer holds as unsent."""
+        r = self._redis
+        await r.set(keys.EPOCH, secrets.token_hex(8), nx=True)
+        epoch = _opt_bytes(await r.get(keys.EPOCH))  # ours only once the ledger is checked (see _confirm)
+        self._registered.clear()
+        self._grouped.clear()
+        self._rooms.clear()
+        self._sweeps.clear()
+        for state in self._state.values():
+            state.lag = state.added = state.added_records = 0
+            state.checked = float("-inf")
+        for topic, stages in list(self._declared.items()):
+            for stage in sorted(stages):
+                await self._declare(topic, stage)
+        sent = [
+            (stream, e, e.entry_id)
+            for stream, ledger in self._ledger.items()
+            for e in ledger
+            if e.entry_id is not None
+        ]
+        missing = 0
+        if sent:
+            async with r.pipeline(transaction=False) as p:
+                for stream, _, entry_id in sent:
+                    p.xrange(stream, min=entry_id, max=entry_id, count=1)
+                found = await p.execute(raise_on_error=False)
+            for (_, e, _), got in zip(sent, found, strict=True):
+                if not got or isinstance(got, Exception):
+                    e.entry_id = None
+                    self._unsent += e.records
+                    missing += e.records
+        self._epoch = epoch
+        self.resyncs += 1
+        log.warning(
+            "Redis bus: the server lost its data (restart or flush): stages, streams and groups re-created; "
+            "%d published records it no longer holds will be sent again",
+            missing,
+        )
+
+    async def _resend(self) -> None:
+        """XADD the unsent ledger entries, in order, stream by stream."""
+        sent = 0
+        for stream, ledger in list(self._ledger.items()):
+            todo = [e for e in ledger if e.entry_id is None]
+            if not todo:
+                continue
+            await self._register(INPUT_TOPIC, todo[0].room)
+            state = self._stream_state(stream)
+            maxlen = self.maxlen_entries(INPUT_TOPIC, state.per_entry)
+            for e in todo:
+                entry_id = await self._redis.xadd(
+                    stream, {ENVELOPE_FIELD: e.payload}, maxlen=maxlen, approximate=True
+                )
+                e.entry_id = _as_bytes(entry_id)
+                self._unsent -= e.records
+                sent += e.records
+        if sent:
+            log.warning("Redis bus: %d buffered records sent; work resumes", sent)
+
+    async def _confirm(self, stream: str) -> None:
+        """Drop from the ledger the entries every group on ``stream`` has read and acknowledged."""
+        ledger = self._ledger.get(stream)
+        if not ledger:
+            return
+        async with self._recovering:  # never while a resync is re-checking the ledger
+            await self._confirm_locked(stream, ledger)
+
+    async def _confirm_locked(self, stream: str, ledger: collections.deque[_Sent]) -> None:
+        async with self._redis.pipeline(transaction=False) as p:
+            p.get(keys.EPOCH)
+            p.xinfo_groups(stream)
+            epoch, groups = await p.execute(raise_on_error=False)
+        if isinstance(epoch, Exception) or _opt_bytes(epoch) != self._epoch:
+            # Redis lost its data since the last check: the ids it shows now say nothing about ours
+            self._epoch_checked = float("-inf")  # the next call re-creates and re-sends
+            return
+        if isinstance(groups, Exception) or not groups:  # no stream or no group yet
+            return
+        bounds: list[tuple[tuple[int, int], tuple[int, int] | None]] = []  # (last delivered, min pending)
+        for g in groups:
+            last = _entry_key(g["last-delivered-id"])
+            low = None
+            if int(g["pending"]):
+                summary = await self._redis.xpending(stream, g["name"])
+                low = _entry_key(summary["min"]) if summary.get("min") else None
+            bounds.append((last, low))
+        while ledger and ledger[0].entry_id is not None:
+            key = _entry_key(ledger[0].entry_id)
+            if all(key <= last and (low is None or key < low) for last, low in bounds):
+                ledger.popleft()
+            else:
+                break
+
+    async def outstanding(self, topic: str) -> int:
+        """Records this process published on ``topic`` (``comments`` only) not yet acknowledged by every
+        group, including those still to send."""
+        if topic != INPUT_TOPIC:
+            return 0
+        try:
+            await self._ensure()
+            for stream in [s for s, ledger in self._ledger.items() if ledger]:
+                await self._confirm(stream)
+        except BusUnavailable:
+            pass
+        except LOST_ERRORS as exc:
+            self._down(exc)
+        return sum(e.records for ledger in self._ledger.values() for e in ledger)
+
+    async def abandon(self, topic: str) -> list[Delivery]:
+        """While Redis is away: the ledger (sent and unsent), as deliveries, for a stop to record; it is
+        cleared. While Redis is up, nothing (what is there is delivered to the workers)."""
+        if topic != INPUT_TOPIC or self._down_since is None:
+            return []
+        out: list[Delivery] = []
+        for stream, ledger in self._ledger.items():
+            for e in ledger:
+                out.extend(self._expand(stream, e.room, e.entry_id or b"0-0", {ENVELOPE_FIELD: e.payload}))
+            ledger.clear()
+        self._unsent = 0
+        return out
+
+    def status(self) -> dict[str, object]:
+        """Reachability for the live panel: ``state`` ok/down, how long down, buffered and unacknowledged
+        records, outages and data losses seen."""
+        down = self._down_since
+        return {
+            "state": "ok" if down is None else "down",
+            "down_s": 0.0 if down is None else round(time.monotonic() - down, 1),
+            "buffered": self._unsent,
+            "unacknowledged": sum(e.records for ledger in self._ledger.values() for e in ledger),
+            "outages": self.outages,
+            "resyncs": self.resyncs,
+        }
 
     def _warn(self, subject: str, msg: str, *args: object) -> None:
         """``log.warning`` at most once per ``LOG_EVERY_S`` per subject."""

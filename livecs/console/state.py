@@ -488,6 +488,7 @@ class RoomState:
             "lag_p99_ms": counters.get("lag_p99_ms"),
             "bus": dict(counters.get("bus", {})),  # dropped / dead-lettered bus entries (Redis)
             "capture": dict(counters.get("capture", {})),  # live-platform capture health (Douyin)
+            "bus_status": dict(counters.get("bus_status", {})),  # Redis reachable? buffered records
             "alerts": self.alerts(now, counters),
         }
 

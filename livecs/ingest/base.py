@@ -22,8 +22,11 @@ class IngestSink(Protocol):
         """A JSON text: one object or an array of objects. Returns how many records were accepted."""
         ...
 
-    async def submit_objects(self, objects: Sequence[Any], *, source: str, room: str | None = None) -> int:
-        """Already-decoded JSON values (dicts expected; anything else is counted as a reject)."""
+    async def submit_objects(
+        self, objects: Sequence[Any], *, source: str, room: str | None = None, wait: bool = True
+    ) -> int:
+        """Already-decoded JSON values (dicts expected; anything else is counted as a reject). With
+        ``wait=False`` a pipeline that cannot keep them now raises ``Unavailable`` instead of pausing."""
         ...
 
     async def submit_records(self, records: Sequence[Comment | LiveEvent], *, source: str) -> int:

@@ -5,16 +5,25 @@ JSON payloads are decoded and validated here (:mod:`livecs.ingest.validate`), re
 the platform's message id within the broadcast session, and accepted records are published on the bus's
 ``comments`` topic, one call per room. Publishing waits when the bus is full, which is how backpressure
 reaches a source. Bad input is counted by reason and logged at most once per reason per interval.
+
+**Closed doors.** When the bus cannot keep more (:class:`~livecs.bus.base.BusUnavailable`: its server is
+away and the outage buffer is full) a waiting source (replay, ws, Bilibili: ``wait=True``, the default)
+pauses and retries, logged; a source that must answer now (the webhook: ``wait=False``) gets
+:class:`Unavailable` and answers 503 with ``Retry-After``. Once :meth:`Ingestor.close` is called (a stop has
+begun) every submit raises :class:`Unavailable`. Records refused that way were never accepted: their ids are
+forgotten by the deduplication, so the client's retry is not taken for a duplicate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from livecs.bus.base import BusUnavailable
 from livecs.ingest.validate import Rejected, Validator, clean_text
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, LiveEvent
@@ -22,6 +31,20 @@ from livecs.models import Comment, LiveEvent
 log = logging.getLogger("livecs.ingest")
 
 COMMENTS_TOPIC = "comments"
+#: a paused (waiting) source retries the bus this often while it is unavailable
+PAUSE_RETRY_S = 0.5
+#: what ``Retry-After`` suggests to a client refused because the bus is unavailable or a stop is under way
+RETRY_AFTER_S = 5
+
+
+class Unavailable(Exception):
+    """Nothing of this submit was accepted: the pipeline is stopping or the bus cannot keep more now."""
+
+    def __init__(self, reason: str, retry_after_s: int = RETRY_AFTER_S) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
 
 #: publish(room, session_id, records) — the bus, bound to the comments topic
 Publish = Callable[[str, str, Sequence[Comment | LiveEvent]], Awaitable[None]]
@@ -45,6 +68,9 @@ class SeenIds:
         if len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
         return True
+
+    def forget(self, key: str) -> None:
+        self._ids.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -72,6 +98,18 @@ class Ingestor:
         self.default_room = default_room
         self._seen: dict[str, SeenIds] = {}
         self._log = ThrottledLog(log, reject_log_interval_s)
+        #: why submits are refused (``"stopping"``), or ``None`` while the doors are open
+        self.closed: str | None = None
+        #: sources paused right now because the bus is unavailable
+        self.paused: set[str] = set()
+        #: records of submits under way (validated, not yet published or refused): a stop waits for them
+        self.inflight = 0
+
+    def close(self, reason: str = "stopping") -> None:
+        """Close the doors: every later submit raises :class:`Unavailable` (a stop has begun)."""
+        if self.closed is None:
+            self.closed = reason
+            log.info("ingest closed (%s): new input is refused", reason)
 
     # -- IngestSink -------------------------------------------------------------------------------------
     def reject(self, reason: str, *, source: str, detail: str = "") -> None:
@@ -95,6 +133,7 @@ class Ingestor:
             log.info("source %s: %s", source, status)
 
     async def submit_payload(self, payload: bytes | str, *, source: str, room: str | None = None) -> int:
+        self._check_open()
         try:
             objects = self.validator.decode_payload(payload)
         except Rejected as exc:
@@ -102,7 +141,12 @@ class Ingestor:
             return 0
         return await self.submit_objects(objects, source=source, room=room)
 
-    async def submit_objects(self, objects: Sequence[Any], *, source: str, room: str | None = None) -> int:
+    async def submit_objects(
+        self, objects: Sequence[Any], *, source: str, room: str | None = None, wait: bool = True
+    ) -> int:
+        """Validate and publish; with ``wait=False`` a bus that cannot keep them raises :class:`Unavailable`
+        instead of pausing (nothing of the call is accepted then)."""
+        self._check_open()
         records: list[Comment | LiveEvent] = []
         now = time.time()
         for obj in objects:
@@ -113,9 +157,10 @@ class Ingestor:
             except Exception as exc:  # validation must never take the pipeline down
                 self.reject("invalid_record", source=source, detail=repr(exc))
         self.counters.received += len(records)
-        return await self._accept(records, source)
+        return await self._accept(records, source, wait=wait)
 
     async def submit_records(self, records: Sequence[Comment | LiveEvent], *, source: str) -> int:
+        self._check_open()
         self.counters.received += len(records)
         limit = self.validator.limits.max_text_chars
         now = time.time()
@@ -128,7 +173,19 @@ class Ingestor:
         return await self._accept(list(records), source)
 
     # -- internals --------------------------------------------------------------------------------------
-    async def _accept(self, records: list[Comment | LiveEvent], source: str) -> int:
+    def _check_open(self) -> None:
+        if self.closed is not None:
+            raise Unavailable(self.closed)
+
+    async def _accept(self, records: list[Comment | LiveEvent], source: str, *, wait: bool = True) -> int:
+        n = len(records)
+        self.inflight += n
+        try:
+            return await self._accept_now(records, source, wait=wait)
+        finally:
+            self.inflight -= n
+
+    async def _accept_now(self, records: list[Comment | LiveEvent], source: str, *, wait: bool) -> int:
         by_room: dict[str, list[Comment | LiveEvent]] = {}
         for rec in records:
             if isinstance(rec, Comment):
@@ -148,9 +205,46 @@ class Ingestor:
                 continue
             by_room.setdefault(rec.room, []).append(rec)
         accepted = 0
-        for room, recs in by_room.items():
-            session_id = await self._session_for(room, source)
-            await self._publish(room, session_id, recs)
+        rooms = list(by_room.items())
+        for i, (room, recs) in enumerate(rooms):
+            try:
+                session_id = await self._session_for(room, source)
+                await self._publish_or_pause(room, session_id, recs, source, wait=wait)
+            except (Unavailable, BusUnavailable) as exc:
+                self.counters.accepted += accepted
+                for later_room, later in rooms[i:]:  # never accepted: a retry must not be a duplicate
+                    self._forget(later_room, later)
+                self.counters.refused += sum(len(r) for _, r in rooms[i:])
+                if isinstance(exc, Unavailable):
+                    raise
+                raise Unavailable("bus_unavailable") from exc
             accepted += len(recs)
         self.counters.accepted += accepted
         return accepted
+
+    async def _publish_or_pause(
+        self, room: str, session_id: str, recs: list[Comment | LiveEvent], source: str, *, wait: bool
+    ) -> None:
+        """Publish; while the bus is unavailable a waiting source pauses (retries), others get the error."""
+        while True:
+            try:
+                await self._publish(room, session_id, recs)
+            except BusUnavailable as exc:
+                if not wait or self.closed is not None:
+                    raise
+                if source not in self.paused:
+                    self.paused.add(source)
+                    self.source_status(source, "paused", f"bus unavailable ({exc}); retrying")
+                await asyncio.sleep(PAUSE_RETRY_S)
+                continue
+            if source in self.paused:
+                self.paused.discard(source)
+                self.source_status(source, "running", "bus available again; resumed")
+            return
+
+    def _forget(self, room: str, recs: list[Comment | LiveEvent]) -> None:
+        seen = self._seen.get(room)
+        if seen is None:
+            return
+        for rec in recs:
+            seen.forget("c:" + rec.comment_id if isinstance(rec, Comment) else "e:" + rec.event_id)

@@ -9,6 +9,9 @@ and compared in constant time. Responses (all JSON)::
     401 {"error": "unauthorized"}          no token or a wrong one
     413 {"error": "payload_too_large", …}  body over the limit (``limits.max_payload_bytes``)
     415 {"error": "unsupported_media_type"} the content type is not JSON
+    503 {"error": "unavailable", "reason": "stopping"|"bus_unavailable"}   with ``Retry-After``: nothing of
+                                           the body was accepted (a stop has begun, or the bus is away and
+                                           its outage buffer is full) — send it again later
 
 The ``{room}`` in the path is authoritative: it replaces any ``room`` inside the records. The handler can
 be mounted in another aiohttp application (:func:`add_webhook_routes`, :func:`webhook_routes`; the console
@@ -29,6 +32,7 @@ from aiohttp import web
 
 from livecs.config import WebhookSettings, check_webhook_token
 from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.sink import Unavailable
 from livecs.ingest.validate import Limits, Rejected, Validator
 
 log = logging.getLogger("livecs.ingest.webhook")
@@ -135,7 +139,14 @@ class WebhookHandler:
         for obj in objects:
             if isinstance(obj, dict):
                 obj["room"] = room  # the path is authoritative
-        accepted = await self.sink.submit_objects(objects, source=self.name, room=room)
+        try:
+            accepted = await self.sink.submit_objects(objects, source=self.name, room=room, wait=False)
+        except Unavailable as exc:
+            return self._reply(
+                503,
+                {"error": "unavailable", "reason": exc.reason},
+                **{"Retry-After": str(exc.retry_after_s)},
+            )
         return self._reply(202, {"accepted": accepted, "rejected": len(objects) - accepted})
 
 

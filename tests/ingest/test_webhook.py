@@ -223,3 +223,17 @@ def test_a_short_webhook_token_is_a_clear_config_error(collected: Collected) -> 
     assert cli_main(["serve", "--source", "webhook", "--token", "x"]) == 2
     assert WebhookSettings(token="a" * 16).token == "a" * 16
     assert WebhookSettings(token="").token == ""  # generated at start
+
+
+async def test_a_stopping_sink_answers_503_with_retry_after_and_keeps_nothing(
+    client: TestClient, collected: Collected
+) -> None:
+    assert (await post(client, [comment(1)]))[0] == 202
+    collected.sink.close()  # a stop has begun: the doors are closed
+    resp = await client.post(
+        URL, data=orjson.dumps([comment(2)]), headers={"Content-Type": "application/json", **AUTH}
+    )
+    assert resp.status == 503
+    assert resp.headers["Retry-After"] == "5"
+    assert await resp.json() == {"error": "unavailable", "reason": "stopping"}
+    assert collected.counters.accepted == 1
