@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page, async_playwright
 
 from livecs.bus.memory import MemoryBus
 from livecs.config import ConsoleSettings, ConsoleUser
@@ -34,6 +35,7 @@ from livecs.models import (
     Triage,
 )
 from livecs.store import Store
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 
 ROOM = "r1"
 SESSION = "r1-test-session"
@@ -233,3 +235,47 @@ async def make_console(
     yield make
     for s in stores:
         await s.close()
+
+
+# -- browser helpers (Debian's Chromium through Playwright) -----------------------------------------------
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+def base_url(con: Console) -> str:
+    return f"http://{con.client.server.host}:{con.client.server.port}"
+
+
+async def login(
+    browser: Browser, con: Console, user: str, path: str, viewport: tuple[int, int] = (1400, 900)
+) -> tuple[Page, list[str]]:
+    ctx = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    page = await ctx.new_page()
+    dialogs: list[str] = []
+
+    async def on_dialog(d: Any) -> None:
+        dialogs.append(d.message)
+        await d.dismiss()
+
+    page.on("dialog", on_dialog)
+    resp = await page.goto(base_url(con) + path)
+    assert resp is not None and resp.status == 401  # not logged in: the login form, no data
+    await page.fill("#token", TOKENS[user])
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"**{path}")
+    return page, dialogs
+
+
+async def wait_until(pred: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")

@@ -9,56 +9,21 @@ screens go to ``tests/artifacts/`` and ``docs/screenshots/``.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright
 
 from livecs.console.outbound import HttpConnector
 from livecs.models import Intent, MemberTier, Priority, Sentiment
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, artifact, publish_to_docs
+from tests.browser_support import artifact, publish_to_docs
 
-from .conftest import BAD_LIBRARY, TOKENS, VALID_LIBRARY, Console, comment_group
+from .conftest import BAD_LIBRARY, VALID_LIBRARY, Console, comment_group, login, wait_until
 
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 5000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-def base_url(con: Console) -> str:
-    return f"http://{con.client.server.host}:{con.client.server.port}"
-
-
-async def login(browser: Browser, con: Console, user: str, path: str) -> tuple[Page, list[str]]:
-    ctx = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = await ctx.new_page()
-    dialogs: list[str] = []
-
-    async def on_dialog(d: Any) -> None:
-        dialogs.append(d.message)
-        await d.dismiss()
-
-    page.on("dialog", on_dialog)
-    resp = await page.goto(base_url(con) + path)
-    assert resp is not None and resp.status == 401  # not logged in: the login form, no data
-    await page.fill("#token", TOKENS[user])
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"**{path}")
-    return page, dialogs
 
 
 @pytest.fixture
@@ -127,15 +92,6 @@ async def fill_room(con: Console) -> None:
         ),
         comment_group("哈哈主播好可爱", priority=Priority.P3, intent=Intent.CHITCHAT),
     )
-
-
-async def wait_until(pred: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_operator_logs_in_sees_a_pushed_card_and_sends_a_reply(make_console, browser, receiver) -> None:
