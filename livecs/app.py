@@ -287,8 +287,11 @@ async def run_serve(
     registry = open_registry(settings.scripts)
     processor = build_processor(settings, registry)
     started = time.perf_counter()
+    # Results go to the bus whenever a console can read them: this process's own, or — on Redis — the
+    # consoles of other processes (`serve --source none --no-console` workers feed a separate console).
+    publish = console or settings.redis_url is not None
     async with open_pipeline(
-        settings, processor=processor, workers=workers, default_room=room, publish_results=console
+        settings, processor=processor, workers=workers, default_room=room, publish_results=publish
     ) as pipeline:
         runner = None
         if console:

@@ -1,9 +1,10 @@
 """The console's state of one room, without I/O: queue items, clusters, sliding-window counters, alerts.
 
-:class:`RoomState` is fed the records the pipeline publishes on the ``results`` topic (a ``Comment``
-followed by its ``Triage`` and ``Suggestion`` records, and ``LiveEvent``s) with :meth:`RoomState.apply`, and
-answers what the screens show: the operator queue (:meth:`RoomState.visible`, most urgent first, capped, the
-rest counted), the live panel (:meth:`RoomState.stats`), alerts, and the streamer's hottest clusters. Every
+:class:`RoomState` is fed the records the pipeline publishes on the ``results`` topic (one ``Result`` per
+comment — the comment, its triage and suggestions together — and ``LiveEvent``s) with
+:meth:`RoomState.apply`, and answers what the screens show: the operator queue (:meth:`RoomState.visible`,
+most urgent first, capped, the rest counted), the live panel (:meth:`RoomState.stats`), alerts, and the
+streamer's hottest clusters. Every
 change bumps a version number; each item remembers the version of its last change so pushes can send only
 what changed. Actions are applied here too (:meth:`RoomState.take`, :meth:`RoomState.close`…); recording
 them and delivering replies is the hub's job (:mod:`livecs.console.hub`).
@@ -27,6 +28,7 @@ from livecs.models import (
     LiveEvent,
     Priority,
     Record,
+    Result,
     Sentiment,
     Suggestion,
     Triage,
@@ -227,27 +229,25 @@ class RoomState:
         return self.ver
 
     def apply(self, records: Iterable[tuple[str, Record]], now: float) -> None:
-        """Apply records in publication order: ``(session_id, record)`` pairs."""
-        pending: tuple[str, Comment] | None = None
+        """Apply records in publication order: ``(session_id, record)`` pairs. Each comment arrives as one
+        :class:`~livecs.models.Result` (comment, triage and suggestions together), so nothing is paired by
+        position and a read cut anywhere loses nothing."""
         for session_id, rec in records:
-            if isinstance(rec, Comment):
-                if pending is not None:
-                    self._untriaged(pending[1], now)
-                pending = (session_id, rec)
+            if isinstance(rec, Result):
                 self.session_id = session_id
-            elif isinstance(rec, Triage):
-                if pending is not None and pending[1].comment_id == rec.comment_id:
-                    self._triaged(pending[0], pending[1], rec, now)
-                    pending = None
+                t = rec.triage
+                if t is None or t.comment_id != rec.comment.comment_id:
+                    self._untriaged(rec.comment, now)
+                    continue
+                self._triaged(session_id, rec.comment, t, now)
+                for s in rec.suggestions:
+                    self._suggested(s)
+            elif isinstance(rec, LiveEvent):
+                self._event(rec, now)
             elif isinstance(rec, Suggestion):
                 self._suggested(rec)
-            elif isinstance(rec, LiveEvent):
-                if pending is not None:
-                    self._untriaged(pending[1], now)
-                    pending = None
-                self._event(rec, now)
-        if pending is not None:
-            self._untriaged(pending[1], now)
+            elif isinstance(rec, Comment):  # a bare comment carries no triage: counted, no card
+                self._untriaged(rec, now)
 
     def _untriaged(self, c: Comment, now: float) -> None:
         self.totals["comments"] += 1

@@ -30,6 +30,7 @@ from livecs.models import (
     MemberTier,
     Priority,
     Record,
+    Result,
     Sentiment,
     Suggestion,
     Triage,
@@ -131,7 +132,7 @@ def comment_group(
     spam: bool = False,
     tier: MemberTier = MemberTier.NONE,
 ) -> list[Record]:
-    """One comment with its triage and suggestion, as the pipeline publishes them."""
+    """One comment with its triage and suggestion: one ``Result`` record, as the pipeline publishes it."""
     n = next(_ids)
     cid = f"c{n}"
     now = time.time()
@@ -150,14 +151,14 @@ def comment_group(
         priority=priority,
         sla_deadline=now + sla_s if sla_s is not None else None,
     )
-    out: list[Record] = [c, t]
+    suggestions = []
     if reply and not spam:
-        out.append(
+        suggestions.append(
             Suggestion(
                 f"s{n}", ROOM, cid, priority, reply, cluster_id=cluster, on_air=on_air, coupon_rule_id=coupon
             )
         )
-    return out
+    return [Result(c, t, suggestions)]
 
 
 @dataclass

@@ -507,10 +507,10 @@ async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
 
     class Proc:
         def process(self, c: Comment, now: float) -> Processed:
-            g = comment_group(c.text, priority=Priority.P0, intent=Intent.COMPLAINT)
-            t = g[1]
-            t.comment_id, t.room = c.comment_id, c.room  # type: ignore[attr-defined]
-            return Processed(triage=t)  # type: ignore[arg-type]
+            (g,) = comment_group(c.text, priority=Priority.P0, intent=Intent.COMPLAINT)
+            t = g.triage  # type: ignore[attr-defined]
+            t.comment_id, t.room = c.comment_id, c.room
+            return Processed(triage=t)
 
         def on_event(self, e: object, now: float) -> None:
             return None
