@@ -231,11 +231,30 @@ class OutboundSettings(_Section):
 
 
 class AlertSettings(_Section):
+    """Alerts compare the current window with the room's own baseline (the median of the previous windows over
+    ``baseline_s``), fire on a real rise and clear when the room calms down (hysteresis)."""
+
     window_s: float = Field(30.0, gt=0, description="sliding window the alerts look at")
-    negative_share: float = Field(0.35, gt=0, le=1, description="negative share that raises 负面激增")
+    baseline_s: float = Field(600.0, gt=0, description="history the room's baseline is taken from")
+    rise_factor: float = Field(3.0, ge=1, description="a count this many times the baseline raises an alert")
+    clear_factor: float = Field(1.5, ge=1, description="…and the alert clears below this many times")
+    negative_share: float = Field(
+        0.35, gt=0, le=1, description="negative share that raises 负面激增 while there is no baseline yet"
+    )
+    negative_rise: float = Field(
+        0.08,
+        gt=0,
+        le=1,
+        description="rise of the negative share over the baseline share that raises 负面激增",
+    )
+    negative_ratio: float = Field(
+        1.5, ge=1, description="…when the share is also this many times the baseline"
+    )
     negative_min_comments: int = Field(20, ge=1)
-    complaint_count: int = Field(5, ge=1, description="complaints in the window for 投诉潮")
-    spam_count: int = Field(30, ge=1, description="spam in the window for 刷屏")
+    complaint_count: int = Field(
+        10, ge=1, description="never a 投诉潮 below this many complaints in the window"
+    )
+    spam_count: int = Field(30, ge=1, description="never a 刷屏 alert below this many spam in the window")
     ingest_ok_states: list[str] = Field(
         default_factory=lambda: ["running", "connected", "finished"],
         description="source states that are fine",
@@ -272,7 +291,18 @@ class ConsoleSettings(_Section):
         description="priorities that make a card (P3 only counts)",
     )
     cluster_priorities: list[str] = Field(
-        default_factory=lambda: ["P2"], description="priorities grouped by cluster id (others: one card each)"
+        default_factory=lambda: ["P1", "P2"],
+        description="question priorities grouped by cluster id into one card (P0, complaints: a card each)",
+    )
+    cluster_reply_mentions: int = Field(
+        0, ge=0, le=20, description="reply to all: @-mention up to this many askers (0 = a general answer)"
+    )
+    cluster_ids_kept: int = Field(
+        5000, ge=1, description="member comment ids a cluster card keeps (a reply to all is recorded on each)"
+    )
+    sla_s: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="seconds to first action per priority; empty = the triage configuration's priority.sla_s",
     )
     recent_done: int = Field(30, ge=1, description="handled cards kept to show delivery status")
     max_push_per_s: float = Field(10.0, gt=0, le=50, description="messages per second per websocket client")

@@ -88,6 +88,9 @@ class ActionKind(enum.StrEnum):
     MUTE = "mute"
     BAN = "ban"
     DELETE = "delete"
+    TAKEOVER = "takeover"  # take a card another operator holds (接管)
+    REPLY_ALL = "reply_all"  # one room-level reply to a cluster, recorded against each member comment
+    PIN = "pin"  # pin (or unpin) a cluster's question to the streamer view
 
 
 class MemberTier(enum.IntEnum):

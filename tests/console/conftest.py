@@ -131,6 +131,8 @@ def comment_group(
     sla_s: float | None = 60.0,
     spam: bool = False,
     tier: MemberTier = MemberTier.NONE,
+    cluster_size: int = 1,
+    deadline: float | None = None,
 ) -> list[Record]:
     """One comment with its triage and suggestion: one ``Result`` record, as the pipeline publishes it."""
     n = next(_ids)
@@ -148,8 +150,9 @@ def comment_group(
         emotion=Emotion.NONE,
         spam=spam,
         cluster_id=cluster,
+        cluster_size=cluster_size,
         priority=priority,
-        sla_deadline=now + sla_s if sla_s is not None else None,
+        sla_deadline=deadline if deadline is not None else (now + sla_s if sla_s is not None else None),
     )
     suggestions = []
     if reply and not spam:

@@ -552,3 +552,132 @@ async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
                 assert q["room"] == "live" and q["items"][0]["text"] == "再不发货我投诉了"
         finally:
             await runner.cleanup()
+
+
+async def test_reply_to_all_answers_a_cluster_once_and_records_it_on_every_member(make_console) -> None:
+    con = await make_console(cluster_reply_mentions=3)
+    nicks = ["小美", "阿强", "本店卖假货别买", "小美", "丽丽"]
+    await con.publish(
+        *[
+            comment_group(
+                f"怎么领券{i}",
+                priority=Priority.P1,
+                intent=Intent.PRICE_PROMO,
+                cluster="coupon",
+                nickname=nicks[i % 5],
+                reply="亲，点购物车上方的领券按钮就能领哦",
+                on_air="领券：点购物车上方的按钮",
+                cluster_size=i + 1,
+            )
+            for i in range(90)
+        ]
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    (card,) = q["items"]
+    assert card["kind"] == "cluster" and card["count"] == 90 and card["text"] == "怎么领券0"
+    # pin it to the streamer view (and the streamer view shows it on top with its answer)
+    r = await con.client.post(
+        "/api/actions", json={"item_id": card["id"], "kind": "pin"}, headers=bearer("alice")
+    )
+    assert r.status == 200 and (await r.json())["pinned"] is True
+    view = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
+    assert (
+        view["pinned"][0]["label"] == "怎么领券0"
+        and view["pinned"][0]["answer"] == "领券：点购物车上方的按钮"
+    )
+    r = await con.client.post(
+        "/api/actions", json={"item_id": card["id"], "kind": "send"}, headers=bearer("alice")
+    )
+    assert r.status == 200 and (await r.json())["members"] == 90
+    await asyncio.wait_for(con.connector.got.wait(), 3)
+    (msg,) = con.connector.messages  # ONE room-level reply
+    assert msg["user_id"] == "" and msg["members"] == 90
+    # the newest askers @-mentioned (up to 3, each once); a nickname making a claim is never repeated
+    assert msg["mentions"] == ["丽丽", "小美", "阿强"]
+    assert msg["text"] == "@丽丽 @小美 @阿强 亲，点购物车上方的领券按钮就能领哦"
+    await con.settle(lambda: any(a["kind"] == "send" for a in con.actions()))
+    per_member = [a for a in con.actions() if a["kind"] == "reply_all"]
+    assert len(per_member) == 90 and len({a["target_id"] for a in per_member}) == 90
+    assert all(a["text"] == msg["text"] for a in per_member)
+    # answered: the cluster is off the queue until a new member arrives after the answer
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert q["items"] == []
+    await con.publish(
+        comment_group(
+            "券在哪领", priority=Priority.P2, intent=Intent.PRICE_PROMO, cluster="coupon", cluster_size=91
+        )
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    (again,) = q["items"]
+    assert again["count"] == 1 and again["answered_before"] == 90 and again["id"] != card["id"]
+
+
+async def test_take_over_views_and_bulk_moderation(make_console) -> None:
+    con = await make_console()
+    await con.publish(
+        comment_group("付不了款", priority=Priority.P1, intent=Intent.PAYMENT),
+        comment_group("尺码偏大吗", priority=Priority.P1),
+        *[
+            comment_group(f"加V{i}", priority=Priority.MOD, intent=Intent.SPAM, spam=True, user_id=f"raid{i}")
+            for i in range(5)
+        ],
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    pay = next(i for i in q["items"] if i["text"] == "付不了款")
+    r = await con.client.post(
+        "/api/actions", json={"item_id": pay["id"], "kind": "take"}, headers=bearer("alice")
+    )
+    assert r.status == 200
+    mine = await (await con.client.get("/api/queue?view=mine", headers=bearer("alice"))).json()
+    assert [i["id"] for i in mine["items"]] == [pay["id"]] and mine["views"] == {
+        "all": 7,
+        "mine": 1,
+        "unassigned": 6,
+    }
+    free = await (await con.client.get("/api/queue?view=unassigned", headers=bearer("bob"))).json()
+    assert pay["id"] not in [i["id"] for i in free["items"]] and len(free["items"]) == 6
+    assert (await con.client.get("/api/queue?view=bogus", headers=bearer("bob"))).status == 422
+    # bob takes the card over: recorded, and alice's console sees who holds it now and from whom
+    ws_alice = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    await ws_alice.receive_json(timeout=3)
+    r = await con.client.post(
+        "/api/actions", json={"item_id": pay["id"], "kind": "take"}, headers=bearer("bob")
+    )
+    assert r.status == 409 and "接管" in (await r.json())["message"]
+    r = await con.client.post(
+        "/api/actions", json={"item_id": pay["id"], "kind": "takeover"}, headers=bearer("bob")
+    )
+    assert r.status == 200 and (await r.json())["taken_from"] == "alice"
+    while True:
+        msg = await ws_alice.receive_json(timeout=3)
+        got = [i for i in msg["items"] if i["id"] == pay["id"]]
+        if got and got[0]["taken_by"] == "bob":
+            break
+    assert got[0]["taken_from"] == "alice" and msg["views"]["mine"] == 0
+    # alice switches her socket to the 未分配 view without reconnecting
+    await ws_alice.send_str('{"type": "view", "filter": "unassigned"}')
+    while True:
+        msg = await ws_alice.receive_json(timeout=3)
+        if msg["view"] == "unassigned":
+            break
+    assert msg["full"] and pay["id"] not in msg["order"]
+    await ws_alice.close()
+    await con.settle(lambda: any(a["kind"] == "takeover" for a in con.actions()))
+    (over,) = [a for a in con.actions() if a["kind"] == "takeover"]
+    assert over["operator"] == "bob" and over["note"] == "接管自 alice"
+    # bulk mute of the raid accounts: one request, each muted and recorded
+    raid = [i["id"] for i in q["items"] if i["queue"] == "mod"]
+    r = await con.client.post(
+        "/api/actions/bulk", json={"item_ids": [*raid, "nope"], "kind": "mute"}, headers=bearer("alice")
+    )
+    body = await r.json()
+    assert r.status == 200 and sorted(body["done"]) == sorted(raid) and list(body["failed"]) == ["nope"]
+    await con.settle(lambda: sum(a["kind"] == "mute" for a in con.actions()) >= 5)
+    assert {a["user_id"] for a in con.actions() if a["kind"] == "mute"} == {f"raid{i}" for i in range(5)}
+    r = await con.client.post(
+        "/api/actions/bulk", json={"item_ids": [pay["id"]], "kind": "send"}, headers=bearer("alice")
+    )
+    assert r.status == 422
