@@ -16,6 +16,10 @@
   var editing = null;      // card whose editor (reply, ticket note, ban confirmation) has focus: frozen
   var missed = 0;          // pushes that arrived while a card was frozen
   var me = { name: "" };
+  var view = "all";        // 全部 / 我的 / 未分配
+  var modPicked = {};      // moderation cards ticked for a bulk action
+  var takenNotice = {};    // cards whose take-over by someone else was already announced
+  var socket = null;
 
   function now() { return Date.now() / 1000 + clockOffset; }
 
@@ -27,10 +31,13 @@
     return LC.api("/api/actions", { method: "POST", json: body }).then(function (r) {
       if (!r.ok) { LC.toast((r.data && r.data.message) || "操作失败", "error"); return false; }
       var done = {
-        take: "已接手", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
-        issue_coupon: "优惠券已发放", approve_coupon: "优惠券已批准发放", mute: "已禁言", ban: "已封禁"
+        take: "已接手", takeover: "已接管", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
+        issue_coupon: "优惠券已发放", approve_coupon: "优惠券已批准发放", mute: "已禁言", ban: "已封禁",
+        pin: r.data && r.data.pinned ? "已置顶到主播视图" : "已取消置顶"
       };
-      LC.toast(done[kind] || "完成", "ok");
+      var msg = done[kind] || "完成";
+      if (kind === "send" && r.data && r.data.members > 1) msg = "已回复全部 " + r.data.members + " 人";
+      LC.toast(msg, "ok");
       if (kind === "send" || kind === "copy" || kind === "dismiss" || kind === "escalate") delete drafts[id];
       return true;
     });
@@ -87,8 +94,17 @@
       isCluster ? el("span", { class: "count" }, "×" + item.count) : null,
       body,
       el("span", { class: "sla " + slaClass(item), dataset: { sla: "1" } }, slaText(item)),
+      item.answered_before ? chip("此前已回复 " + item.answered_before + " 人", "answered") : null,
+      item.pinned ? chip("已置顶", "pinned") : null,
       item.taken_by ? chip(item.taken_by === me.name ? "我在处理" : "由 " + item.taken_by + " 处理中", "taken") : null
     );
+    if (isMod) {
+      var pick = el("input", { type: "checkbox", class: "pick", "aria-label": "选择", title: "选择（批量操作）" });
+      pick.checked = !!modPicked[id];
+      pick.addEventListener("click", function (e) { e.stopPropagation(); });
+      pick.addEventListener("change", function () { if (pick.checked) modPicked[id] = true; else delete modPicked[id]; renderBulk(); });
+      head.insertBefore(pick, head.firstChild);
+    }
     var members = null;
     if (isCluster && item.members && item.members.length) {
       members = el("details", { class: "members" }, el("summary", null, "最新 " + item.members.length + " 条（共 " + item.count + " 条）"),
@@ -116,8 +132,9 @@
     };
     var actions = el("div", { class: "actions" });
     if (!item.taken_by) actions.appendChild(btn("接手", "T", "take", function () { act(id, "take"); }));
+    else if (item.taken_by !== me.name) actions.appendChild(btn("接管", null, "takeover", function () { act(id, "takeover"); }, "warn"));
     if (!isMod) {
-      actions.appendChild(btn("发送", "S", "send", function () { sendReply(id); }, "primary"));
+      actions.appendChild(btn(isCluster ? "回复全部" : "发送", "S", "send", function () { sendReply(id); }, "primary"));
       actions.appendChild(btn("复制", "C", "copy", function () { copyReply(id); }));
       if (sugg && sugg.coupon_rule_id && !isCluster) {
         actions.appendChild(btn("批准券 " + couponName(sugg.coupon_rule_id), "A", "approve_coupon", function () {
@@ -128,7 +145,10 @@
         actions.appendChild(btn("发券…", null, "coupon_menu", function () { openCoupons(id); }));
       }
     }
-    actions.appendChild(btn("忽略", "D", "dismiss", function () { act(id, "dismiss"); }));
+    if (isCluster) {
+      actions.appendChild(btn(item.pinned ? "取消置顶" : "置顶主播", "P", "pin", function () { act(id, "pin"); }, item.pinned ? "active" : ""));
+    }
+    actions.appendChild(btn(isCluster ? "全部忽略" : "忽略", "D", "dismiss", function () { act(id, "dismiss"); }));
     actions.appendChild(btn("工单", "X", "escalate", function () { openTicket(id); }));
     if (!isCluster) {
       actions.appendChild(btn("禁言", "M", "mute", function () { act(id, "mute"); }, "warn"));
@@ -315,6 +335,91 @@
     recent.forEach(function (id) { if (items[id]) rec.appendChild(buildRecent(items[id])); });
   }
 
+  // -- views (全部 / 我的 / 未分配), rooms, bulk moderation
+  var VIEW_LABEL = { all: "全部", mine: "我的", unassigned: "未分配" };
+
+  function renderViews(current, counts) {
+    view = current;
+    var box = document.getElementById("views");
+    LC.clear(box);
+    ["all", "mine", "unassigned"].forEach(function (v) {
+      box.appendChild(el("button", { type: "button", class: "tab" + (v === current ? " active" : ""), dataset: { view: v },
+        on: { click: function () { if (v !== view) { view = v; socket.send({ type: "view", filter: v }); } } } },
+        VIEW_LABEL[v] + " " + (counts[v] || 0)));
+    });
+  }
+
+  function renderRooms(current, rooms) {
+    var sel = document.getElementById("room-switch");
+    if (document.activeElement === sel) return;  // never redrawn while the operator is choosing
+    LC.clear(sel);
+    rooms.forEach(function (r) {
+      var label = r.room + " · P0 " + r.open_p0 + " · P1 " + r.open_p1 + (r.alerts.length ? " · ⚠ " + r.alerts.join("、") : "");
+      var opt = el("option", { value: r.room }, label);
+      if (r.room === current) opt.selected = true;
+      sel.appendChild(opt);
+    });
+    sel.classList.toggle("hidden", rooms.length < 2);
+    LC.setText("room-name", current);
+  }
+
+  function switchRoom(name) {
+    if (!name || name === room) return;
+    room = name;
+    items = {}; order = []; recent = []; drafts = {}; modPicked = {};
+    Object.keys(cards).forEach(function (id) { cards[id].remove(); });
+    cards = {};
+    var url = new URL(window.location.href);
+    url.searchParams.set("room", name);
+    window.history.replaceState(null, "", url.toString());
+    socket.send({ type: "room", room: name });
+  }
+
+  function renderBulk() {
+    var mods = order.filter(function (id) { return items[id] && items[id].queue === "mod"; });
+    var n = Object.keys(modPicked).length;
+    LC.setText("bulk-count", n ? "已选 " + n + " 条" : "");
+    var all = document.getElementById("bulk-all");
+    all.checked = mods.length > 0 && n === mods.length;
+    document.getElementById("bulk").classList.toggle("hidden", mods.length === 0);
+    ["bulk-mute", "bulk-ban", "bulk-dismiss"].forEach(function (b) { document.getElementById(b).disabled = n === 0; });
+  }
+
+  function bulk(kind) {
+    var ids = Object.keys(modPicked);
+    if (!ids.length) return;
+    LC.api("/api/actions/bulk", { method: "POST", json: { room: room || null, item_ids: ids, kind: kind } }).then(function (r) {
+      if (!r.ok) { LC.toast((r.data && r.data.message) || "批量操作失败", "error"); return; }
+      var failed = Object.keys(r.data.failed || {}).length;
+      var word = { mute: "禁言", ban: "封禁", dismiss: "忽略" }[kind];
+      LC.toast("已" + word + " " + r.data.done.length + " 条" + (failed ? "，" + failed + " 条未成功" : ""), failed ? "error" : "ok");
+      modPicked = {};
+      renderBulk();
+    });
+  }
+
+  document.getElementById("bulk-all").addEventListener("change", function (e) {
+    modPicked = {};
+    if (e.target.checked) order.forEach(function (id) { if (items[id] && items[id].queue === "mod") modPicked[id] = true; });
+    Object.keys(cards).forEach(function (id) { var p = cards[id].querySelector(".pick"); if (p) p.checked = !!modPicked[id]; });
+    renderBulk();
+  });
+  document.getElementById("bulk-mute").addEventListener("click", function () { bulk("mute"); });
+  document.getElementById("bulk-dismiss").addEventListener("click", function () { bulk("dismiss"); });
+  document.getElementById("bulk-ban").addEventListener("click", function () {
+    document.getElementById("bulk-confirm").classList.remove("hidden");
+    LC.setText("bulk-confirm-n", String(Object.keys(modPicked).length));
+    document.getElementById("bulk-ban-cancel").focus();
+  });
+  document.getElementById("bulk-ban-ok").addEventListener("click", function () {
+    document.getElementById("bulk-confirm").classList.add("hidden");
+    bulk("ban");
+  });
+  document.getElementById("bulk-ban-cancel").addEventListener("click", function () {
+    document.getElementById("bulk-confirm").classList.add("hidden");
+  });
+  document.getElementById("room-switch").addEventListener("change", function (e) { switchRoom(e.target.value); });
+
   function renderStats(s) {
     LC.setText("room-name", s.room);
     LC.setText("s-cpm", s.comments_per_min);
@@ -325,8 +430,10 @@
     LC.setText("s-p1", s.open_p1);
     LC.setText("s-breach", s.sla_breached);
     LC.setText("s-first", s.median_first_action_s === null ? "—" : LC.fmtSeconds(s.median_first_action_s));
-    var ingest = Object.keys(s.ingest || {}).map(function (k) { return k + " " + s.ingest[k]; }).join("，");
-    var cap = Object.keys(s.capture || {}).map(function (k) { var c = s.capture[k]; return k + " " + ((c.rates || {}).total || 0) + "条/秒 · 最近" + (c.last_message_age_s == null ? "—" : c.last_message_age_s + "秒前") + " · 重连" + (c.reconnects || 0) + " · 丢弃" + (c.dropped || 0); }).join("，");
+    var ingest = Object.keys(s.ingest || {}).map(function (k) {
+      return (LC.SOURCE[k] || k) + " " + (LC.SOURCE_STATE[s.ingest[k]] || s.ingest[k]);
+    }).join("，");
+    var cap = Object.keys(s.capture || {}).map(function (k) { var c = s.capture[k]; return (LC.SOURCE[k] || k) + " " + ((c.rates || {}).total || 0) + "条/秒 · 最近" + (c.last_message_age_s == null ? "—" : c.last_message_age_s + "秒前") + " · 重连" + (c.reconnects || 0) + " · 丢弃" + (c.dropped || 0); }).join("，");
     LC.setText("s-ingest", [ingest, cap].filter(Boolean).join("；") || "—");
     var mix = document.getElementById("s-mix");
     LC.clear(mix);
@@ -358,6 +465,16 @@
     if (editing) live[editing] = true;  // the card being edited keeps its item until the editor closes
     Object.keys(items).forEach(function (id) { if (!live[id]) { delete items[id]; delete drafts[id]; } });
     if (msg.coupons) coupons = msg.coupons;
+    msg.items.forEach(function (it) {
+      if (it.taken_from === me.name && it.taken_by && it.taken_by !== me.name && !takenNotice[it.id]) {
+        takenNotice[it.id] = true;
+        LC.toast(it.taken_by + " 接管了你处理中的卡片：" + it.text, "error");
+      }
+    });
+    Object.keys(modPicked).forEach(function (id) { if (!live[id] || (items[id] && items[id].status !== "open")) delete modPicked[id]; });
+    if (msg.views) renderViews(msg.view, msg.views);
+    if (msg.rooms) renderRooms(msg.room, msg.rooms);
+    renderBulk();
     var hidden = document.getElementById("q-hidden");
     hidden.textContent = msg.hidden ? "另有 " + msg.hidden + " 条较低优先级未显示" : "";
     render();
@@ -418,6 +535,7 @@
       case "c": if (item.queue !== "mod") copyReply(id); break;
       case "a": if (item.suggestion && item.suggestion.coupon_rule_id) act(id, "approve_coupon", { coupon_rule_id: item.suggestion.coupon_rule_id }); break;
       case "d": act(id, "dismiss"); break;
+      case "p": if (item.kind === "cluster") act(id, "pin"); break;
       case "x": openTicket(id); break;
       case "m": if (item.kind === "single") act(id, "mute"); break;
       case "b": if (item.kind === "single") confirmBan(id); break;
@@ -492,6 +610,11 @@
     document.getElementById("review-unmask-label").classList.toggle("hidden", me.role !== "admin");
     if (reviewSessions !== null) renderReview();
   });
-  LC.connect("console", room, onMessage);
+  socket = LC.connect("console", room, function (msg) {
+    if (msg.type === "console" && msg.room !== room && room) return;  // a push of the room we just left
+    onMessage(msg);
+  }, function () {
+    if (view !== "all") socket.send({ type: "view", filter: view });  // after a reconnect
+  });
   setInterval(tick, 1000);
 })();
