@@ -62,12 +62,16 @@ async def open_pipeline(
             await store.close()
 
 
-def print_summary(pipeline: Pipeline, elapsed: float, out: TextIO = sys.stdout) -> None:
+def print_summary(
+    pipeline: Pipeline, elapsed: float, out: TextIO | None = None, sessions: list[str] | None = None
+) -> None:
+    out = out or sys.stdout  # looked up at call time (tests and wrappers replace sys.stdout)
     s = pipeline.counters.snapshot()
     rate = s["accepted"] / elapsed if elapsed > 0 else 0.0
+    names = sessions if sessions is not None else [r.session_id for r in pipeline.sessions.values()]
     lines = [
         "── livecs summary ─────────────────────────────",
-        f"sessions:  {', '.join(r.session_id for r in pipeline.sessions.values()) or '-'}",
+        f"sessions:  {', '.join(names) or '-'}",
         f"record:    {pipeline.store.path}",
         f"bus:       {pipeline.bus.name}",
         f"received:  {s['received']}   (收到)",
@@ -110,8 +114,15 @@ async def run_demo(
     seed: int,
     room: str,
     workers: int | None = None,
+    stay_open: bool | None = None,
 ) -> int:
-    """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary."""
+    """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary.
+
+    ``stay_open`` (default: when run from a terminal): once the broadcast is over, its session is closed with
+    its final counters and the console stays up until Ctrl-C, so the 复盘报告 panel can be used; otherwise
+    (scripts, CI, ``--exit-when-done``) the demo prints the summary and exits."""
+    if stay_open is None:
+        stay_open = sys.stdin.isatty() and sys.stdout.isatty()
     from livecs.console.app import start_console
     from livecs.console.merchant import RegistryBackend
     from livecs.console.outbound import SimulatedRoomConnector
@@ -138,17 +149,46 @@ async def run_demo(
             f"record {pipeline.store.path}",
             flush=True,
         )
+        url = f"http://127.0.0.1:{_port_of(runner, port)}/login"
         if open_browser:
-            _open_browser(f"http://127.0.0.1:{_port_of(runner, port)}/login")
+            _open_browser(url)
+        finished = False
+        sessions: list[str] = []
         try:
             await _run_sources(pipeline, [source], duration_s + 5)
+            finished = True
         except asyncio.CancelledError:
             print("interrupted — draining what was accepted…", flush=True)
         finally:
             await asyncio.shield(pipeline.drain(settings.pipeline.stop_drain_s))
-            await runner.cleanup()
-    print_summary(pipeline, time.perf_counter() - started)
+            try:
+                if finished and stay_open:
+                    sessions = await _end_broadcast(pipeline)
+                    print_summary(pipeline, time.perf_counter() - started, sessions=sessions)
+                    print(
+                        f"模拟直播已结束，场控台仍在运行：{url} （复盘报告面板可用）— 按 Ctrl-C 退出 / "
+                        "broadcast over, the console stays up until Ctrl-C",
+                        flush=True,
+                    )
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+    if not sessions:
+        print_summary(pipeline, time.perf_counter() - started)
     return 0
+
+
+async def _end_broadcast(pipeline: Pipeline) -> list[str]:
+    """Close the demo's sessions now that the broadcast is over (their end time is the broadcast's, not the
+    later Ctrl-C), so the review of the session is complete while the console stays up."""
+    stats = pipeline.counters.snapshot()
+    closed = []
+    for ref in list(pipeline.sessions.values()):
+        await pipeline.store.close_session(ref.session_id, time.time(), stats)
+        closed.append(ref.session_id)
+    pipeline.sessions.clear()  # closed: the pipeline's own stop does not close them again later
+    return closed
 
 
 def _port_of(runner: object, default: int) -> int:

@@ -120,9 +120,8 @@ async def test_operator_logs_in_sees_a_pushed_card_and_sends_a_reply(make_consol
     await page.locator(".card").first.locator(".chip.taken").wait_for(timeout=WAIT_MS)
     await wait_until(lambda: any(a["kind"] == "take" and a["operator"] == "alice" for a in con.actions()))
     await page.locator(".card", has_text="165/110斤穿什么码").locator("summary").click()
-    shot = artifact("console.png")
-    await page.screenshot(path=str(shot), full_page=True)
-    publish_to_docs(shot)
+    # (the README's console.png is the burst screenshot of test_browser_ops.py)
+    await page.screenshot(path=str(artifact("console_reply.png")), full_page=True)
     assert dialogs == []
 
 
