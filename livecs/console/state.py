@@ -638,8 +638,9 @@ class RoomState:
 
         def count_alert(code: str, key: str, floor: int) -> tuple[bool, int, float | None]:
             base = statistics.median(h[key] for h in history) if history else None
-            fire_at = max(floor, a.rise_factor * (base or 0.0))
-            clear_at = max(floor, a.clear_factor * (base or 0.0))
+            # before the room has a baseline (its first windows) only a clear flood counts: rise × floor
+            fire_at = max(floor, a.rise_factor * base) if base is not None else a.rise_factor * floor
+            clear_at = max(floor, a.clear_factor * base) if base is not None else floor
             on = w[key] >= (clear_at if code in self._alerting else fire_at)
             (self._alerting.add if on else self._alerting.discard)(code)
             return on, w[key], base
@@ -675,7 +676,7 @@ class RoomState:
             )
         on, n, base = count_alert("complaint_wave", "complaint", a.complaint_count)
         if on:
-            usual = f"，平时 {base:g}" if base is not None else ""
+            usual = f"，平时 {base:.0f}" if base is not None else ""
             out.append(
                 {
                     "code": "complaint_wave",
@@ -688,7 +689,7 @@ class RoomState:
             )
         on, n, base = count_alert("spam_flood", "spam", a.spam_count)
         if on:
-            usual = f"，平时 {base:g}" if base is not None else ""
+            usual = f"，平时 {base:.0f}" if base is not None else ""
             out.append(
                 {
                     "code": "spam_flood",
