@@ -667,7 +667,16 @@ def init_app(
     if coupons is None:
         coupons = CouponService(merchant, open_stock(redis_url, store.path))
     outbox = Outbox(connector or NoConnector(), settings.outbound)
-    hub = Hub(settings, bus, store, counters, outbox, coupons, default_room=default_room)
+    hub = Hub(
+        settings,
+        bus,
+        store,
+        counters,
+        outbox,
+        coupons,
+        default_room=default_room,
+        products=merchant.products,
+    )
     app = web.Application(
         client_max_size=settings.upload_max_bytes + FORM_OVERHEAD_BYTES,
         middlewares=[make_middleware(auth, settings, _login_page)],

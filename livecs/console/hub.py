@@ -122,6 +122,7 @@ class Hub:
         *,
         default_room: str | None = None,
         clock: Callable[[], float] = time.time,
+        products: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.cfg = settings
         self.bus = bus
@@ -131,6 +132,7 @@ class Hub:
         self.coupons = coupons
         self.default_room = default_room
         self.clock = clock
+        self.products = products  # the merchant's catalogue: {"on_air": link, "products": [...]}
         self.rooms: dict[str, RoomState] = {}
         self.notifiers: dict[str, Notifier] = {}
         self._task: asyncio.Task[None] | None = None
@@ -253,18 +255,37 @@ class Hub:
                     break
             if coupon is None:
                 coupon = self.coupons.first_announceable()
+        product = self._on_air_product()
+        hot = st.hottest(now)
+        if product is not None:  # a price question without a scripted line gets the price on air
+            for h in hot:
+                if not h["on_air"] and h["intent"] == "price_promo" and product.get("price") is not None:
+                    h["on_air"] = f"{product['link']}号链接 {product['name']} ¥{product['price']:g}"
         return {
             "type": "streamer",
             "room": st.room,
             "now": now,
+            "product": product,
             "pinned": list(st.pinned.values()),
-            "hot": st.hottest(now),
+            "hot": hot,
             "buy_signals_total": stats["buy_signals_total"],
             "buy_signals_per_min": stats["buy_signals_per_min"],
             "comments_per_min": stats["comments_per_min"],
             "coupon": coupon,
             "alerts": [a for a in stats["alerts"] if a["code"] in ("complaint_wave", "negative_spike")],
         }
+
+    def _on_air_product(self) -> dict[str, Any] | None:
+        """The product on air (link, name, price, stock) for the streamer view, if the catalogue says."""
+        if self.products is None:
+            return None
+        try:
+            cat = self.products()
+        except Exception as exc:  # the streamer view never fails for the catalogue
+            log.debug("console: catalogue not readable: %r", exc)
+            return None
+        link = cat.get("on_air")
+        return next((dict(p) for p in cat.get("products", []) if p.get("link") == link), None)
 
     # -- actions ----------------------------------------------------------------------------------------
     async def act(self, req: ActionRequest, operator: str) -> dict[str, Any]:

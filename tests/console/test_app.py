@@ -13,7 +13,7 @@ import pytest
 from livecs.console.app import CSP
 from livecs.models import Intent, Priority, Sentiment
 
-from .conftest import ROOM, TOKENS, RecordingConnector, bearer, comment_group
+from .conftest import ROOM, TOKENS, VALID_LIBRARY, RecordingConnector, bearer, comment_group
 
 # every route, the method, and the roles that may use it (admin always may)
 ROUTES = [
@@ -31,6 +31,7 @@ ROUTES = [
     ("GET", "/api/stats", {"operator", "streamer"}),
     ("GET", "/api/streamer", {"operator", "streamer"}),
     ("POST", "/api/actions", {"operator"}),
+    ("POST", "/api/actions/bulk", {"operator"}),
     ("GET", "/api/merchant/versions", {"merchant"}),
     ("GET", "/api/merchant/products", {"merchant"}),
     ("POST", "/api/merchant/upload", {"merchant"}),
@@ -681,3 +682,21 @@ async def test_take_over_views_and_bulk_moderation(make_console) -> None:
         "/api/actions/bulk", json={"item_ids": [pay["id"]], "kind": "send"}, headers=bearer("alice")
     )
     assert r.status == 422
+
+
+async def test_streamer_view_shows_the_product_on_air_and_prices_price_questions(make_console) -> None:
+    con = await make_console()
+    con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    con.merchant.set_on_air(2, "shop")
+    await con.publish(
+        *[
+            comment_group(
+                f"多少钱{i}", priority=Priority.P2, intent=Intent.PRICE_PROMO, cluster="price", reply=""
+            )
+            for i in range(3)
+        ]
+    )
+    await con.settle()
+    view = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
+    assert view["product"] == {"link": 2, "sku": "NY-002", "name": "高腰阔腿裤", "price": 89, "stock": 200}
+    assert view["hot"][0]["on_air"] == "2号链接 高腰阔腿裤 ¥89"

@@ -192,3 +192,28 @@ async def test_one_operator_switches_between_three_rooms_without_reload(make_con
     await page.locator("#queue .card", has_text="r1 问题0").wait_for(timeout=WAIT_MS)
     assert await page.evaluate("window.__sameDocument") == 1  # no reload
     assert SESSION and dialogs == []
+
+
+async def test_optional_alert_for_a_new_p0(make_console, browser) -> None:
+    con = await make_console()
+    page, dialogs = await login(browser, con, "alice", "/console", viewport=VIEWPORT)
+    await con.publish(comment_group("尺码偏大吗", priority=Priority.P2))
+    await page.locator("#queue .card").first.wait_for(timeout=WAIT_MS)
+    await con.publish(comment_group("骗子！", priority=Priority.P0, intent=Intent.COMPLAINT))
+    await page.locator('#queue .card[data-priority="P0"]').wait_for(timeout=WAIT_MS)
+    assert await page.evaluate("document.body.dataset.p0Alerts") is None  # off by default
+    await page.locator("#bell").click()
+    assert await page.locator("#bell").text_content() == "新P0提醒：开"
+    await con.publish(comment_group("再不发货投诉", priority=Priority.P0, intent=Intent.COMPLAINT))
+    await wait_until_attr(page, "1")
+    await page.reload()  # the choice is remembered in this browser
+    assert await page.locator("#bell").text_content() == "新P0提醒：开"
+    assert dialogs == []
+
+
+async def wait_until_attr(page, value: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        if await page.evaluate("document.body.dataset.p0Alerts") == value:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no P0 alert")

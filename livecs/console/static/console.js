@@ -82,7 +82,8 @@
     var isMod = item.queue === "mod";
     var isCluster = item.kind === "cluster";
     var tier = LC.TIER[item.member_tier] || "";
-    var who = isCluster ? el("span", { class: "who muted" }, "代表：") :
+    var many = isCluster && item.count > 1;  // a cluster of one reads like a single comment
+    var who = many ? el("span", { class: "who muted" }, "代表：") :
       el("span", { class: "who" }, el("span", { class: "nick" }, item.nickname), tier ? chip(tier, "tier tier-" + item.member_tier) : null, "：");
     var body = el("p", { class: "text", title: item.text }, who, el("span", { class: "comment-text" }, item.text));
     if (isMod && item.spam_reason) body.appendChild(el("small", { class: "muted reason" }, " 原因：" + item.spam_reason));
@@ -91,7 +92,7 @@
       chip(LC.INTENT[item.intent] || item.intent, "intent"),
       item.sentiment !== "neu" ? chip(LC.SENTIMENT[item.sentiment] || item.sentiment, "sent-" + item.sentiment) : null,
       item.emotion ? chip(LC.EMOTION[item.emotion] || item.emotion, "emotion") : null,
-      isCluster ? el("span", { class: "count" }, "×" + item.count) : null,
+      many ? el("span", { class: "count" }, "×" + item.count) : null,
       body,
       el("span", { class: "sla " + slaClass(item), dataset: { sla: "1" } }, slaText(item)),
       item.answered_before ? chip("此前已回复 " + item.answered_before + " 人", "answered") : null,
@@ -106,7 +107,7 @@
       head.insertBefore(pick, head.firstChild);
     }
     var members = null;
-    if (isCluster && item.members && item.members.length) {
+    if (many && item.members && item.members.length) {
       members = el("details", { class: "members" }, el("summary", null, "最新 " + item.members.length + " 条（共 " + item.count + " 条）"),
         el("ul", null, item.members.slice().reverse().map(function (m) {
           return el("li", null, el("span", { class: "nick" }, m.nickname), "：", m.text);
@@ -335,6 +336,54 @@
     recent.forEach(function (id) { if (items[id]) rec.appendChild(buildRecent(items[id])); });
   }
 
+  // -- optional alert for a new P0 card: a short tone and, if allowed, a desktop notification (at most one
+  //    every few seconds); the choice is remembered in this browser
+  var seenP0 = null;
+  var lastBell = 0;
+  var bellOn = window.localStorage && localStorage.getItem("livecs.bell") === "1";
+
+  function renderBell() {
+    var b = document.getElementById("bell");
+    b.textContent = bellOn ? "新P0提醒：开" : "新P0提醒：关";
+    b.classList.toggle("active", bellOn);
+  }
+
+  function ring(item) {
+    var t = Date.now();
+    if (t - lastBell < 5000) return;
+    lastBell = t;
+    document.body.dataset.p0Alerts = String((+document.body.dataset.p0Alerts || 0) + 1);
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator();
+      osc.frequency.value = 880;
+      osc.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.15);
+    } catch (e) { /* no audio: the notification is enough */ }
+    if (window.Notification && Notification.permission === "granted") {
+      new Notification("新 P0：" + (LC.INTENT[item.intent] || ""), { body: item.text, tag: "livecs-p0" });
+    }
+  }
+
+  function checkNewP0() {
+    var now0 = {};
+    order.forEach(function (id) { if (items[id] && items[id].priority === "P0") now0[id] = true; });
+    if (seenP0 !== null && bellOn) {
+      var fresh = Object.keys(now0).filter(function (id) { return !seenP0[id]; });
+      if (fresh.length) ring(items[fresh[0]]);
+    }
+    seenP0 = now0;
+  }
+
+  document.getElementById("bell").addEventListener("click", function () {
+    bellOn = !bellOn;
+    if (window.localStorage) localStorage.setItem("livecs.bell", bellOn ? "1" : "0");
+    if (bellOn && window.Notification && Notification.permission === "default") Notification.requestPermission();
+    renderBell();
+  });
+  renderBell();
+
   // -- views (全部 / 我的 / 未分配), rooms, bulk moderation
   var VIEW_LABEL = { all: "全部", mine: "我的", unassigned: "未分配" };
 
@@ -366,7 +415,7 @@
   function switchRoom(name) {
     if (!name || name === room) return;
     room = name;
-    items = {}; order = []; recent = []; drafts = {}; modPicked = {};
+    items = {}; order = []; recent = []; drafts = {}; modPicked = {}; seenP0 = null;
     Object.keys(cards).forEach(function (id) { cards[id].remove(); });
     cards = {};
     var url = new URL(window.location.href);
@@ -472,6 +521,7 @@
       }
     });
     Object.keys(modPicked).forEach(function (id) { if (!live[id] || (items[id] && items[id].status !== "open")) delete modPicked[id]; });
+    checkNewP0();
     if (msg.views) renderViews(msg.view, msg.views);
     if (msg.rooms) renderRooms(msg.room, msg.rooms);
     renderBulk();

@@ -11,6 +11,12 @@
     LC.setText("st-buy-rate", msg.buy_signals_per_min + " /分钟");
     LC.setText("st-coupon", msg.coupon ? (msg.coupon.text || msg.coupon.name) : "—");
     LC.setText("st-coupon-name", msg.coupon && msg.coupon.text && msg.coupon.text !== msg.coupon.name ? msg.coupon.name : "");
+    var p = msg.product;
+    document.getElementById("st-product").classList.toggle("hidden", !p);
+    if (p) {
+      LC.setText("st-product-name", p.link + "号 " + p.name);
+      LC.setText("st-product-meta", "¥" + p.price + (p.stock !== null && p.stock !== undefined ? " · 库存 " + p.stock : ""));
+    }
     var alert = document.getElementById("st-alert");
     LC.clear(alert);
     (msg.alerts || []).forEach(function (a) {
