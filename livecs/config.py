@@ -213,6 +213,26 @@ class ConsoleUser(_Section):
     token: str = Field(min_length=16, description="secret; keep out of version control (use LIVECS_ env)")
 
 
+class AssignSettings(_Section):
+    """Optional automatic assignment: new cards of ``priorities`` are offered to an operator online (a console
+    open on the room) in the card's skill group, the one holding the fewest cards; not taken within
+    ``offer_s``, the card is offered to another."""
+
+    enabled: bool = False
+    priorities: list[str] = Field(default_factory=lambda: ["P0", "P1"])
+    offer_s: float = Field(30.0, gt=0, description="seconds to take an offered card before it moves on")
+    groups: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "投诉组": ["complaint", "after_sales"],
+            "订单组": ["order", "logistics", "payment"],
+        },
+        description="skill group -> intents; a card whose intent is in no group goes to anyone",
+    )
+    operators: dict[str, list[str]] = Field(
+        default_factory=dict, description="operator name -> skill groups (not listed: every group)"
+    )
+
+
 class OutboundSettings(_Section):
     kind: str = Field(
         "auto", pattern="^(auto|ws|http|none)$", description="auto: ws relay if running, else http, else none"
@@ -315,6 +335,7 @@ class ConsoleSettings(_Section):
     ws_send_timeout_s: float = Field(5.0, gt=0, description="a client slower than this is dropped")
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    assign: AssignSettings = Field(default_factory=AssignSettings)
 
 
 class Settings(_Section):

@@ -544,6 +544,9 @@ class ClientFeed:
             self.filter = msg["filter"]
         elif msg.get("type") == "room" and isinstance(msg.get("room"), str) and msg["room"] in self.hub.rooms:
             changed = msg["room"] != self.room
+            if changed:
+                self.hub.connected(self.room, self.operator, -1)
+                self.hub.connected(msg["room"], self.operator, +1)
             self.room = msg["room"]
         if changed:
             self._sent_vers = {}  # the next push is a full one
@@ -584,8 +587,12 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     sockets = request.app[SOCKETS]
     sockets.add(ws)
-    feed = ClientFeed(request.app[HUB], ws, view, request.query.get("room"), cfg, user.name)
+    hub = request.app[HUB]
+    feed = ClientFeed(hub, ws, view, request.query.get("room"), cfg, user.name)
     sender = asyncio.create_task(feed.run(), name=f"ws-{user.name}")
+    operator = view == "console"
+    if operator:
+        hub.connected(feed.room, user.name, +1)
     try:
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
@@ -595,6 +602,8 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
             if msg.type == WSMsgType.TEXT:
                 feed.command(msg.data)  # a view or room switch; anything else is ignored
     finally:
+        if operator:
+            hub.connected(feed.room, user.name, -1)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender

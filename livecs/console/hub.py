@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +140,7 @@ class Hub:
         self._consumer = f"console-{secrets.token_hex(3)}"
         self._stats_cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
         self._sla = _triage_sla()
+        self.online: dict[str, Counter[str]] = {}  # room -> operators with a console open on it
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def declare(self) -> None:
@@ -181,9 +183,11 @@ class Hub:
                 log.warning("console: results read failed: %r", exc)
                 await asyncio.sleep(READ_ERROR_PAUSE_S)
                 continue
+            self.assign()
             if not deliveries:
                 continue
             self.ingest(deliveries)
+            self.assign()
             with contextlib.suppress(Exception):
                 await self.bus.ack(RESULTS_TOPIC, cfg.results_stage, deliveries)
 
@@ -196,6 +200,22 @@ class Hub:
         for room, recs in by_room.items():
             self.room(room).apply(recs, now)
             self.changed(room)
+
+    def assign(self) -> None:
+        """Automatic assignment in every room (a no-op unless ``console.assign.enabled``)."""
+        if not self.cfg.assign.enabled:
+            for st in self.rooms.values():
+                st.fresh.clear()
+            return
+        now = self.clock()
+        for name, st in self.rooms.items():
+            online = [op for op, n in self.online.get(name, Counter()).items() if n > 0]
+            if st.assign(now, online):
+                self.changed(name)
+
+    def connected(self, room: str, operator: str, delta: int) -> None:
+        """An operator's console opened (+1) or closed (-1) on ``room``."""
+        self.online.setdefault(room, Counter())[operator] += delta
 
     # -- views ------------------------------------------------------------------------------------------
     def stats(self, room: str | None) -> dict[str, Any]:

@@ -130,6 +130,9 @@ class Item:
     answered_before: int = 0  # cluster: members answered by earlier cards of the same cluster
     taken_from: str = ""  # who held the card before a take-over
     pinned: bool = False  # cluster: pinned to the streamer view
+    offered_to: str = ""  # automatic assignment: the operator this card is offered to…
+    offered_until: float = 0.0  # …until then (then it moves on)
+    offered_before: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> Member:
@@ -179,6 +182,7 @@ class Item:
             "answered_before": self.answered_before,
             "taken_from": self.taken_from,
             "pinned": self.pinned,
+            "offered_to": self.offered_to,
             "ver": self.ver,
         }
 
@@ -283,6 +287,8 @@ class RoomState:
         self._cluster_answered: dict[str, int] = {}  # cluster id -> members answered so far
         self.pinned: dict[str, dict[str, Any]] = {}  # cluster id -> what the streamer view shows on top
         self._alerting: set[str] = set()
+        self.fresh: list[Item] = []  # cards created since the hub last looked (automatic assignment)
+        self.offered: dict[str, Item] = {}  # open cards offered to an operator, not yet taken
         self.heat: dict[str, Heat] = {}
         self.response_times: deque[float] = deque(maxlen=settings.response_samples)
         self.muted: set[str] = set()
@@ -409,6 +415,7 @@ class RoomState:
             item.answered_before = self._cluster_answered.get(t.cluster_id, 0)
             item.pinned = t.cluster_id in self.pinned
         self.items[item_id] = item
+        self.fresh.append(item)
         self._by_comment[c.comment_id] = item_id
         if kind == "cluster":
             self._cluster_open[t.cluster_id] = item_id
@@ -474,6 +481,7 @@ class RoomState:
 
     def _forget(self, item: Item) -> None:
         self.items.pop(item.item_id, None)
+        self.offered.pop(item.item_id, None)
         if item.kind == "cluster" and self._cluster_open.get(item.cluster_id) == item.item_id:
             del self._cluster_open[item.cluster_id]
         for m in item.members:
@@ -493,6 +501,7 @@ class RoomState:
             self.response_times.append(max(0.0, now - item.created_at))
 
     def take(self, item: Item, operator: str, now: float) -> None:
+        self.offered.pop(item.item_id, None)
         if item.taken_by and item.taken_by != operator:
             item.taken_from = item.taken_by
         item.taken_by, item.taken_at = operator, now
@@ -546,6 +555,46 @@ class RoomState:
         self.bump(item)
         return item.pinned
 
+    def assign(self, now: float, online: Iterable[str]) -> int:
+        """Automatic assignment (``console.assign``): offer new cards and cards whose offer ran out to the
+        operator online in their skill group holding the fewest cards. Returns how many offers were made."""
+        cfg = self.cfg.assign
+        fresh, self.fresh = self.fresh, []
+        if not cfg.enabled:
+            return 0
+        people = sorted(set(online))
+        prios = {Priority(p) for p in cfg.priorities}
+        due = [i for i in fresh if i.priority in prios and i.queue != "mod"]
+        due += [i for i in self.offered.values() if i.offered_until <= now]
+        if not people or not due:
+            return 0
+        load: Counter[str] = Counter()
+        for i in self.items.values():
+            holder = i.taken_by or i.offered_to
+            if holder:
+                load[holder] += 1
+        made = 0
+        for item in due:
+            if item.taken_by or self.items.get(item.item_id) is not item:
+                self.offered.pop(item.item_id, None)
+                continue
+            groups = [g for g, intents in cfg.groups.items() if item.intent.value in intents]
+            able = [p for p in people if not groups or set(cfg.operators.get(p, groups)) & set(groups)]
+            fresh_people = [p for p in able if p != item.offered_to and p not in item.offered_before]
+            choice = fresh_people or [p for p in able if p != item.offered_to] or able
+            if not choice:
+                continue
+            who = min(choice, key=lambda p: (load[p], p))
+            if item.offered_to:
+                load[item.offered_to] -= 1
+                item.offered_before.append(item.offered_to)
+            item.offered_to, item.offered_until = who, now + cfg.offer_s
+            load[who] += 1
+            self.offered[item.item_id] = item
+            self.bump(item)
+            made += 1
+        return made
+
     def user_items(self, user_id: str) -> list[Item]:
         return [i for i in self.items.values() if i.kind == "single" and i.first.user_id == user_id]
 
@@ -562,9 +611,11 @@ class RoomState:
         n = self.cfg.queue_visible
         pool: Iterable[Item] = self.items.values()
         if view == "mine":
-            pool = [i for i in pool if i.taken_by == operator]
+            pool = [
+                i for i in pool if i.taken_by == operator or (not i.taken_by and i.offered_to == operator)
+            ]
         elif view == "unassigned":
-            pool = [i for i in pool if not i.taken_by]
+            pool = [i for i in pool if not i.taken_by and not i.offered_to]
         else:
             pool = list(pool)
         replies = heapq.nsmallest(n, (i for i in pool if i.queue != "mod"), key=Item.sort_key)
@@ -579,10 +630,10 @@ class RoomState:
         """Open cards per view, for the 我的 / 未分配 / 全部 tabs."""
         mine = unassigned = 0
         for i in self.items.values():
-            if not i.taken_by:
-                unassigned += 1
-            elif i.taken_by == operator:
+            if i.taken_by == operator or (not i.taken_by and i.offered_to == operator):
                 mine += 1
+            elif not i.taken_by and not i.offered_to:
+                unassigned += 1
         return {"all": len(self.items), "mine": mine, "unassigned": unassigned}
 
     def iter_open(self) -> Iterator[Item]:

@@ -700,3 +700,19 @@ async def test_streamer_view_shows_the_product_on_air_and_prices_price_questions
     view = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
     assert view["product"] == {"link": 2, "sku": "NY-002", "name": "高腰阔腿裤", "price": 89, "stock": 200}
     assert view["hot"][0]["on_air"] == "2号链接 高腰阔腿裤 ¥89"
+
+
+async def test_automatic_assignment_offers_cards_to_operators_online(make_console) -> None:
+    con = await make_console()
+    con.settings.assign.enabled = True
+    ws_alice = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    await ws_alice.receive_json(timeout=3)
+    await con.publish(comment_group("再不发货投诉", priority=Priority.P0, intent=Intent.COMPLAINT))
+    await con.settle(lambda: any(i.offered_to for i in con.hub.room(None).items.values()))
+    (item,) = con.hub.room(None).items.values()
+    assert item.offered_to == "alice"  # bob has no console open: never offered
+    mine = await (await con.client.get("/api/queue?view=mine", headers=bearer("alice"))).json()
+    assert [i["id"] for i in mine["items"]] == [item.item_id] and mine["items"][0]["offered_to"] == "alice"
+    await ws_alice.close()
+    await asyncio.sleep(0.1)
+    assert con.hub.online[ROOM]["alice"] == 0

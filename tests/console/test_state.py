@@ -166,3 +166,39 @@ def test_negative_spike_fires_on_a_real_rise_of_the_negative_share() -> None:
     assert spike[-1]["negative_spike"]["baseline"] == 0.1
     back = run_minutes(st, 360.0, 60, 10, 0, 10)
     assert "negative_spike" not in back[-1]
+
+
+def test_automatic_assignment_by_skill_group_least_loaded_and_re_offered() -> None:
+    cfg = ConsoleSettings()
+    cfg.assign.enabled = True
+    cfg.assign.offer_s = 30
+    cfg.assign.operators = {"投诉专员": ["投诉组"], "订单专员": ["订单组"]}  # 小王: not listed, every group
+    st = RoomState("r1", cfg)
+    feed(st, [complaint(f"投诉{i}") for i in range(2)], 100.0)
+    feed(st, [comment_group("物流到哪了", priority=Priority.P1, intent=Intent.LOGISTICS)], 100.0)
+    feed(st, [comment_group("尺码偏大吗", priority=Priority.P2)], 100.0)  # P2: not assigned
+    online = ["投诉专员", "订单专员", "小王"]
+    assert st.assign(100.0, online) == 3
+    by_text = {i.first.text: i for i in st.items.values()}
+    assert by_text["物流到哪了"].offered_to in ("订单专员", "小王")
+    assert {by_text["投诉0"].offered_to, by_text["投诉1"].offered_to} <= {"投诉专员", "小王"}
+    assert by_text["投诉0"].offered_to != by_text["投诉1"].offered_to  # the least loaded gets the next one
+    assert by_text["尺码偏大吗"].offered_to == ""
+    assert st.view_counts("投诉专员")["mine"] == 1
+    # not taken in time: offered to someone else of the group
+    first = by_text["投诉0"].offered_to
+    assert st.assign(120.0, online) == 0
+    assert st.assign(131.0, online) >= 1
+    assert by_text["投诉0"].offered_to not in ("", first)
+    # taken: no longer offered
+    st.take(by_text["投诉0"], by_text["投诉0"].offered_to, 132.0)
+    assert by_text["投诉0"].item_id not in st.offered
+    # nobody online: nothing is offered, nothing breaks
+    feed(st, [complaint("又一个")], 140.0)
+    assert st.assign(140.0, []) == 0
+
+
+def test_assignment_is_off_by_default() -> None:
+    st = RoomState("r1", ConsoleSettings())
+    feed(st, [complaint()], 1.0)
+    assert st.assign(1.0, ["小王"]) == 0 and all(not i.offered_to for i in st.items.values())

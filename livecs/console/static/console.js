@@ -97,6 +97,7 @@
       el("span", { class: "sla " + slaClass(item), dataset: { sla: "1" } }, slaText(item)),
       item.answered_before ? chip("此前已回复 " + item.answered_before + " 人", "answered") : null,
       item.pinned ? chip("已置顶", "pinned") : null,
+      item.offered_to && !item.taken_by ? chip(item.offered_to === me.name ? "分配给我，请接手" : "已分配给 " + item.offered_to, "offered") : null,
       item.taken_by ? chip(item.taken_by === me.name ? "我在处理" : "由 " + item.taken_by + " 处理中", "taken") : null
     );
     if (isMod) {
