@@ -647,6 +647,21 @@ def _load_files() -> dict[str, bytes]:
     return {n: (STATIC_DIR / n).read_bytes() for n in names}
 
 
+def _catalogue(merchant: MerchantBackend) -> Callable[[], dict[str, Any]]:
+    """The merchant's products for the streamer view, with the shipping promise (``ship_days``) when the
+    active library has one."""
+
+    def read() -> dict[str, Any]:
+        cat = merchant.products()
+        library = getattr(merchant, "active_library", lambda: None)()
+        days = {p.link: getattr(p, "ship_days", None) for p in getattr(library, "products", [])}
+        for p in cat.get("products", []):
+            p["ship_days"] = days.get(p.get("link"))
+        return cat
+
+    return read
+
+
 def init_app(
     settings: ConsoleSettings,
     *,
@@ -684,7 +699,7 @@ def init_app(
         outbox,
         coupons,
         default_room=default_room,
-        products=merchant.products,
+        products=_catalogue(merchant),
     )
     app = web.Application(
         client_max_size=settings.upload_max_bytes + FORM_OVERHEAD_BYTES,

@@ -279,8 +279,12 @@ class Hub:
         hot = st.hottest(now)
         if product is not None:  # a price question without a scripted line gets the price on air
             for h in hot:
-                if not h["on_air"] and h["intent"] == "price_promo" and product.get("price") is not None:
+                if h["on_air"]:
+                    continue
+                if h["intent"] == "price_promo" and product.get("price") is not None:
                     h["on_air"] = f"{product['link']}号链接 {product['name']} ¥{product['price']:g}"
+                elif h["intent"] == "logistics" and product.get("ship_days"):
+                    h["on_air"] = f"{product['link']}号链接 现货{product['ship_days']:g}天内发货"
         return {
             "type": "streamer",
             "room": st.room,

@@ -686,20 +686,27 @@ async def test_take_over_views_and_bulk_moderation(make_console) -> None:
 
 async def test_streamer_view_shows_the_product_on_air_and_prices_price_questions(make_console) -> None:
     con = await make_console()
-    con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    library = VALID_LIBRARY.replace("price: 89, stock: 200}", "price: 89, stock: 200, ship_days: 3}")
+    con.merchant.upload([("lib.yaml", library.encode())], "shop", activate=True)
     con.merchant.set_on_air(2, "shop")
+    price = {"priority": Priority.P2, "intent": Intent.PRICE_PROMO, "cluster": "price", "reply": ""}
+    ship = {"priority": Priority.P2, "intent": Intent.LOGISTICS, "cluster": "ship", "reply": ""}
     await con.publish(
-        *[
-            comment_group(
-                f"多少钱{i}", priority=Priority.P2, intent=Intent.PRICE_PROMO, cluster="price", reply=""
-            )
-            for i in range(3)
-        ]
+        *[comment_group(f"多少钱{i}", **price) for i in range(3)],  # type: ignore[arg-type]
+        *[comment_group(f"几天发货{i}", **ship) for i in range(2)],  # type: ignore[arg-type]
     )
     await con.settle()
     view = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
-    assert view["product"] == {"link": 2, "sku": "NY-002", "name": "高腰阔腿裤", "price": 89, "stock": 200}
+    assert view["product"] == {
+        "link": 2,
+        "sku": "NY-002",
+        "name": "高腰阔腿裤",
+        "price": 89,
+        "stock": 200,
+        "ship_days": 3,
+    }
     assert view["hot"][0]["on_air"] == "2号链接 高腰阔腿裤 ¥89"
+    assert view["hot"][1]["on_air"] == "2号链接 现货3天内发货"
 
 
 async def test_automatic_assignment_offers_cards_to_operators_online(make_console) -> None:
