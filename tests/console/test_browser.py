@@ -154,6 +154,7 @@ async def test_strangers_text_is_rendered_as_plain_text(make_console, browser) -
 async def test_streamer_view_shows_the_hottest_cluster(make_console, browser) -> None:
     con = await make_console()
     con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    con.merchant.set_on_air(1, "shop")
     con.counters.buy_signals = 128
     page, dialogs = await login(browser, con, "star", "/streamer")
     await fill_room(con)
@@ -164,6 +165,8 @@ async def test_streamer_view_shows_the_hottest_cluster(make_console, browser) ->
     assert await page.locator(".st-item").count() == 2
     assert await page.locator("#st-buy").text_content() == "128"
     assert await page.locator("#st-coupon").text_content() == "满300减50"
+    assert await page.locator("#st-product-name").text_content() == "1号 法式碎花连衣裙"
+    assert await page.locator("#st-product-meta").text_content() == "¥129 · 库存 300"
     size = await page.evaluate("parseFloat(getComputedStyle(document.querySelector('.st-q')).fontSize)")
     assert size >= 36  # readable from two metres
     shot = artifact("streamer.png")
