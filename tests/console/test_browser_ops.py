@@ -143,7 +143,7 @@ async def test_bulk_mute_of_a_spam_raid_newest_first(make_console, browser) -> N
         await asyncio.sleep(0.005)
     top = page.locator("#modqueue .card").first
     await top.locator(".nick", has_text="福利59").wait_for(timeout=WAIT_MS)  # the newest raid account first
-    assert await page.locator("#modqueue .card").count() == 20
+    await settled(page, 20)
     await page.locator("#bulk-all").check()
     await page.locator("#bulk-count", has_text="已选 20 条").wait_for(timeout=WAIT_MS)
     await page.locator("#bulk-mute").click()
@@ -154,7 +154,8 @@ async def test_bulk_mute_of_a_spam_raid_newest_first(make_console, browser) -> N
     await wait_until(lambda: len(acted("mute")) == 20)
     assert acted("mute") == {f"raid{i}" for i in range(40, 60)}
     # the next 20 take their place; ban asks for confirmation first
-    await page.locator("#modqueue .card .nick", has_text="福利39").wait_for(timeout=WAIT_MS)
+    await page.locator("#modqueue .card").first.locator(".nick", has_text="福利39").wait_for(timeout=WAIT_MS)
+    await settled(page, 20)  # 全选 ticks what is shown: wait until the queue has stopped moving
     await page.locator("#bulk-all").check()
     await page.locator("#bulk-ban").click()
     await page.locator("#bulk-confirm").wait_for(timeout=WAIT_MS)
@@ -217,3 +218,16 @@ async def wait_until_attr(page, value: str) -> None:  # type: ignore[no-untyped-
             return
         await asyncio.sleep(0.05)
     raise AssertionError("no P0 alert")
+
+
+async def settled(page, n: int) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the moderation queue shows ``n`` cards and has not changed for half a second."""
+    last, stable = None, 0
+    for _ in range(200):
+        ids = await page.evaluate("[...document.querySelectorAll('#modqueue .card')].map(c => c.dataset.id)")
+        stable = stable + 1 if ids == last and len(ids) == n else 0
+        if stable >= 10:
+            return
+        last = ids
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the moderation queue never settled at {n} cards: {last}")
