@@ -723,3 +723,54 @@ async def test_automatic_assignment_offers_cards_to_operators_online(make_consol
     await ws_alice.close()
     await asyncio.sleep(0.1)
     assert con.hub.online[ROOM]["alice"] == 0
+
+
+async def test_one_console_watches_three_simulated_rooms_fed_at_once(tmp_path) -> None:
+    """Three simulated broadcasts through the real pipeline (triage, scripts) into one console: each room gets
+    its queue; the room switcher's overview has each room's open P0/P1; a socket switches rooms in place."""
+    from livecs.app import open_pipeline
+    from livecs.config import load_settings
+    from livecs.console.app import AUTH, HUB, start_console
+    from livecs.console.outbound import SimulatedRoomConnector
+    from livecs.ingest.simulator import SimulatorSource
+
+    s = load_settings(environ={})
+    s.store.path = str(tmp_path / "rec.db")
+    s.scripts.library_db = str(tmp_path / "lib.db")
+    async with open_pipeline(s, publish_results=True, default_room="ra") as p:
+        runner = await start_console(
+            p, s, port=0, connector=SimulatedRoomConnector(), default_room="ra", print_tokens=False
+        )
+        try:
+            rooms = ["ra", "rb", "rc"]
+            for i, room in enumerate(rooms):  # fed at once, 40 comments/s each, at 4× pace
+                p.add_source(SimulatorSource(40, seed=11 + i, room=room, rate=40, speed=4.0))
+            hub = runner.app[HUB]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                overview = {r["room"]: r for r in hub.rooms_overview()}
+                if set(rooms) <= set(overview) and all(
+                    overview[r]["open_p0"] + overview[r]["open_p1"] > 0 for r in rooms
+                ):
+                    break
+                await asyncio.sleep(0.2)
+            assert set(rooms) <= set(overview), overview
+            assert all(overview[r]["open_p0"] + overview[r]["open_p1"] > 0 for r in rooms), overview
+            token = next(u.token for u in runner.app[AUTH].users if u.role.value == "operator")
+            port = runner.addresses[0][1]
+            async with aiohttp.ClientSession() as http:
+                ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws?view=console&room=ra", headers={
+                    "Authorization": f"Bearer {token}", "Origin": f"http://127.0.0.1:{port}"})  # fmt: skip
+                first = await ws.receive_json(timeout=5)
+                assert first["room"] == "ra" and {r["room"] for r in first["rooms"]} >= set(rooms)
+                await ws.send_str('{"type": "room", "room": "rc"}')
+                while True:
+                    msg = await ws.receive_json(timeout=5)
+                    if msg["room"] == "rc":
+                        break
+                rc = hub.room("rc")
+                known = set(rc.items) | {r.item_id for r in rc.recent}
+                assert msg["full"] and msg["items"] and all(i["id"] in known for i in msg["items"])
+                await ws.close()
+        finally:
+            await runner.cleanup()
