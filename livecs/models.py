@@ -269,6 +269,10 @@ class Result(Record):
     triage: Triage | None = None
     suggestions: list[Suggestion] = field(default_factory=list)
 
+    @property
+    def comment_id(self) -> str:
+        return self.comment.comment_id
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "comment": self.comment.to_dict(),
