@@ -38,6 +38,7 @@ async def open_pipeline(
     processor: Processor | None = None,
     workers: int | None = None,
     publish_results: bool = False,
+    results_never_wait: bool = False,
     default_room: str | None = None,
 ) -> AsyncIterator[Pipeline]:
     """A started pipeline; stops it (draining what was accepted) and closes bus and store on exit."""
@@ -49,6 +50,7 @@ async def open_pipeline(
         store,
         processor if processor is not None else build_processor(settings),
         publish_results=publish_results,
+        results_never_wait=results_never_wait,
         default_room=default_room,
     )
     try:
@@ -329,9 +331,16 @@ async def run_serve(
     started = time.perf_counter()
     # Results go to the bus whenever a console can read them: this process's own, or — on Redis — the
     # consoles of other processes (`serve --source none --no-console` workers feed a separate console).
+    # Those remote consoles never hold the record back: their results are offered, shed (and counted) when
+    # a console lags or died with its group left on the stream.
     publish = console or settings.redis_url is not None
     async with open_pipeline(
-        settings, processor=processor, workers=workers, default_room=room, publish_results=publish
+        settings,
+        processor=processor,
+        workers=workers,
+        default_room=room,
+        publish_results=publish,
+        results_never_wait=not console,
     ) as pipeline:
         runner = None
         if console:

@@ -68,6 +68,7 @@ class Pipeline:
         *,
         counters: Counters | None = None,
         publish_results: bool = False,
+        results_never_wait: bool = False,
         default_room: str | None = None,
     ) -> None:
         self.settings = settings
@@ -76,6 +77,9 @@ class Pipeline:
         self.processor = processor
         self.counters = counters or Counters()
         self.publish_results = publish_results
+        # workers feeding consoles of other processes never wait for them: a console that died (its group
+        # left behind) must not hold back the record; what does not fit is shed from the display and counted
+        self.results_never_wait = results_never_wait
         self.sessions: dict[str, SessionRef] = {}
         self._session_lock = asyncio.Lock()
         self._shed = set(settings.pipeline.shed_display_priorities)
@@ -261,8 +265,12 @@ class Pipeline:
         counters.processed += len(deliveries)
 
     async def _publish_results(self, room: str, session_id: str, out: _Display) -> None:
-        """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag)."""
-        if out.keep:
+        """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag); the
+        others wait for room, unless ``results_never_wait``."""
+        if out.keep and self.results_never_wait:
+            if not await self.bus.offer(RESULTS_TOPIC, room, session_id, out.keep):
+                self.counters.shed_display += len(out.keep)
+        elif out.keep:
             await self.bus.publish(RESULTS_TOPIC, room, session_id, out.keep)
         if out.shed and not await self.bus.offer(RESULTS_TOPIC, room, session_id, out.shed):
             self.counters.shed_display += len(out.shed)
