@@ -41,6 +41,7 @@ async def open_pipeline(
     processor: Processor | None = None,
     workers: int | None = None,
     publish_results: bool = False,
+    results_never_wait: bool = False,
     default_room: str | None = None,
 ) -> AsyncIterator[Pipeline]:
     """A started pipeline; stops it (draining what was accepted) and closes bus and store on exit."""
@@ -52,6 +53,7 @@ async def open_pipeline(
         store,
         processor if processor is not None else build_processor(settings),
         publish_results=publish_results,
+        results_never_wait=results_never_wait,
         default_room=default_room,
     )
     try:
@@ -87,12 +89,16 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-def print_summary(pipeline: Pipeline, elapsed: float, out: TextIO = sys.stdout) -> None:
+def print_summary(
+    pipeline: Pipeline, elapsed: float, out: TextIO | None = None, sessions: list[str] | None = None
+) -> None:
+    out = out or sys.stdout  # looked up at call time (tests and wrappers replace sys.stdout)
     s = pipeline.counters.snapshot()
     rate = s["accepted"] / elapsed if elapsed > 0 else 0.0
+    names = sessions if sessions is not None else [r.session_id for r in pipeline.sessions.values()]
     lines = [
         "── livecs summary ─────────────────────────────",
-        f"sessions:  {', '.join(r.session_id for r in pipeline.sessions.values()) or '-'}",
+        f"sessions:  {', '.join(names) or '-'}",
         f"record:    {pipeline.store.path}",
         f"bus:       {pipeline.bus.name}",
         f"received:  {s['received']}   (收到)",
@@ -146,8 +152,15 @@ async def run_demo(
     seed: int,
     room: str,
     workers: int | None = None,
+    stay_open: bool | None = None,
 ) -> int:
-    """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary."""
+    """A simulated broadcast through the pipeline for ``duration_s`` seconds, then a summary.
+
+    ``stay_open`` (default: when run from a terminal): once the broadcast is over, its session is closed with
+    its final counters and the console stays up until Ctrl-C, so the 复盘报告 panel can be used; otherwise
+    (scripts, CI, ``--exit-when-done``) the demo prints the summary and exits."""
+    if stay_open is None:
+        stay_open = sys.stdin.isatty() and sys.stdout.isatty()
     from livecs.console.app import start_console
     from livecs.console.merchant import RegistryBackend
     from livecs.console.outbound import SimulatedRoomConnector
@@ -174,17 +187,35 @@ async def run_demo(
             f"record {pipeline.store.path}",
             flush=True,
         )
+        url = f"http://127.0.0.1:{_port_of(runner, port)}/login"
         if open_browser:
-            _open_browser(f"http://127.0.0.1:{_port_of(runner, port)}/login")
+            _open_browser(url)
+        finished = False
+        sessions: list[str] = []
         try:
             await _run_sources(pipeline, [source], duration_s + 5)
+            finished = True
         except asyncio.CancelledError:
             _uncancel()
             print("interrupted — draining what was accepted…", flush=True)
         finally:
-            await stop_fully(pipeline)
-            await runner.cleanup()
-    print_summary(pipeline, time.perf_counter() - started)
+            names = [r.session_id for r in pipeline.sessions.values()]
+            await stop_fully(pipeline)  # doors closed, drained, sessions closed with true counters
+            try:
+                if finished and stay_open:
+                    sessions = names or ["-"]
+                    print_summary(pipeline, time.perf_counter() - started, sessions=names)
+                    print(
+                        f"模拟直播已结束，场控台仍在运行：{url} （复盘报告面板可用）— 按 Ctrl-C 退出 / "
+                        "broadcast over, the console stays up until Ctrl-C",
+                        flush=True,
+                    )
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+    if not sessions:
+        print_summary(pipeline, time.perf_counter() - started)
     return 0
 
 
@@ -328,8 +359,18 @@ async def run_serve(
     registry = open_registry(settings.scripts)
     processor = build_processor(settings, registry)
     started = time.perf_counter()
+    # Results go to the bus whenever a console can read them: this process's own, or — on Redis — the
+    # consoles of other processes (`serve --source none --no-console` workers feed a separate console).
+    # Those remote consoles never hold the record back: their results are offered, shed (and counted) when
+    # a console lags or died with its group left on the stream.
+    publish = console or settings.redis_url is not None
     async with open_pipeline(
-        settings, processor=processor, workers=workers, default_room=room, publish_results=console
+        settings,
+        processor=processor,
+        workers=workers,
+        default_room=room,
+        publish_results=publish,
+        results_never_wait=not console,
     ) as pipeline:
         runner = None
         if console:

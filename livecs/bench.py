@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from livecs.config import load_settings
-from livecs.models import Comment
+from livecs.models import Result
 from livecs.pipeline import RESULTS_TOPIC
 
 BENCH_STAGE = "bench-display"
@@ -57,7 +57,9 @@ async def run_pipeline_bench(
             while not stop.is_set():
                 got = await pipeline.bus.read(RESULTS_TOPIC, BENCH_STAGE, "bench", 2000, 50)
                 now = time.time()
-                latencies.extend(now - d.record.received_at for d in got if isinstance(d.record, Comment))
+                latencies.extend(
+                    now - d.record.comment.received_at for d in got if isinstance(d.record, Result)
+                )
                 await pipeline.bus.ack(RESULTS_TOPIC, BENCH_STAGE, got)
 
         reader = asyncio.create_task(display())

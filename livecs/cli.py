@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from livecs.config import ConfigError, Settings, check_webhook_token, load_settings
@@ -75,7 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", type=int, help="processing workers in this process (default pipeline.workers)"
     )
+    p.add_argument(
+        "--exit-when-done",
+        action="store_true",
+        help="exit when the simulated broadcast ends (default: from a terminal the console stays up until "
+        "Ctrl-C so the 复盘报告 panel can be used; without a terminal it exits)",
+    )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("console", help="serve the console over a record (复盘报告, no live source)")
+    _common(p)
+    p.add_argument("--host", help="bind address (default console.host)")
+    p.add_argument("--port", type=int, help="console port (default console.port)")
+    p.set_defaults(func=_cmd_console)
 
     p = sub.add_parser("replay", help="replay a recorded file (JSON Lines or CSV) through the pipeline")
     _common(p)
@@ -221,8 +234,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             seed=args.seed if args.seed is not None else d.seed,
             room=args.room or d.room,
             workers=args.workers,
+            stay_open=False if args.exit_when_done else None,
         )
     )
+
+
+def _cmd_console(args: argparse.Namespace) -> int:
+    from livecs.app import run_serve
+
+    settings = _settings(args)
+    _setup_logging(args.log_level)
+    if args.db and not Path(args.db).is_file():
+        print(f"console: no such record: {args.db}", file=sys.stderr)
+        return 2
+    if args.host:
+        settings.console.host = args.host
+    if args.port is not None:
+        settings.console.port = args.port
+    return _run(lambda: run_serve(settings, [], room=None, file=None, speed=None, workers=0, console=True))
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

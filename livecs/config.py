@@ -218,6 +218,26 @@ class ConsoleUser(_Section):
     token: str = Field(min_length=16, description="secret; keep out of version control (use LIVECS_ env)")
 
 
+class AssignSettings(_Section):
+    """Optional automatic assignment: new cards of ``priorities`` are offered to an operator online (a console
+    open on the room) in the card's skill group, the one holding the fewest cards; not taken within
+    ``offer_s``, the card is offered to another."""
+
+    enabled: bool = False
+    priorities: list[str] = Field(default_factory=lambda: ["P0", "P1"])
+    offer_s: float = Field(30.0, gt=0, description="seconds to take an offered card before it moves on")
+    groups: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "投诉组": ["complaint", "after_sales"],
+            "订单组": ["order", "logistics", "payment"],
+        },
+        description="skill group -> intents; a card whose intent is in no group goes to anyone",
+    )
+    operators: dict[str, list[str]] = Field(
+        default_factory=dict, description="operator name -> skill groups (not listed: every group)"
+    )
+
+
 class OutboundSettings(_Section):
     kind: str = Field(
         "auto", pattern="^(auto|ws|http|none)$", description="auto: ws relay if running, else http, else none"
@@ -236,11 +256,30 @@ class OutboundSettings(_Section):
 
 
 class AlertSettings(_Section):
+    """Alerts compare the current window with the room's own baseline (the median of the previous windows over
+    ``baseline_s``), fire on a real rise and clear when the room calms down (hysteresis)."""
+
     window_s: float = Field(30.0, gt=0, description="sliding window the alerts look at")
-    negative_share: float = Field(0.35, gt=0, le=1, description="negative share that raises 负面激增")
+    baseline_s: float = Field(600.0, gt=0, description="history the room's baseline is taken from")
+    rise_factor: float = Field(3.0, ge=1, description="a count this many times the baseline raises an alert")
+    clear_factor: float = Field(1.5, ge=1, description="…and the alert clears below this many times")
+    negative_share: float = Field(
+        0.35, gt=0, le=1, description="negative share that raises 负面激增 while there is no baseline yet"
+    )
+    negative_rise: float = Field(
+        0.08,
+        gt=0,
+        le=1,
+        description="rise of the negative share over the baseline share that raises 负面激增",
+    )
+    negative_ratio: float = Field(
+        1.5, ge=1, description="…when the share is also this many times the baseline"
+    )
     negative_min_comments: int = Field(20, ge=1)
-    complaint_count: int = Field(5, ge=1, description="complaints in the window for 投诉潮")
-    spam_count: int = Field(30, ge=1, description="spam in the window for 刷屏")
+    complaint_count: int = Field(
+        10, ge=1, description="never a 投诉潮 below this many complaints in the window"
+    )
+    spam_count: int = Field(30, ge=1, description="never a 刷屏 alert below this many spam in the window")
     ingest_ok_states: list[str] = Field(
         default_factory=lambda: ["running", "connected", "finished"],
         description="source states that are fine",
@@ -277,7 +316,18 @@ class ConsoleSettings(_Section):
         description="priorities that make a card (P3 only counts)",
     )
     cluster_priorities: list[str] = Field(
-        default_factory=lambda: ["P2"], description="priorities grouped by cluster id (others: one card each)"
+        default_factory=lambda: ["P1", "P2"],
+        description="question priorities grouped by cluster id into one card (P0, complaints: a card each)",
+    )
+    cluster_reply_mentions: int = Field(
+        0, ge=0, le=20, description="reply to all: @-mention up to this many askers (0 = a general answer)"
+    )
+    cluster_ids_kept: int = Field(
+        5000, ge=1, description="member comment ids a cluster card keeps (a reply to all is recorded on each)"
+    )
+    sla_s: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="seconds to first action per priority; empty = the triage configuration's priority.sla_s",
     )
     recent_done: int = Field(30, ge=1, description="handled cards kept to show delivery status")
     max_push_per_s: float = Field(10.0, gt=0, le=50, description="messages per second per websocket client")
@@ -290,6 +340,7 @@ class ConsoleSettings(_Section):
     ws_send_timeout_s: float = Field(5.0, gt=0, description="a client slower than this is dropped")
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    assign: AssignSettings = Field(default_factory=AssignSettings)
 
 
 class Settings(_Section):

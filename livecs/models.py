@@ -88,6 +88,9 @@ class ActionKind(enum.StrEnum):
     MUTE = "mute"
     BAN = "ban"
     DELETE = "delete"
+    TAKEOVER = "takeover"  # take a card another operator holds (接管)
+    REPLY_ALL = "reply_all"  # one room-level reply to a cluster, recorded against each member comment
+    PIN = "pin"  # pin (or unpin) a cluster's question to the streamer view
 
 
 class MemberTier(enum.IntEnum):
@@ -254,8 +257,44 @@ class OperatorAction(Record):
         self.kind = ActionKind(self.kind)
 
 
+@dataclass(slots=True)
+class Result(Record):
+    """One processed comment for the display: the comment, its triage (``None`` when processing failed) and
+    its suggestions, published together as ONE record on the ``results`` topic — a reader never has to pair
+    them again, however its reads are cut."""
+
+    KIND: ClassVar[str] = "result"
+
+    comment: Comment
+    triage: Triage | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def comment_id(self) -> str:
+        return self.comment.comment_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "comment": self.comment.to_dict(),
+            "triage": self.triage.to_dict() if self.triage is not None else None,
+            "suggestions": [s.to_dict() for s in self.suggestions],
+        }
+
+    @classmethod
+    def from_dict(cls: type[_T], data: dict[str, Any]) -> _T:
+        triage = data.get("triage")
+        suggestions = data.get("suggestions") or []
+        if not isinstance(suggestions, list):
+            raise TypeError("suggestions is not a list")
+        return cls(
+            Comment.from_dict(data["comment"]),  # type: ignore[call-arg]
+            Triage.from_dict(triage) if triage is not None else None,
+            [Suggestion.from_dict(s) for s in suggestions],
+        )
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
-    cls.KIND: cls for cls in (Comment, LiveEvent, Triage, Suggestion, OperatorAction)
+    cls.KIND: cls for cls in (Comment, LiveEvent, Triage, Suggestion, OperatorAction, Result)
 }
 
 

@@ -4,7 +4,8 @@ The same code runs on both buses. A worker reads a batch, runs the pure :class:`
 on it (triage, scripts, coupons), writes comments, events, triage and suggestions to the store in one
 transaction, and only then acks the batch — so a worker that dies mid-batch loses nothing (on Redis its
 entries are reclaimed by another worker; the store ignores what it already has). Results then go to the
-``results`` topic for consoles: priorities the configuration lets the display shed are offered and dropped
+``results`` topic for consoles, one :class:`~livecs.models.Result` record per comment (the comment, its triage
+and its suggestions together): priorities the configuration lets the display shed are offered and dropped
 (counted) when consoles lag; the others wait. Nothing is ever shed from the record.
 
 **Stopping loses nothing accepted** (:meth:`Pipeline.stop`): first the doors close (the sink refuses new
@@ -38,7 +39,7 @@ from livecs.ingest.base import Source
 from livecs.ingest.sink import COMMENTS_TOPIC, Ingestor, Unavailable
 from livecs.ingest.validate import Validator
 from livecs.metrics import Counters, ThrottledLog
-from livecs.models import Comment, EventKind, Intent, LiveEvent, Record
+from livecs.models import Comment, EventKind, Intent, LiveEvent, Record, Result
 from livecs.processing import Processor
 from livecs.store import Store, StoreBatch
 
@@ -93,6 +94,7 @@ class Pipeline:
         *,
         counters: Counters | None = None,
         publish_results: bool = False,
+        results_never_wait: bool = False,
         default_room: str | None = None,
     ) -> None:
         self.settings = settings
@@ -101,6 +103,9 @@ class Pipeline:
         self.processor = processor
         self.counters = counters or Counters()
         self.publish_results = publish_results
+        # workers feeding consoles of other processes never wait for them: a console that died (its group
+        # left behind) must not hold back the record; what does not fit is shed from the display and counted
+        self.results_never_wait = results_never_wait
         self.sessions: dict[str, SessionRef] = {}
         self._session_lock = asyncio.Lock()
         self._shed = set(settings.pipeline.shed_display_priorities)
@@ -402,7 +407,7 @@ class Pipeline:
             if isinstance(rec, Comment):
                 batch.comments.append((d.session_id, rec))
                 counters.lag.add(max(0.0, now - rec.received_at))
-                group: list[Record] = [rec]  # a comment travels with its triage and suggestions
+                result = Result(rec)  # a comment travels with its triage and suggestions, as one record
                 sheddable = False
                 if self.processor is not None:
                     try:
@@ -414,18 +419,14 @@ class Pipeline:
                         triage = processed.triage
                         if triage is not None:
                             batch.triages.append((d.session_id, triage))
-                            group.append(triage)
+                            result.triage = triage
                             sheddable = triage.priority.value in self._shed
                             if triage.intent is Intent.BUY_SIGNAL:
                                 counters.buy_signals += 1
                         for s in processed.suggestions:
                             batch.suggestions.append((d.session_id, s))
-                            group.append(s)
-                if sheddable:
-                    out.shed.extend(group)
-                    out.shed_comments += 1
-                else:
-                    out.keep.extend(group)
+                        result.suggestions = list(processed.suggestions)
+                (out.shed if sheddable else out.keep).append(result)
             elif isinstance(rec, LiveEvent):
                 batch.events.append((d.session_id, rec))
                 counters.events[rec.kind.value] += 1
@@ -462,17 +463,21 @@ class Pipeline:
             self._errors.warning("ack", "ack failed (stored; may be delivered again): %r", exc)
 
     async def _publish_results(self, room: str, session_id: str, out: _Display) -> None:
-        """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag)."""
-        if out.keep:
+        """Display traffic: sheddable priorities are offered (dropped and counted when consoles lag); the
+        others wait for room, unless ``results_never_wait``."""
+        if out.keep and self.results_never_wait:
+            if not await self.bus.offer(RESULTS_TOPIC, room, session_id, out.keep):
+                self.counters.shed_display += len(out.keep)
+        elif out.keep:
             await self.bus.publish(RESULTS_TOPIC, room, session_id, out.keep)
         if out.shed and not await self.bus.offer(RESULTS_TOPIC, room, session_id, out.shed):
-            self.counters.shed_display += out.shed_comments
+            self.counters.shed_display += len(out.shed)
 
 
 @dataclass(slots=True)
 class _Display:
-    """One room's results of a batch, split by whether the display may drop them."""
+    """One room's results of a batch (one :class:`Result` per comment, and events), split by whether the
+    display may drop them."""
 
     keep: list[Record] = field(default_factory=list)
     shed: list[Record] = field(default_factory=list)
-    shed_comments: int = 0

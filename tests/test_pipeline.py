@@ -142,3 +142,19 @@ def test_session_ids_are_url_safe_whatever_the_room() -> None:
     assert "/" not in sid and "<" not in sid and "?" not in sid
     assert all(c.isascii() and (c.isalnum() or c in "_.:-") for c in sid)
     assert sid.startswith(".._") and len(sid) <= 40 + len("-19700101-000000-abcd")
+
+
+async def test_workers_feeding_remote_consoles_never_wait_for_them(tmp_path: Path) -> None:
+    """`serve --no-console` workers on Redis: a console that stopped reading (its group left behind) never
+    holds back the record — even P0 results are shed from the display and counted instead of waiting."""
+    s = make_settings(tmp_path, results_queue_size=6, batch_size=2)
+    p = make_pipeline(s, publish_results=True, results_never_wait=True)
+    await p.bus.declare("results", "console")  # a console that never reads
+    await p.start()
+    await p.sink.submit_objects([{"id": f"m{i}", "text": "骗子"} for i in range(40)], source="test")
+    assert await p.drain(5)  # nothing waited for the display
+    assert p.counters.recorded == 40 and p.counters.shed_display == 34
+    got = await p.bus.read("results", "console", "c", 100, 10)
+    assert len(got) == 6  # what fitted is displayed
+    await p.stop(drain_timeout=1)
+    await p.store.close()

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import orjson
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
@@ -87,6 +87,8 @@ MAX_TOKEN_CHARS = 256
 MAX_ACTION_TEXT = 500
 MAX_UPLOAD_FILES = 10
 WS_MAX_MSG_BYTES = 64 * 1024
+WS_COMMAND_MAX_CHARS = 1024
+QUEUE_VIEWS = ("all", "mine", "unassigned")
 FORM_OVERHEAD_BYTES = 64 * 1024
 LOGIN_ERROR_MARK = "<!--error-->"
 LOGIN_ERROR_HTML = '<p class="login-error" role="alert">令牌无效，请重试 / invalid token</p>'
@@ -131,6 +133,16 @@ class ActionIn(BaseModel):
     note: str = Field("", max_length=MAX_ACTION_TEXT)
     coupon_rule_id: str = Field("", max_length=64)
     force: bool = False
+
+
+class BulkActionIn(BaseModel):
+    """``POST /api/actions/bulk`` body: one action on many cards (moderation select-all)."""
+
+    model_config = ConfigDict(extra="forbid")
+    room: str | None = Field(None, max_length=128)
+    item_ids: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1, max_length=500)
+    kind: ActionKind
+    note: str = Field("", max_length=MAX_ACTION_TEXT)
 
 
 class OnAirIn(BaseModel):
@@ -274,12 +286,17 @@ async def api_me(request: web.Request) -> web.StreamResponse:
 @requires(*VIEWER_ROLES)
 async def api_rooms(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
-    return _json({"rooms": sorted(hub.rooms), "default": hub.room(None).room})
+    default = hub.room(None).room
+    return _json({"rooms": sorted(hub.rooms), "default": default, "overview": hub.rooms_overview()})
 
 
 @requires(*OPERATOR_ROLES)
 async def api_queue(request: web.Request) -> web.StreamResponse:
-    return _json(request.app[HUB].queue_snapshot(request.query.get("room")))
+    view = request.query.get("view", "all")
+    if view not in QUEUE_VIEWS:
+        return _error(422, "未知视图", "unknown view")
+    me = current_user(request).name
+    return _json(request.app[HUB].queue_snapshot(request.query.get("room"), view, me))
 
 
 @requires(*VIEWER_ROLES)
@@ -309,6 +326,21 @@ async def api_actions(request: web.Request) -> web.StreamResponse:
     )
     try:
         result = await request.app[HUB].act(req, current_user(request).name)
+    except ActionError as exc:
+        return _error(exc.status, exc.zh, exc.en)
+    return _json(result)
+
+
+@requires(*OPERATOR_ROLES)
+async def api_actions_bulk(request: web.Request) -> web.StreamResponse:
+    try:
+        body = BulkActionIn.model_validate(await _read_json(request))
+    except ValidationError as exc:
+        return _validation_error(exc)
+    try:
+        result = await request.app[HUB].act_bulk(
+            body.room or "", body.item_ids, body.kind, current_user(request).name, body.note
+        )
     except ActionError as exc:
         return _error(exc.status, exc.zh, exc.en)
     return _json(result)
@@ -444,17 +476,26 @@ class ClientFeed:
     """Pushes one client's view: at most ``max_push_per_s`` messages a second, each coalescing all changes."""
 
     def __init__(
-        self, hub: Hub, ws: web.WebSocketResponse, view: str, room: str | None, cfg: ConsoleSettings
+        self,
+        hub: Hub,
+        ws: web.WebSocketResponse,
+        view: str,
+        room: str | None,
+        cfg: ConsoleSettings,
+        operator: str = "",
     ) -> None:
         self.hub = hub
         self.ws = ws
         self.view = view
+        self.operator = operator
+        self.filter = "all"  # 全部 / 我的 / 未分配: the client switches it with {"type": "view", "filter": …}
         self.room = hub.room(room).room
         self.interval = 1.0 / cfg.max_push_per_s
         self.send_timeout = cfg.ws_send_timeout_s
         self.members_shown = cfg.members_shown
         self._sent_vers: dict[str, int] = {}
         self._coupons_sent: Any = None
+        self._force = False
         self.messages = 0
 
     def build(self) -> dict[str, Any]:
@@ -462,7 +503,7 @@ class ClientFeed:
         if self.view == "streamer":
             return hub.streamer_view(self.room)
         st = hub.room(self.room)
-        items, hidden = st.visible()
+        items, hidden = st.visible(self.filter, self.operator)
         shown = [*items, *st.recent]
         changed = [i.to_dict(self.members_shown) for i in shown if self._sent_vers.get(i.item_id) != i.ver]
         full = not self._sent_vers
@@ -477,6 +518,9 @@ class ClientFeed:
             "recent": [i.item_id for i in st.recent],
             "items": changed,
             "hidden": hidden,
+            "view": self.filter,
+            "views": st.view_counts(self.operator),
+            "rooms": hub.rooms_overview(),
             "stats": hub.stats(st.room),
         }
         coupons = hub.coupons.rules() if hub.coupons else []
@@ -484,14 +528,40 @@ class ClientFeed:
             msg["coupons"] = self._coupons_sent = coupons
         return msg
 
+    def command(self, raw: str) -> None:
+        """What a console client may ask on its socket: another view of the queue, or another room. Anything
+        else (or malformed) is ignored."""
+        try:
+            msg = orjson.loads(raw[:WS_COMMAND_MAX_CHARS])
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(msg, dict) or self.view != "console":
+            return
+        changed = False
+        waiting_on = self.room
+        if msg.get("type") == "view" and msg.get("filter") in QUEUE_VIEWS:
+            changed = msg["filter"] != self.filter
+            self.filter = msg["filter"]
+        elif msg.get("type") == "room" and isinstance(msg.get("room"), str) and msg["room"] in self.hub.rooms:
+            changed = msg["room"] != self.room
+            if changed:
+                self.hub.connected(self.room, self.operator, -1)
+                self.hub.connected(msg["room"], self.operator, +1)
+            self.room = msg["room"]
+        if changed:
+            self._sent_vers = {}  # the next push is a full one
+            self._force = True
+            self.hub.changed(waiting_on)  # wakes the sender now
+
     async def run(self) -> None:
         hub = self.hub
         last_ver = -1
         last_sent = 0.0
         while not self.ws.closed:
             st = hub.room(self.room)
-            if st.ver == last_ver:
+            if st.ver == last_ver and not self._force:
                 await hub.notifiers[st.room].wait(IDLE_REFRESH_S)
+            self._force = False
             delay = last_sent + self.interval - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -517,15 +587,23 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     sockets = request.app[SOCKETS]
     sockets.add(ws)
-    feed = ClientFeed(request.app[HUB], ws, view, request.query.get("room"), cfg)
+    hub = request.app[HUB]
+    feed = ClientFeed(hub, ws, view, request.query.get("room"), cfg, user.name)
     sender = asyncio.create_task(feed.run(), name=f"ws-{user.name}")
+    operator = view == "console"
+    if operator:
+        hub.connected(feed.room, user.name, +1)
     try:
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
-                break  # the client only listens; anything it sends is ignored
+                break
             if sender.done():
                 break
+            if msg.type == WSMsgType.TEXT:
+                feed.command(msg.data)  # a view or room switch; anything else is ignored
     finally:
+        if operator:
+            hub.connected(feed.room, user.name, -1)
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
@@ -569,6 +647,21 @@ def _load_files() -> dict[str, bytes]:
     return {n: (STATIC_DIR / n).read_bytes() for n in names}
 
 
+def _catalogue(merchant: MerchantBackend) -> Callable[[], dict[str, Any]]:
+    """The merchant's products for the streamer view, with the shipping promise (``ship_days``) when the
+    active library has one."""
+
+    def read() -> dict[str, Any]:
+        cat = merchant.products()
+        library = getattr(merchant, "active_library", lambda: None)()
+        days = {p.link: getattr(p, "ship_days", None) for p in getattr(library, "products", [])}
+        for p in cat.get("products", []):
+            p["ship_days"] = days.get(p.get("link"))
+        return cat
+
+    return read
+
+
 def init_app(
     settings: ConsoleSettings,
     *,
@@ -598,7 +691,16 @@ def init_app(
     if coupons is None:
         coupons = CouponService(merchant, open_stock(redis_url, store.path))
     outbox = Outbox(connector or NoConnector(), settings.outbound)
-    hub = Hub(settings, bus, store, counters, outbox, coupons, default_room=default_room)
+    hub = Hub(
+        settings,
+        bus,
+        store,
+        counters,
+        outbox,
+        coupons,
+        default_room=default_room,
+        products=_catalogue(merchant),
+    )
     app = web.Application(
         client_max_size=settings.upload_max_bytes + FORM_OVERHEAD_BYTES,
         middlewares=[make_middleware(auth, settings, _login_page)],
@@ -634,6 +736,7 @@ def init_app(
     r.add_get("/api/stats", api_stats)
     r.add_get("/api/streamer", api_streamer)
     r.add_post("/api/actions", api_actions)
+    r.add_post("/api/actions/bulk", api_actions_bulk)
     r.add_get("/api/sessions", api_sessions)
     r.add_get("/api/review/{session_id}", api_review, allow_head=False)
     r.add_get("/api/merchant/versions", merchant_versions)

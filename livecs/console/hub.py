@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,29 @@ STATUS_CLOSING = {
     ActionKind.DELETE: "deleted",
 }
 MODERATION = (ActionKind.MUTE, ActionKind.BAN, ActionKind.DELETE)
+BULK_KINDS = (ActionKind.MUTE, ActionKind.BAN, ActionKind.DISMISS)
+
+
+MENTION_MAX_CHARS = 12
+_CONTACT_OR_CLAIM = re.compile(r"\d{5,}|https?:|www\.|[vV][xX]|微信|加[vV]|假|骗|差评|投诉|垃圾")
+
+
+def _mentionable(nickname: str) -> bool:
+    """Whether a nickname may be @-mentioned in the shop's reply: short, no contact details, no claims (a
+    stranger's words never go out in the shop's name)."""
+    return bool(nickname) and len(nickname) <= MENTION_MAX_CHARS and not _CONTACT_OR_CLAIM.search(nickname)
+
+
+def _triage_sla() -> dict[str, float | None] | None:
+    """Seconds to first action per priority from the triage configuration (one source for both)."""
+    try:
+        from livecs.triage.config import load_config
+
+        table = load_config()["priority"]["sla_s"]
+        return {str(k): (None if v is None else float(v)) for k, v in table.items()}
+    except Exception as exc:  # the console still runs on its defaults
+        log.warning("console: triage SLA table not readable (%r); using defaults", exc)
+        return None
 
 
 class ActionError(Exception):
@@ -98,6 +123,7 @@ class Hub:
         *,
         default_room: str | None = None,
         clock: Callable[[], float] = time.time,
+        products: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.cfg = settings
         self.bus = bus
@@ -107,11 +133,14 @@ class Hub:
         self.coupons = coupons
         self.default_room = default_room
         self.clock = clock
+        self.products = products  # the merchant's catalogue: {"on_air": link, "products": [...]}
         self.rooms: dict[str, RoomState] = {}
         self.notifiers: dict[str, Notifier] = {}
         self._task: asyncio.Task[None] | None = None
         self._consumer = f"console-{secrets.token_hex(3)}"
         self._stats_cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        self._sla = _triage_sla()
+        self.online: dict[str, Counter[str]] = {}  # room -> operators with a console open on it
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def declare(self) -> None:
@@ -132,7 +161,7 @@ class Hub:
         name = room or self.default_room or (next(iter(self.rooms)) if self.rooms else "default")
         st = self.rooms.get(name)
         if st is None:
-            st = self.rooms[name] = RoomState(name, self.cfg)
+            st = self.rooms[name] = RoomState(name, self.cfg, self._sla)
             self.notifiers[name] = Notifier()
         return st
 
@@ -154,9 +183,11 @@ class Hub:
                 log.warning("console: results read failed: %r", exc)
                 await asyncio.sleep(READ_ERROR_PAUSE_S)
                 continue
+            self.assign()
             if not deliveries:
                 continue
             self.ingest(deliveries)
+            self.assign()
             with contextlib.suppress(Exception):
                 await self.bus.ack(RESULTS_TOPIC, cfg.results_stage, deliveries)
 
@@ -169,6 +200,22 @@ class Hub:
         for room, recs in by_room.items():
             self.room(room).apply(recs, now)
             self.changed(room)
+
+    def assign(self) -> None:
+        """Automatic assignment in every room (a no-op unless ``console.assign.enabled``)."""
+        if not self.cfg.assign.enabled:
+            for st in self.rooms.values():
+                st.fresh.clear()
+            return
+        now = self.clock()
+        for name, st in self.rooms.items():
+            online = [op for op, n in self.online.get(name, Counter()).items() if n > 0]
+            if st.assign(now, online):
+                self.changed(name)
+
+    def connected(self, room: str, operator: str, delta: int) -> None:
+        """An operator's console opened (+1) or closed (-1) on ``room``."""
+        self.online.setdefault(room, Counter())[operator] += delta
 
     # -- views ------------------------------------------------------------------------------------------
     def stats(self, room: str | None) -> dict[str, Any]:
@@ -183,18 +230,35 @@ class Hub:
         self._stats_cache[st.room] = (now, st.ver, out)
         return out
 
-    def queue_snapshot(self, room: str | None) -> dict[str, Any]:
+    def queue_snapshot(self, room: str | None, view: str = "all", operator: str = "") -> dict[str, Any]:
         st = self.room(room)
-        items, hidden = st.visible()
+        items, hidden = st.visible(view, operator)
         return {
             "room": st.room,
             "now": self.clock(),
             "ver": st.ver,
+            "view": view,
+            "views": st.view_counts(operator),
             "items": [i.to_dict(self.cfg.members_shown) for i in items],
             "hidden": hidden,
             "recent": [i.to_dict(self.cfg.members_shown) for i in st.recent],
             "coupons": self.coupons.rules() if self.coupons else [],
         }
+
+    def rooms_overview(self) -> list[dict[str, Any]]:
+        """Each room's open P0/P1 counts and alert titles, for the room switcher."""
+        out = []
+        for name in sorted(self.rooms):
+            stats = self.stats(name)
+            out.append(
+                {
+                    "room": name,
+                    "open_p0": stats["open_p0"],
+                    "open_p1": stats["open_p1"],
+                    "alerts": [a["title"] for a in stats["alerts"]],
+                }
+            )
+        return out
 
     def streamer_view(self, room: str | None) -> dict[str, Any]:
         st = self.room(room)
@@ -211,17 +275,41 @@ class Hub:
                     break
             if coupon is None:
                 coupon = self.coupons.first_announceable()
+        product = self._on_air_product()
+        hot = st.hottest(now)
+        if product is not None:  # a price question without a scripted line gets the price on air
+            for h in hot:
+                if h["on_air"]:
+                    continue
+                if h["intent"] == "price_promo" and product.get("price") is not None:
+                    h["on_air"] = f"{product['link']}号链接 {product['name']} ¥{product['price']:g}"
+                elif h["intent"] == "logistics" and product.get("ship_days"):
+                    h["on_air"] = f"{product['link']}号链接 现货{product['ship_days']:g}天内发货"
         return {
             "type": "streamer",
             "room": st.room,
             "now": now,
-            "hot": st.hottest(now),
+            "product": product,
+            "pinned": list(st.pinned.values()),
+            "hot": hot,
             "buy_signals_total": stats["buy_signals_total"],
             "buy_signals_per_min": stats["buy_signals_per_min"],
             "comments_per_min": stats["comments_per_min"],
             "coupon": coupon,
             "alerts": [a for a in stats["alerts"] if a["code"] in ("complaint_wave", "negative_spike")],
         }
+
+    def _on_air_product(self) -> dict[str, Any] | None:
+        """The product on air (link, name, price, stock) for the streamer view, if the catalogue says."""
+        if self.products is None:
+            return None
+        try:
+            cat = self.products()
+        except Exception as exc:  # the streamer view never fails for the catalogue
+            log.debug("console: catalogue not readable: %r", exc)
+            return None
+        link = cat.get("on_air")
+        return next((dict(p) for p in cat.get("products", []) if p.get("link") == link), None)
 
     # -- actions ----------------------------------------------------------------------------------------
     async def act(self, req: ActionRequest, operator: str) -> dict[str, Any]:
@@ -231,9 +319,12 @@ class Hub:
         if item is None:
             raise ActionError(404, "该条目不存在或已移出队列", "no such item")
         now = self.clock()
-        if item.taken_by and item.taken_by != operator and not req.force and item.status == OPEN:
-            raise ActionError(409, f"已由 {item.taken_by} 接手", f"taken by {item.taken_by}")
         kind = req.kind
+        held_by_other = item.taken_by and item.taken_by != operator and item.status == OPEN
+        if held_by_other and not req.force and kind is not ActionKind.TAKEOVER:
+            raise ActionError(
+                409, f"已由 {item.taken_by} 接手，可点“接管”", f"taken by {item.taken_by} (take over to act)"
+            )
         if (
             kind is not ActionKind.TAKE
             and item.status != OPEN
@@ -247,8 +338,18 @@ class Hub:
         action = self._action(item, operator, kind, now)
         records = [action]
         result: dict[str, Any] = {"ok": True, "item_id": item.item_id, "action_id": action.action_id}
-        if kind is ActionKind.TAKE:
+        if kind in (ActionKind.TAKE, ActionKind.TAKEOVER):
+            previous = item.taken_by if item.taken_by != operator else ""
+            if previous:
+                action.kind = ActionKind.TAKEOVER
+                action.note = f"接管自 {previous}"
+                result["taken_from"] = previous
             st.take(item, operator, now)
+        elif kind is ActionKind.PIN:
+            if item.kind != "cluster":
+                raise ActionError(422, "只有聚合问题可以置顶到主播视图", "only a cluster can be pinned")
+            result["pinned"] = st.pin(item, now)
+            action.note = "pin" if result["pinned"] else "unpin"
         elif kind is ActionKind.SEND:
             text = (req.text or (item.suggestion or {}).get("reply", "")).strip()
             if not text:
@@ -259,9 +360,14 @@ class Hub:
                 records.insert(0, self._action(item, operator, ActionKind.EDIT, now, text=text))
             item.taken_by = item.taken_by or operator
             item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
-            st.close(item, SENT, now)
             records = records[:-1]  # the send itself is recorded with each delivery outcome
-            await self._submit(item, action, self._reply_message(item, action))
+            message = self._reply_message(item, action)
+            if item.kind == "cluster":  # reply to all: one room-level reply, recorded against every member
+                action.text = message["text"]
+                records += self._reply_all_records(item, action, now)
+                result["members"] = len(item.member_ids)
+            st.close(item, SENT, now)
+            await self._submit(item, action, message)
         elif kind is ActionKind.ESCALATE:
             note = req.note.strip()
             if not note:
@@ -312,12 +418,49 @@ class Hub:
                 action.text = req.text or (item.suggestion or {}).get("reply", "")
             action.note = req.note
             st.close(item, STATUS_CLOSING[kind], now)
+        elif kind is ActionKind.REPLY_ALL:
+            raise ActionError(
+                422, "回复全部请用 send（聚合卡片）", "reply to all is a send on a cluster card"
+            )
         else:
             raise ActionError(422, "不支持的操作", f"unsupported action {kind.value}")
         if records:
             await self._write(item.session_id, records)
         self.changed(st.room)
         return result
+
+    async def act_bulk(
+        self, room: str, item_ids: list[str], kind: ActionKind, operator: str, note: str = ""
+    ) -> dict[str, Any]:
+        """The same action on many cards (the moderation queue's select-all + mute/ban/dismiss): each is done
+        and recorded as if alone; what could not be done is reported per card, never half-applied."""
+        if kind not in BULK_KINDS:
+            raise ActionError(422, "批量操作仅支持禁言、封禁、忽略", f"no bulk {kind.value}")
+        done: list[str] = []
+        failed: dict[str, str] = {}
+        for item_id in dict.fromkeys(item_ids):
+            try:
+                await self.act(ActionRequest(room, item_id, kind, note=note), operator)
+            except ActionError as exc:
+                failed[item_id] = exc.zh
+            else:
+                done.append(item_id)
+        return {"ok": not failed, "done": done, "failed": failed}
+
+    def _reply_all_records(self, item: Item, action: OperatorAction, now: float) -> list[OperatorAction]:
+        return [
+            OperatorAction(
+                action_id=f"{action.action_id}.m{i}",
+                room=item.room,
+                operator=action.operator,
+                kind=ActionKind.REPLY_ALL,
+                target_id=comment_id,
+                ts=now,
+                text=action.text,
+                note=f"cluster {item.cluster_id}",
+            )
+            for i, comment_id in enumerate(item.member_ids)
+        ]
 
     def _action(
         self, item: Item, operator: str, kind: ActionKind, now: float, text: str = ""
@@ -386,10 +529,21 @@ class Hub:
     # -- delivery ---------------------------------------------------------------------------------------
     def _reply_message(self, item: Item, action: OperatorAction) -> dict[str, Any]:
         rep = item.first
+        text = action.text
+        mentions: list[str] = []
+        if item.kind == "cluster" and self.cfg.cluster_reply_mentions:
+            for m in reversed(item.members):  # the newest askers first
+                if _mentionable(m.nickname) and m.nickname not in mentions:
+                    mentions.append(m.nickname)
+                if len(mentions) >= self.cfg.cluster_reply_mentions:
+                    break
+            text = " ".join(f"@{n}" for n in mentions) + " " + text
         return {
             "type": "reply",
             "room": item.room,
-            "text": action.text,
+            "text": text,
+            "mentions": mentions,
+            "members": len(item.member_ids) if item.kind == "cluster" else 1,
             "reply_to": rep.comment_id,
             "user_id": rep.user_id if item.kind == "single" else "",
             "nickname": rep.nickname if item.kind == "single" else "",

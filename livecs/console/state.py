@@ -1,12 +1,21 @@
 """The console's state of one room, without I/O: queue items, clusters, sliding-window counters, alerts.
 
-:class:`RoomState` is fed the records the pipeline publishes on the ``results`` topic (a ``Comment``
-followed by its ``Triage`` and ``Suggestion`` records, and ``LiveEvent``s) with :meth:`RoomState.apply`, and
-answers what the screens show: the operator queue (:meth:`RoomState.visible`, most urgent first, capped, the
-rest counted), the live panel (:meth:`RoomState.stats`), alerts, and the streamer's hottest clusters. Every
-change bumps a version number; each item remembers the version of its last change so pushes can send only
-what changed. Actions are applied here too (:meth:`RoomState.take`, :meth:`RoomState.close`…); recording
-them and delivering replies is the hub's job (:mod:`livecs.console.hub`).
+:class:`RoomState` is fed the records the pipeline publishes on the ``results`` topic (one ``Result`` per
+comment — the comment, its triage and suggestions together — and ``LiveEvent``s) with
+:meth:`RoomState.apply`, and answers what the screens show: the operator queue (:meth:`RoomState.visible`,
+most urgent first, capped, the rest counted; the moderation queue newest first), the live panel
+(:meth:`RoomState.stats`), alerts against the room's own baseline, and the streamer's hottest clusters.
+
+A repeated question is ONE card: comments that triage put in the same cluster (at the ``cluster_priorities``;
+P0 and complaints always get a card each) join the open card of that cluster, which shows the count, the
+representative text, the newest members and the suggested reply; answering it (reply to all) or dismissing
+it closes it for every member, and members arriving after that open a new card. A card's SLA runs from its
+oldest unanswered member (its creation), never from an older cluster's deadline, and a question cluster
+never outranks a complaint: complaints sort first within a priority and a cluster card is never P0.
+
+Every change bumps a version number; each item remembers the version of its last change so pushes can send
+only what changed. Actions are applied here too (:meth:`RoomState.take`, :meth:`RoomState.close`…);
+recording them and delivering replies is the hub's job (:mod:`livecs.console.hub`).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import heapq
 import math
 import statistics
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +36,7 @@ from livecs.models import (
     LiveEvent,
     Priority,
     Record,
+    Result,
     Sentiment,
     Suggestion,
     Triage,
@@ -47,6 +57,20 @@ QUESTION_INTENTS = frozenset(
     }
 )
 SECONDS_PER_MINUTE = 60.0
+#: source states as the operator reads them
+SOURCE_STATE_ZH = {
+    "running": "运行中",
+    "connected": "已连接",
+    "connecting": "连接中",
+    "reconnecting": "重连中",
+    "finished": "已结束",
+    "stopped": "已停止",
+    "failed": "失败",
+    "paused": "已暂停",
+    "draining": "收尾中",
+}
+#: seconds to first action per priority when neither the console nor the triage configuration says
+DEFAULT_SLA_S: dict[str, float | None] = {"P0": 30, "P1": 60, "P2": 180, "P3": None, "mod": 60}
 #: when the open items exceed ``queue_max_items``, the least urgent are closed down to this share of it
 EVICT_TO_SHARE = 0.9
 
@@ -100,6 +124,15 @@ class Item:
     first_action_at: float | None = None
     closed_at: float | None = None
     ver: int = 0
+    member_ids: list[str] = field(
+        default_factory=list
+    )  # every member's comment id (capped), for reply-to-all
+    answered_before: int = 0  # cluster: members answered by earlier cards of the same cluster
+    taken_from: str = ""  # who held the card before a take-over
+    pinned: bool = False  # cluster: pinned to the streamer view
+    offered_to: str = ""  # automatic assignment: the operator this card is offered to…
+    offered_until: float = 0.0  # …until then (then it moves on)
+    offered_before: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> Member:
@@ -110,9 +143,14 @@ class Item:
         """What an action on this card is about: the cluster id, or the comment id."""
         return self.cluster_id if self.kind == "cluster" else self.first.comment_id
 
-    def sort_key(self) -> tuple[int, float, float]:
+    def sort_key(self) -> tuple[int, int, float, float]:
+        """Priority, then complaints before questions, then the SLA deadline, then age."""
         deadline = self.sla_deadline if self.sla_deadline is not None else math.inf
-        return (self.priority.rank, deadline, self.created_at)
+        return (self.priority.rank, 0 if self.intent is Intent.COMPLAINT else 1, deadline, self.created_at)
+
+    def newest_first(self) -> tuple[float, str]:
+        """The moderation queue's order: during a raid the newest accounts are the ones still posting."""
+        return (-self.created_at, self.item_id)
 
     def to_dict(self, members_shown: int) -> dict[str, Any]:
         rep = self.first
@@ -141,6 +179,10 @@ class Item:
             "delivery": self.delivery,
             "coupon": self.coupon,
             "note": self.note,
+            "answered_before": self.answered_before,
+            "taken_from": self.taken_from,
+            "pinned": self.pinned,
+            "offered_to": self.offered_to,
             "ver": self.ver,
         }
 
@@ -151,9 +193,12 @@ class SlidingCounts:
     def __init__(self, span_s: float) -> None:
         self.span = math.ceil(span_s)
         self._buckets: deque[tuple[int, Counter[str]]] = deque()
+        self.first_sec: int | None = None  # when counting began (the room's history starts there)
 
     def add(self, now: float, keys: Iterable[str]) -> None:
         sec = int(now)
+        if self.first_sec is None:
+            self.first_sec = sec
         if not self._buckets or self._buckets[-1][0] != sec:
             if self._buckets and self._buckets[-1][0] > sec:  # late record: count it in the newest bucket
                 sec = self._buckets[-1][0]
@@ -167,6 +212,31 @@ class SlidingCounts:
     def _trim(self, now_sec: int) -> None:
         while self._buckets and self._buckets[0][0] <= now_sec - self.span:
             self._buckets.popleft()
+
+    def windows(self, now: float, width_s: float, count: int) -> list[Counter[str]]:
+        """Totals of the ``count`` complete windows of ``width_s`` before the current one, newest first
+        (windows from before counting began are left out)."""
+        width = max(1, math.ceil(width_s))
+        now_sec = int(now)
+        out: list[Counter[str]] = []
+        first = self.first_sec
+        if first is None:
+            return out
+        for k in range(count):
+            hi = now_sec - width * (k + 1)  # window k covers (hi - width, hi]
+            if hi - width + 1 < first:
+                break
+            out.append(Counter())
+        if not out:
+            return out
+        for sec, c in self._buckets:
+            age = now_sec - sec
+            if age < width:
+                continue
+            k = (age - width) // width
+            if k < len(out):
+                out[k].update(c)
+        return out
 
     def totals(self, now: float, span_s: float | None = None) -> Counter[str]:
         span = self.span if span_s is None else math.ceil(span_s)
@@ -197,9 +267,13 @@ HEAT_HITS_KEPT = 2000
 class RoomState:
     """Everything the console knows about one room (see the module docstring)."""
 
-    def __init__(self, room: str, settings: ConsoleSettings) -> None:
+    def __init__(
+        self, room: str, settings: ConsoleSettings, sla_s: Mapping[str, float | None] | None = None
+    ) -> None:
         self.room = room
         self.cfg = settings
+        table = settings.sla_s or sla_s or DEFAULT_SLA_S
+        self._sla: dict[Priority, float | None] = {Priority(k): v for k, v in table.items()}
         self.ver = 0
         self.items: dict[str, Item] = {}
         self.recent: deque[Item] = deque(maxlen=settings.recent_done)
@@ -208,7 +282,13 @@ class RoomState:
         self._cluster_gen: Counter[str] = Counter()
         self._queue_prios = {Priority(p) for p in settings.queue_priorities}
         self._cluster_prios = {Priority(p) for p in settings.cluster_priorities}
-        self.window = SlidingCounts(max(settings.stats_window_s, settings.alerts.window_s))
+        a = settings.alerts
+        self.window = SlidingCounts(max(settings.stats_window_s, a.window_s + a.baseline_s + a.window_s))
+        self._cluster_answered: dict[str, int] = {}  # cluster id -> members answered so far
+        self.pinned: dict[str, dict[str, Any]] = {}  # cluster id -> what the streamer view shows on top
+        self._alerting: set[str] = set()
+        self.fresh: list[Item] = []  # cards created since the hub last looked (automatic assignment)
+        self.offered: dict[str, Item] = {}  # open cards offered to an operator, not yet taken
         self.heat: dict[str, Heat] = {}
         self.response_times: deque[float] = deque(maxlen=settings.response_samples)
         self.muted: set[str] = set()
@@ -227,27 +307,25 @@ class RoomState:
         return self.ver
 
     def apply(self, records: Iterable[tuple[str, Record]], now: float) -> None:
-        """Apply records in publication order: ``(session_id, record)`` pairs."""
-        pending: tuple[str, Comment] | None = None
+        """Apply records in publication order: ``(session_id, record)`` pairs. Each comment arrives as one
+        :class:`~livecs.models.Result` (comment, triage and suggestions together), so nothing is paired by
+        position and a read cut anywhere loses nothing."""
         for session_id, rec in records:
-            if isinstance(rec, Comment):
-                if pending is not None:
-                    self._untriaged(pending[1], now)
-                pending = (session_id, rec)
+            if isinstance(rec, Result):
                 self.session_id = session_id
-            elif isinstance(rec, Triage):
-                if pending is not None and pending[1].comment_id == rec.comment_id:
-                    self._triaged(pending[0], pending[1], rec, now)
-                    pending = None
+                t = rec.triage
+                if t is None or t.comment_id != rec.comment.comment_id:
+                    self._untriaged(rec.comment, now)
+                    continue
+                self._triaged(session_id, rec.comment, t, now)
+                for s in rec.suggestions:
+                    self._suggested(s)
+            elif isinstance(rec, LiveEvent):
+                self._event(rec, now)
             elif isinstance(rec, Suggestion):
                 self._suggested(rec)
-            elif isinstance(rec, LiveEvent):
-                if pending is not None:
-                    self._untriaged(pending[1], now)
-                    pending = None
-                self._event(rec, now)
-        if pending is not None:
-            self._untriaged(pending[1], now)
+            elif isinstance(rec, Comment):  # a bare comment carries no triage: counted, no card
+                self._untriaged(rec, now)
 
     def _untriaged(self, c: Comment, now: float) -> None:
         self.totals["comments"] += 1
@@ -282,19 +360,21 @@ class RoomState:
             self.bump()
             return
         member = Member(c.comment_id, c.user_id, c.nickname, int(c.member_tier), c.text, c.ts)
-        if t.cluster_id and t.priority in self._cluster_prios:
+        clustered = (
+            bool(t.cluster_id) and t.priority in self._cluster_prios and t.intent is not Intent.COMPLAINT
+        )
+        if clustered:
             self._heat(t, c, now)
             item_id = self._cluster_open.get(t.cluster_id)
             item = self.items.get(item_id) if item_id else None
             if item is not None:
                 item.members.append(member)
                 item.count += 1
+                if len(item.member_ids) < self.cfg.cluster_ids_kept:
+                    item.member_ids.append(c.comment_id)
                 if t.priority.rank < item.priority.rank:
                     item.priority = t.priority
-                if t.sla_deadline is not None and (
-                    item.sla_deadline is None or t.sla_deadline < item.sla_deadline
-                ):
-                    item.sla_deadline = t.sla_deadline
+                    item.sla_deadline = self.deadline(item.priority, item.created_at, None)
                 self._by_comment[c.comment_id] = item.item_id
                 self.bump(item)
                 return
@@ -316,21 +396,39 @@ class RoomState:
             queue="mod" if t.priority is Priority.MOD else "reply",
             priority=t.priority,
             created_at=now,
-            sla_deadline=t.sla_deadline,
+            # the card's own SLA: the triage's deadline for a lone comment, else from now — never a
+            # cluster's older deadline (the triage dates a cluster member's SLA from the cluster's start)
+            sla_deadline=(
+                t.sla_deadline
+                if kind == "single" and t.cluster_size <= 1
+                else self.deadline(t.priority, now, t.sla_deadline)
+            ),
             cluster_id=t.cluster_id,
             intent=t.intent,
             sentiment=t.sentiment,
             emotion=t.emotion.value,
             spam_reason=t.spam_reason,
             members=deque([member], maxlen=self.cfg.members_kept),
+            member_ids=[c.comment_id],
         )
+        if kind == "cluster":
+            item.answered_before = self._cluster_answered.get(t.cluster_id, 0)
+            item.pinned = t.cluster_id in self.pinned
         self.items[item_id] = item
+        self.fresh.append(item)
         self._by_comment[c.comment_id] = item_id
         if kind == "cluster":
             self._cluster_open[t.cluster_id] = item_id
         self.bump(item)
         if len(self.items) > self.cfg.queue_max_items:
             self._evict()
+
+    def deadline(self, priority: Priority, since: float, fallback: float | None) -> float | None:
+        """When a card created at ``since`` with ``priority`` breaches its SLA."""
+        if priority not in self._sla:
+            return fallback
+        sla = self._sla[priority]
+        return None if sla is None else since + sla
 
     def _suggested(self, s: Suggestion) -> None:
         item_id = self._by_comment.get(s.comment_id)
@@ -383,6 +481,7 @@ class RoomState:
 
     def _forget(self, item: Item) -> None:
         self.items.pop(item.item_id, None)
+        self.offered.pop(item.item_id, None)
         if item.kind == "cluster" and self._cluster_open.get(item.cluster_id) == item.item_id:
             del self._cluster_open[item.cluster_id]
         for m in item.members:
@@ -402,15 +501,21 @@ class RoomState:
             self.response_times.append(max(0.0, now - item.created_at))
 
     def take(self, item: Item, operator: str, now: float) -> None:
+        self.offered.pop(item.item_id, None)
+        if item.taken_by and item.taken_by != operator:
+            item.taken_from = item.taken_by
         item.taken_by, item.taken_at = operator, now
         self.mark_acted(item, now)
         self.bump(item)
 
     def close(self, item: Item, status: str, now: float) -> None:
-        """Move an open item to the recently handled list with ``status``."""
+        """Move an open item to the recently handled list with ``status``. A cluster card closed counts as
+        answered for its members; members arriving afterwards open a new card."""
         self.mark_acted(item, now)
         item.status = status
         item.closed_at = now
+        if item.kind == "cluster":
+            self._cluster_answered[item.cluster_id] = item.answered_before + item.count
         if item.item_id in self.items:
             self._forget(item)
             self.recent.appendleft(item)
@@ -431,27 +536,105 @@ class RoomState:
             self._cluster_open[item.cluster_id] = item.item_id
         self.bump(item)
 
+    def pin(self, item: Item, now: float) -> bool:
+        """Pin a cluster card's question (and its answer) to the top of the streamer view, or unpin it."""
+        if item.cluster_id in self.pinned:
+            del self.pinned[item.cluster_id]
+            item.pinned = False
+        else:
+            sugg = item.suggestion or {}
+            self.pinned[item.cluster_id] = {
+                "key": item.cluster_id,
+                "label": item.first.text,
+                "intent": item.intent.value,
+                "answer": sugg.get("on_air") or sugg.get("reply", ""),
+                "item_id": item.item_id,
+                "at": now,
+            }
+            item.pinned = True
+        self.bump(item)
+        return item.pinned
+
+    def assign(self, now: float, online: Iterable[str]) -> int:
+        """Automatic assignment (``console.assign``): offer new cards and cards whose offer ran out to the
+        operator online in their skill group holding the fewest cards. Returns how many offers were made."""
+        cfg = self.cfg.assign
+        fresh, self.fresh = self.fresh, []
+        if not cfg.enabled:
+            return 0
+        people = sorted(set(online))
+        prios = {Priority(p) for p in cfg.priorities}
+        due = [i for i in fresh if i.priority in prios and i.queue != "mod"]
+        due += [i for i in self.offered.values() if i.offered_until <= now]
+        if not people or not due:
+            return 0
+        load: Counter[str] = Counter()
+        for i in self.items.values():
+            holder = i.taken_by or i.offered_to
+            if holder:
+                load[holder] += 1
+        made = 0
+        for item in due:
+            if item.taken_by or self.items.get(item.item_id) is not item:
+                self.offered.pop(item.item_id, None)
+                continue
+            groups = [g for g, intents in cfg.groups.items() if item.intent.value in intents]
+            able = [p for p in people if not groups or set(cfg.operators.get(p, groups)) & set(groups)]
+            fresh_people = [p for p in able if p != item.offered_to and p not in item.offered_before]
+            choice = fresh_people or [p for p in able if p != item.offered_to] or able
+            if not choice:
+                continue
+            who = min(choice, key=lambda p: (load[p], p))
+            if item.offered_to:
+                load[item.offered_to] -= 1
+                item.offered_before.append(item.offered_to)
+            item.offered_to, item.offered_until = who, now + cfg.offer_s
+            load[who] += 1
+            self.offered[item.item_id] = item
+            self.bump(item)
+            made += 1
+        return made
+
     def user_items(self, user_id: str) -> list[Item]:
         return [i for i in self.items.values() if i.kind == "single" and i.first.user_id == user_id]
 
     # -- views ------------------------------------------------------------------------------------------
-    def visible(self) -> tuple[list[Item], int]:
-        """The open items a person can act on, most urgent first, and how many more there are."""
+    def visible(self, view: str = "all", operator: str = "") -> tuple[list[Item], int]:
+        """The open items a person can act on, and how many more there are: the reply queue most urgent
+        first, the moderation queue newest first (each capped at ``queue_visible``). ``view``: ``all``,
+        ``mine`` (taken by ``operator``) or ``unassigned`` (taken by nobody)."""
         cache = self._visible_cache
-        if cache is not None and cache[0] == self.ver:
+        if view == "all" and cache is not None and cache[0] == self.ver:
             return cache[1], cache[2]
         # The reply queue and the moderation queue are capped separately, so a burst of urgent questions
         # never hides a spam raid from the moderators (and the other way round).
         n = self.cfg.queue_visible
-        replies = (i for i in self.items.values() if i.queue != "mod")
-        mods = (i for i in self.items.values() if i.queue == "mod")
-        items = sorted(
-            heapq.nsmallest(n, replies, key=Item.sort_key) + heapq.nsmallest(n, mods, key=Item.sort_key),
-            key=Item.sort_key,
-        )
-        hidden = max(0, len(self.items) - len(items))
-        self._visible_cache = (self.ver, items, hidden)
+        pool: Iterable[Item] = self.items.values()
+        if view == "mine":
+            pool = [
+                i for i in pool if i.taken_by == operator or (not i.taken_by and i.offered_to == operator)
+            ]
+        elif view == "unassigned":
+            pool = [i for i in pool if not i.taken_by and not i.offered_to]
+        else:
+            pool = list(pool)
+        replies = heapq.nsmallest(n, (i for i in pool if i.queue != "mod"), key=Item.sort_key)
+        mods = heapq.nsmallest(n, (i for i in pool if i.queue == "mod"), key=Item.newest_first)
+        items = sorted(replies + mods, key=lambda i: i.priority.rank)  # stable: each queue keeps its order
+        hidden = max(0, len(pool) - len(items))  # type: ignore[arg-type]
+        if view == "all":
+            self._visible_cache = (self.ver, items, hidden)
         return items, hidden
+
+    def view_counts(self, operator: str) -> dict[str, int]:
+        """Open cards per view, for the 我的 / 未分配 / 全部 tabs."""
+        mine = unassigned = 0
+        for i in self.items.values():
+            if i.taken_by == operator or (not i.taken_by and i.offered_to == operator):
+                mine += 1
+            elif not i.taken_by and not i.offered_to:
+                unassigned += 1
+        return {"all": len(self.items), "mine": mine, "unassigned": unassigned}
 
     def iter_open(self) -> Iterator[Item]:
         return iter(self.items.values())
@@ -493,35 +676,80 @@ class RoomState:
         }
 
     def alerts(self, now: float, counters: dict[str, Any]) -> list[dict[str, Any]]:
+        """Alerts against the room's own baseline: the median of the previous windows over ``baseline_s``.
+
+        A count alert fires when the current window holds at least ``max(floor, rise_factor × baseline)`` and
+        clears once it drops below ``max(floor, clear_factor × baseline)``; 负面情绪激增 fires on a real rise
+        of the negative share over the baseline share (before there is a baseline: an absolute share). Each
+        alert says its size ("投诉 91 条/30秒，平时 6")."""
         a = self.cfg.alerts
         w = self.window.totals(now, a.window_s)
-        triaged = sum(v for k, v in w.items() if k.startswith("intent:"))
+        span = f"{a.window_s:g}秒"
+        history = self.window.windows(now, a.window_s, max(1, int(a.baseline_s // a.window_s)))
         out: list[dict[str, Any]] = []
-        if triaged >= a.negative_min_comments and w["neg"] / triaged >= a.negative_share:
+
+        def count_alert(code: str, key: str, floor: int) -> tuple[bool, int, float | None]:
+            base = statistics.median(h[key] for h in history) if history else None
+            # before the room has a baseline (its first windows) only a clear flood counts: rise × floor
+            fire_at = max(floor, a.rise_factor * base) if base is not None else a.rise_factor * floor
+            clear_at = max(floor, a.clear_factor * base) if base is not None else floor
+            on = w[key] >= (clear_at if code in self._alerting else fire_at)
+            (self._alerting.add if on else self._alerting.discard)(code)
+            return on, w[key], base
+
+        triaged = sum(v for k, v in w.items() if k.startswith("intent:"))
+        share = w["neg"] / triaged if triaged else 0.0
+        # the baseline share: the median of the previous windows' shares (a wave in progress barely moves it)
+        shares = []
+        for h in history:
+            n = sum(v for k, v in h.items() if k.startswith("intent:"))
+            if n >= a.negative_min_comments:
+                shares.append(h["neg"] / n)
+        base_share = statistics.median(shares) if shares else None
+        if base_share is None:
+            fire = share >= a.negative_share
+            clear = share >= a.negative_share * 0.8
+        else:
+            fire = share >= base_share + a.negative_rise and share >= base_share * a.negative_ratio
+            clear = share >= base_share + a.negative_rise / 2
+        on = triaged >= a.negative_min_comments and (clear if "negative_spike" in self._alerting else fire)
+        (self._alerting.add if on else self._alerting.discard)("negative_spike")
+        if on:
+            usual = f"，平时 {base_share:.0%}" if base_share is not None else ""
             out.append(
                 {
                     "code": "negative_spike",
                     "level": "warn",
                     "title": "负面情绪激增",
-                    "detail": f"近{a.window_s:g}秒负面占比 {w['neg'] / triaged:.0%}（{w['neg']}/{triaged}）",
+                    "detail": f"近{span}负面占比 {share:.0%}（{w['neg']}/{triaged}）{usual}",
+                    "value": round(share, 3),
+                    "baseline": round(base_share, 3) if base_share is not None else None,
                 }
             )
-        if w["complaint"] >= a.complaint_count:
+        on, n, base = count_alert("complaint_wave", "complaint", a.complaint_count)
+        if on:
+            usual = f"，平时 {base:.0f}" if base is not None else ""
             out.append(
                 {
                     "code": "complaint_wave",
                     "level": "danger",
                     "title": "投诉潮",
-                    "detail": f"近{a.window_s:g}秒 {w['complaint']} 条投诉",
+                    "detail": f"投诉 {n} 条/{span}{usual}",
+                    "value": n,
+                    "baseline": base,
                 }
             )
-        if w["spam"] >= a.spam_count:
+        on, n, base = count_alert("spam_flood", "spam", a.spam_count)
+        if on:
+            usual = f"，平时 {base:.0f}" if base is not None else ""
             out.append(
                 {
                     "code": "spam_flood",
                     "level": "warn",
                     "title": "刷屏/广告",
-                    "detail": f"近{a.window_s:g}秒 {w['spam']} 条违规，请到审核队列处理",
+                    "detail": f"违规 {n} 条/{span}{usual}，请到审核队列处理",
+                    "value": n,
+                    "baseline": base,
                 }
             )
         bad = {k: v for k, v in dict(counters.get("sources", {})).items() if v not in a.ingest_ok_states}
@@ -531,7 +759,7 @@ class RoomState:
                     "code": "ingest_disconnect",
                     "level": "danger",
                     "title": "弹幕接入中断",
-                    "detail": "，".join(f"{k}: {v}" for k, v in sorted(bad.items())),
+                    "detail": "，".join(f"{k}: {SOURCE_STATE_ZH.get(v, v)}" for k, v in sorted(bad.items())),
                 }
             )
         stalled = {k: v for k, v in dict(counters.get("capture", {})).items() if v.get("stalled")}

@@ -19,7 +19,7 @@ COUPON_KINDS = ("issue_coupon", "approve_coupon")
 #: how an issue_coupon action without a coupon_rule_id is listed
 NO_RULE = "(未指定)"
 #: Action kinds that do not count as a first response to a viewer (copying a reply is not answering).
-NON_RESPONSE_KINDS = ("copy",)
+NON_RESPONSE_KINDS = ("copy", "pin")
 PRIORITY_ORDER = ("P0", "P1", "mod", "P2", "P3")
 
 
@@ -136,4 +136,7 @@ ACTION_ZH = {
     "mute": "禁言",
     "ban": "拉黑",
     "delete": "删除",
+    "takeover": "接管",
+    "reply_all": "回复全部",
+    "pin": "置顶主播视图",
 }

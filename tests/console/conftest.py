@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page, async_playwright
 
 from livecs.bus.memory import MemoryBus
 from livecs.config import ConsoleSettings, ConsoleUser
@@ -29,11 +30,13 @@ from livecs.models import (
     MemberTier,
     Priority,
     Record,
+    Result,
     Sentiment,
     Suggestion,
     Triage,
 )
 from livecs.store import Store
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 
 ROOM = "r1"
 SESSION = "r1-test-session"
@@ -128,8 +131,10 @@ def comment_group(
     sla_s: float | None = 60.0,
     spam: bool = False,
     tier: MemberTier = MemberTier.NONE,
+    cluster_size: int = 1,
+    deadline: float | None = None,
 ) -> list[Record]:
-    """One comment with its triage and suggestion, as the pipeline publishes them."""
+    """One comment with its triage and suggestion: one ``Result`` record, as the pipeline publishes it."""
     n = next(_ids)
     cid = f"c{n}"
     now = time.time()
@@ -145,17 +150,18 @@ def comment_group(
         emotion=Emotion.NONE,
         spam=spam,
         cluster_id=cluster,
+        cluster_size=cluster_size,
         priority=priority,
-        sla_deadline=now + sla_s if sla_s is not None else None,
+        sla_deadline=deadline if deadline is not None else (now + sla_s if sla_s is not None else None),
     )
-    out: list[Record] = [c, t]
+    suggestions = []
     if reply and not spam:
-        out.append(
+        suggestions.append(
             Suggestion(
                 f"s{n}", ROOM, cid, priority, reply, cluster_id=cluster, on_air=on_air, coupon_rule_id=coupon
             )
         )
-    return out
+    return [Result(c, t, suggestions)]
 
 
 @dataclass
@@ -233,3 +239,47 @@ async def make_console(
     yield make
     for s in stores:
         await s.close()
+
+
+# -- browser helpers (Debian's Chromium through Playwright) -----------------------------------------------
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+def base_url(con: Console) -> str:
+    return f"http://{con.client.server.host}:{con.client.server.port}"
+
+
+async def login(
+    browser: Browser, con: Console, user: str, path: str, viewport: tuple[int, int] = (1400, 900)
+) -> tuple[Page, list[str]]:
+    ctx = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    page = await ctx.new_page()
+    dialogs: list[str] = []
+
+    async def on_dialog(d: Any) -> None:
+        dialogs.append(d.message)
+        await d.dismiss()
+
+    page.on("dialog", on_dialog)
+    resp = await page.goto(base_url(con) + path)
+    assert resp is not None and resp.status == 401  # not logged in: the login form, no data
+    await page.fill("#token", TOKENS[user])
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"**{path}")
+    return page, dialogs
+
+
+async def wait_until(pred: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")

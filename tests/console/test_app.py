@@ -13,7 +13,7 @@ import pytest
 from livecs.console.app import CSP
 from livecs.models import Intent, Priority, Sentiment
 
-from .conftest import ROOM, TOKENS, RecordingConnector, bearer, comment_group
+from .conftest import ROOM, TOKENS, VALID_LIBRARY, RecordingConnector, bearer, comment_group
 
 # every route, the method, and the roles that may use it (admin always may)
 ROUTES = [
@@ -31,6 +31,7 @@ ROUTES = [
     ("GET", "/api/stats", {"operator", "streamer"}),
     ("GET", "/api/streamer", {"operator", "streamer"}),
     ("POST", "/api/actions", {"operator"}),
+    ("POST", "/api/actions/bulk", {"operator"}),
     ("GET", "/api/merchant/versions", {"merchant"}),
     ("GET", "/api/merchant/products", {"merchant"}),
     ("POST", "/api/merchant/upload", {"merchant"}),
@@ -438,7 +439,7 @@ async def test_push_rate_is_capped_under_a_flood(make_console) -> None:
 
 async def test_alerts_and_streamer_view(make_console) -> None:
     con = await make_console()
-    con.settings.alerts.complaint_count = 3
+    con.settings.alerts.complaint_count = 1  # no baseline yet: fires at rise_factor (3) × 1 — 4 complaints do
     con.settings.alerts.negative_min_comments = 5
     await con.publish(
         *[
@@ -507,10 +508,10 @@ async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
 
     class Proc:
         def process(self, c: Comment, now: float) -> Processed:
-            g = comment_group(c.text, priority=Priority.P0, intent=Intent.COMPLAINT)
-            t = g[1]
-            t.comment_id, t.room = c.comment_id, c.room  # type: ignore[attr-defined]
-            return Processed(triage=t)  # type: ignore[arg-type]
+            (g,) = comment_group(c.text, priority=Priority.P0, intent=Intent.COMPLAINT)
+            t = g.triage  # type: ignore[attr-defined]
+            t.comment_id, t.room = c.comment_id, c.room
+            return Processed(triage=t)
 
         def on_event(self, e: object, now: float) -> None:
             return None
@@ -550,5 +551,226 @@ async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
                         break
                     await asyncio.sleep(0.02)
                 assert q["room"] == "live" and q["items"][0]["text"] == "再不发货我投诉了"
+        finally:
+            await runner.cleanup()
+
+
+async def test_reply_to_all_answers_a_cluster_once_and_records_it_on_every_member(make_console) -> None:
+    con = await make_console(cluster_reply_mentions=3)
+    nicks = ["小美", "阿强", "本店卖假货别买", "小美", "丽丽"]
+    await con.publish(
+        *[
+            comment_group(
+                f"怎么领券{i}",
+                priority=Priority.P1,
+                intent=Intent.PRICE_PROMO,
+                cluster="coupon",
+                nickname=nicks[i % 5],
+                reply="亲，点购物车上方的领券按钮就能领哦",
+                on_air="领券：点购物车上方的按钮",
+                cluster_size=i + 1,
+            )
+            for i in range(90)
+        ]
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    (card,) = q["items"]
+    assert card["kind"] == "cluster" and card["count"] == 90 and card["text"] == "怎么领券0"
+    # pin it to the streamer view (and the streamer view shows it on top with its answer)
+    r = await con.client.post(
+        "/api/actions", json={"item_id": card["id"], "kind": "pin"}, headers=bearer("alice")
+    )
+    assert r.status == 200 and (await r.json())["pinned"] is True
+    view = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
+    assert (
+        view["pinned"][0]["label"] == "怎么领券0"
+        and view["pinned"][0]["answer"] == "领券：点购物车上方的按钮"
+    )
+    r = await con.client.post(
+        "/api/actions", json={"item_id": card["id"], "kind": "send"}, headers=bearer("alice")
+    )
+    assert r.status == 200 and (await r.json())["members"] == 90
+    await asyncio.wait_for(con.connector.got.wait(), 3)
+    (msg,) = con.connector.messages  # ONE room-level reply
+    assert msg["user_id"] == "" and msg["members"] == 90
+    # the newest askers @-mentioned (up to 3, each once); a nickname making a claim is never repeated
+    assert msg["mentions"] == ["丽丽", "小美", "阿强"]
+    assert msg["text"] == "@丽丽 @小美 @阿强 亲，点购物车上方的领券按钮就能领哦"
+    await con.settle(lambda: any(a["kind"] == "send" for a in con.actions()))
+    per_member = [a for a in con.actions() if a["kind"] == "reply_all"]
+    assert len(per_member) == 90 and len({a["target_id"] for a in per_member}) == 90
+    assert all(a["text"] == msg["text"] for a in per_member)
+    # answered: the cluster is off the queue until a new member arrives after the answer
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    assert q["items"] == []
+    await con.publish(
+        comment_group(
+            "券在哪领", priority=Priority.P2, intent=Intent.PRICE_PROMO, cluster="coupon", cluster_size=91
+        )
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    (again,) = q["items"]
+    assert again["count"] == 1 and again["answered_before"] == 90 and again["id"] != card["id"]
+
+
+async def test_take_over_views_and_bulk_moderation(make_console) -> None:
+    con = await make_console()
+    await con.publish(
+        comment_group("付不了款", priority=Priority.P1, intent=Intent.PAYMENT),
+        comment_group("尺码偏大吗", priority=Priority.P1),
+        *[
+            comment_group(f"加V{i}", priority=Priority.MOD, intent=Intent.SPAM, spam=True, user_id=f"raid{i}")
+            for i in range(5)
+        ],
+    )
+    await con.settle()
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    pay = next(i for i in q["items"] if i["text"] == "付不了款")
+    r = await con.client.post(
+        "/api/actions", json={"item_id": pay["id"], "kind": "take"}, headers=bearer("alice")
+    )
+    assert r.status == 200
+    mine = await (await con.client.get("/api/queue?view=mine", headers=bearer("alice"))).json()
+    assert [i["id"] for i in mine["items"]] == [pay["id"]] and mine["views"] == {
+        "all": 7,
+        "mine": 1,
+        "unassigned": 6,
+    }
+    free = await (await con.client.get("/api/queue?view=unassigned", headers=bearer("bob"))).json()
+    assert pay["id"] not in [i["id"] for i in free["items"]] and len(free["items"]) == 6
+    assert (await con.client.get("/api/queue?view=bogus", headers=bearer("bob"))).status == 422
+    # bob takes the card over: recorded, and alice's console sees who holds it now and from whom
+    ws_alice = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    await ws_alice.receive_json(timeout=3)
+    r = await con.client.post(
+        "/api/actions", json={"item_id": pay["id"], "kind": "take"}, headers=bearer("bob")
+    )
+    assert r.status == 409 and "接管" in (await r.json())["message"]
+    r = await con.client.post(
+        "/api/actions", json={"item_id": pay["id"], "kind": "takeover"}, headers=bearer("bob")
+    )
+    assert r.status == 200 and (await r.json())["taken_from"] == "alice"
+    while True:
+        msg = await ws_alice.receive_json(timeout=3)
+        got = [i for i in msg["items"] if i["id"] == pay["id"]]
+        if got and got[0]["taken_by"] == "bob":
+            break
+    assert got[0]["taken_from"] == "alice" and msg["views"]["mine"] == 0
+    # alice switches her socket to the 未分配 view without reconnecting
+    await ws_alice.send_str('{"type": "view", "filter": "unassigned"}')
+    while True:
+        msg = await ws_alice.receive_json(timeout=3)
+        if msg["view"] == "unassigned":
+            break
+    assert msg["full"] and pay["id"] not in msg["order"]
+    await ws_alice.close()
+    await con.settle(lambda: any(a["kind"] == "takeover" for a in con.actions()))
+    (over,) = [a for a in con.actions() if a["kind"] == "takeover"]
+    assert over["operator"] == "bob" and over["note"] == "接管自 alice"
+    # bulk mute of the raid accounts: one request, each muted and recorded
+    raid = [i["id"] for i in q["items"] if i["queue"] == "mod"]
+    r = await con.client.post(
+        "/api/actions/bulk", json={"item_ids": [*raid, "nope"], "kind": "mute"}, headers=bearer("alice")
+    )
+    body = await r.json()
+    assert r.status == 200 and sorted(body["done"]) == sorted(raid) and list(body["failed"]) == ["nope"]
+    await con.settle(lambda: sum(a["kind"] == "mute" for a in con.actions()) >= 5)
+    assert {a["user_id"] for a in con.actions() if a["kind"] == "mute"} == {f"raid{i}" for i in range(5)}
+    r = await con.client.post(
+        "/api/actions/bulk", json={"item_ids": [pay["id"]], "kind": "send"}, headers=bearer("alice")
+    )
+    assert r.status == 422
+
+
+async def test_streamer_view_shows_the_product_on_air_and_prices_price_questions(make_console) -> None:
+    con = await make_console()
+    library = VALID_LIBRARY.replace("price: 89, stock: 200}", "price: 89, stock: 200, ship_days: 3}")
+    con.merchant.upload([("lib.yaml", library.encode())], "shop", activate=True)
+    con.merchant.set_on_air(2, "shop")
+    price = {"priority": Priority.P2, "intent": Intent.PRICE_PROMO, "cluster": "price", "reply": ""}
+    ship = {"priority": Priority.P2, "intent": Intent.LOGISTICS, "cluster": "ship", "reply": ""}
+    await con.publish(
+        *[comment_group(f"多少钱{i}", **price) for i in range(3)],  # type: ignore[arg-type]
+        *[comment_group(f"几天发货{i}", **ship) for i in range(2)],  # type: ignore[arg-type]
+    )
+    await con.settle()
+    view = await (await con.client.get("/api/streamer", headers=bearer("star"))).json()
+    assert view["product"] == {
+        "link": 2,
+        "sku": "NY-002",
+        "name": "高腰阔腿裤",
+        "price": 89,
+        "stock": 200,
+        "ship_days": 3,
+    }
+    assert view["hot"][0]["on_air"] == "2号链接 高腰阔腿裤 ¥89"
+    assert view["hot"][1]["on_air"] == "2号链接 现货3天内发货"
+
+
+async def test_automatic_assignment_offers_cards_to_operators_online(make_console) -> None:
+    con = await make_console()
+    con.settings.assign.enabled = True
+    ws_alice = await con.client.ws_connect("/ws?view=console", headers=bearer("alice"))
+    await ws_alice.receive_json(timeout=3)
+    await con.publish(comment_group("再不发货投诉", priority=Priority.P0, intent=Intent.COMPLAINT))
+    await con.settle(lambda: any(i.offered_to for i in con.hub.room(None).items.values()))
+    (item,) = con.hub.room(None).items.values()
+    assert item.offered_to == "alice"  # bob has no console open: never offered
+    mine = await (await con.client.get("/api/queue?view=mine", headers=bearer("alice"))).json()
+    assert [i["id"] for i in mine["items"]] == [item.item_id] and mine["items"][0]["offered_to"] == "alice"
+    await ws_alice.close()
+    await asyncio.sleep(0.1)
+    assert con.hub.online[ROOM]["alice"] == 0
+
+
+async def test_one_console_watches_three_simulated_rooms_fed_at_once(tmp_path) -> None:
+    """Three simulated broadcasts through the real pipeline (triage, scripts) into one console: each room gets
+    its queue; the room switcher's overview has each room's open P0/P1; a socket switches rooms in place."""
+    from livecs.app import open_pipeline
+    from livecs.config import load_settings
+    from livecs.console.app import AUTH, HUB, start_console
+    from livecs.console.outbound import SimulatedRoomConnector
+    from livecs.ingest.simulator import SimulatorSource
+
+    s = load_settings(environ={})
+    s.store.path = str(tmp_path / "rec.db")
+    s.scripts.library_db = str(tmp_path / "lib.db")
+    async with open_pipeline(s, publish_results=True, default_room="ra") as p:
+        runner = await start_console(
+            p, s, port=0, connector=SimulatedRoomConnector(), default_room="ra", print_tokens=False
+        )
+        try:
+            rooms = ["ra", "rb", "rc"]
+            for i, room in enumerate(rooms):  # fed at once, 40 comments/s each, at 4× pace
+                p.add_source(SimulatorSource(40, seed=11 + i, room=room, rate=40, speed=4.0))
+            hub = runner.app[HUB]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                overview = {r["room"]: r for r in hub.rooms_overview()}
+                if set(rooms) <= set(overview) and all(
+                    overview[r]["open_p0"] + overview[r]["open_p1"] > 0 for r in rooms
+                ):
+                    break
+                await asyncio.sleep(0.2)
+            assert set(rooms) <= set(overview), overview
+            assert all(overview[r]["open_p0"] + overview[r]["open_p1"] > 0 for r in rooms), overview
+            token = next(u.token for u in runner.app[AUTH].users if u.role.value == "operator")
+            port = runner.addresses[0][1]
+            async with aiohttp.ClientSession() as http:
+                ws = await http.ws_connect(f"http://127.0.0.1:{port}/ws?view=console&room=ra", headers={
+                    "Authorization": f"Bearer {token}", "Origin": f"http://127.0.0.1:{port}"})  # fmt: skip
+                first = await ws.receive_json(timeout=5)
+                assert first["room"] == "ra" and {r["room"] for r in first["rooms"]} >= set(rooms)
+                await ws.send_str('{"type": "room", "room": "rc"}')
+                while True:
+                    msg = await ws.receive_json(timeout=5)
+                    if msg["room"] == "rc":
+                        break
+                rc = hub.room("rc")
+                known = set(rc.items) | {r.item_id for r in rc.recent}
+                assert msg["full"] and msg["items"] and all(i["id"] in known for i in msg["items"])
+                await ws.close()
         finally:
             await runner.cleanup()

@@ -9,56 +9,21 @@ screens go to ``tests/artifacts/`` and ``docs/screenshots/``.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, Page, async_playwright
 
 from livecs.console.outbound import HttpConnector
 from livecs.models import Intent, MemberTier, Priority, Sentiment
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, artifact, publish_to_docs
+from tests.browser_support import artifact, publish_to_docs
 
-from .conftest import BAD_LIBRARY, TOKENS, VALID_LIBRARY, Console, comment_group
+from .conftest import BAD_LIBRARY, VALID_LIBRARY, Console, comment_group, login, wait_until
 
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 5000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-def base_url(con: Console) -> str:
-    return f"http://{con.client.server.host}:{con.client.server.port}"
-
-
-async def login(browser: Browser, con: Console, user: str, path: str) -> tuple[Page, list[str]]:
-    ctx = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = await ctx.new_page()
-    dialogs: list[str] = []
-
-    async def on_dialog(d: Any) -> None:
-        dialogs.append(d.message)
-        await d.dismiss()
-
-    page.on("dialog", on_dialog)
-    resp = await page.goto(base_url(con) + path)
-    assert resp is not None and resp.status == 401  # not logged in: the login form, no data
-    await page.fill("#token", TOKENS[user])
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"**{path}")
-    return page, dialogs
 
 
 @pytest.fixture
@@ -129,15 +94,6 @@ async def fill_room(con: Console) -> None:
     )
 
 
-async def wait_until(pred: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_operator_logs_in_sees_a_pushed_card_and_sends_a_reply(make_console, browser, receiver) -> None:
     url, received = receiver
     con = await make_console(connector=HttpConnector(url))
@@ -164,9 +120,8 @@ async def test_operator_logs_in_sees_a_pushed_card_and_sends_a_reply(make_consol
     await page.locator(".card").first.locator(".chip.taken").wait_for(timeout=WAIT_MS)
     await wait_until(lambda: any(a["kind"] == "take" and a["operator"] == "alice" for a in con.actions()))
     await page.locator(".card", has_text="165/110斤穿什么码").locator("summary").click()
-    shot = artifact("console.png")
-    await page.screenshot(path=str(shot), full_page=True)
-    publish_to_docs(shot)
+    # (the README's console.png is the burst screenshot of test_browser_ops.py)
+    await page.screenshot(path=str(artifact("console_reply.png")), full_page=True)
     assert dialogs == []
 
 
@@ -199,6 +154,7 @@ async def test_strangers_text_is_rendered_as_plain_text(make_console, browser) -
 async def test_streamer_view_shows_the_hottest_cluster(make_console, browser) -> None:
     con = await make_console()
     con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    con.merchant.set_on_air(1, "shop")
     con.counters.buy_signals = 128
     page, dialogs = await login(browser, con, "star", "/streamer")
     await fill_room(con)
@@ -209,6 +165,8 @@ async def test_streamer_view_shows_the_hottest_cluster(make_console, browser) ->
     assert await page.locator(".st-item").count() == 2
     assert await page.locator("#st-buy").text_content() == "128"
     assert await page.locator("#st-coupon").text_content() == "满300减50"
+    assert await page.locator("#st-product-name").text_content() == "1号 法式碎花连衣裙"
+    assert await page.locator("#st-product-meta").text_content() == "¥129 · 库存 300"
     size = await page.evaluate("parseFloat(getComputedStyle(document.querySelector('.st-q')).fontSize)")
     assert size >= 36  # readable from two metres
     shot = artifact("streamer.png")

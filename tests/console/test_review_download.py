@@ -32,9 +32,10 @@ from livecs.models import (
     Triage,
 )
 from livecs.store import StoreBatch
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 
-from .conftest import ROOM, bearer
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, login
+from .conftest import ROOM, bearer, login
+from .test_browser import WAIT_MS
 
 REVIEW_SESSION = "r1-review-20240518"
 PHONE = "13812345678"

@@ -11,6 +11,11 @@ var LC = (function () {
   var EMOTION = { angry: "生气", anxious: "着急", confused: "困惑", disappointed: "失望" };
   var TIER = ["", "粉丝团", "会员", "高级会员", "至尊会员"];
   var DELIVERY = { queued: "排队发送中", sent: "已发送", retrying: "发送失败，重试中", gave_up: "发送失败，已放弃" };
+  var SOURCE_STATE = {
+    running: "运行中", connected: "已连接", connecting: "连接中", reconnecting: "重连中", finished: "已结束",
+    stopped: "已停止", failed: "失败", paused: "已暂停", draining: "收尾中", disconnected: "已断开"
+  };
+  var SOURCE = { simulator: "模拟直播", webhook: "Webhook", ws: "中继", replay: "回放", bilibili: "B站", douyin: "抖音", test: "测试" };
   var STATUS = {
     open: "待处理", sent: "已回复", copied: "已复制", dismissed: "已忽略", escalated: "已转工单",
     muted: "已禁言", banned: "已封禁", deleted: "已删除", evicted: "已移出"
@@ -77,8 +82,11 @@ var LC = (function () {
     toastTimer = setTimeout(function () { t.className = "toast"; }, 3500);
   }
 
-  function connect(view, room, onMessage) {
+  // Returns {send(obj)}: a command to the server on the current socket (view or room switch); it is also
+  // re-sent after a reconnect through onOpen.
+  function connect(view, room, onMessage, onOpen) {
     var delay = 500;
+    var current = null;
     var conn = document.getElementById("conn");
     function status(ok, text) {
       if (!conn) return;
@@ -90,7 +98,8 @@ var LC = (function () {
       var url = proto + "//" + window.location.host + "/ws?view=" + encodeURIComponent(view) +
         (room ? "&room=" + encodeURIComponent(room) : "");
       var ws = new WebSocket(url);
-      ws.onopen = function () { delay = 500; status(true, "实时连接"); };
+      current = ws;
+      ws.onopen = function () { delay = 500; status(true, "实时连接"); if (onOpen) onOpen(); };
       ws.onmessage = function (ev) {
         var msg;
         try { msg = JSON.parse(ev.data); } catch (e) { return; }
@@ -103,6 +112,11 @@ var LC = (function () {
       };
     }
     open();
+    return {
+      send: function (obj) {
+        if (current && current.readyState === 1) current.send(JSON.stringify(obj));
+      }
+    };
   }
 
   function me() {
@@ -135,6 +149,7 @@ var LC = (function () {
   return {
     el: el, clear: clear, setText: setText, api: api, toast: toast, connect: connect, me: me,
     roomParam: roomParam, fmtSeconds: fmtSeconds, fmtTime: fmtTime,
-    INTENT: INTENT, SENTIMENT: SENTIMENT, EMOTION: EMOTION, TIER: TIER, DELIVERY: DELIVERY, STATUS: STATUS
+    INTENT: INTENT, SENTIMENT: SENTIMENT, EMOTION: EMOTION, TIER: TIER, DELIVERY: DELIVERY, STATUS: STATUS,
+    SOURCE_STATE: SOURCE_STATE, SOURCE: SOURCE
   };
 })();

@@ -13,24 +13,33 @@
   var coupons = [];
   var clockOffset = 0;     // server now - browser now (seconds)
   var selected = null;     // selected item id
-  var stale = {};          // cards not rebuilt while they have focus
+  var editing = null;      // card whose editor (reply, ticket note, ban confirmation) has focus: frozen
+  var missed = 0;          // pushes that arrived while a card was frozen
   var me = { name: "" };
+  var view = "all";        // 全部 / 我的 / 未分配
+  var modPicked = {};      // moderation cards ticked for a bulk action
+  var takenNotice = {};    // cards whose take-over by someone else was already announced
+  var socket = null;
 
   function now() { return Date.now() / 1000 + clockOffset; }
 
   function act(id, kind, extra) {
     var item = items[id];
-    if (!item) return Promise.resolve();
+    if (!item) return Promise.resolve(false);
     var body = { room: room || null, item_id: id, kind: kind };
     Object.keys(extra || {}).forEach(function (k) { body[k] = extra[k]; });
     return LC.api("/api/actions", { method: "POST", json: body }).then(function (r) {
-      if (!r.ok) { LC.toast((r.data && r.data.message) || "操作失败", "error"); return; }
+      if (!r.ok) { LC.toast((r.data && r.data.message) || "操作失败", "error"); return false; }
       var done = {
-        take: "已接手", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
-        issue_coupon: "优惠券已发放", approve_coupon: "优惠券已批准发放", mute: "已禁言", ban: "已封禁"
+        take: "已接手", takeover: "已接管", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
+        issue_coupon: "优惠券已发放", approve_coupon: "优惠券已批准发放", mute: "已禁言", ban: "已封禁",
+        pin: r.data && r.data.pinned ? "已置顶到主播视图" : "已取消置顶"
       };
-      LC.toast(done[kind] || "完成", "ok");
+      var msg = done[kind] || "完成";
+      if (kind === "send" && r.data && r.data.members > 1) msg = "已回复全部 " + r.data.members + " 人";
+      LC.toast(msg, "ok");
       if (kind === "send" || kind === "copy" || kind === "dismiss" || kind === "escalate") delete drafts[id];
+      return true;
     });
   }
 
@@ -71,35 +80,46 @@
   function buildCard(item) {
     var id = item.id;
     var isMod = item.queue === "mod";
+    var isCluster = item.kind === "cluster";
     var tier = LC.TIER[item.member_tier] || "";
+    var many = isCluster && item.count > 1;  // a cluster of one reads like a single comment
+    var who = many ? el("span", { class: "who muted" }, "代表：") :
+      el("span", { class: "who" }, el("span", { class: "nick" }, item.nickname), tier ? chip(tier, "tier tier-" + item.member_tier) : null, "：");
+    var body = el("p", { class: "text", title: item.text }, who, el("span", { class: "comment-text" }, item.text));
+    if (isMod && item.spam_reason) body.appendChild(el("small", { class: "muted reason" }, " 原因：" + item.spam_reason));
     var head = el("div", { class: "card-head" },
       el("span", { class: "prio prio-" + item.priority }, item.priority === "mod" ? "审核" : item.priority),
       chip(LC.INTENT[item.intent] || item.intent, "intent"),
-      chip(LC.SENTIMENT[item.sentiment] || item.sentiment, "sent-" + item.sentiment),
+      item.sentiment !== "neu" ? chip(LC.SENTIMENT[item.sentiment] || item.sentiment, "sent-" + item.sentiment) : null,
       item.emotion ? chip(LC.EMOTION[item.emotion] || item.emotion, "emotion") : null,
-      item.kind === "cluster" ? el("span", { class: "count" }, "×" + item.count) : null,
+      many ? el("span", { class: "count" }, "×" + item.count) : null,
+      body,
       el("span", { class: "sla " + slaClass(item), dataset: { sla: "1" } }, slaText(item)),
+      item.answered_before ? chip("此前已回复 " + item.answered_before + " 人", "answered") : null,
+      item.pinned ? chip("已置顶", "pinned") : null,
+      item.offered_to && !item.taken_by ? chip(item.offered_to === me.name ? "分配给我，请接手" : "已分配给 " + item.offered_to, "offered") : null,
       item.taken_by ? chip(item.taken_by === me.name ? "我在处理" : "由 " + item.taken_by + " 处理中", "taken") : null
     );
-    var who = item.kind === "cluster" ? el("span", { class: "who" }, "代表弹幕 · ") :
-      el("span", { class: "who" }, el("span", { class: "nick" }, item.nickname), tier ? chip(tier, "tier tier-" + item.member_tier) : null, "：");
-    var body = el("p", { class: "text" }, who, el("span", { class: "comment-text" }, item.text));
+    if (isMod) {
+      var pick = el("input", { type: "checkbox", class: "pick", "aria-label": "选择", title: "选择（批量操作）" });
+      pick.checked = !!modPicked[id];
+      pick.addEventListener("click", function (e) { e.stopPropagation(); });
+      pick.addEventListener("change", function () { if (pick.checked) modPicked[id] = true; else delete modPicked[id]; renderBulk(); });
+      head.insertBefore(pick, head.firstChild);
+    }
     var members = null;
-    if (item.kind === "cluster" && item.members && item.members.length) {
-      members = el("details", { class: "members" }, el("summary", null, "展开 " + item.count + " 条（显示最近 " + item.members.length + " 条）"),
-        el("ul", null, item.members.map(function (m) {
+    if (many && item.members && item.members.length) {
+      members = el("details", { class: "members" }, el("summary", null, "最新 " + item.members.length + " 条（共 " + item.count + " 条）"),
+        el("ul", null, item.members.slice().reverse().map(function (m) {
           return el("li", null, el("span", { class: "nick" }, m.nickname), "：", m.text);
         })));
     }
-    if (isMod && item.spam_reason) body.appendChild(el("small", { class: "muted reason" }, " 原因：" + item.spam_reason));
     var sugg = item.suggestion;
     var editor = null;
     if (!isMod) {
-      editor = el("textarea", { class: "reply", rows: "2", maxlength: "500", placeholder: "输入回复…", "aria-label": "回复内容",
+      editor = el("textarea", { class: "reply", rows: "1", maxlength: "500", placeholder: "输入回复…", "aria-label": "回复内容",
         value: replyText(id) });
       editor.addEventListener("input", function () { drafts[id] = editor.value; });
-      editor.addEventListener("focus", function () { select(id); });
-      editor.addEventListener("blur", function () { if (stale[id]) { delete stale[id]; setTimeout(render, 0); } });
     }
     var onAir = sugg && sugg.on_air ? el("p", { class: "on-air" }, "口播：", sugg.on_air) : null;
     var couponLine = null;
@@ -114,40 +134,51 @@
     };
     var actions = el("div", { class: "actions" });
     if (!item.taken_by) actions.appendChild(btn("接手", "T", "take", function () { act(id, "take"); }));
+    else if (item.taken_by !== me.name) actions.appendChild(btn("接管", null, "takeover", function () { act(id, "takeover"); }, "warn"));
     if (!isMod) {
-      actions.appendChild(btn("发送", "S", "send", function () { sendReply(id); }, "primary"));
+      actions.appendChild(btn(isCluster ? "回复全部" : "发送", "S", "send", function () { sendReply(id); }, "primary"));
       actions.appendChild(btn("复制", "C", "copy", function () { copyReply(id); }));
-      if (sugg && sugg.coupon_rule_id && item.kind === "single") {
+      if (sugg && sugg.coupon_rule_id && !isCluster) {
         actions.appendChild(btn("批准券 " + couponName(sugg.coupon_rule_id), "A", "approve_coupon", function () {
           act(id, "approve_coupon", { coupon_rule_id: sugg.coupon_rule_id });
         }));
       }
-      if (item.kind === "single" && coupons.length) {
-        var sel = el("select", { class: "coupon-select", "aria-label": "选择优惠券" },
-          el("option", { value: "" }, "发券…"),
-          coupons.map(function (c) { return el("option", { value: c.id }, c.name + (c.text ? "（" + c.text + "）" : "")); }));
-        sel.addEventListener("change", function () {
-          if (sel.value) act(id, "issue_coupon", { coupon_rule_id: sel.value });
-          sel.value = "";
-        });
-        actions.appendChild(sel);
+      if (!isCluster && coupons.length) {
+        actions.appendChild(btn("发券…", null, "coupon_menu", function () { openCoupons(id); }));
       }
     }
-    actions.appendChild(btn("忽略", "D", "dismiss", function () { act(id, "dismiss"); }));
+    if (isCluster) {
+      actions.appendChild(btn(item.pinned ? "取消置顶" : "置顶主播", "P", "pin", function () { act(id, "pin"); }, item.pinned ? "active" : ""));
+    }
+    actions.appendChild(btn(isCluster ? "全部忽略" : "忽略", "D", "dismiss", function () { act(id, "dismiss"); }));
     actions.appendChild(btn("工单", "X", "escalate", function () { openTicket(id); }));
-    if (item.kind === "single") {
+    if (!isCluster) {
       actions.appendChild(btn("禁言", "M", "mute", function () { act(id, "mute"); }, "warn"));
-      actions.appendChild(btn("封禁", "B", "ban", function () { act(id, "ban"); }, "danger"));
+      actions.appendChild(btn("封禁", "B", "ban", function () { confirmBan(id); }, "danger"));
+    }
+    var editRow = el("div", { class: "card-edit" }, editor, actions);
+    var couponMenu = null;
+    if (!isMod && !isCluster && coupons.length) {
+      var sel = el("select", { class: "coupon-select", "aria-label": "选择优惠券" },
+        el("option", { value: "" }, "选择要发的券…"),
+        coupons.map(function (c) { return el("option", { value: c.id }, c.name + (c.text ? "（" + c.text + "）" : "")); }));
+      sel.addEventListener("change", function () {
+        if (sel.value) act(id, "issue_coupon", { coupon_rule_id: sel.value });
+        sel.value = "";
+        couponMenu.classList.add("hidden");
+      });
+      couponMenu = el("div", { class: "coupon-menu hidden" }, sel);
     }
     var ticket = el("form", { class: "ticket hidden" },
-      el("input", { type: "text", maxlength: "500", placeholder: "工单备注（必填）", "aria-label": "工单备注" }),
+      el("input", { type: "text", maxlength: "500", placeholder: "工单备注（必填，Ctrl+Enter 提交）", "aria-label": "工单备注" }),
       el("button", { type: "submit", class: "btn small" }, "提交工单"));
-    ticket.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var note = ticket.querySelector("input").value.trim();
-      if (!note) { LC.toast("请填写工单备注", "error"); return; }
-      act(id, "escalate", { note: note });
-    });
+    ticket.addEventListener("submit", function (e) { e.preventDefault(); submitTicket(id); });
+    var confirm = el("div", { class: "confirm hidden", role: "alertdialog", "aria-label": "确认封禁" },
+      el("span", null, "确认封禁 ", el("span", { class: "confirm-nick" }, item.nickname || ""), "？其弹幕将不再进入队列"),
+      el("button", { type: "button", class: "btn small danger", dataset: { confirm: "ban" },
+        on: { click: function (e) { e.stopPropagation(); closeConfirm(id); act(id, "ban"); } } }, "确认封禁"),
+      el("button", { type: "button", class: "btn small", dataset: { confirm: "cancel" },
+        on: { click: function (e) { e.stopPropagation(); closeConfirm(id); } } }, "取消"));
     var delivery = null;
     if (item.delivery && item.delivery.status) {
       delivery = el("p", { class: "delivery d-" + item.delivery.status },
@@ -157,9 +188,16 @@
     }
     var card = el("article", { class: "card" + (isMod ? " card-mod" : "") + (item.taken_by && item.taken_by !== me.name ? " taken-other" : ""),
       tabindex: "-1", dataset: { id: id, priority: item.priority } },
-      head, body, members, editor, onAir, couponLine, delivery, actions, ticket);
+      head, members, onAir, editRow, couponMenu, couponLine, delivery, ticket, confirm);
     card.addEventListener("click", function () { select(id); });
     return card;
+  }
+
+  function openCoupons(id) {
+    var menu = cards[id] && cards[id].querySelector(".coupon-menu");
+    if (!menu) return;
+    menu.classList.toggle("hidden");
+    if (!menu.classList.contains("hidden")) menu.querySelector("select").focus();
   }
 
   function couponName(ruleId) {
@@ -168,9 +206,10 @@
   }
 
   function sendReply(id) {
-    var text = replyText(id).trim();
+    var ta = cards[id] && cards[id].querySelector("textarea.reply");
+    var text = (ta ? ta.value : replyText(id)).trim();
     if (!text) { LC.toast("回复内容为空", "error"); return; }
-    act(id, "send", { text: text });
+    act(id, "send", { text: text }).then(function (ok) { if (ok) leaveCard(id); });
   }
 
   function openTicket(id) {
@@ -179,6 +218,64 @@
     var form = card.querySelector(".ticket");
     form.classList.remove("hidden");
     form.querySelector("input").focus();
+  }
+
+  function submitTicket(id) {
+    var card = cards[id];
+    var input = card && card.querySelector(".ticket input");
+    var note = input ? input.value.trim() : "";
+    if (!note) { LC.toast("请填写工单备注", "error"); return; }
+    act(id, "escalate", { note: note }).then(function (ok) { if (ok) leaveCard(id); });
+  }
+
+  // Ban asks first: an inline confirmation in the card (its buttons hold the focus, so the card is frozen).
+  function confirmBan(id) {
+    var card = cards[id];
+    if (!card || !items[id] || items[id].kind !== "single") return;
+    var box = card.querySelector(".confirm");
+    box.classList.remove("hidden");
+    box.querySelector("[data-confirm=cancel]").focus();
+  }
+
+  function closeConfirm(id) {
+    var card = cards[id];
+    var box = card && card.querySelector(".confirm");
+    if (!box) return;
+    box.classList.add("hidden");
+    if (box.contains(document.activeElement)) document.activeElement.blur();
+  }
+
+  // -- safe editing: while an editor of a card has focus, that card is never rebuilt or moved (its column is
+  //    not re-rendered at all), its item is kept even if it left the pushed list, and shortcuts are off.
+  function editorCard(node) {
+    if (!node || !node.closest) return null;
+    if (!node.matches("textarea.reply, .ticket input, .confirm button, .coupon-menu select")) return null;
+    var card = node.closest(".card");
+    return card ? card.dataset.id : null;
+  }
+
+  document.addEventListener("focusin", function (e) {
+    var id = editorCard(e.target);
+    if (id) { editing = id; select(id); }
+  });
+
+  document.addEventListener("focusout", function (e) {
+    var card = editing && cards[editing];
+    if (!card || !card.contains(e.target)) return;
+    if (e.relatedTarget && card.contains(e.relatedTarget)) return;  // focus moves within the card (its buttons)
+    var id = editing;
+    setTimeout(function () {
+      var active = document.activeElement;
+      if (editing !== id || (active && card.contains(active))) return;
+      editing = null;
+      render();
+    }, 0);
+  });
+
+  function leaveCard(id) {
+    var card = cards[id];
+    var active = document.activeElement;
+    if (card && active && card.contains(active)) active.blur();
   }
 
   function buildRecent(item) {
@@ -198,46 +295,180 @@
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
   }
 
-  function render() {
-    var queue = document.getElementById("queue");
-    var modq = document.getElementById("modqueue");
-    var focusedId = null;
-    var active = document.activeElement;
-    if (active && active.closest) {
-      var c = active.closest(".card");
-      if (c) focusedId = c.dataset.id;
-    }
-    var keep = {};
-    order.forEach(function (id) { keep[id] = true; });
-    Object.keys(cards).forEach(function (id) {
-      if (!keep[id]) { cards[id].remove(); delete cards[id]; }
-    });
-    var replyN = 0;
-    order.forEach(function (id) {
+  function renderColumn(parent, ids) {
+    ids.forEach(function (id) {
       var item = items[id];
       if (!item) return;
       var card = cards[id];
       if (!card || card._ver !== item.ver) {
-        if (card && focusedId === id) { stale[id] = true; }
-        else {
-          var fresh = buildCard(item);
-          fresh._ver = item.ver;
-          if (card) card.replaceWith(fresh);
-          cards[id] = card = fresh;
-        }
+        var fresh = buildCard(item);
+        fresh._ver = item.ver;
+        if (card) card.replaceWith(fresh);
+        cards[id] = card = fresh;
       }
-      var parent = item.queue === "mod" ? modq : queue;
       parent.appendChild(card);  // moves it into order
-      if (item.queue !== "mod") replyN++;
     });
-    if (!selected || !cards[selected]) selected = order.length ? order[0] : null;
+  }
+
+  function render() {
+    var queue = document.getElementById("queue");
+    var modq = document.getElementById("modqueue");
+    var frozen = editing && cards[editing] ? (cards[editing].parentNode === modq ? modq : queue) : null;
+    if (frozen) missed++;
+    var replies = [], mods = [];
+    order.forEach(function (id) { if (items[id]) (items[id].queue === "mod" ? mods : replies).push(id); });
+    var keep = {};
+    order.forEach(function (id) { keep[id] = true; });
+    Object.keys(cards).forEach(function (id) {
+      if (!keep[id] && cards[id].parentNode !== frozen) { cards[id].remove(); delete cards[id]; }
+    });
+    if (frozen !== queue) renderColumn(queue, replies);
+    if (frozen !== modq) renderColumn(modq, mods);
+    if (!frozen) missed = 0;
+    var note = document.getElementById("q-frozen");
+    note.textContent = frozen ? "编辑中：队列暂停刷新（" + missed + " 次更新待显示），按 Esc 或提交后恢复" : "";
+    note.classList.toggle("hidden", !frozen);
+    if (!editing && (!selected || !cards[selected])) selected = order.length ? order[0] : null;
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
-    LC.setText("q-count", replyN ? "（" + replyN + "）" : "");
+    LC.setText("q-count", replies.length ? "（" + replies.length + "）" : "");
     document.getElementById("q-empty").classList.toggle("hidden", order.length > 0);
     var rec = document.getElementById("recent");
     LC.clear(rec);
     recent.forEach(function (id) { if (items[id]) rec.appendChild(buildRecent(items[id])); });
   }
+
+  // -- optional alert for a new P0 card: a short tone and, if allowed, a desktop notification (at most one
+  //    every few seconds); the choice is remembered in this browser
+  var seenP0 = null;
+  var lastBell = 0;
+  var bellOn = window.localStorage && localStorage.getItem("livecs.bell") === "1";
+
+  function renderBell() {
+    var b = document.getElementById("bell");
+    b.textContent = bellOn ? "新P0提醒：开" : "新P0提醒：关";
+    b.classList.toggle("active", bellOn);
+  }
+
+  function ring(item) {
+    var t = Date.now();
+    if (t - lastBell < 5000) return;
+    lastBell = t;
+    document.body.dataset.p0Alerts = String((+document.body.dataset.p0Alerts || 0) + 1);
+    try {
+      var ctx = new (window.AudioContext || window.webkitAudioContext)();
+      var osc = ctx.createOscillator();
+      osc.frequency.value = 880;
+      osc.connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.15);
+    } catch (e) { /* no audio: the notification is enough */ }
+    if (window.Notification && Notification.permission === "granted") {
+      new Notification("新 P0：" + (LC.INTENT[item.intent] || ""), { body: item.text, tag: "livecs-p0" });
+    }
+  }
+
+  function checkNewP0() {
+    var now0 = {};
+    order.forEach(function (id) { if (items[id] && items[id].priority === "P0") now0[id] = true; });
+    if (seenP0 !== null && bellOn) {
+      var fresh = Object.keys(now0).filter(function (id) { return !seenP0[id]; });
+      if (fresh.length) ring(items[fresh[0]]);
+    }
+    seenP0 = now0;
+  }
+
+  document.getElementById("bell").addEventListener("click", function () {
+    bellOn = !bellOn;
+    if (window.localStorage) localStorage.setItem("livecs.bell", bellOn ? "1" : "0");
+    if (bellOn && window.Notification && Notification.permission === "default") Notification.requestPermission();
+    renderBell();
+  });
+  renderBell();
+
+  // -- views (全部 / 我的 / 未分配), rooms, bulk moderation
+  var VIEW_LABEL = { all: "全部", mine: "我的", unassigned: "未分配" };
+
+  function renderViews(current, counts) {
+    view = current;
+    var box = document.getElementById("views");
+    LC.clear(box);
+    ["all", "mine", "unassigned"].forEach(function (v) {
+      box.appendChild(el("button", { type: "button", class: "tab" + (v === current ? " active" : ""), dataset: { view: v },
+        on: { click: function () { if (v !== view) { view = v; socket.send({ type: "view", filter: v }); } } } },
+        VIEW_LABEL[v] + " " + (counts[v] || 0)));
+    });
+  }
+
+  function renderRooms(current, rooms) {
+    var sel = document.getElementById("room-switch");
+    if (document.activeElement === sel) return;  // never redrawn while the operator is choosing
+    LC.clear(sel);
+    rooms.forEach(function (r) {
+      var label = r.room + " · P0 " + r.open_p0 + " · P1 " + r.open_p1 + (r.alerts.length ? " · ⚠ " + r.alerts.join("、") : "");
+      var opt = el("option", { value: r.room }, label);
+      if (r.room === current) opt.selected = true;
+      sel.appendChild(opt);
+    });
+    sel.classList.toggle("hidden", rooms.length < 2);
+    LC.setText("room-name", current);
+  }
+
+  function switchRoom(name) {
+    if (!name || name === room) return;
+    room = name;
+    items = {}; order = []; recent = []; drafts = {}; modPicked = {}; seenP0 = null;
+    Object.keys(cards).forEach(function (id) { cards[id].remove(); });
+    cards = {};
+    var url = new URL(window.location.href);
+    url.searchParams.set("room", name);
+    window.history.replaceState(null, "", url.toString());
+    socket.send({ type: "room", room: name });
+  }
+
+  function renderBulk() {
+    var mods = order.filter(function (id) { return items[id] && items[id].queue === "mod"; });
+    var n = Object.keys(modPicked).length;
+    LC.setText("bulk-count", n ? "已选 " + n + " 条" : "");
+    var all = document.getElementById("bulk-all");
+    all.checked = mods.length > 0 && n === mods.length;
+    document.getElementById("bulk").classList.toggle("hidden", mods.length === 0);
+    ["bulk-mute", "bulk-ban", "bulk-dismiss"].forEach(function (b) { document.getElementById(b).disabled = n === 0; });
+  }
+
+  function bulk(kind) {
+    var ids = Object.keys(modPicked);
+    if (!ids.length) return;
+    LC.api("/api/actions/bulk", { method: "POST", json: { room: room || null, item_ids: ids, kind: kind } }).then(function (r) {
+      if (!r.ok) { LC.toast((r.data && r.data.message) || "批量操作失败", "error"); return; }
+      var failed = Object.keys(r.data.failed || {}).length;
+      var word = { mute: "禁言", ban: "封禁", dismiss: "忽略" }[kind];
+      LC.toast("已" + word + " " + r.data.done.length + " 条" + (failed ? "，" + failed + " 条未成功" : ""), failed ? "error" : "ok");
+      modPicked = {};
+      renderBulk();
+    });
+  }
+
+  document.getElementById("bulk-all").addEventListener("change", function (e) {
+    modPicked = {};
+    if (e.target.checked) order.forEach(function (id) { if (items[id] && items[id].queue === "mod") modPicked[id] = true; });
+    Object.keys(cards).forEach(function (id) { var p = cards[id].querySelector(".pick"); if (p) p.checked = !!modPicked[id]; });
+    renderBulk();
+  });
+  document.getElementById("bulk-mute").addEventListener("click", function () { bulk("mute"); });
+  document.getElementById("bulk-dismiss").addEventListener("click", function () { bulk("dismiss"); });
+  document.getElementById("bulk-ban").addEventListener("click", function () {
+    document.getElementById("bulk-confirm").classList.remove("hidden");
+    LC.setText("bulk-confirm-n", String(Object.keys(modPicked).length));
+    document.getElementById("bulk-ban-cancel").focus();
+  });
+  document.getElementById("bulk-ban-ok").addEventListener("click", function () {
+    document.getElementById("bulk-confirm").classList.add("hidden");
+    bulk("ban");
+  });
+  document.getElementById("bulk-ban-cancel").addEventListener("click", function () {
+    document.getElementById("bulk-confirm").classList.add("hidden");
+  });
+  document.getElementById("room-switch").addEventListener("change", function (e) { switchRoom(e.target.value); });
 
   function renderStats(s) {
     LC.setText("room-name", s.room);
@@ -249,8 +480,10 @@
     LC.setText("s-p1", s.open_p1);
     LC.setText("s-breach", s.sla_breached);
     LC.setText("s-first", s.median_first_action_s === null ? "—" : LC.fmtSeconds(s.median_first_action_s));
-    var ingest = Object.keys(s.ingest || {}).map(function (k) { return k + " " + s.ingest[k]; }).join("，");
-    var cap = Object.keys(s.capture || {}).map(function (k) { var c = s.capture[k]; return k + " " + ((c.rates || {}).total || 0) + "条/秒 · 最近" + (c.last_message_age_s == null ? "—" : c.last_message_age_s + "秒前") + " · 重连" + (c.reconnects || 0) + " · 丢弃" + (c.dropped || 0); }).join("，");
+    var ingest = Object.keys(s.ingest || {}).map(function (k) {
+      return (LC.SOURCE[k] || k) + " " + (LC.SOURCE_STATE[s.ingest[k]] || s.ingest[k]);
+    }).join("，");
+    var cap = Object.keys(s.capture || {}).map(function (k) { var c = s.capture[k]; return (LC.SOURCE[k] || k) + " " + ((c.rates || {}).total || 0) + "条/秒 · 最近" + (c.last_message_age_s == null ? "—" : c.last_message_age_s + "秒前") + " · 重连" + (c.reconnects || 0) + " · 丢弃" + (c.dropped || 0); }).join("，");
     LC.setText("s-ingest", [ingest, cap].filter(Boolean).join("；") || "—");
     var mix = document.getElementById("s-mix");
     LC.clear(mix);
@@ -279,8 +512,20 @@
     var live = {};
     order.forEach(function (id) { live[id] = true; });
     recent.forEach(function (id) { live[id] = true; });
+    if (editing) live[editing] = true;  // the card being edited keeps its item until the editor closes
     Object.keys(items).forEach(function (id) { if (!live[id]) { delete items[id]; delete drafts[id]; } });
     if (msg.coupons) coupons = msg.coupons;
+    msg.items.forEach(function (it) {
+      if (it.taken_from === me.name && it.taken_by && it.taken_by !== me.name && !takenNotice[it.id]) {
+        takenNotice[it.id] = true;
+        LC.toast(it.taken_by + " 接管了你处理中的卡片：" + it.text, "error");
+      }
+    });
+    Object.keys(modPicked).forEach(function (id) { if (!live[id] || (items[id] && items[id].status !== "open")) delete modPicked[id]; });
+    checkNewP0();
+    if (msg.views) renderViews(msg.view, msg.views);
+    if (msg.rooms) renderRooms(msg.room, msg.rooms);
+    renderBulk();
     var hidden = document.getElementById("q-hidden");
     hidden.textContent = msg.hidden ? "另有 " + msg.hidden + " 条较低优先级未显示" : "";
     render();
@@ -308,9 +553,22 @@
   document.addEventListener("keydown", function (e) {
     var t = e.target;
     var typing = t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT");
-    if (typing) {
-      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && t.tagName === "TEXTAREA") { e.preventDefault(); if (selected) sendReply(selected); }
-      else if (e.key === "Escape") { t.blur(); }
+    var inEditor = editorCard(t);
+    if (typing || inEditor) {
+      // in an editor only Esc (leave it) and Ctrl+Enter (submit it) act; every other key just types
+      var submit = e.key === "Enter" && (e.ctrlKey || e.metaKey);
+      if (inEditor && submit) {
+        e.preventDefault();
+        if (t.tagName === "TEXTAREA") sendReply(inEditor);
+        else if (t.closest(".ticket")) submitTicket(inEditor);
+      } else if (e.key === "Escape") {
+        e.preventDefault();
+        if (inEditor && t.closest(".ticket")) t.closest(".ticket").classList.add("hidden");
+        if (inEditor && t.closest(".confirm")) closeConfirm(inEditor);
+        t.blur();
+      } else if (e.key === "Enter" && inEditor && t.tagName === "INPUT") {
+        e.preventDefault();  // a plain Enter does not submit a ticket note
+      }
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -328,9 +586,10 @@
       case "c": if (item.queue !== "mod") copyReply(id); break;
       case "a": if (item.suggestion && item.suggestion.coupon_rule_id) act(id, "approve_coupon", { coupon_rule_id: item.suggestion.coupon_rule_id }); break;
       case "d": act(id, "dismiss"); break;
+      case "p": if (item.kind === "cluster") act(id, "pin"); break;
       case "x": openTicket(id); break;
       case "m": if (item.kind === "single") act(id, "mute"); break;
-      case "b": if (item.kind === "single") act(id, "ban"); break;
+      case "b": if (item.kind === "single") confirmBan(id); break;
       default: handled = false;
     }
     if (handled) e.preventDefault();
@@ -402,6 +661,11 @@
     document.getElementById("review-unmask-label").classList.toggle("hidden", me.role !== "admin");
     if (reviewSessions !== null) renderReview();
   });
-  LC.connect("console", room, onMessage);
+  socket = LC.connect("console", room, function (msg) {
+    if (msg.type === "console" && msg.room !== room && room) return;  // a push of the room we just left
+    onMessage(msg);
+  }, function () {
+    if (view !== "all") socket.send({ type: "view", filter: view });  // after a reconnect
+  });
   setInterval(tick, 1000);
 })();
