@@ -64,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
         "merchant_example_similarity": 90.0,
         "negative_odds": 1.0,
         "complaint_needs_evidence": True,
-        "complaint_sure_without_evidence": 1.0,
+        "complaint_sure_without_evidence": 0.8,
     },
     "keywords": {},
     "examples": {},

@@ -1,8 +1,8 @@
 """The shop's own voice in its room: configured accounts, replies that @-mention a viewer in the shop's voice,
 and accounts that keep posting such replies.
 
-Shop accounts post into the chat like viewers ("@阿***宝宝,可以联系人工客服确认发货时间哦~", "新品热卖中,好礼
-限时抢!"). Their comments are recorded but never triaged as a viewer's: no alarm, no cluster, no flood.
+Shop accounts post into the chat like viewers ("@小***宝宝,可以咨询人工客服哦~", "新款上架,福利限时领!").
+Their comments are recorded but never triaged as a viewer's: no alarm, no cluster, no flood.
 """
 
 from __future__ import annotations
