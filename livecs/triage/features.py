@@ -1,4 +1,8 @@
-"""Sparse binary features of a normalised comment: character 1–3-grams, shape tags and lexicon tags."""
+"""Sparse binary features of a normalised comment: character 1–3-grams, shape tags and lexicon tags.
+
+The shape patterns that need a digit, a size letter or a unit character are only searched when that character
+is in the text (the same tags, fewer regex passes on plain comments).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,10 @@ def length_bucket(n: int) -> str:
     return f"#len>{_LENGTH_BUCKETS[-1]}"
 
 
+_LENGTH_TAGS = tuple(length_bucket(n) for n in range(_LENGTH_BUCKETS[-1] + 1))
+_LONG_TAG = length_bucket(_LENGTH_BUCKETS[-1] + 1)
+
+
 def text_features(text: str, hits: LexiconHits) -> list[str]:
     """Deduplicated feature names (order irrelevant)."""
     feats: set[str] = set(hits.tags)
@@ -46,7 +54,8 @@ def text_features(text: str, hits: LexiconHits) -> list[str]:
     bigrams = list(map(add, padded, padded[1:]))  # C-level pairwise concatenation: padded[i : i + 2]
     feats.update(bigrams)
     feats.update(map(add, bigrams, padded[2:]))  # padded[i : i + 3]
-    feats.add(length_bucket(len(compact)))
+    n = len(compact)
+    feats.add(_LENGTH_TAGS[n] if n <= _LENGTH_BUCKETS[-1] else _LONG_TAG)
     if not compact:
         feats.add("#empty")
         return list(feats)
@@ -56,14 +65,15 @@ def text_features(text: str, hits: LexiconHits) -> list[str]:
         feats.add("#qq")
     if "!" in text:
         feats.add("#excl")
-    if _DIGITS_RE.fullmatch(text):
+    first = text[0]
+    if (first.isdecimal() or first.isspace()) and _DIGITS_RE.fullmatch(text):  # \d is isdecimal, \s isspace
         feats.add("#digits")
-    if _LINK_NUMBER_RE.search(text):
+    if "号" in text and _LINK_NUMBER_RE.search(text):
         feats.add("#linkno")
-    if _HEIGHT_WEIGHT_RE.search(text):
+    if ("斤" in text or "一米" in text) and _HEIGHT_WEIGHT_RE.search(text):
         feats.add("#hw")
-    if _SIZE_RE.search(text):
-        feats.add("#size")
+    if ("码" in text or "S" in text or "M" in text or "L" in text) and _SIZE_RE.search(text):
+        feats.add("#size")  # every size alternative has S, M, L or 码
     if _LATIN_RE.search(text):
         feats.add("#latin")
     if _WAITING_RE.search(text):
