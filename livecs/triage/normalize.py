@@ -91,6 +91,17 @@ def _no_whitespace(text: str) -> bool:
     return " " not in text and text.isprintable()
 
 
+def _any_char_re(table: dict[int, str]) -> re.Pattern[str]:
+    """A search for any character of ``table`` (or, above U+FFFF, of their span: a gate, never a miss).
+
+    Single BMP characters compile to a bitmap (one test per character); listing the astral ones too would
+    turn the class into a list scanned for every character (~50× slower)."""
+    bmp = "".join(re.escape(chr(c)) for c in sorted(table) if c <= 0xFFFF)
+    astral = [c for c in table if c > 0xFFFF]
+    span = f"{re.escape(chr(min(astral)))}-{re.escape(chr(max(astral)))}" if astral else ""
+    return re.compile(f"[{bmp}{span}]")
+
+
 def _alternation(keys: list[str]) -> str:
     return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
 
@@ -122,7 +133,7 @@ class Normalizer:
         self.max_punct_repeat = int(settings.get("max_punct_repeat", 2))
         self._char_run_re = re.compile(r"(.)\1{" + str(self.max_char_repeat) + ",}")
         self._t2s = load_t2s_table()
-        self._traditional_re = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(self._t2s)) + "]")
+        self._traditional_re = _any_char_re(self._t2s)
         fold = self._fold_only
         emoji = {fold(k): v for k, v in lexicon.get("emoji", {}).items()}
         self._emoji_single = {ord(k): v for k, v in emoji.items() if len(k) == 1}
