@@ -107,7 +107,9 @@ class ClusterTracker:
         if now > state.last_seen:
             state.last_seen = now
         state.last_wall = wall
-        open_clusters = state.by_intent.setdefault(intent, OrderedDict())
+        open_clusters = state.by_intent.get(intent)
+        if open_clusters is None:  # (setdefault would build a new OrderedDict on every call)
+            open_clusters = state.by_intent[intent] = OrderedDict()
         self._expire(state, open_clusters, now)
         cluster = self._find(state, open_clusters, state.open_keys.get(intent), key)
         if cluster is None:

@@ -2,7 +2,8 @@
 
 Weights live in ``data/model.npz`` (written by ``python run.py train``). Sentiment and emotion heads also see
 the predicted intent as one extra feature (``I:<intent>``). Weight rows are summed in float64: the saved
-float16 weights add up exactly, so the sums (and every decision) do not depend on the order of the features.
+float16 weights add up exactly, so the sums (and every decision) do not depend on the order of the features
+(float32 sums did, in the last digit, with the string-hash seed).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class LinearModel:
         # Hot-path forms: a trailing zero row for unknown features (lookups without a filter) and, per intent,
         # the intent row plus the head's bias for the sentiment and emotion columns.
         n_cols = self.weights.shape[1]
-        self._gather = np.vstack([self.weights, np.zeros((1, n_cols), dtype=np.float32)]).astype(np.float64)
+        self._gather = np.vstack([self.weights, np.zeros((1, n_cols), dtype=np.float32)])
         self._unknown_row = len(self.weights)
         mid = n_intent + n_sent
         self._sent_add = [
@@ -113,7 +114,8 @@ class LinearModel:
         if not features:
             return [0.0] * self.weights.shape[1]
         rows = list(map(self.index.get, features, repeat(self._unknown_row)))  # unknown -> the zero row
-        return _add_reduce(self._gather.take(rows, axis=0)).tolist()  # type: ignore[no-any-return]
+        summed = _add_reduce(self._gather.take(rows, axis=0), axis=0, dtype=np.float64)  # exact: see the top
+        return summed.tolist()  # type: ignore[no-any-return]
 
     def intent_logits(self, summed: list[float]) -> list[float]:
         return list(map(add, summed[self._intent_cols], self._intent_bias))
