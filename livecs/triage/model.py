@@ -1,9 +1,7 @@
 """The learned part of triage: three linear softmax heads (intent; sentiment, emotion) on shared features.
 
 Weights live in ``data/model.npz`` (written by ``python run.py train``). Sentiment and emotion heads also see
-the predicted intent as one extra feature (``I:<intent>``). Weight rows are summed in float64: the saved
-float16 weights add up exactly, so the sums (and every decision) do not depend on the order of the features
-(float32 sums did, in the last digit, with the string-hash seed).
+the predicted intent as one extra feature (``I:<intent>``).
 """
 
 from __future__ import annotations
@@ -114,8 +112,7 @@ class LinearModel:
         if not features:
             return [0.0] * self.weights.shape[1]
         rows = list(map(self.index.get, features, repeat(self._unknown_row)))  # unknown -> the zero row
-        summed = _add_reduce(self._gather.take(rows, axis=0), axis=0, dtype=np.float64)  # exact: see the top
-        return summed.tolist()  # type: ignore[no-any-return]
+        return _add_reduce(self._gather.take(rows, axis=0)).tolist()  # type: ignore[no-any-return]
 
     def intent_logits(self, summed: list[float]) -> list[float]:
         return list(map(add, summed[self._intent_cols], self._intent_bias))
