@@ -15,14 +15,27 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 # Words and particles that do not change which question is asked (主播 有S码吗 == 有S码吗呀).
+_LEADING_FILLERS = (
+    "主播", "宝宝", "宝贝", "请问", "姐妹们", "家人们", "亲", "老板", "小姐姐", "想问下", "问一下", "那个",
+    "麻烦问下", "你好",
+)  # fmt: skip
+_TRAILING_FILLERS = ("主播", "宝宝", "宝贝")
+_PARTICLES = "吗呢啊呀吧哦啦嘛么哈"
 _FILLER_RE = re.compile(
-    r"^(?:主播|宝宝|宝贝|请问|姐妹们|家人们|亲|老板|小姐姐|想问下|问一下|那个|麻烦问下|你好)+|"
-    r"(?:主播|宝宝|宝贝)$|[吗呢啊呀吧哦啦嘛么哈]+$|\[[^\]]{1,6}\]|[\W_]+"
+    "^(?:" + "|".join(_LEADING_FILLERS) + ")+|(?:" + "|".join(_TRAILING_FILLERS) + ")$|"
+    "[" + _PARTICLES + r"]+$|\[[^\]]{1,6}\]|[\W_]+"
 )
+_TRAILING = (*_TRAILING_FILLERS, *_PARTICLES)
 
 
 def cluster_key(normalized: str) -> str:
     """The comparable core of a question (fillers, particles, emoji tags and punctuation removed)."""
+    if (
+        normalized.isalnum()
+        and not normalized.startswith(_LEADING_FILLERS)
+        and not normalized.endswith(_TRAILING)
+    ):
+        return normalized  # only word characters (no tag, no punctuation) and no filler at either end
     key = _FILLER_RE.sub("", normalized)
     return _FILLER_RE.sub("", key)
 
@@ -94,7 +107,9 @@ class ClusterTracker:
         if now > state.last_seen:
             state.last_seen = now
         state.last_wall = wall
-        open_clusters = state.by_intent.setdefault(intent, OrderedDict())
+        open_clusters = state.by_intent.get(intent)
+        if open_clusters is None:  # (setdefault would build a new OrderedDict on every call)
+            open_clusters = state.by_intent[intent] = OrderedDict()
         self._expire(state, open_clusters, now)
         cluster = self._find(state, open_clusters, state.open_keys.get(intent), key)
         if cluster is None:

@@ -25,6 +25,8 @@ EMOTION, COMPLAINT, SHOP_TARGET, STOCK, MERCHANT = "emotion", "complaint", "shop
 SPAM_CATEGORIES = ("lure", "ads", "ads_strong", "insults", "viewer_targets", "ime_mash")
 _SENTIMENT_KINDS = (SENT_POS, SENT_NEG, SENT_NEUTRAL)
 
+Payload = tuple[tuple[str, str], ...]  # (kind, label) of every lexicon a word is in
+
 
 @dataclass(slots=True)
 class LexiconHits:
@@ -118,15 +120,18 @@ class Lexicon:
         return added
 
     def scan(self, text: str) -> LexiconHits:
-        hits = LexiconHits()
-        if not text:
-            return hits
+        found: list[tuple[int, tuple[str, Payload]]] = list(self._automaton.iter(text)) if text else []
+        if not found:
+            return LexiconHits()
         sentiment_spans: list[tuple[int, int, str, str]] = []  # start, end, kind, label
         negations: list[tuple[int, int]] = []
         intensifier_ends: set[int] = set()
         spam: dict[str, list[str]] = {}
         emotions: dict[str, int] = {}
-        for end, (word, payload) in self._automaton.iter(text):
+        complaint_terms: list[str] = []
+        merchant: dict[str, int] = {}
+        shop_target = stock_urgency = False
+        for end, (word, payload) in found:
             start = end - len(word) + 1
             for kind, label in payload:
                 if kind in _SENTIMENT_KINDS:
@@ -138,32 +143,40 @@ class Lexicon:
                 elif kind == EMOTION:
                     emotions[label] = emotions.get(label, 0) + 1
                 elif kind == COMPLAINT:
-                    hits.complaint_terms.append(word)
+                    complaint_terms.append(word)
                 elif kind == SHOP_TARGET:
-                    hits.shop_target = True
+                    shop_target = True
                 elif kind == STOCK:
-                    hits.stock_urgency = True
+                    stock_urgency = True
                 elif kind == MERCHANT:
-                    hits.merchant[label] = hits.merchant.get(label, 0) + 1
+                    merchant[label] = merchant.get(label, 0) + 1
                 else:
                     spam.setdefault(kind, []).append(word)
-        hits.spam = spam
-        hits.emotions = emotions
-        # "X不X" / "X没X" is a question form (甜不甜, 够不够), not a negation.
-        negations = [
-            (ns, ne)
-            for ns, ne in negations
-            if not (ns > 0 and ne + 1 < len(text) and text[ns - 1] == text[ne + 1])
-        ]
-        self._score_sentiment(hits, sentiment_spans, negations, intensifier_ends)
-        tags = hits.tags
+        tags: list[str] = []
+        hits = LexiconHits(
+            tags=tags,
+            emotions=emotions,
+            complaint_terms=complaint_terms,
+            shop_target=shop_target,
+            spam=spam,
+            stock_urgency=stock_urgency,
+            merchant=merchant,
+        )
+        if sentiment_spans:  # negations and intensifiers only weigh sentiment words
+            # "X不X" / "X没X" is a question form (甜不甜, 够不够), not a negation.
+            negations = [
+                (ns, ne)
+                for ns, ne in negations
+                if not (ns > 0 and ne + 1 < len(text) and text[ns - 1] == text[ne + 1])
+            ]
+            self._score_sentiment(hits, sentiment_spans, negations, intensifier_ends)
         for emotion in emotions:
             tags.append("#emo:" + emotion)
-        if hits.complaint_terms:
+        if complaint_terms:
             tags.append("#complaint")
-        if hits.shop_target:
+        if shop_target:
             tags.append("#shop")
-        if hits.stock_urgency:
+        if stock_urgency:
             tags.append("#stock")
         for category in spam:
             tags.append("#spam:" + category)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from itertools import repeat
+from operator import add, sub, truediv
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,9 @@ EMOTION_LABELS = ("angry", "anxious", "confused", "disappointed")
 
 
 def softmax(logits: list[float]) -> list[float]:
-    """Plain-Python softmax (faster than numpy for a handful of classes)."""
-    top = max(logits)
-    exps = [math.exp(x - top) for x in logits]
-    total = sum(exps)
-    return [x / total for x in exps]
+    """Plain-Python softmax (faster than numpy for a handful of classes; C-level maps, no Python loop)."""
+    exps = list(map(math.exp, map(sub, logits, repeat(max(logits)))))
+    return list(map(truediv, exps, repeat(sum(exps))))
 
 
 def argmax(values: list[float]) -> int:
@@ -116,13 +115,13 @@ class LinearModel:
         return _add_reduce(self._gather.take(rows, axis=0)).tolist()  # type: ignore[no-any-return]
 
     def intent_logits(self, summed: list[float]) -> list[float]:
-        return [w + b for w, b in zip(summed[self._intent_cols], self._intent_bias, strict=True)]
+        return list(map(add, summed[self._intent_cols], self._intent_bias))
 
     def affect(self, summed: list[float], intent: int) -> tuple[list[float], list[float]]:
         """Sentiment and emotion probabilities given the chosen intent's index."""
         start, mid = self._n_intent, self._n_intent + self._n_sent
-        sentiment = softmax([a + b for a, b in zip(summed[start:mid], self._sent_add[intent], strict=True)])
-        emotion = softmax([a + b for a, b in zip(summed[mid:], self._emo_add[intent], strict=True)])
+        sentiment = softmax(list(map(add, summed[start:mid], self._sent_add[intent])))
+        emotion = softmax(list(map(add, summed[mid:], self._emo_add[intent])))
         return sentiment, emotion
 
 

@@ -3,12 +3,16 @@
 :class:`Normalizer` turns raw comment text into two strings: ``folded`` (width-folded, simplified,
 lower-cased, control characters removed; what the spam detector reads, disguises intact) and ``text`` (the
 normalised form the rest of triage and the console use: emoji as tags, slang expanded, repeats collapsed).
+
+Most comments are short plain Chinese, so each pass is skipped when a cheap check shows it cannot change the
+text (no traditional character, no whitespace to fold, no repeated character): the result is the same.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -74,6 +78,30 @@ def _cn_number_sub(match: re.Match[str]) -> str:
     return numeral if value is None else str(value)
 
 
+def _height_weight_sub(match: re.Match[str]) -> str:
+    return f"{match.group(1)}/{match.group(2)}{match.group(3) or '斤'}"
+
+
+def _upper_group(match: re.Match[str]) -> str:
+    return match.group(1).upper()
+
+
+def _no_whitespace(text: str) -> bool:
+    """True when ``text`` has no whitespace (every whitespace character but the space is unprintable)."""
+    return " " not in text and text.isprintable()
+
+
+def _any_char_re(table: dict[int, str]) -> re.Pattern[str]:
+    """A search for any character of ``table`` (or, above U+FFFF, of their span: a gate, never a miss).
+
+    Single BMP characters compile to a bitmap (one test per character); listing the astral ones too would
+    turn the class into a list scanned for every character (~50× slower)."""
+    bmp = "".join(re.escape(chr(c)) for c in sorted(table) if c <= 0xFFFF)
+    astral = [c for c in table if c > 0xFFFF]
+    span = f"{re.escape(chr(min(astral)))}-{re.escape(chr(max(astral)))}" if astral else ""
+    return re.compile(f"[{bmp}{span}]")
+
+
 def _alternation(keys: list[str]) -> str:
     return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
 
@@ -105,6 +133,7 @@ class Normalizer:
         self.max_punct_repeat = int(settings.get("max_punct_repeat", 2))
         self._char_run_re = re.compile(r"(.)\1{" + str(self.max_char_repeat) + ",}")
         self._t2s = load_t2s_table()
+        self._traditional_re = _any_char_re(self._t2s)
         fold = self._fold_only
         emoji = {fold(k): v for k, v in lexicon.get("emoji", {}).items()}
         self._emoji_single = {ord(k): v for k, v in emoji.items() if len(k) == 1}
@@ -119,6 +148,28 @@ class Normalizer:
         self._abbreviation_re = re.compile(
             "(?<![a-z])(" + _alternation(list(self._abbreviations)) + ")(?![a-z])"
         )
+        # substitutions with their replacement functions bound once (not a new lambda per comment)
+        kaomoji_re = self._kaomoji_re
+        self._kaomoji_sub = None if kaomoji_re is None else partial(kaomoji_re.sub, self._kaomoji_repl)
+        self._homophone_sub = partial(self._homophone_re.sub, self._homophone_repl)
+        self._abbreviation_sub = partial(self._abbreviation_re.sub, self._abbreviation_repl)
+        self._char_run_sub = partial(self._char_run_re.sub, self._char_run_repl)
+        self._punct_run_sub = partial(_PUNCT_RUN_RE.sub, self._punct_run_repl)
+
+    def _kaomoji_repl(self, match: re.Match[str]) -> str:
+        return self._kaomoji[match.group(0)]
+
+    def _homophone_repl(self, match: re.Match[str]) -> str:
+        return self._homophones[match.group(0)]
+
+    def _abbreviation_repl(self, match: re.Match[str]) -> str:
+        return self._abbreviations[match.group(1)]
+
+    def _char_run_repl(self, match: re.Match[str]) -> str:
+        return match.group(1) * self.max_char_repeat
+
+    def _punct_run_repl(self, match: re.Match[str]) -> str:
+        return match.group(1) * min(len(match.group(0)), self.max_punct_repeat)
 
     @classmethod
     def from_data(cls, settings: dict[str, Any] | None = None) -> Normalizer:
@@ -133,10 +184,17 @@ class Normalizer:
 
     def fold(self, raw: str) -> str:
         """Control characters out, NFKC (full→half width), traditional→simplified, lower case."""
-        text = _CONTROL_RE.sub("", raw)
+        text = raw
+        if not text.isprintable() or "\ufe0e" in text or "\ufe0f" in text:  # the only printable ones dropped
+            text = _CONTROL_RE.sub("", text)
         if len(text) > self.max_chars:
             text = text[: self.max_chars]
-        text = unicodedata.normalize("NFKC", text).translate(self._t2s).lower()
+        text = unicodedata.normalize("NFKC", text)
+        if self._traditional_re.search(text) is not None:
+            text = text.translate(self._t2s)
+        text = text.lower()
+        if _no_whitespace(text):
+            return text
         return _SPACE_RE.sub(" ", text).strip()
 
     def normalize(self, raw: str) -> NormalizedText:
@@ -145,22 +203,30 @@ class Normalizer:
         folded = self.fold(raw)
         text = folded
         has_symbols = _SYMBOL_RE.search(text) is not None
-        if has_symbols and self._kaomoji_re is not None:
-            text = self._kaomoji_re.sub(lambda m: self._kaomoji[m.group(0)], text)
+        if has_symbols and self._kaomoji_sub is not None:
+            text = self._kaomoji_sub(text)
         if has_symbols:
             text = text.translate(self._emoji_single)
             text = _OTHER_EMOJI_RE.sub("[表情]", text)
-        text = self._homophone_re.sub(lambda m: self._homophones[m.group(0)], text)
+        text = self._homophone_sub(text)
         has_latin = _LATIN_RE.search(text) is not None
         if has_latin:
-            text = self._abbreviation_re.sub(lambda m: self._abbreviations[m.group(1)], text)
+            text = self._abbreviation_sub(text)
         text = _CN_NUMBER_RE.sub(_cn_number_sub, text)
         if _DIGIT_RE.search(text):
-            text = _HEIGHT_WEIGHT_RE.sub(lambda m: f"{m.group(1)}/{m.group(2)}{m.group(3) or '斤'}", text)
+            text = _HEIGHT_WEIGHT_RE.sub(_height_weight_sub, text)
         if has_latin:
-            text = _SIZE_RE.sub(lambda m: m.group(1).upper(), text)
-        text = self._char_run_re.sub(lambda m: m.group(1) * self.max_char_repeat, text)
-        text = _PUNCT_RUN_RE.sub(lambda m: m.group(1) * min(len(m.group(0)), self.max_punct_repeat), text)
-        text = _MULTI_REPEAT_RE.sub(r"\1\1", text)
+            text = _SIZE_RE.sub(_upper_group, text)
+        # Runs and repeats need repeated characters: a run of max_char_repeat + 1, a punctuation pair, a unit
+        # of 2-4 characters three times (2 × 2 repeated characters at least); none without any repeat.
+        repeated = len(text) - len(set(text))
+        if repeated >= self.max_char_repeat:
+            text = self._char_run_sub(text)
+        if repeated:
+            text = self._punct_run_sub(text)
+        if repeated >= 4:
+            text = _MULTI_REPEAT_RE.sub(r"\1\1", text)
+        if _no_whitespace(text):
+            return NormalizedText(text, folded)
         text = _SPACE_RE.sub(" ", text).strip()
         return NormalizedText(text, folded)

@@ -267,7 +267,11 @@ class FloodTracker:
             while senders and senders[0][0] < horizon:
                 senders.popleft()
             senders.append((now, user))
-            if not reason and len({u for _, u in senders}) >= self.same_text_many_users:
+            if (
+                not reason
+                and len(senders) >= self.same_text_many_users  # fewer sends cannot be that many users
+                and len({u for _, u in senders}) >= self.same_text_many_users
+            ):
                 reason = "flood:copy_paste"
         return reason
 
