@@ -16,12 +16,6 @@ Rules (``config/scripts.yaml`` → ``lint.severity``; ``off`` disables one):
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
-from pathlib import Path
-
-import ahocorasick
-import yaml
-from pydantic import BaseModel, Field
 
 from livecs.models import Intent
 from livecs.scripts.library import INTENT_CHINESE, Library, Script
@@ -30,83 +24,12 @@ from livecs.scripts.matcher import BUILTIN_VARIABLES, normalize
 from livecs.scripts.report import Issue, Location
 from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import Variable, Variants, parse_template
+from livecs.scripts.terms import AdLawCategory, AdLawScanner, AdLawTerms, ad_law_scanner
 
 #: Length a variable is counted as when measuring an on-air line (a price, a size, a link number).
 VARIABLE_DISPLAY_CHARS = 4
 DID_YOU_MEAN_CUTOFF = 0.6
-
-
-class AdLawCategory(BaseModel):
-    name: str
-    severity: str | None = None
-    terms: list[str] = Field(default_factory=list)
-
-
-class AdLawTerms(BaseModel):
-    version: str = ""
-    categories: list[AdLawCategory] = Field(default_factory=list)
-    allow: list[str] = Field(default_factory=list)
-
-
-class AdLawScanner:
-    """Finds absolute terms with one Aho-Corasick pass; allowed phrases mask the terms they contain."""
-
-    def __init__(self, terms: AdLawTerms) -> None:
-        self.terms = terms
-        self._automaton = ahocorasick.Automaton()
-        count = 0
-        for cat in terms.categories:
-            for term in cat.terms:
-                key = term.lower()
-                if key not in self._automaton:
-                    self._automaton.add_word(key, ("term", term, cat.name, cat.severity))
-                    count += 1
-        for phrase in terms.allow:
-            key = phrase.lower()
-            if key not in self._automaton:
-                self._automaton.add_word(key, ("allow", phrase, "", None))
-            else:  # a phrase both listed and allowed: allowed wins
-                self._automaton.add_word(key, ("allow", phrase, "", None))
-                count -= 1
-        self._empty = count == 0
-        if not self._empty:
-            self._automaton.make_automaton()
-
-    def scan(self, text: str) -> list[tuple[str, str, str | None]]:
-        """``(term, category, category severity)`` for each distinct term found outside allowed phrases."""
-        if self._empty or not text:
-            return []
-        lowered = text.lower()
-        terms: list[tuple[int, int, str, str, str | None]] = []
-        allowed: list[tuple[int, int]] = []
-        for end, (kind, word, cat, sev) in self._automaton.iter(lowered):
-            start = end - len(word) + 1
-            if kind == "allow":
-                allowed.append((start, end))
-            else:
-                terms.append((start, end, word, cat, sev))
-        out: dict[str, tuple[str, str, str | None]] = {}
-        for start, end, word, cat, sev in terms:
-            if any(a0 <= start and end <= a1 for a0, a1 in allowed):
-                continue
-            # report the longest term only (全网最低价 rather than 最 and 最低 too)
-            if any(s0 <= start and end <= e0 and (e0 - s0) > (end - start) for s0, e0, *_ in terms):
-                continue
-            out.setdefault(word, (word, cat, sev))
-        return list(out.values())
-
-
-@lru_cache(maxsize=8)
-def _load_terms(path: str) -> AdLawTerms:
-    p = Path(path)
-    if not p.exists():
-        return AdLawTerms()
-    return AdLawTerms.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
-
-
-def ad_law_scanner(config: ScriptsConfig | None = None) -> AdLawScanner:
-    cfg = config or default_config()
-    return AdLawScanner(_load_terms(str(cfg.config_dir / cfg.lint.ad_law_terms_file)))
+__all__ = ["AdLawCategory", "AdLawScanner", "AdLawTerms", "ad_law_scanner", "lint_library"]
 
 
 def on_air_display_length(template: str) -> int:

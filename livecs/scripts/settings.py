@@ -107,6 +107,47 @@ class NegativeReplySettings(_Section):
     guide: str = "我们马上帮您处理："
 
 
+class VoiceSettings(_Section):
+    """One voice per shop: how a reply addresses the viewer (a library's ``library.register`` wins)."""
+
+    #: ``casual``: 宝宝/亲 and 你; ``formal``: 您 throughout
+    register: Literal["casual", "formal"] = "casual"
+    #: what an address variant such as ``{宝宝/亲}`` becomes in the formal register
+    formal_address: str = "您好"
+    #: address words rewritten in the formal register (the variants ``{宝宝/亲/姐妹}``, a leading ``宝宝，``)
+    address_words: list[str] = Field(
+        default_factory=lambda: ["宝宝", "亲", "姐妹", "姐妹们", "家人们", "宝子", "宝子们", "集美", "亲们"]
+    )
+    #: emotions whose negative comments get the empathy framing (confusion is answered plainly)
+    framed_emotions: list[str] = Field(default_factory=lambda: ["angry", "anxious", "disappointed"])
+    #: intents whose negative comments are framed even without a recognised emotion
+    framed_intents: list[str] = Field(default_factory=lambda: ["complaint", "after_sales"])
+
+
+class AnswerSettings(_Section):
+    """When the catalogue or the library cannot answer: say so instead of inventing an answer."""
+
+    #: below this score the best non-fallback script does not answer: the card says 无匹配话术
+    min_answer_score: float = 0.3
+    #: closest scripts offered on a 无匹配话术 card
+    closest: int = 3
+    no_match: str = "无匹配话术"
+    colour_gap: str = "{address}，{link}号{name}没有{value}哦，现有{options}{others}"
+    size_gap: str = "{address}，{link}号{name}没有{value}哦，现有{options}码{others}"
+    product_gap: str = "{address}，这场没有{value}哦，现在讲的是{link}号{name}，{price}元"
+    product_choice: str = "{address}，{value}有{options}，想看哪款报链接号"
+    others: str = "，{value}的有{links}"
+    #: product words that name a kind of product (a word no product carries gets "这场没有…")
+    product_words: list[str] = Field(
+        default_factory=lambda: [
+            "卫衣", "羽绒服", "棉服", "夹克", "西装", "马甲", "背心", "短裤", "裙子", "裤子", "外套", "衬衫",
+            "毛衣", "T恤", "连衣裙", "半身裙", "牛仔裤", "风衣", "大衣", "开衫", "针织衫", "打底衫", "睡衣",
+            "内衣", "袜子", "鞋", "包包", "帽子", "围巾", "耳机", "充电器", "手表", "平板", "手机壳", "手机",
+            "面膜", "口红", "粉底", "眼霜", "防晒霜", "精华", "面霜", "洗面奶",
+        ]  # fmt: skip
+    )
+
+
 class SizeAdviceSettings(_Section):
     fit: str = "{height}{weight}建议拍{size}码"
     between: str = "{height}{weight}建议拍{size}码，喜欢宽松拍{bigger}码"
@@ -133,6 +174,8 @@ class ScriptsConfig(_Section):
     matcher: MatcherSettings = Field(default_factory=MatcherSettings)
     negative_reply: NegativeReplySettings = Field(default_factory=NegativeReplySettings)
     size_advice: SizeAdviceSettings = Field(default_factory=SizeAdviceSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     coupons: CouponSettings = Field(default_factory=CouponSettings)
     fallback_triage: FallbackTriageSettings = Field(default_factory=FallbackTriageSettings)
     config_dir: Path = CONFIG_DIR
