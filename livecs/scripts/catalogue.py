@@ -251,3 +251,104 @@ class CatalogueIndex:
         if not body.known:
             return texts.ask
         return size_advice(chart, body, texts)
+
+
+# --- what the catalogue lacks -------------------------------------------------------------------------------
+#: A colour named in a comment: a catalogue colour verbatim, or a generic colour word ending in 色.
+_COLOUR_WORD = re.compile(
+    r"(?:卡其|香槟|燕麦|咖啡|焦糖|藏青|军绿|酒红|雾霾蓝|豆沙|[深浅亮]?[黑白灰红粉蓝绿黄紫橙棕驼杏米青褐金银])色"
+)
+_SIZE_NUMBER = re.compile(r"(?<![\d.])(\d{2,3})\s*码")
+_SIZE_LETTER = re.compile(r"(?<![a-z])(xxxl|xxl|xl|xs|[2-4]xl|s|m|l)(码|号)?(?![a-z])")
+_SIZE_EQUIVALENT = {"2xl": "xxl", "3xl": "xxxl"}
+MAX_OFFERED = 3
+#: "this one": the product on air, whatever kind of product the comment names
+THIS_ONE = ("这个", "这款", "这件", "这条", "这套", "主播身上", "主播穿的")
+#: a styling question names other kinds of product without asking for them ("配什么鞋")
+STYLING = ("配什么", "搭什么", "怎么搭", "怎么配", "搭配")
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A question the catalogue answers with "no": ``kind`` is ``colour``, ``size``, ``product`` (no product
+    of that kind) or ``choice`` (several products of that kind, none on air); ``value`` is what was asked."""
+
+    kind: str
+    value: str
+    product: Product | None
+    options: tuple[str, ...] = ()
+    others: tuple[Product, ...] = ()
+
+
+def _colour_fits(asked: str, colours: list[str]) -> bool:
+    root = asked.removesuffix("色") or asked
+    return any(root in c or c in asked for c in colours)
+
+
+def _size_key(size: str) -> str:
+    key = size.strip().lower().removesuffix("码")
+    return _SIZE_EQUIVALENT.get(key, key)
+
+
+class QuestionFacts:
+    """Resolves the product a question is about beyond links and aliases — a product word (卫衣, 裤子) or an
+    attribute (灰色, 29码) — and reports what the catalogue does not have (:class:`Gap`)."""
+
+    def __init__(self, library: Library, product_words: list[str]) -> None:
+        self.products = list(library.products)
+        self._colours = sorted({c for p in self.products for c in p.colors if c}, key=len, reverse=True)
+        self._haystack = {id(p): "|".join([p.name, *p.aliases]).lower() for p in self.products}
+        self._words = sorted({w.lower() for w in product_words if w}, key=len, reverse=True)
+
+    def _with_word(self, word: str) -> list[Product]:
+        keys = {word, word.removesuffix("子"), word.removesuffix("包")} - {""}
+        return [p for p in self.products if any(k in self._haystack[id(p)] for k in keys)]
+
+    def colours_in(self, text: str) -> list[str]:
+        found = [c for c in self._colours if c.lower() in text]
+        for m in _COLOUR_WORD.finditer(text):
+            word = m.group(0)
+            if not any(word in f or f in word for f in found):
+                found.append(word)
+        return found
+
+    @staticmethod
+    def sizes_in(text: str) -> list[str]:
+        found = [m.group(1) + "码" for m in _SIZE_NUMBER.finditer(text)]
+        if "码" in text or "有" in text or "号" in text:
+            for m in _SIZE_LETTER.finditer(text):
+                if m.group(2) or len(text) <= 12:
+                    found.append(m.group(1).upper() + "码")
+        return found
+
+    def resolve(self, text: str, product: Product | None, how: str) -> tuple[Product | None, str, Gap | None]:
+        """``(product, why, gap)`` for the lower-cased, normalised ``text``; ``how`` is the why of the product
+        found so far (``link 3``, ``alias 阔腿裤``, ``on air 1`` or empty)."""
+        explicit = how.startswith(("link", "alias"))
+        this_one = any(w in text for w in THIS_ONE)
+        if not explicit and not this_one and not any(w in text for w in STYLING):
+            word = next((w for w in self._words if w in text), None)
+            if word is not None:
+                having = self._with_word(word)
+                if len(having) == 1:
+                    product, how, explicit = having[0], f"product word {word}", True
+                elif not having:
+                    return product, how, Gap("product", word, product)
+                elif product is None or product not in having:
+                    options = tuple(f"{p.link}号{p.name}" for p in having[:MAX_OFFERED])
+                    return product, how, Gap("choice", word, None, options)
+        if product is None:
+            return None, how, None
+        for colour in self.colours_in(text):
+            if not product.colors or _colour_fits(colour, product.colors):
+                continue
+            having = [p for p in self.products if p is not product and _colour_fits(colour, p.colors)]
+            if not explicit and len(having) == 1:
+                return having[0], f"colour {colour}", None
+            return product, how, Gap("colour", colour, product, tuple(product.colors), tuple(having[:2]))
+        if product.sizes:
+            sizes = {_size_key(s) for s in product.sizes}
+            for size in self.sizes_in(text):
+                if _size_key(size) not in sizes:
+                    return product, how, Gap("size", size, product, tuple(product.sizes))
+        return product, how, None

@@ -89,7 +89,7 @@ TIER_ALIASES: dict[str, MemberTier] = {
     "svip": MemberTier.SVIP,
     "至尊会员": MemberTier.SVIP,
 }
-REGISTER_ALIASES: dict[str, str] = {"亲": "casual", "宝宝": "casual", "你": "casual", "您": "formal"}
+TONE_ALIASES: dict[str, str] = {"亲": "casual", "宝宝": "casual", "你": "casual", "您": "formal"}
 SENTIMENT_ALIASES: dict[str, Sentiment] = {
     "正面": Sentiment.POS,
     "中性": Sentiment.NEU,
@@ -430,8 +430,8 @@ class LibraryInfo(_Strict):
     name: str = Field(min_length=1)
     category: str = ""
     version: str = ""
-    #: how replies address a viewer: ``casual`` 宝宝/亲 + 你, ``formal`` 您 (None: ``voice.register`` setting)
-    register: Literal["casual", "formal"] | None = None
+    #: how replies address a viewer: ``casual`` 宝宝/亲 + 你, ``formal`` 您 (None: the ``voice.tone`` setting)
+    tone: Literal["casual", "formal"] | None = None
     #: the shop's own taboo list (禁忌语): error-level terms like the advertising-law absolutes
     taboo: list[str] = Field(default_factory=list)
 
@@ -445,12 +445,12 @@ class LibraryInfo(_Strict):
     def _taboo(cls, v: Any) -> Any:
         return split_list(v)
 
-    @field_validator("register", mode="before")
+    @field_validator("tone", mode="before")
     @classmethod
-    def _register(cls, v: Any) -> Any:
+    def _tone(cls, v: Any) -> Any:
         if isinstance(v, str):
             v = v.strip()
-            return REGISTER_ALIASES.get(v, v) or None
+            return TONE_ALIASES.get(v, v) or None
         return v
 
 

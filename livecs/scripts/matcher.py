@@ -42,12 +42,13 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from livecs.models import Comment, Emotion, Intent, Sentiment, Suggestion, Triage
-from livecs.scripts.catalogue import AliasHit, CatalogueIndex, longer_alias
+from livecs.scripts.catalogue import AliasHit, CatalogueIndex, Gap, QuestionFacts, longer_alias
 from livecs.scripts.coupons import CouponCandidate, CouponEngine, EligibleCoupon
 from livecs.scripts.library import Library, Product, Script
 from livecs.scripts.nickname import reply_nickname
 from livecs.scripts.settings import ScriptsConfig, default_config
-from livecs.scripts.template import CompiledTemplate, Variable
+from livecs.scripts.template import CompiledTemplate, Part, Variable, Variants, parse_template
+from livecs.scripts.terms import TermGate, term_gate
 
 PERCENT = 100.0
 SCORE_DIGITS = 4
@@ -76,6 +77,20 @@ SERVICE_INTENTS = frozenset(
         Intent.COMPLAINT,
     }
 )
+#: Intents whose fallback script is an acknowledgement, not an answer: it may stand when nothing else matches.
+ACKNOWLEDGING_INTENTS = frozenset({Intent.COMPLAINT, Intent.CHITCHAT, Intent.SPAM, Intent.BUY_SIGNAL})
+#: Scripts that only cheer or chat: never the answer to a negative comment about a service.
+UPBEAT_INTENTS = frozenset({Intent.CHITCHAT, Intent.BUY_SIGNAL})
+#: Intents for which a catalogue gap (a colour, a size, a product the shop does not sell) is the answer.
+GAP_INTENTS = frozenset(
+    {Intent.PRODUCT, Intent.PRICE_PROMO, Intent.BUY_SIGNAL, Intent.LOGISTICS, Intent.ORDER}
+)
+NO_MATCH_ID = ""
+CANDIDATE_PREFIX = "候选 "
+GAP_SCRIPT_PREFIX = "catalogue."
+TERM_NOTE = "含违禁词「{term}」，已隐藏"
+#: The streamer's line carries the answer in at most this many characters.
+ON_AIR_MAX_CHARS = 30
 PRODUCT_VARIABLES = frozenset(
     {"price", "original_price", "link", "name", "stock", "sizes", "colors", "skin_types", "specs"}
 )
@@ -195,7 +210,7 @@ class _Ranking:
     """A cached ranking; ``prepared`` (per position, from the top) is filled on first use by
     :meth:`ScriptMatcher.match`."""
 
-    __slots__ = ("coupons", "prepared", "product", "product_why", "ranked", "view")
+    __slots__ = ("coupons", "gap", "prepared", "product", "product_why", "ranked", "view")
 
     def __init__(
         self,
@@ -204,12 +219,14 @@ class _Ranking:
         product: Product | None,
         product_why: str,
         coupons: tuple[CouponCandidate, ...] = (),
+        gap: Gap | None = None,
     ) -> None:
         self.view = view
         self.ranked = ranked
         self.product = product
         self.product_why = product_why
         self.coupons = coupons
+        self.gap = gap
         self.prepared: list[_Prepared] = []
 
 
@@ -259,6 +276,11 @@ class ScriptMatcher:
         self.rng = rng or random.Random()
         self.catalogue = CatalogueIndex(library)
         self.coupons = CouponEngine(library.coupons)
+        self.facts = QuestionFacts(library, self.config.answer.product_words)
+        self.voice = self.config.voice
+        self.register = library.library.tone or self.voice.tone
+        self.address = "亲" if self.register == "casual" else "您"
+        self.gate: TermGate = term_gate(self.config, library.library.taboo)
         self._compiled: list[_Compiled] = []
         self._by_intent: dict[Intent, list[int]] = {i: [] for i in Intent}
         self._fallbacks: dict[Intent, list[int]] = {i: [] for i in Intent}
@@ -267,7 +289,7 @@ class ScriptMatcher:
                 continue
             idx = len(self._compiled)
             examples = tuple(e for e in (normalize(x) for x in script.examples) if e)
-            reply = CompiledTemplate.of(script.reply)
+            reply = self._voiced(script.reply)
             on_air = CompiledTemplate.of(script.on_air)
             used = {p.name for p in (*reply.slots, *on_air.slots) if isinstance(p, Variable)}
             self._compiled.append(
@@ -289,7 +311,6 @@ class ScriptMatcher:
                 if script.fallback:
                     self._fallbacks[intent].append(idx)
         self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
-        self._listen = CompiledTemplate.of(self.config.negative_reply.listen)
         self._static_values = self._build_static_values()
         self._bound: dict[tuple[int, int | None], tuple[CompiledTemplate, CompiledTemplate]] = {}
         ms = self.settings
@@ -331,8 +352,14 @@ class ScriptMatcher:
         self._product_notes = {id(p): _product_notes(p) for p in library.products}
         neg = self.config.negative_reply
         self._empathy = {
-            id(e): neg.empathy.get(e.value or "none", neg.empathy.get("none", "")) for e in Emotion
+            id(e): self._voiced_text(neg.empathy.get(e.value or "none", neg.empathy.get("none", "")))
+            for e in Emotion
         }
+        self._framed_emotions = frozenset(self.voice.framed_emotions)
+        self._framed_intents = frozenset(self.voice.framed_intents)
+        self._address_words = tuple(
+            sorted({*self.voice.address_words, self.voice.formal_address, "您"}, key=len)
+        )[::-1]
         self._cache: OrderedDict[tuple[object, ...], _Ranking] = OrderedDict()
 
     # --- indices -----------------------------------------------------------------------------------------
@@ -428,11 +455,13 @@ class ScriptMatcher:
         query = normalize(triage.normalized or comment.text)
         ranking = self._ranking(query, triage.intent, triage.sentiment, link)
         ranked = ranking.ranked
-        if not ranked:
+        intent = triage.intent
+        gap = ranking.gap
+        if not ranked and gap is None and intent not in SERVICE_INTENTS:
             return []
         coupon = self.coupons.best_among(ranking.coupons, comment, triage, clock) if ranking.coupons else None
-        resolve = self._resolver(comment, ranking.product, coupon)
-        wrap = triage.sentiment is Sentiment.NEG and triage.intent in SERVICE_INTENTS
+        resolve = self._resolver(comment, ranking.product, coupon, triage.cluster_size > 1)
+        frame = self._frames(triage)
         rng = self.rng
         n = len(ranked) if k >= len(ranked) else len(ranked[:k])
         prepared = ranking.prepared
@@ -444,14 +473,24 @@ class ScriptMatcher:
         cluster_id = triage.cluster_id
         coupon_id = coupon.rule.id if coupon else ""
         coupon_reasons = coupon.reasons if coupon is not None else None
-        out = []
-        for reply_template, on_air_template, empathetic, why, script_id, score in (
+        product = ranking.product
+        out: list[Suggestion] = []
+        blocked: list[str] = []
+        answers: bool | None = None  # whether the first suggestion kept answers the question
+        for position, (reply_template, on_air_template, empathetic, why, script_id, score) in enumerate(
             prepared if len(prepared) == n else prepared[:n]
         ):
             reply = reply_template.render(resolve, rng)
             on_air_line = on_air_template.render(resolve, rng) if on_air_template.pattern else ""
-            if wrap and not empathetic:
-                reply = self._care_wrap(reply, triage.emotion, resolve)
+            on_air_line = self._answer_line(intent, product, on_air_line)
+            if frame and not empathetic:
+                reply = self._compose(reply, triage.emotion, resolve)
+            hits = self.gate.hits(reply) or self.gate.hits(on_air_line)
+            if hits:  # a suggestion never carries an error-level term
+                blocked.append(TERM_NOTE.format(term=hits[0]))
+                continue
+            if answers is None:
+                answers = self._answers(ranked[position])
             out.append(
                 _make_suggestion(
                     f"{comment_id}:{script_id}",
@@ -468,7 +507,194 @@ class ScriptMatcher:
                     clock,
                 )
             )
-        return out
+        needs_product = bool(ranked) and self._compiled[ranked[0].slot].needs_product
+        if gap is not None and intent in GAP_INTENTS and (needs_product or gap.kind in ("colour", "size")):
+            told = self._gap_suggestion(gap, comment, triage, resolve, frame, clock)
+            if told is not None:
+                return [told, *out][:k]
+        if answers:
+            return out
+        return [self._no_match(comment, triage, out, blocked, clock), *out][:k]
+
+    def _answers(self, r: Ranked) -> bool:
+        """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
+        script = self._compiled[r.slot].script
+        if script.fallback and r.intent and Intent(r.intent) in ACKNOWLEDGING_INTENTS:
+            return True
+        if script.fallback and not (r.keywords or r.example):  # the generic reply, on no evidence
+            return False
+        return r.score >= self.config.answer.min_answer_score
+
+    def _no_match(
+        self, comment: Comment, triage: Triage, closest: list[Suggestion], blocked: list[str], clock: float
+    ) -> Suggestion:
+        """The 无匹配话术 card: no reply, the closest scripts to pick from (``候选 id：reply`` in ``why``)."""
+        a = self.config.answer
+        why = [a.no_match]
+        why.extend(f"{CANDIDATE_PREFIX}{s.script_id}：{s.reply}" for s in closest[: a.closest])
+        why.extend(blocked)
+        top = closest[0].score if closest else 0.0
+        return _make_suggestion(
+            f"{comment.comment_id}:none",
+            comment.room,
+            comment.comment_id,
+            triage.priority,
+            "",
+            triage.cluster_id,
+            NO_MATCH_ID,
+            "",
+            min(1.0, round(top + 10**-SCORE_DIGITS, SCORE_DIGITS)),
+            why,
+            "",
+            clock,
+        )
+
+    def _gap_suggestion(
+        self,
+        gap: Gap,
+        comment: Comment,
+        triage: Triage,
+        resolve: Callable[[str], str],
+        frame: bool,
+        clock: float,
+    ) -> Suggestion | None:
+        """The catalogue's "no": the colour, size or product asked about does not exist; offers what does."""
+        a = self.config.answer
+        address = self._address_word()
+        p = gap.product
+        others = ""
+        if gap.others:
+            others = a.others.format(
+                value=gap.value, links="、".join(f"{o.link}号{o.name}" for o in gap.others)
+            )
+        if gap.kind == "choice":
+            reply = a.product_choice.format(address=address, value=gap.value, options="、".join(gap.options))
+            lines = [f"{gap.value}有{'、'.join(o.split('号')[0] + '号' for o in gap.options)}"]
+            note = f"catalogue: 几款{gap.value}，未在讲解"
+        elif p is None:
+            reply = f"{address}，这场没有{gap.value}哦，想看的款式报链接号"
+            lines = [f"这场没有{gap.value}"]
+            note = f"catalogue: 没有{gap.value}"
+        elif gap.kind == "product":
+            reply = a.product_gap.format(
+                address=address, value=gap.value, link=p.link, name=p.name, price=_money(p.price)
+            )
+            lines = [f"这场没有{gap.value}，在讲{p.link}号{_money(p.price)}元", f"这场没有{gap.value}"]
+            note = f"catalogue: 没有{gap.value}"
+        else:
+            joiner = "、" if gap.kind == "colour" else "/"
+            options = joiner.join(gap.options)
+            template = a.colour_gap if gap.kind == "colour" else a.size_gap
+            reply = template.format(
+                address=address, link=p.link, name=p.name, value=gap.value, options=options, others=others
+            )
+            lines = [f"{p.link}号没有{gap.value}，有{options}", f"{p.link}号没有{gap.value}"]
+            note = f"catalogue: {p.link}号没有{gap.value}"
+        if frame:
+            reply = self._compose(reply, triage.emotion, resolve)
+        on_air_line = next((x for x in lines if len(x) <= ON_AIR_MAX_CHARS), lines[-1][:ON_AIR_MAX_CHARS])
+        if self.gate.hits(reply) or self.gate.hits(on_air_line):
+            return None
+        return _make_suggestion(
+            f"{comment.comment_id}:{GAP_SCRIPT_PREFIX}{gap.kind}",
+            comment.room,
+            comment.comment_id,
+            triage.priority,
+            reply,
+            triage.cluster_id,
+            GAP_SCRIPT_PREFIX + gap.kind,
+            on_air_line,
+            1.0,
+            [note],
+            "",
+            clock,
+        )
+
+    # --- one voice ---------------------------------------------------------------------------------------
+    def _address_word(self) -> str:
+        if self.register == "formal":
+            return self.voice.formal_address
+        return ("宝宝", "亲")[int(self.rng.random() * 2)]
+
+    def _frames(self, triage: Triage) -> bool:
+        """Empathy framing only for negative comments about a service (an angry, anxious or disappointed
+        viewer, or a complaint)."""
+        if triage.sentiment is not Sentiment.NEG or triage.intent not in SERVICE_INTENTS:
+            return False
+        if triage.emotion.value in self._framed_emotions:
+            return True
+        return triage.emotion is Emotion.NONE and triage.intent.value in self._framed_intents
+
+    def _strip_address(self, text: str) -> str:
+        for word in self._address_words:
+            if text.startswith(word) and len(text) > len(word) and text[len(word)] in "，,！! ":
+                return text[len(word) + 1 :].lstrip()
+        return text
+
+    def _compose(self, answer: str, emotion: Emotion, resolve: Callable[[str], str]) -> str:
+        """One sentence: who (the nickname when safe, else the shop's address), empathy by emotion, the answer
+        (its own leading 宝宝/亲 dropped)."""
+        empathy = self._empathy.get(id(emotion)) or self._empathy[id(Emotion.NONE)]
+        lead = resolve("nickname")
+        return f"{lead}，{empathy}，{self._strip_address(answer)}"
+
+    def _voiced_text(self, text: str) -> str:
+        if self.register == "formal":
+            return re.sub("你(?!们)", "您", text)
+        return text.replace("您", "你")
+
+    def _voiced(self, template: str) -> CompiledTemplate:
+        """A template in the shop's register: 您 or 你 throughout; formal: address variants such as
+        ``{宝宝/亲}`` and a leading ``宝宝，`` become ``formal_address`` (您好)."""
+        words = set(self.voice.address_words)
+        formal = self.register == "formal"
+        parts: list[Part] = []
+        for i, p in enumerate(parse_template(template)):
+            if isinstance(p, str):
+                text = self._voiced_text(p)
+                if formal and i == 0:
+                    for word in sorted(words, key=len, reverse=True):
+                        if text.startswith(word) and text[len(word) : len(word) + 1] in ("，", ","):
+                            text = self.voice.formal_address + text[len(word) :]
+                            break
+                parts.append(text)
+            elif formal and isinstance(p, Variants) and all(o in words for o in p.options):
+                parts.append(self.voice.formal_address)
+            else:
+                parts.append(p)
+        merged: list[Part] = []
+        for p in parts:
+            if isinstance(p, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += p
+            else:
+                merged.append(p)
+        return CompiledTemplate.from_parts(tuple(merged))
+
+    def _answer_line(self, intent: Intent, product: Product | None, line: str) -> str:
+        """The streamer's line carries the answer: the price, the link number or the shipping promise."""
+        if product is None:
+            return line
+        link = f"{product.link}号"
+        price = f"{_money(product.price)}元"
+        if intent in (Intent.PRICE_PROMO, Intent.BUY_SIGNAL):
+            if price in line and link in line:
+                return line
+            head = f"{link}{price}"
+        elif intent is Intent.LOGISTICS and product.ship_days is not None:
+            promise = f"{product.ship_days}天内发"
+            if promise in line:
+                return line
+            head = f"{link}付款后{promise}"
+        elif intent is Intent.PRODUCT:
+            if link in line:
+                return line
+            head = link
+        else:
+            return line
+        for candidate in (f"{head}，{line}" if line else head, head):
+            if len(candidate) <= ON_AIR_MAX_CHARS:
+                return candidate
+        return head[:ON_AIR_MAX_CHARS]
 
     def rank(
         self,
@@ -537,6 +763,7 @@ class ScriptMatcher:
                     for idx, v in by_view[number]:
                         overlap[idx] = overlap.get(idx, 0.0) + v
         product, product_why = self.catalogue.product_given(query, link, alias)
+        product, product_why, gap = self.facts.resolve(query, product, product_why)
         coupons: tuple[CouponCandidate, ...] = ()
         if intent is not None:
             seen = coupon_word if self._sees_coupon_words else None
@@ -561,7 +788,7 @@ class ScriptMatcher:
             scale = weight_bigram / math.sqrt(query_weight)
             score = {idx: scale * v for idx, v in overlap.items()}  # 0.0 + x is x
         else:
-            return _Ranking(view, view.fallbacks, product, product_why, coupons)
+            return _Ranking(view, view.fallbacks, product, product_why, coupons, gap)
         factor = view.factor
         damping = self._damping
         prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
@@ -626,21 +853,25 @@ class ScriptMatcher:
                     )
                 )
         ranked.sort(key=_by_score, reverse=True)
+        if sentiment is Sentiment.NEG and intent in SERVICE_INTENTS:
+            # an upbeat chat line is never the answer to an unhappy viewer
+            ranked = [r for r in ranked if not set(compiled[r[0]].script.intents) <= UPBEAT_INTENTS]
         if view.fallbacks:
             slots = [r[0] for r in ranked]
             for fallback in view.fallbacks:
                 if fallback.slot not in slots:
                     ranked.append(fallback)
                     slots.append(fallback.slot)
-        return _Ranking(view, tuple(ranked), product, product_why, coupons)
+        return _Ranking(view, tuple(ranked), product, product_why, coupons, gap)
 
     # --- filling -----------------------------------------------------------------------------------------
     def _resolver(
-        self, comment: Comment, product: Product | None, coupon: EligibleCoupon | None
+        self, comment: Comment, product: Product | None, coupon: EligibleCoupon | None, many: bool = False
     ) -> Callable[[str], str]:
         """Values of the variables left in a bound template (per-product ones are already written in):
-        the comment's own (nickname, size advice, coupon) or a missing one, made once per comment."""
-        values: dict[str, str] = {}
+        the comment's own (nickname, size advice, coupon) or a missing one, made once per comment. A reply
+        to many viewers (a cluster) names nobody: ``{nickname}`` is the shop's address (亲 or 您)."""
+        values: dict[str, str] = {"nickname": self.address} if many else {}
 
         def resolve(name: str) -> str:
             value = values.get(name)
@@ -677,15 +908,6 @@ class ScriptMatcher:
             out.append((bound[0], bound[1], c.empathetic, why, c.script_id, round(rank.score, SCORE_DIGITS)))
         return out
 
-    def _care_wrap(self, reply: str, emotion: Emotion, resolve: Callable[[str], str]) -> str:
-        """倾听 (heard you) + 共情 (empathy by emotion) + 引导 (next step) + 解决 (the script's reply)."""
-        neg = self.config.negative_reply
-        listen = self._listen.render(resolve, self.rng)
-        empathy = self._empathy.get(id(emotion))
-        if empathy is None:
-            empathy = neg.empathy.get(emotion.value or "none", neg.empathy.get("none", ""))
-        return f"{listen}，{empathy}。{neg.guide}{reply}"
-
     def _build_static_values(self) -> dict[int | None, dict[str, str]]:
         """Per product link (and ``None`` = no product): library variables overlaid with product values."""
         base = {k: v for k, v in self.library.variables.items() if k not in DYNAMIC_VARIABLES}
@@ -708,7 +930,9 @@ class ScriptMatcher:
         if name == "nickname":
             value = reply_nickname(comment.nickname, self.settings.nickname_max_chars)
             if value is None:
-                value = self.library.variables.get(name) or self.settings.nickname_fallback
+                value = self.library.variables.get(name) or (
+                    self.settings.nickname_fallback if self.register == "casual" else self.address
+                )
         elif name == "size_advice":
             value = self.catalogue.advice_for(product, comment.text, self.config.size_advice)
         elif name == "coupon":

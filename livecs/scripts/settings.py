@@ -108,10 +108,10 @@ class NegativeReplySettings(_Section):
 
 
 class VoiceSettings(_Section):
-    """One voice per shop: how a reply addresses the viewer (a library's ``library.register`` wins)."""
+    """One voice per shop: how a reply addresses the viewer (a library's ``library.tone`` wins)."""
 
     #: ``casual``: 宝宝/亲 and 你; ``formal``: 您 throughout
-    register: Literal["casual", "formal"] = "casual"
+    tone: Literal["casual", "formal"] = "casual"
     #: what an address variant such as ``{宝宝/亲}`` becomes in the formal register
     formal_address: str = "您好"
     #: address words rewritten in the formal register (the variants ``{宝宝/亲/姐妹}``, a leading ``宝宝，``)
@@ -128,7 +128,7 @@ class AnswerSettings(_Section):
     """When the catalogue or the library cannot answer: say so instead of inventing an answer."""
 
     #: below this score the best non-fallback script does not answer: the card says 无匹配话术
-    min_answer_score: float = 0.3
+    min_answer_score: float = 0.2
     #: closest scripts offered on a 无匹配话术 card
     closest: int = 3
     no_match: str = "无匹配话术"
@@ -139,12 +139,12 @@ class AnswerSettings(_Section):
     others: str = "，{value}的有{links}"
     #: product words that name a kind of product (a word no product carries gets "这场没有…")
     product_words: list[str] = Field(
-        default_factory=lambda: [
-            "卫衣", "羽绒服", "棉服", "夹克", "西装", "马甲", "背心", "短裤", "裙子", "裤子", "外套", "衬衫",
-            "毛衣", "T恤", "连衣裙", "半身裙", "牛仔裤", "风衣", "大衣", "开衫", "针织衫", "打底衫", "睡衣",
-            "内衣", "袜子", "鞋", "包包", "帽子", "围巾", "耳机", "充电器", "手表", "平板", "手机壳", "手机",
-            "面膜", "口红", "粉底", "眼霜", "防晒霜", "精华", "面霜", "洗面奶",
-        ]  # fmt: skip
+        default_factory=lambda: (
+            "卫衣 羽绒服 棉服 夹克 西装 马甲 背心 短裤 裙子 裤子 外套 衬衫 毛衣 T恤 "
+            "连衣裙 半身裙 牛仔裤 风衣 大衣 开衫 针织衫 打底衫 睡衣 内衣 袜子 鞋 包包 "
+            "帽子 围巾 耳机 充电器 手表 平板 手机壳 手机 面膜 口红 粉底 眼霜 防晒霜 "
+            "精华 面霜 洗面奶"
+        ).split()
     )
 
 
