@@ -5,6 +5,7 @@ Rules (``config/scripts.yaml`` → ``lint.severity``; ``off`` disables one):
 * ``ad_law`` — advertising-law absolute terms (最, 第一, 国家级, 全网最低, 顶级, 绝对…) in replies,
   on-air lines and coupon names; the list is ``config/ad_law_terms.yaml`` (a category may raise its own
   severity; harmless phrases such as 最近 are allowed);
+* ``taboo`` — a term of the shop's own taboo list (``library.taboo``, 禁忌语): always an error;
 * ``unknown_variable`` — a ``{variable}`` that is neither built in nor in the library's ``variables``
   (with a did-you-mean);
 * ``shared_trigger`` — one keyword triggers two scripts of the same intent and product scope;
@@ -24,7 +25,7 @@ from livecs.scripts.matcher import BUILTIN_VARIABLES, normalize
 from livecs.scripts.report import Issue, Location
 from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import Variable, Variants, parse_template
-from livecs.scripts.terms import AdLawCategory, AdLawScanner, AdLawTerms, ad_law_scanner
+from livecs.scripts.terms import AdLawCategory, AdLawScanner, AdLawTerms, TermGate, ad_law_scanner
 
 #: Length a variable is counted as when measuring an on-air line (a price, a size, a link number).
 VARIABLE_DISPLAY_CHARS = 4
@@ -78,6 +79,7 @@ def lint_library(
     known_vars = set(BUILTIN_VARIABLES) | set(library.variables)
     scanner = ad_law_scanner(cfg) if sev("ad_law") != "off" else None
     enabled = [s for s in library.scripts if s.enabled]
+    taboo = TermGate(AdLawTerms(), library.library.taboo) if library.library.taboo else None
 
     for script in library.scripts:
         for column in ("reply", "on_air"):
@@ -97,6 +99,16 @@ def lint_library(
                     f"unknown variable {{{name}}}{hint_en}",
                     loc,
                     script.id,
+                )
+            for term in taboo.hits(text) if taboo is not None else ():
+                add(
+                    "taboo",
+                    "lint.taboo",
+                    f"店铺禁忌语「{term}」",
+                    f"shop taboo term '{term}'",
+                    loc,
+                    script.id,
+                    "error",
                 )
             if scanner is not None:
                 for term, cat, cat_sev in scanner.scan(text):

@@ -310,6 +310,11 @@ class ScriptMatcher:
                 self._by_intent[intent].append(idx)
                 if script.fallback:
                     self._fallbacks[intent].append(idx)
+        self._upbeat = [
+            Intent.BUY_SIGNAL in c.script.intents
+            or (c.script.fallback and set(c.script.intents) <= UPBEAT_INTENTS)
+            for c in self._compiled
+        ]
         self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
         self._static_values = self._build_static_values()
         self._bound: dict[tuple[int, int | None], tuple[CompiledTemplate, CompiledTemplate]] = {}
@@ -788,7 +793,10 @@ class ScriptMatcher:
             scale = weight_bigram / math.sqrt(query_weight)
             score = {idx: scale * v for idx, v in overlap.items()}  # 0.0 + x is x
         else:
-            return _Ranking(view, view.fallbacks, product, product_why, coupons, gap)
+            quiet = view.fallbacks
+            if sentiment is Sentiment.NEG:
+                quiet = tuple(r for r in quiet if not self._upbeat[r[0]])
+            return _Ranking(view, quiet, product, product_why, coupons, gap)
         factor = view.factor
         damping = self._damping
         prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
@@ -853,12 +861,14 @@ class ScriptMatcher:
                     )
                 )
         ranked.sort(key=_by_score, reverse=True)
-        if sentiment is Sentiment.NEG and intent in SERVICE_INTENTS:
-            # an upbeat chat line is never the answer to an unhappy viewer
-            ranked = [r for r in ranked if not set(compiled[r[0]].script.intents) <= UPBEAT_INTENTS]
-        if view.fallbacks:
+        fallbacks = view.fallbacks
+        if sentiment is Sentiment.NEG:
+            # an upbeat line (a buy-signal cheer, the chit-chat thanks) never answers an unhappy viewer
+            ranked = [r for r in ranked if not self._upbeat[r[0]]]
+            fallbacks = tuple(r for r in fallbacks if not self._upbeat[r[0]])
+        if fallbacks:
             slots = [r[0] for r in ranked]
-            for fallback in view.fallbacks:
+            for fallback in fallbacks:
                 if fallback.slot not in slots:
                     ranked.append(fallback)
                     slots.append(fallback.slot)

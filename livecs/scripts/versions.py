@@ -23,6 +23,7 @@ from livecs.scripts.library import Library
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
 from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.terms import term_gate
 from livecs.scripts.validate import check_bytes
 
 SCHEMA = """
@@ -43,15 +44,43 @@ CREATE TABLE IF NOT EXISTS library_activations (
     version_id INTEGER NOT NULL REFERENCES library_versions(id),
     activated_at REAL NOT NULL,
     activated_by TEXT NOT NULL DEFAULT '',
-    kind TEXT NOT NULL
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS library_activations_shop ON library_activations(shop, id);
 """
 SQLITE_TIMEOUT_S = 10.0
+#: Lint findings of error-level terms: the version is stored, but activating it needs an admin's reason.
+TERM_CODES = frozenset({"lint.ad_law", "lint.taboo"})
+
+
+def blocked_terms(library: Library, config: ScriptsConfig | None = None) -> list[str]:
+    """Error-level terms (广告法 absolutes, the shop's 禁忌语) in what the library would say, in order."""
+    gate = term_gate(config, library.library.taboo)
+    texts = [t for s in library.scripts if s.enabled for t in (s.reply, s.on_air)]
+    texts += [c.name for c in library.coupons] + [p.name for p in library.products]
+    found: dict[str, None] = {}
+    for text in texts:
+        for term in gate.hits(text):
+            found.setdefault(term, None)
+    return list(found)
 
 
 class RegistryError(Exception):
     """An activation or rollback that cannot happen (unknown version, nothing to roll back to)."""
+
+
+class ActivationBlocked(RegistryError):
+    """The version carries error-level terms: activating it needs an override with a reason."""
+
+    def __init__(self, terms: list[str]) -> None:
+        shown = "、".join(terms[:10])
+        super().__init__(
+            f"话术库含广告法/禁忌用语：{shown}，需管理员填写理由后强制启用 / "
+            f"the library carries forbidden terms: {', '.join(terms[:10])}; "
+            "an admin override with a reason is needed"
+        )
+        self.terms = terms
 
 
 @dataclass(slots=True)
@@ -60,6 +89,8 @@ class UploadResult:
 
     version_id: int | None
     issues: list[Issue] = field(default_factory=list)
+    #: error-level terms found: the version is stored but activating it needs an override
+    terms: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +125,9 @@ class LibraryRegistry:
         self._on_air: int | None = None
         with self._connect() as db:
             db.executescript(SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(library_activations)")}
+            if "reason" not in columns:  # a file written before overrides were recorded
+                db.execute("ALTER TABLE library_activations ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
         active = self._last_activation()
         if active is not None:
             self._swap(active, self._build(active))
@@ -149,7 +183,8 @@ class LibraryRegistry:
         file_list = list(files)
         result = check_bytes(file_list, self.config)
         issues = list(result.issues)
-        if result.library is None or has_errors(issues):
+        blocking = [i for i in issues if i.code not in TERM_CODES]
+        if result.library is None or has_errors(blocking):
             return UploadResult(None, issues)
         digest = hashlib.sha256()
         for name, content in file_list:
@@ -172,14 +207,37 @@ class LibraryRegistry:
                 ),
             )
             version_id = int(cur.lastrowid or 0)
-        return UploadResult(version_id, issues)
+        return UploadResult(version_id, issues, blocked_terms(result.library, self.config))
 
     def upload_paths(self, paths: Iterable[str | Path], *, uploaded_by: str = "") -> UploadResult:
         return self.upload([(Path(p).name, Path(p).read_bytes()) for p in paths], uploaded_by=uploaded_by)
 
-    def activate(self, version_id: int, *, by: str = "", now: float | None = None) -> ScriptMatcher:
-        """Make ``version_id`` live: build its matcher, record the activation, swap atomically."""
-        return self._activate(version_id, by, "activate", now)
+    def activate(
+        self, version_id: int, *, by: str = "", now: float | None = None, override_reason: str = ""
+    ) -> ScriptMatcher:
+        """Make ``version_id`` live: build its matcher, record the activation, swap atomically.
+
+        A version carrying error-level terms (:func:`blocked_terms`) raises :class:`ActivationBlocked` unless
+        ``override_reason`` is given; the reason is recorded with the activation (kind ``override``)."""
+        reason = override_reason.strip()
+        terms = blocked_terms(self.library(version_id), self.config)
+        if terms and not reason:
+            raise ActivationBlocked(terms)
+        kind = "override" if terms else "activate"
+        return self._activate(version_id, by, kind, now, reason if terms else "")
+
+    def activations(self) -> list[dict[str, object]]:
+        """Every activation of the shop, oldest first (who, when, kind, the override's reason)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT version_id, activated_at, activated_by, kind, reason FROM library_activations "
+                "WHERE shop = ? ORDER BY id",
+                (self.shop,),
+            ).fetchall()
+        return [
+            {"version": int(r[0]), "at": float(r[1]), "by": str(r[2]), "kind": str(r[3]), "reason": str(r[4])}
+            for r in rows
+        ]
 
     def rollback(self, *, by: str = "", now: float | None = None) -> int:
         """Re-activate the version that was live before the current one; returns its id."""
@@ -213,14 +271,16 @@ class LibraryRegistry:
         if m is not None:
             m.library.set_on_air(link)
 
-    def _activate(self, version_id: int, by: str, kind: str, now: float | None) -> ScriptMatcher:
+    def _activate(
+        self, version_id: int, by: str, kind: str, now: float | None, reason: str = ""
+    ) -> ScriptMatcher:
         matcher = self._build(version_id)  # outside the lock: matching goes on meanwhile
         with self._lock:
             with self._connect() as db:
                 db.execute(
-                    "INSERT INTO library_activations (shop, version_id, activated_at, activated_by, kind) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (self.shop, version_id, time.time() if now is None else now, by, kind),
+                    "INSERT INTO library_activations (shop, version_id, activated_at, activated_by, kind, "
+                    "reason) VALUES (?, ?, ?, ?, ?, ?)",
+                    (self.shop, version_id, time.time() if now is None else now, by, kind, reason),
                 )
             self._swap(version_id, matcher)
         return matcher

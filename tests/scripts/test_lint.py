@@ -45,10 +45,23 @@ def test_ad_law_rule(apparel_library: Library) -> None:
     lib = _lib(_script("adv", reply="顶级面料，全网最低"), base=apparel_library)
     issues = [i for i in lint_library(lib) if i.item_id == "adv"]
     assert _codes(issues) == ["lint.ad_law", "lint.ad_law"]
-    assert all(i.severity == "warning" for i in issues)
+    # 顶级 and 全网最低 are error-level absolutes (issue 12): they block activation, not only warn
+    assert all(i.severity == "error" for i in issues)
+    soft = _lib(_script("soft", reply="这款最好看"), base=apparel_library)
+    [issue] = [i for i in lint_library(soft) if i.item_id == "soft"]
+    assert issue.severity == "warning"  # a plain 最 stays a warning
     med = _lib(_script("med", on_air="用了能祛痘"), base=apparel_library)
     [issue] = [i for i in lint_library(med) if i.item_id == "med"]
     assert issue.severity == "error"  # the medical-claims category raises its own severity
+
+
+def test_shop_taboo_list_is_an_error(apparel_library: Library) -> None:
+    base = apparel_library.model_copy(
+        update={"library": apparel_library.library.model_copy(update={"taboo": ["秒杀价"]})}
+    )
+    lib = _lib(_script("taboo", reply="今天秒杀价59"), base=base)
+    [issue] = [i for i in lint_library(lib) if i.item_id == "taboo"]
+    assert issue.code == "lint.taboo" and issue.severity == "error" and "秒杀价" in issue.zh
 
 
 def test_unknown_variable_with_hint(apparel_library: Library) -> None:

@@ -82,7 +82,10 @@ def test_negative_reply_follows_listen_empathise_guide_solve(apparel_matcher: Sc
         nickname="小鱼",
     )[0]
     assert best.script_id == "tracking_stuck"
-    assert best.reply.startswith("小鱼，您说的情况我们看到了，理解您着急的心情。我们马上帮您处理：")
+    # one sentence: who, empathy, the answer (its own 宝宝/亲 dropped), in the shop's casual register
+    assert best.reply.startswith("小鱼，理解你着急的心情，")
+    assert "我们马上帮您处理" not in best.reply and "您" not in best.reply
+    assert not best.reply.removeprefix("小鱼，理解你着急的心情，").startswith(("宝宝", "亲"))
     # an empathetic script is used as written
     fraud = _top(apparel_matcher, "骗子 还不发货", Intent.COMPLAINT, Sentiment.NEG, emotion=Emotion.ANGRY)[0]
     assert fraud.script_id == "complaint_fraud"
@@ -101,9 +104,13 @@ def test_coupon_variable_and_rule(apparel_matcher: ScriptMatcher) -> None:
     assert "满300减50券" in plain.reply  # {coupon} filled with the best eligible rule
 
 
-def test_fallback_when_nothing_matches(apparel_matcher: ScriptMatcher) -> None:
+def test_no_invented_answer_when_nothing_matches(apparel_matcher: ScriptMatcher) -> None:
     out = _top(apparel_matcher, "嗯嗯嗯", Intent.ORDER)
-    assert [s.script_id for s in out] == ["order_general"]
+    # the order fallback is not an answer: the card says 无匹配话术 and offers it to pick
+    assert [s.script_id for s in out] == ["", "order_general"]
+    assert out[0].reply == "" and out[0].why[0] == "无匹配话术"
+    assert out[0].why[1].startswith("候选 order_general：")
+    assert out[0].score > out[1].score  # the console keeps the best-scored suggestion: the card
 
 
 def test_intent_scoping_prefers_triaged_intent(apparel_matcher: ScriptMatcher) -> None:
@@ -193,7 +200,8 @@ def test_match_never_raises(
     m = _shared_matcher(apparel_library)
     out = m.match(make_comment(text), make_triage(text, intent, sentiment, emotion), on_air=on_air, now=NOW)  # type: ignore[arg-type]
     assert len(out) <= 3
-    assert all(s.reply and s.script_id for s in out)
+    # a reply from a script or the catalogue, or the 无匹配话术 card (no reply at all): never an empty answer
+    assert all((s.reply and s.script_id) or (not s.reply and s.why[0] == "无匹配话术") for s in out)
 
 
 def test_shared_between_threads(apparel_library: Library) -> None:
