@@ -133,6 +133,8 @@ class ActionIn(BaseModel):
     note: str = Field("", max_length=MAX_ACTION_TEXT)
     coupon_rule_id: str = Field("", max_length=64)
     force: bool = False
+    #: send a reply carrying an error-level term anyway (recorded with the send)
+    force_terms: bool = False
 
 
 class BulkActionIn(BaseModel):
@@ -153,6 +155,8 @@ class OnAirIn(BaseModel):
 class VersionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str = Field(min_length=1, max_length=32)
+    #: an admin activating a version that carries error-level terms (广告法, 禁忌语) says why (recorded)
+    override_reason: str = Field("", max_length=500)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -323,11 +327,12 @@ async def api_actions(request: web.Request) -> web.StreamResponse:
         note=body.note,
         coupon_rule_id=body.coupon_rule_id,
         force=body.force,
+        force_terms=body.force_terms,
     )
     try:
         result = await request.app[HUB].act(req, current_user(request).name)
     except ActionError as exc:
-        return _error(exc.status, exc.zh, exc.en)
+        return _error(exc.status, exc.zh, exc.en, **exc.extra)
     return _json(result)
 
 
@@ -396,7 +401,7 @@ def _merchant_call(fn: Callable[[], dict[str, Any]]) -> web.Response:
     try:
         return _json(fn())
     except MerchantError as exc:
-        return _error(exc.status, exc.zh, exc.en)
+        return _error(exc.status, exc.zh, exc.en, **exc.extra)
 
 
 @requires(Role.MERCHANT)
@@ -451,8 +456,11 @@ async def merchant_activate(request: web.Request) -> web.StreamResponse:
         body = VersionIn.model_validate(await _read_json(request))
     except ValidationError as exc:
         return _validation_error(exc)
-    user = current_user(request).name
-    return _merchant_call(lambda: request.app[MERCHANT].activate(body.version, user))
+    user = current_user(request)
+    reason = body.override_reason.strip()
+    if reason and user.role is not Role.ADMIN:
+        return _error(403, "只有管理员可以强制启用含违禁用语的话术库", "only an admin may override")
+    return _merchant_call(lambda: request.app[MERCHANT].activate(body.version, user.name, reason))
 
 
 @requires(Role.MERCHANT)
@@ -701,6 +709,7 @@ def init_app(
         default_room=default_room,
         products=_catalogue(merchant),
     )
+    hub.term_hits = merchant.term_hits
     app = web.Application(
         client_max_size=settings.upload_max_bytes + FORM_OVERHEAD_BYTES,
         middlewares=[make_middleware(auth, settings, _login_page)],

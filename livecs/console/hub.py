@@ -74,12 +74,17 @@ def _triage_sla() -> dict[str, float | None] | None:
         return None
 
 
+#: the note a forced send is recorded with (the review's 质检 table lists them)
+FORCED_NOTE = "强制发送，含违禁用语："
+
+
 class ActionError(Exception):
     """An action that cannot be done: ``status`` is the HTTP answer, messages in Chinese and English."""
 
-    def __init__(self, status: int, zh: str, en: str) -> None:
+    def __init__(self, status: int, zh: str, en: str, **extra: Any) -> None:
         super().__init__(f"{zh} / {en}")
         self.status, self.zh, self.en = status, zh, en
+        self.extra = extra
 
 
 @dataclass(slots=True)
@@ -91,6 +96,7 @@ class ActionRequest:
     note: str = ""
     coupon_rule_id: str = ""
     force: bool = False
+    force_terms: bool = False  # send a reply carrying an error-level term anyway (recorded)
 
 
 class Notifier:
@@ -134,6 +140,8 @@ class Hub:
         self.default_room = default_room
         self.clock = clock
         self.products = products  # the merchant's catalogue: {"on_air": link, "products": [...]}
+        #: error-level terms (广告法, the shop's 禁忌语) in a reply; a send carrying one needs ``force_terms``
+        self.term_hits: Callable[[str], list[str]] | None = None
         self.rooms: dict[str, RoomState] = {}
         self.notifiers: dict[str, Notifier] = {}
         self._task: asyncio.Task[None] | None = None
@@ -354,6 +362,16 @@ class Hub:
             text = (req.text or (item.suggestion or {}).get("reply", "")).strip()
             if not text:
                 raise ActionError(422, "回复内容为空", "empty reply")
+            terms = self.term_hits(text) if self.term_hits is not None else []
+            if terms and not req.force_terms:
+                raise ActionError(
+                    422,
+                    f"回复含违禁用语「{'、'.join(terms)}」，请修改或确认强制发送",
+                    f"reply carries forbidden terms: {', '.join(terms)}",
+                    terms=terms,
+                )
+            if terms:
+                action.note = FORCED_NOTE + "、".join(terms)
             action.text = text
             suggested = (item.suggestion or {}).get("reply", "")
             if suggested and text != suggested.strip():
@@ -566,7 +584,8 @@ class Hub:
                 target_id=action.target_id,
                 ts=now,
                 text=action.text,
-                note=f"attempt {job.attempts}/{self.outbox.cfg.max_attempts}"
+                note=(f"{action.note}; " if action.note else "")
+                + f"attempt {job.attempts}/{self.outbox.cfg.max_attempts}"
                 + (f": {error}" if error else ""),
                 user_id=action.user_id,
                 delivery_status=status if status != RETRYING else "failed",

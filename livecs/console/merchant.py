@@ -28,19 +28,21 @@ log = logging.getLogger("livecs.console.coupons")
 class MerchantError(Exception):
     """A merchant request that cannot be done; ``status`` is the HTTP status to answer."""
 
-    def __init__(self, zh: str, en: str, status: int = 422) -> None:
+    def __init__(self, zh: str, en: str, status: int = 422, **extra: Any) -> None:
         super().__init__(f"{zh} / {en}")
         self.zh, self.en, self.status = zh, en, status
+        self.extra = extra
 
 
 class MerchantBackend(Protocol):
     def upload(self, files: list[tuple[str, bytes]], by: str, activate: bool = False) -> dict[str, Any]: ...
     def versions(self) -> list[dict[str, Any]]: ...
-    def activate(self, version: str, by: str) -> dict[str, Any]: ...
+    def activate(self, version: str, by: str, override_reason: str = "") -> dict[str, Any]: ...
     def rollback(self, by: str) -> dict[str, Any]: ...
     def products(self) -> dict[str, Any]: ...
     def set_on_air(self, link: int | None, by: str) -> dict[str, Any]: ...
     def active_library(self) -> Any: ...
+    def term_hits(self, text: str) -> list[str]: ...
 
 
 class RegistryBackend:
@@ -69,12 +71,24 @@ class RegistryBackend:
             "version": None if result.version_id is None else str(result.version_id),
             "active": False,
         }
-        if result.version_id is not None and (activate or self.registry.active_version is None):
+        out["terms"] = list(result.terms)
+        if result.terms and result.version_id is not None:
+            out["message"] = (
+                f"已保存为版本 {result.version_id}，但含广告法/禁忌用语（{'、'.join(result.terms[:10])}），"
+                "需管理员填写理由后才能启用"
+            )
+        if (
+            result.version_id is not None
+            and not result.terms
+            and (activate or self.registry.active_version is None)
+        ):
             self.registry.activate(result.version_id, by=by)
             out["active"] = True
         return out
 
     def versions(self) -> list[dict[str, Any]]:
+        from livecs.scripts.versions import blocked_terms
+
         out = []
         for v in reversed(self.registry.versions()):
             lib = self.registry.library(v.version_id)
@@ -91,6 +105,7 @@ class RegistryBackend:
                     "scripts": len(lib.scripts),
                     "products": len(lib.products),
                     "coupons": len(lib.coupons),
+                    "terms": blocked_terms(lib, self.registry.config),
                 }
             )
         return out
@@ -102,14 +117,31 @@ class RegistryBackend:
         except ValueError:
             raise MerchantError("没有这个版本", f"no version {version!r}", 404) from None
 
-    def activate(self, version: str, by: str) -> dict[str, Any]:
-        from livecs.scripts.versions import RegistryError
+    def activate(self, version: str, by: str, override_reason: str = "") -> dict[str, Any]:
+        """Activate a version; one carrying error-level terms needs ``override_reason`` (recorded)."""
+        from livecs.scripts.versions import ActivationBlocked, RegistryError
 
         try:
-            self.registry.activate(self._version_id(version), by=by)
+            self.registry.activate(self._version_id(version), by=by, override_reason=override_reason)
+        except ActivationBlocked as exc:
+            raise MerchantError(
+                f"话术库含广告法/禁忌用语：{'、'.join(exc.terms[:10])}。需管理员填写理由后强制启用",
+                "the library carries error-level terms; an admin override with a reason is needed",
+                422,
+                terms=exc.terms,
+            ) from None
         except RegistryError as exc:
             raise MerchantError(str(exc), "no such version", 404) from None
-        return {"active": version}
+        return {"active": version, "override": bool(override_reason.strip())}
+
+    def term_hits(self, text: str) -> list[str]:
+        """Error-level terms in ``text``: the active library's gate (广告法 + its 禁忌语)."""
+        m = self.registry.matcher
+        if m is not None:
+            return list(m.gate.hits(text))
+        from livecs.scripts.terms import term_gate
+
+        return term_gate(self.registry.config).hits(text)
 
     def rollback(self, by: str) -> dict[str, Any]:
         from livecs.scripts.versions import RegistryError

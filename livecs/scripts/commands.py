@@ -27,7 +27,7 @@ from livecs.scripts.evaluate import (
 )
 from livecs.scripts.loaders import dump_yaml, write_csv_dir, write_xlsx
 from livecs.scripts.matcher import ScriptMatcher
-from livecs.scripts.report import Issue
+from livecs.scripts.report import Issue, has_errors
 from livecs.scripts.validate import LoadResult, check, load_files
 
 EXIT_OK = 0
@@ -74,7 +74,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{len(lib.coupons)} coupon rules"
         )
     print(_summary(result))
-    return EXIT_OK if result.library is not None else EXIT_ERRORS
+    # an error-level term keeps the library usable (activating it needs an override) but is still an error
+    return EXIT_OK if result.library is not None and not has_errors(result.issues) else EXIT_ERRORS
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -126,14 +126,16 @@ def check_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsConfig | None
 
 
 def with_lint(result: LoadResult, config: ScriptsConfig) -> LoadResult:
-    """Add lint findings; a lint error (e.g. an unknown variable) makes the library unusable.
+    """Add lint findings; a lint error (e.g. an unknown variable) makes the library unusable — except an
+    error-level term (广告法, 禁忌语): that library is kept, and activating it needs an admin's override.
 
     When validation already failed, the valid items are linted anyway so every problem shows at once."""
     from livecs.scripts.lint import lint_library
+    from livecs.scripts.terms import TERM_CODES
 
     if result.library is not None:
         result.issues.extend(lint_library(result.library, config, result.item_sources))
-        if has_errors(result.issues):
+        if has_errors([i for i in result.issues if i.code not in TERM_CODES]):
             result.partial, result.library = result.library, None
     elif result.partial is not None:
         lint = lint_library(result.partial, config, result.item_sources)

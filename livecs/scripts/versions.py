@@ -23,7 +23,7 @@ from livecs.scripts.library import Library
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
 from livecs.scripts.settings import ScriptsConfig, default_config
-from livecs.scripts.terms import term_gate
+from livecs.scripts.terms import TERM_CODES, term_gate
 from livecs.scripts.validate import check_bytes
 
 SCHEMA = """
@@ -50,8 +50,6 @@ CREATE TABLE IF NOT EXISTS library_activations (
 CREATE INDEX IF NOT EXISTS library_activations_shop ON library_activations(shop, id);
 """
 SQLITE_TIMEOUT_S = 10.0
-#: Lint findings of error-level terms: the version is stored, but activating it needs an admin's reason.
-TERM_CODES = frozenset({"lint.ad_law", "lint.taboo"})
 
 
 def blocked_terms(library: Library, config: ScriptsConfig | None = None) -> list[str]:
