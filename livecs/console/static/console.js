@@ -29,6 +29,14 @@
     var body = { room: room || null, item_id: id, kind: kind };
     Object.keys(extra || {}).forEach(function (k) { body[k] = extra[k]; });
     return LC.api("/api/actions", { method: "POST", json: body }).then(function (r) {
+      if (!r.ok && kind === "send" && r.status === 422 && r.data && r.data.terms && !body.force_terms) {
+        // an error-level term (广告法, 禁忌语): the operator may still send it, and that is recorded
+        if (window.confirm(r.data.message + "\n确认强制发送？（将记录在质检表）")) {
+          return act(id, kind, Object.assign({}, extra, { force_terms: true }));
+        }
+        LC.toast(r.data.message, "error");
+        return false;
+      }
       if (!r.ok) { LC.toast((r.data && r.data.message) || "操作失败", "error"); return false; }
       var done = {
         take: "已接手", takeover: "已接管", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
@@ -122,6 +130,17 @@
       editor.addEventListener("input", function () { drafts[id] = editor.value; });
     }
     var onAir = sugg && sugg.on_air ? el("p", { class: "on-air" }, "口播：", sugg.on_air) : null;
+    if (sugg && !sugg.script_id && (sugg.why || [])[0] === "无匹配话术" && !isMod) {
+      // no script answers: say so, and offer the closest scripts to pick (never an invented answer)
+      onAir = el("div", { class: "no-match" }, el("strong", null, "无匹配话术"),
+        (sugg.why || []).filter(function (w) { return w.indexOf("候选 ") === 0; }).map(function (w) {
+          var cut = w.indexOf("：");
+          var reply = cut >= 0 ? w.slice(cut + 1) : w;
+          return el("button", { type: "button", class: "btn small candidate", title: reply,
+            on: { click: function (e) { e.stopPropagation(); drafts[id] = reply; if (editor) editor.value = reply; } } },
+            w.slice(3, cut >= 0 ? cut : w.length));
+        }));
+    }
     var couponLine = null;
     if (item.coupon && item.coupon.status) {
       couponLine = el("p", { class: "coupon-status " + item.coupon.status },

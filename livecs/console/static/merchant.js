@@ -23,6 +23,7 @@
     if (r.ok) {
       box.appendChild(el("p", { class: "ok" }, "校验通过，已保存为 " + d.version + (d.active ? "（已启用）" : "") +
         (d.warnings ? "，" + d.warnings + " 条警告" : "")));
+      if (d.message) box.appendChild(el("p", { class: "error terms" }, d.message));
     } else if (d.issues) {
       box.appendChild(el("p", { class: "error" }, "校验未通过：" + d.errors + " 个错误，" + d.warnings + " 条警告。请修改后重新上传。"));
     } else {
@@ -45,11 +46,13 @@
       (r.data.versions || []).forEach(function (v) {
         var btn = v.active ? el("span", { class: "chip active" }, "使用中") :
           el("button", { class: "btn small", type: "button", on: { click: function () { activate(v.version); } } }, "启用");
+        var terms = (v.terms || []).length ?
+          el("small", { class: "terms error", title: "广告法/禁忌用语：需管理员填写理由后强制启用" }, " 含违禁用语：" + v.terms.join("、")) : null;
         body.appendChild(el("tr", { class: v.active ? "active" : "" },
           el("td", null, v.version), el("td", null, v.name + (v.library_version ? " " + v.library_version : "")),
           el("td", null, (v.files || []).join("、")), el("td", null, String(v.scripts)), el("td", null, String(v.products)),
           el("td", null, String(v.coupons)), el("td", null, String(v.warnings)),
-          el("td", null, v.uploaded_by + " " + LC.fmtTime(v.uploaded_at)), el("td", null, btn)));
+          el("td", null, v.uploaded_by + " " + LC.fmtTime(v.uploaded_at)), el("td", null, btn, terms)));
       });
     });
     loadProducts();
@@ -73,9 +76,17 @@
     });
   }
 
-  function activate(version) {
-    LC.api("/api/merchant/activate", { method: "POST", json: { version: version } }).then(function (r) {
-      LC.toast(r.ok ? "已启用 " + version : (r.data.message || "启用失败"), r.ok ? "ok" : "error");
+  function activate(version, reason) {
+    var body = { version: version };
+    if (reason) body.override_reason = reason;
+    LC.api("/api/merchant/activate", { method: "POST", json: body }).then(function (r) {
+      if (!r.ok && r.status === 422 && r.data.terms && !reason) {
+        // error-level terms: an admin may override with a reason, which is recorded
+        var why = window.prompt(r.data.message + "\n管理员强制启用请填写理由（将被记录）：", "");
+        if (why && why.trim()) { activate(version, why.trim()); return; }
+      }
+      LC.toast(r.ok ? "已启用 " + version + (reason ? "（强制，理由已记录）" : "") : (r.data.message || "启用失败"),
+        r.ok ? "ok" : "error");
       loadVersions();
     });
   }
@@ -98,6 +109,7 @@
   });
 
   document.getElementById("rollback-btn").addEventListener("click", function () {
+    if (!window.confirm("确认回滚到上一个启用的版本？直播中的话术会立即切换。")) return;
     LC.api("/api/merchant/rollback", { method: "POST" }).then(function (r) {
       LC.toast(r.ok ? "已回滚到 " + r.data.active : (r.data.message || "回滚失败"), r.ok ? "ok" : "error");
       loadVersions();
