@@ -31,6 +31,7 @@ from livecs.console.outbound import GAVE_UP, QUEUED, RETRYING, SENT, DeliveryJob
 from livecs.console.state import OPEN, Item, RoomState
 from livecs.metrics import Counters
 from livecs.models import ActionKind, OperatorAction
+from livecs.scripts.terms import FORCED_SEND_NOTE
 from livecs.store import Store, StoreBatch
 
 log = logging.getLogger("livecs.console.hub")
@@ -75,7 +76,7 @@ def _triage_sla() -> dict[str, float | None] | None:
 
 
 #: the note a forced send is recorded with (the review's 质检 table lists them)
-FORCED_NOTE = "强制发送，含违禁用语："
+FORCED_NOTE = FORCED_SEND_NOTE
 
 
 class ActionError(Exception):

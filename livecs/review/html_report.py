@@ -162,6 +162,7 @@ class HtmlReport:
             self._complaints(),
             self._coupons(),
             self._moderation(),
+            self._quality(),
             self._footer(),
             "</body></html>",
         ]
@@ -378,6 +379,28 @@ class HtmlReport:
         spam = fmt_int(self.d.summary.spam)
         note = f"<p class='note'>{esc(totals or '没有审核操作')}；违规/引流评论 {spam} 条。</p>"
         return "<h2>审核操作</h2>" + note + self._actions(self.d.moderation, with_rule=False)
+
+    def _quality(self) -> str:
+        """质检: edited replies (before → after), forced sends and replies carrying an error-level term."""
+        t = self.d.quality_totals
+        kinds = {"edit": "改写", "forced": "强制发送", "term": "含违禁用语"}
+        note = (
+            f"<p class='note' id='quality-totals'>改写建议 {fmt_int(t.get('edit', 0))} 次，强制发送 "
+            f"{fmt_int(t.get('forced', 0))} 次，其他含违禁用语的回复 {fmt_int(t.get('term', 0))} 条。</p>"
+        )
+        rows = [
+            [
+                esc(self._time(q.ts)),
+                esc(q.operator),
+                esc(kinds.get(q.kind, q.kind)),
+                self._text(q.before) if q.before else "–",
+                self._text(q.after),
+                esc(q.terms or "–"),
+            ]
+            for q in self.d.quality
+        ]
+        table = _table(["时间", "操作员", "类型", "原建议", "发出/改后", "违禁用语"], rows)
+        return "<h2>质检</h2>" + note + table.replace("<table>", '<table id="quality">', 1)
 
     def _footer(self) -> str:
         limits = "、".join(f"{PRIORITY_ZH.get(p, p)} {fmt_seconds(s)}" for p, s in self.s.sla_s.items())

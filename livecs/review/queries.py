@@ -124,6 +124,19 @@ class ActionRow:
     text: str
 
 
+@dataclass(frozen=True)
+class QualityRow:
+    """One line of the 质检 table: an edited suggestion (before → after), a forced send, or a reply that
+    went out carrying an error-level term (广告法, 禁忌语)."""
+
+    ts: float
+    operator: str
+    kind: str  # edit | forced | term
+    before: str
+    after: str
+    terms: str
+
+
 @dataclass
 class ReviewData:
     """Everything the HTML report shows (already aggregated; small)."""
@@ -151,6 +164,8 @@ class ReviewData:
     moderation_totals: dict[str, int]
     buy_by_product: dict[str, int]
     coupon_stock: CouponStock | None = None  # coupons against the library's stock (set by build_review)
+    quality: list[QualityRow] = field(default_factory=list)
+    quality_totals: dict[str, int] = field(default_factory=dict)  # edit / forced / term -> count
 
 
 def open_db(path: str | Path, settings: ReviewSettings | None = None) -> sqlite3.Connection:
@@ -645,6 +660,43 @@ class ReviewReader:
         }
         return rows, totals
 
+    def quality(self) -> tuple[list[QualityRow], dict[str, int]]:
+        """The 质检 table: edited replies with the suggestion they replaced, forced sends (a reply sent
+        although it carried an error-level term) and every sent reply that carries such a term."""
+        from livecs.scripts.terms import FORCED_SEND_NOTE, term_gate
+
+        c, sid = self.conn, self.sid
+        gate = term_gate()
+        rows: list[QualityRow] = []
+        totals = {"edit": 0, "forced": 0, "term": 0}
+        edits = c.execute(
+            "SELECT a.ts, a.operator, a.text, (SELECT s.reply FROM suggestions s "
+            "WHERE s.session_id=a.session_id AND (s.suggestion_id=a.target_id OR s.comment_id=a.target_id "
+            "OR (s.cluster_id<>'' AND s.cluster_id=a.target_id)) ORDER BY s.score DESC LIMIT 1) "
+            "FROM actions a WHERE a.session_id=? AND a.kind='edit' ORDER BY a.ts",
+            (sid,),
+        ).fetchall()
+        for ts, operator, after, before in edits:
+            totals["edit"] += 1
+            rows.append(QualityRow(ts, operator, "edit", before or "", after, "、".join(gate.hits(after))))
+        # a send is recorded once per delivery attempt: one row per send (its first record)
+        sends = c.execute(
+            "SELECT MIN(ts), operator, text, note FROM actions WHERE session_id=? AND kind='send' "
+            "GROUP BY CASE WHEN instr(action_id, '.') > 0 "
+            "THEN substr(action_id, 1, instr(action_id, '.') - 1) ELSE action_id END ORDER BY 1",
+            (sid,),
+        ).fetchall()
+        for ts, operator, text, note in sends:
+            terms = "、".join(gate.hits(text))
+            if str(note).startswith(FORCED_SEND_NOTE):
+                totals["forced"] += 1
+                rows.append(QualityRow(ts, operator, "forced", "", text, terms))
+            elif terms:
+                totals["term"] += 1
+                rows.append(QualityRow(ts, operator, "term", "", text, terms))
+        rows.sort(key=lambda r: r.ts)
+        return rows[: self.settings.table_rows], totals
+
     def collect(self) -> ReviewData:
         """All aggregates of the report (the TEMP tables are built first)."""
         self.prepare()
@@ -660,6 +712,7 @@ class ReviewReader:
         complaints, complaints_answered = self.complaints()
         coupons, coupon_totals = self.coupons()
         moderation, moderation_totals = self.moderation()
+        quality, quality_totals = self.quality()
         return ReviewData(
             meta=self.meta,
             summary=summary,
@@ -683,6 +736,8 @@ class ReviewReader:
             moderation=moderation,
             moderation_totals=moderation_totals,
             buy_by_product=self.orders_by_product(),
+            quality=quality,
+            quality_totals=quality_totals,
         )
 
     # -- streams for the exports ------------------------------------------------------------------------

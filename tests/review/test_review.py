@@ -458,3 +458,59 @@ def test_empty_session_renders(tmp_path: Path) -> None:
 def test_pii_nickname_not_in_report_tables(masked_review: ReviewResult) -> None:
     html = _file(masked_review, "report.html").read_text(encoding="utf-8")
     assert PII_NICK not in html and "王" in html  # the masked nickname (王*…7) is shown
+
+
+def test_quality_table_lists_edits_forced_sends_and_term_hits(tmp_path: Path) -> None:
+    """Issue 12: the review's 质检 table — an edited suggestion (before → after), a forced send and a reply
+    that went out carrying an error-level term."""
+    from livecs.review.synth import synthesize
+    from livecs.scripts.terms import FORCED_SEND_NOTE
+
+    db = tmp_path / "q.db"
+    comp = synthesize(db, 200, seed=5, duration_s=600)
+    t0 = comp.first_ts + 30
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (comp.session_id, "q-s1", comp.room, "q-c1", "", "P1", "price_this", "亲，1号到手129元", "", 0.9,
+             "[]", "", t0),
+        )  # fmt: skip
+        actions = [
+            ("q-a1", "edit", "q-c1", t0 + 1, "亲，1号今天到手129元，领券再减", "", ""),
+            ("q-a2.1", "send", "q-c1", t0 + 2, "亲，1号今天到手129元，领券再减", "attempt 1/3", "sent"),
+            (
+                "q-a3.1",
+                "send",
+                "q-c2",
+                t0 + 3,
+                "全网最低价，冲",
+                FORCED_SEND_NOTE + "全网最低价; attempt 1/3",
+                "failed",
+            ),
+            (
+                "q-a3.2",
+                "send",
+                "q-c2",
+                t0 + 4,
+                "全网最低价，冲",
+                FORCED_SEND_NOTE + "全网最低价; attempt 2/3",
+                "sent",
+            ),
+            ("q-a4.1", "send", "q-c3", t0 + 5, "国家级工艺，放心拍", "attempt 1/3", "sent"),
+        ]
+        for aid, kind, target, ts, text, note, status in actions:
+            conn.execute(
+                "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (comp.session_id, aid, comp.room, "alice", kind, target, ts, text, note, "", "", status),
+            )
+    conn.close()
+    res = build_review(db, "latest", tmp_path / "out", "html", mask=False)
+    html = _file(res, "report.html").read_text(encoding="utf-8")
+    assert "<h2>质检</h2>" in html
+    section = html.split('<table id="quality">', 1)[1].split("</table>", 1)[0]
+    assert "亲，1号到手129元" in section and "领券再减" in section  # before → after
+    assert section.count("强制发送") == 1  # one forced send, not one per delivery attempt
+    assert "全网最低价" in section and "国家级" in section
+    totals = html.split("id='quality-totals'>", 1)[1].split("</p>", 1)[0]
+    assert "强制发送 1 次" in totals and "其他含违禁用语的回复 1 条" in totals
