@@ -15,6 +15,7 @@ import json
 import random
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,133 @@ def evaluate(matcher: ScriptMatcher, pairs: list[Pair], triager: Triager, triage
             )
     n = len(pairs)
     return EvalResult(hit1 / n if n else 0.0, hit3 / n if n else 0.0, n, triage_name, misses)
+
+
+# --- real questions ----------------------------------------------------------------------------------
+#: The label file of a real room's library directory (``scripts_library/real_rooms/<room>/labels.jsonl``).
+REAL_LABELS_FILE = "labels.jsonl"
+NONE_LABEL = "none"
+#: The link assumed on air while a real room's questions are replayed (the room's main product).
+REAL_ON_AIR = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RealPair:
+    """A real question's label, keyed by room and row of the rooms file with a short hash of its text (the
+    text itself never enters the repository): the scripts that should answer it (``none``: no script can),
+    and the products it is about (empty: whatever is on air)."""
+
+    room: str
+    row: int
+    text_sha1: str
+    expected: tuple[str, ...]
+    products: tuple[int, ...] = ()
+    on_air: int | None = REAL_ON_AIR
+
+
+def load_real_labels(path: str | Path) -> list[RealPair]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        expected = obj["expected"]
+        products = obj.get("product") or []
+        out.append(
+            RealPair(
+                str(obj["room"]),
+                int(obj["row"]),
+                str(obj["text_sha1"]),
+                tuple(expected) if isinstance(expected, list) else (str(expected),),
+                tuple(int(p) for p in (products if isinstance(products, list) else [products])),
+                obj.get("on_air", REAL_ON_AIR),
+            )
+        )
+    return out
+
+
+def join_real(
+    pairs: list[RealPair], rooms_file: str | Path
+) -> tuple[list[tuple[RealPair, str]], Counter[str]]:
+    """The labelled questions with their text from the rooms file; labels whose row is missing or whose text
+    hash differs (the file changed) are counted and skipped."""
+    from livecs.triage.rooms import read_rooms, text_hash
+
+    rows = {(r.room, r.row): r.text for r in read_rooms(rooms_file)}
+    joined: list[tuple[RealPair, str]] = []
+    skipped: Counter[str] = Counter()
+    for pair in pairs:
+        text = rows.get((pair.room, pair.row))
+        if text is None:
+            skipped["row_not_in_file"] += 1
+        elif text_hash(text) != pair.text_sha1:
+            skipped["text_changed"] += 1
+        else:
+            joined.append((pair, text))
+    return joined, skipped
+
+
+@dataclass(slots=True)
+class RealResult:
+    """Top-1/top-3 on real questions, and the shares of answers that must not happen: a reply about another
+    product than the one asked about, and an answer where no script can answer (an invented answer)."""
+
+    n: int
+    top1: float
+    top3: float
+    wrong_product: float
+    invented: float
+    triage: str
+    skipped: dict[str, int] = field(default_factory=dict)
+    misses: list[dict[str, object]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "top1": round(self.top1, DIGITS),
+            "top3": round(self.top3, DIGITS),
+            "wrong_product": round(self.wrong_product, DIGITS),
+            "invented": round(self.invented, DIGITS),
+            "triage": self.triage,
+            "skipped": self.skipped,
+        }
+
+
+def evaluate_real(
+    matcher: ScriptMatcher, joined: list[tuple[RealPair, str]], triager: Triager, triage_name: str
+) -> RealResult:
+    hit1 = hit3 = wrong = invented = 0
+    misses: list[dict[str, object]] = []
+    for i, (pair, text) in enumerate(joined):
+        comment = comment_for(text, i, room=pair.room)
+        triage = triager(comment, EVAL_NOW)
+        suggestions = matcher.match(comment, triage, on_air=pair.on_air, k=TOP_K, now=EVAL_NOW)
+        ids = [s.script_id or NONE_LABEL for s in suggestions] or [NONE_LABEL]
+        top = ids[0]
+        if top in pair.expected:
+            hit1 += 1
+        if any(x in pair.expected for x in ids[:TOP_K]):
+            hit3 += 1
+        answered = top != NONE_LABEL
+        if answered and top not in pair.expected and NONE_LABEL in pair.expected:
+            invented += 1
+        named = matcher.product_named(comment, triage, suggestions[0], pair.on_air) if answered else None
+        if named is not None and pair.products and named.link not in pair.products:
+            wrong += 1
+        if top not in pair.expected:
+            misses.append(
+                {"room": pair.room, "row": pair.row, "q": text, "expected": list(pair.expected), "got": ids}
+            )
+    n = len(joined)
+    return RealResult(
+        n,
+        hit1 / n if n else 0.0,
+        hit3 / n if n else 0.0,
+        wrong / n if n else 0.0,
+        invented / n if n else 0.0,
+        triage_name,
+        misses=misses,
+    )
 
 
 # --- speed ------------------------------------------------------------------------------------------

@@ -711,6 +711,22 @@ class ScriptMatcher:
         """Ranked scripts for raw text without filling (``intent=None``: every script counts equally)."""
         return list(self._ranking(normalize(text), intent, sentiment, on_air).ranked)
 
+    def product_named(
+        self, comment: Comment, triage: Triage, suggestion: Suggestion, on_air: int | None = None
+    ) -> Product | None:
+        """The product ``suggestion`` (made by :meth:`match` for this comment) talks about, or None when its
+        reply names no product (a script without product variables, the 无匹配话术 card) — for evaluation."""
+        link = self.library.on_air_link if on_air is None else on_air
+        ranking = self._ranking(
+            normalize(triage.normalized or comment.text), triage.intent, triage.sentiment, link
+        )
+        if suggestion.script_id.startswith(GAP_SCRIPT_PREFIX):
+            return ranking.gap.product if ranking.gap is not None else None
+        for c in self._compiled:
+            if c.script_id == suggestion.script_id:
+                return ranking.product if c.needs_product else None
+        return None
+
     def script_of(self, ranked: Ranked) -> Script:
         return self._compiled[ranked.slot].script
 
