@@ -265,7 +265,7 @@ MAX_OFFERED = 3
 #: "this one": the product on air, whatever kind of product the comment names
 THIS_ONE = ("这个", "这款", "这件", "这条", "这套", "主播身上", "主播穿的")
 #: a styling question names other kinds of product without asking for them ("配什么鞋")
-STYLING = ("配什么", "搭什么", "怎么搭", "怎么配", "搭配")
+STYLING = ("搭", "配什么", "怎么配", "可以配", "能配", "配裤", "配裙", "配鞋", "配短裤")
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +326,9 @@ class QuestionFacts:
         found so far (``link 3``, ``alias 阔腿裤``, ``on air 1`` or empty)."""
         explicit = how.startswith(("link", "alias"))
         this_one = any(w in text for w in THIS_ONE)
-        if not explicit and not this_one and not any(w in text for w in STYLING):
+        if any(w in text for w in STYLING):  # other garments named for styling are not asked for
+            return product, how, None
+        if not explicit and not this_one:
             word = next((w for w in self._words if w in text), None)
             if word is not None:
                 having = self._with_word(word)

@@ -77,8 +77,9 @@ SERVICE_INTENTS = frozenset(
         Intent.COMPLAINT,
     }
 )
-#: Intents whose fallback script is an acknowledgement, not an answer: it may stand when nothing else matches.
-ACKNOWLEDGING_INTENTS = frozenset({Intent.COMPLAINT, Intent.CHITCHAT, Intent.SPAM, Intent.BUY_SIGNAL})
+#: Intents whose fallback script (an apology, a warning) may stand when nothing else matches; other fallbacks
+#: answer only on evidence of their own (a keyword or an example).
+ACKNOWLEDGING_INTENTS = frozenset({Intent.COMPLAINT, Intent.SPAM})
 #: Scripts that only cheer or chat: never the answer to a negative comment about a service.
 UPBEAT_INTENTS = frozenset({Intent.CHITCHAT, Intent.BUY_SIGNAL})
 #: Intents for which a catalogue gap (a colour, a size, a product the shop does not sell) is the answer.
@@ -310,6 +311,8 @@ class ScriptMatcher:
                 self._by_intent[intent].append(idx)
                 if script.fallback:
                     self._fallbacks[intent].append(idx)
+        # a script answering a question about products: a catalogue gap is its answer too
+        self._gap_script = [bool(set(c.script.intents) & GAP_INTENTS) for c in self._compiled]
         self._upbeat = [
             Intent.BUY_SIGNAL in c.script.intents
             or (c.script.fallback and set(c.script.intents) <= UPBEAT_INTENTS)
@@ -512,8 +515,7 @@ class ScriptMatcher:
                     clock,
                 )
             )
-        needs_product = bool(ranked) and self._compiled[ranked[0].slot].needs_product
-        if gap is not None and intent in GAP_INTENTS and (needs_product or gap.kind in ("colour", "size")):
+        if gap is not None and (intent in GAP_INTENTS or (bool(ranked) and self._gap_script[ranked[0].slot])):
             told = self._gap_suggestion(gap, comment, triage, resolve, frame, clock)
             if told is not None:
                 return [told, *out][:k]
