@@ -87,6 +87,8 @@ GAP_INTENTS = frozenset(
     {Intent.PRODUCT, Intent.PRICE_PROMO, Intent.BUY_SIGNAL, Intent.LOGISTICS, Intent.ORDER}
 )
 NO_MATCH_ID = ""
+#: How a product the comment itself names is explained in ``why`` (else it is the product on air).
+NAMED_PRODUCT = ("link", "alias", "product word", "colour")
 CANDIDATE_PREFIX = "候选 "
 GAP_SCRIPT_PREFIX = "catalogue."
 TERM_NOTE = "含违禁词「{term}」，已隐藏"
@@ -203,8 +205,9 @@ class _IntentView:
 
 #: The parts of a suggestion at one position of a ranking that do not depend on the comment: bound reply and
 #: on-air templates, whether the script is empathetic, ``why`` (copied into each suggestion), script id and
-#: rounded score. A plain tuple: built once per cached ranking and position, unpacked on every match.
-_Prepared = tuple[CompiledTemplate, CompiledTemplate, bool, list[str], str, float]
+#: rounded score, and the product it talks about. A plain tuple: built once per cached ranking and position,
+#: unpacked on every match.
+_Prepared = tuple[CompiledTemplate, CompiledTemplate, bool, list[str], str, float, Product | None]
 
 
 class _Ranking:
@@ -317,6 +320,10 @@ class ScriptMatcher:
             Intent.BUY_SIGNAL in c.script.intents
             or (c.script.fallback and set(c.script.intents) <= UPBEAT_INTENTS)
             for c in self._compiled
+        ]
+        by_key = {**{p.sku: p for p in library.products}, **{str(p.link): p for p in library.products}}
+        self._own_product = [
+            by_key.get(c.script.products[0]) if len(c.script.products) == 1 else None for c in self._compiled
         ]
         self._damping = [self.settings.fallback_damping if c.script.fallback else 1.0 for c in self._compiled]
         self._static_values = self._build_static_values()
@@ -481,16 +488,21 @@ class ScriptMatcher:
         cluster_id = triage.cluster_id
         coupon_id = coupon.rule.id if coupon else ""
         coupon_reasons = coupon.reasons if coupon is not None else None
-        product = ranking.product
         out: list[Suggestion] = []
         blocked: list[str] = []
         answers: bool | None = None  # whether the first suggestion kept answers the question
-        for position, (reply_template, on_air_template, empathetic, why, script_id, score) in enumerate(
-            prepared if len(prepared) == n else prepared[:n]
-        ):
+        for position, (
+            reply_template,
+            on_air_template,
+            empathetic,
+            why,
+            script_id,
+            score,
+            about,
+        ) in enumerate(prepared if len(prepared) == n else prepared[:n]):
             reply = reply_template.render(resolve, rng)
             on_air_line = on_air_template.render(resolve, rng) if on_air_template.pattern else ""
-            on_air_line = self._answer_line(intent, product, on_air_line)
+            on_air_line = self._answer_line(intent, about, on_air_line)
             if frame and not empathetic:
                 reply = self._compose(reply, triage.emotion, resolve)
             hits = self.gate.hits(reply) or self.gate.hits(on_air_line)
@@ -726,7 +738,12 @@ class ScriptMatcher:
             return ranking.gap.product if ranking.gap is not None else None
         for c in self._compiled:
             if c.script_id == suggestion.script_id:
-                return ranking.product if c.needs_product else None
+                if not c.needs_product:
+                    return None
+                own = self._own_product[c.index]
+                if own is not None and not ranking.product_why.startswith(NAMED_PRODUCT):
+                    return own
+                return ranking.product
         return None
 
     def script_of(self, ranked: Ranked) -> Script:
@@ -921,19 +938,27 @@ class ScriptMatcher:
         view = ranking.view
         compiled = self._compiled
         bound_cache = self._bound
+        named = ranking.product_why.startswith(NAMED_PRODUCT)
         for rank in ranking.ranked[len(out) : n]:
             c = compiled[rank.slot]
-            key = (c.index, link)
+            about, about_link, note = product, link, product_note
+            own = self._own_product[c.index]
+            if own is not None and own is not product and not named:
+                # a script written for one product answers about it unless the comment named another
+                about, about_link, note = own, own.link, f"product: scope {own.link}"
+            key = (c.index, about_link)
             bound = bound_cache.get(key)
             if bound is None:
-                static = self._static_values[link]
+                static = self._static_values[about_link]
                 bound = bound_cache[key] = (c.reply.bind(static), c.on_air.bind(static))
             why = _why_list(rank, view)
-            if product_note:
-                why.append(product_note)
+            if note:
+                why.append(note)
             elif c.needs_product:
                 why.append(NO_PRODUCT_NOTE)
-            out.append((bound[0], bound[1], c.empathetic, why, c.script_id, round(rank.score, SCORE_DIGITS)))
+            out.append(
+                (bound[0], bound[1], c.empathetic, why, c.script_id, round(rank.score, SCORE_DIGITS), about)
+            )
         return out
 
     def _build_static_values(self) -> dict[int | None, dict[str, str]]:

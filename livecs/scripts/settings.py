@@ -140,7 +140,7 @@ class AnswerSettings(_Section):
     #: product words that name a kind of product (a word no product carries gets "这场没有…")
     product_words: list[str] = Field(
         default_factory=lambda: (
-            "卫衣 羽绒服 棉服 夹克 西装 马甲 背心 短袖 短裤 裙子 裤子 外套 衬衫 毛衣 T恤 "
+            "卫衣 羽绒服 棉服 夹克 西装 西裤 马甲 背心 短袖 短裤 裙子 裤子 外套 衬衫 毛衣 T恤 "
             "连衣裙 半身裙 牛仔裤 风衣 大衣 开衫 针织衫 打底衫 睡衣 内衣 袜子 鞋 包包 "
             "帽子 围巾 皮衣 睡衣 项链 唇膏 沐浴露 洗发水 面膜 口红 粉底 眼霜 防晒霜 "
             "精华 面霜 洗面奶"

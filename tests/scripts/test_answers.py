@@ -194,3 +194,18 @@ def test_suggestion_never_carries_an_error_level_term(apparel_library: Library) 
     assert any("全网最低价" in w for s in out for w in s.why)  # the hidden script is named on the card
     stock = _match(m, "还剩多少件", Intent.PRODUCT)
     assert all("锁库存" not in s.reply for s in stock)
+
+
+def test_script_written_for_one_product_answers_about_it() -> None:
+    """防晒 is 5号's attribute: asked while 1号 (jeans) is on air, the answer is about 5号, not the jeans."""
+    from livecs.scripts.validate import load_files
+
+    from .conftest import ROOT
+
+    lib = load_files([ROOT / "scripts_library" / "real_rooms" / "meidatu" / "library.yaml"]).library
+    assert lib is not None
+    m = ScriptMatcher(lib, rng=random.Random(2))
+    best = _match(m, "这件能防晒吗", Intent.PRODUCT, on_air=1)[0]
+    assert best.script_id == "sun_protection"
+    assert "5号冰丝防晒开衫" in best.reply and "牛仔裤" not in best.reply
+    assert "product: scope 5" in best.why
