@@ -86,6 +86,7 @@ SECURITY_HEADERS = {
 MAX_TOKEN_CHARS = 256
 MAX_ACTION_TEXT = 500
 MAX_UPLOAD_FILES = 10
+MAX_VERSION_NAME_BYTES = 400  # a version name field: read at most this much
 WS_MAX_MSG_BYTES = 64 * 1024
 WS_COMMAND_MAX_CHARS = 1024
 QUEUE_VIEWS = ("all", "mine", "unassigned")
@@ -419,6 +420,7 @@ async def merchant_upload(request: web.Request) -> web.StreamResponse:
     limit = request.app[SETTINGS].upload_max_bytes
     files: list[tuple[str, bytes]] = []
     activate = False
+    name = ""
     try:
         reader = await request.multipart()
     except (AssertionError, ValueError):
@@ -428,6 +430,9 @@ async def merchant_upload(request: web.Request) -> web.StreamResponse:
             continue
         if part.name == "activate":
             activate = (await part.text()).strip().lower() in {"1", "true", "on", "yes"}
+            continue
+        if part.name == "name":
+            name = (await part.read_chunk(MAX_VERSION_NAME_BYTES)).decode("utf-8", "replace").strip()[:80]
             continue
         if part.name != "file" or not part.filename:
             continue
@@ -443,7 +448,7 @@ async def merchant_upload(request: web.Request) -> web.StreamResponse:
     merchant = request.app[MERCHANT]
     try:
         result = await asyncio.get_running_loop().run_in_executor(
-            None, merchant.upload, files, user, activate
+            None, merchant.upload, files, user, activate, name
         )
     except MerchantError as exc:
         return _error(exc.status, exc.zh, exc.en)

@@ -35,7 +35,9 @@ class MerchantError(Exception):
 
 
 class MerchantBackend(Protocol):
-    def upload(self, files: list[tuple[str, bytes]], by: str, activate: bool = False) -> dict[str, Any]: ...
+    def upload(
+        self, files: list[tuple[str, bytes]], by: str, activate: bool = False, name: str = ""
+    ) -> dict[str, Any]: ...
     def versions(self) -> list[dict[str, Any]]: ...
     def activate(self, version: str, by: str, override_reason: str = "") -> dict[str, Any]: ...
     def rollback(self, by: str) -> dict[str, Any]: ...
@@ -58,10 +60,12 @@ class RegistryBackend:
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         return cls(LibraryRegistry(db_path))
 
-    def upload(self, files: list[tuple[str, bytes]], by: str, activate: bool = False) -> dict[str, Any]:
+    def upload(
+        self, files: list[tuple[str, bytes]], by: str, activate: bool = False, name: str = ""
+    ) -> dict[str, Any]:
         if not files:
             raise MerchantError("请选择要上传的文件", "no file uploaded", 400)
-        result = self.registry.upload(files, uploaded_by=by)
+        result = self.registry.upload(files, uploaded_by=by, name=name)
         issues = [i.to_dict() for i in result.issues]
         out: dict[str, Any] = {
             "ok": result.version_id is not None,
@@ -106,6 +110,8 @@ class RegistryBackend:
                     "products": len(lib.products),
                     "coupons": len(lib.coupons),
                     "terms": blocked_terms(lib, self.registry.config),
+                    "version_name": v.name,
+                    "diff": None if v.active else self.registry.diff(v.version_id),
                 }
             )
         return out

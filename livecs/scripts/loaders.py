@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -168,6 +169,20 @@ TRIGGER_PREFIX = "trigger_"
 LIST_JOIN = "|"
 MACRO_MEMBER = "vbaProject.bin"
 XLSX_SUFFIXES = (".xlsx",)
+#: Plain-text rules as other 场控 tools keep them: one ``关键词/同义词|回复`` per line, ``{a/b}`` variants.
+RULES_SUFFIXES = (".txt",)
+RULE_SEPARATORS = ("|", "｜")
+RULE_KEYWORD_SPLIT = re.compile(r"[/／、]")
+#: A rule's intent, guessed from its keywords and reply (first match wins, else 商品咨询).
+RULE_INTENT_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("after_sales", ("退货", "退款", "换货", "售后", "破损", "质量问题", "退换")),
+    ("logistics", ("发货", "快递", "物流", "包邮", "运费", "到货", "几天到")),
+    ("payment", ("付款", "支付", "分期", "花呗", "付不了")),
+    ("order", ("下单", "拍错", "改地址", "订单", "取消")),
+    ("price_promo", ("多少钱", "价格", "价", "优惠", "券", "便宜", "折扣", "满减", "活动", "福利")),
+    ("buy_signal", ("已拍", "拍了", "已下单")),
+    ("chitchat", ("欢迎", "来了", "晚上好", "关注", "点赞", "主播好")),
+)
 REFUSED_SUFFIXES = (".xlsm", ".xls", ".xlsb")
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 #: How deep field positions are recorded in YAML (item → rows → 0 → size).
@@ -240,6 +255,8 @@ def read_document(name: str, content: bytes, limits: Limits) -> RawDocument:
             _read_csv(doc, name, content, limits)
         elif suffix in XLSX_SUFFIXES:
             _read_xlsx(doc, content, limits)
+        elif suffix in RULES_SUFFIXES:
+            _read_rules(doc, content, limits)
         elif suffix in REFUSED_SUFFIXES:
             doc.error(
                 "format_refused",
@@ -249,8 +266,8 @@ def read_document(name: str, content: bytes, limits: Limits) -> RawDocument:
         else:
             doc.error(
                 "unknown_format",
-                f"不认识的文件类型 {suffix or '(无后缀)'}，请用 .yaml、.csv 或 .xlsx",
-                f"unknown file type {suffix or '(none)'}; use .yaml, .csv or .xlsx",
+                f"不认识的文件类型 {suffix or '(无后缀)'}，请用 .yaml、.csv、.xlsx 或 .txt（关键词|回复）",
+                f"unknown file type {suffix or '(none)'}; use .yaml, .csv, .xlsx or .txt (keywords|reply)",
             )
     except Exception as exc:  # never a traceback for the merchant: report and go on
         doc.error("unreadable", f"无法读取文件：{type(exc).__name__}", f"cannot read file: {exc!r}")
@@ -699,6 +716,73 @@ def _read_csv(doc: RawDocument, name: str, content: bytes, limits: Limits) -> No
     budget = _CellBudget(limits.max_cells)
     rows = _bounded_rows(doc, numbered, limits, budget, Location(doc.file))
     _table_to_items(doc, section, header, rows, Location(doc.file), limits)
+
+
+def _guess_intent(text: str) -> str:
+    for intent, cues in RULE_INTENT_CUES:
+        if any(c in text for c in cues):
+            return intent
+    return "product"
+
+
+def _read_rules(doc: RawDocument, content: bytes, limits: Limits) -> None:
+    """``关键词/同义词|回复`` lines (``#`` starts a comment): one script per line, its intent guessed from the
+    words (reported once, to be checked), the library named after the file unless another file names it."""
+    text = None
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        doc.error(
+            "encoding", "规则文件编码无法识别（请用 UTF-8）", "cannot decode the rules file (use UTF-8)"
+        )
+        return
+    items: list[RawItem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if number > limits.max_sheet_rows:
+            doc.error(
+                "too_many_rows",
+                f"行数超过上限 {limits.max_sheet_rows}",
+                f"more than {limits.max_sheet_rows} lines",
+                Location(doc.file, line=number),
+            )
+            return
+        line = raw.strip()
+        if not line or line.startswith(("#", "//")):
+            continue
+        loc = Location(doc.file, line=number)
+        cut = min((i for i in (line.find(sep) for sep in RULE_SEPARATORS) if i >= 0), default=-1)
+        if cut < 0:
+            doc.error(
+                "rule_format", "缺少 | 分隔（格式：关键词/同义词|回复）", "no | (format: keywords|reply)", loc
+            )
+            continue
+        words = [w.strip() for w in RULE_KEYWORD_SPLIT.split(line[:cut]) if w.strip()]
+        reply = line[cut + 1 :].strip()
+        if not words or not reply:
+            doc.error("rule_format", "关键词和回复都不能为空", "keywords and reply must both be given", loc)
+            continue
+        data = {
+            "id": f"rule{number}",
+            "intents": [_guess_intent("".join(words) + reply)],
+            "keywords": words,
+            "reply": reply,
+            "tags": ["规则导入"],
+        }
+        items.append(RawItem(data, loc, {"keywords": loc, "reply": loc, "intents": loc}))
+    if not items:
+        doc.warning("empty_file", "文件里没有规则", "no rules in the file")
+        return
+    doc.sections["scripts"] = items
+    doc.sections["library"] = [RawItem({"name": Path(doc.file).stem or "rules"}, Location(doc.file))]
+    doc.warning(
+        "rules_intent_guessed",
+        f"从规则文本导入 {len(items)} 条话术：意图按关键词推断、没有口播词，请核对",
+        f"{len(items)} scripts imported from rules: intents guessed from the words, no on-air lines",
+    )
 
 
 def _read_xlsx(doc: RawDocument, content: bytes, limits: Limits) -> None:

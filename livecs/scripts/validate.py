@@ -29,7 +29,14 @@ from livecs.scripts.library import (
     Script,
     SizeChart,
 )
-from livecs.scripts.loaders import LIST_SECTIONS, RawDocument, RawItem, read_document, read_path
+from livecs.scripts.loaders import (
+    LIST_SECTIONS,
+    RULES_SUFFIXES,
+    RawDocument,
+    RawItem,
+    read_document,
+    read_path,
+)
 from livecs.scripts.report import Issue, Location, has_errors
 from livecs.scripts.settings import ScriptsConfig, default_config
 
@@ -181,6 +188,7 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
     valid: dict[str, list[tuple[Any, RawItem]]] = {s: [] for s in LIST_SECTIONS}
     info: LibraryInfo | None = None
     info_item: RawItem | None = None
+    info_from_rules = False
     variables: dict[str, str] = {}
     for doc in docs:
         for section, items in doc.sections.items():
@@ -190,6 +198,12 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
                     candidate = LibraryInfo.model_validate(item.data)
                 except ValidationError as exc:
                     issues.extend(_pydantic_issues(exc, item, "library"))
+                    continue
+                from_rules = item.location.file.lower().endswith(RULES_SUFFIXES)
+                if info is not None and candidate != info and from_rules:
+                    continue  # a rules file's name is only a default: another file's library wins
+                if info is not None and candidate != info and info_from_rules:
+                    info, info_item, info_from_rules = candidate, item, False
                     continue
                 if info is not None and candidate != info:
                     issues.append(
@@ -201,7 +215,7 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
                             item.location,
                         )
                     )
-                info, info_item = candidate, item
+                info, info_item, info_from_rules = candidate, item, from_rules
             elif section == "variables":
                 item = items[0]
                 for name, value in item.data.items():
@@ -240,11 +254,31 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
                     variables[str(name)] = "" if value is None else str(value)
             else:
                 model = SECTION_MODELS[section]
+                absent = _absent_columns(model, items)
+                for name in absent:  # once per file and column, not once per row
+                    first = items[0].location
+                    issues.append(
+                        Issue(
+                            "error",
+                            "missing_column",
+                            f"缺少列 {name}",
+                            f"missing column {name}",
+                            Location(
+                                first.file,
+                                first.sheet,
+                                HEADER_LINE if first.sheet or _tabular(first) else None,
+                                name,
+                            ),
+                        )
+                    )
                 for item in items:
                     raw = item.data.get("id") or item.data.get("sku")
                     raw_id = str(raw) if raw is not None and _is_scalar(raw) else f"#{item.location.line}"
+                    data = item.data
+                    if absent:  # stand-ins for the missing column, so the row's other problems still show
+                        data = {**data, **{n: _stand_in(n, item) for n in absent}}
                     try:
-                        obj = model.model_validate(item.data)
+                        obj = model.model_validate(data)
                     except ValidationError as exc:
                         issues.extend(_pydantic_issues(exc, item, raw_id))
                         continue
@@ -277,6 +311,33 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
         issues.extend(_pydantic_issues(exc, loc_item, "library"))
         return LoadResult(None, _cap(issues, cfg), item_sources)
     return LoadResult(library, _cap(issues, cfg), item_sources)
+
+
+#: The header row of a CSV file or sheet: where a missing column is reported.
+HEADER_LINE = 1
+#: Values that stand in for a required column missing from a whole file: the rows' other fields are still
+#: validated and linted (the library itself is refused: the missing column is an error).
+_STAND_INS: dict[str, Any] = {"intents": ["chitchat"], "reply": "-", "name": "-", "price": 0, "rows": []}
+
+
+def _tabular(loc: Location) -> bool:
+    return loc.file.lower().endswith((".csv", ".xlsx"))
+
+
+def _absent_columns(model: Any, items: list[RawItem]) -> list[str]:
+    """Required fields that no item of a file's section has (a column missing from the sheet)."""
+    if not items:
+        return []
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    return [name for name in required if all(name not in item.data for item in items)]
+
+
+def _stand_in(name: str, item: RawItem) -> Any:
+    if name in _STAND_INS:
+        return _STAND_INS[name]
+    if name == "link":
+        return item.location.line or 1
+    return f"row{item.location.line or 0}"
 
 
 def _shown(value: Any) -> str:

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS library_versions (
     sha256 TEXT NOT NULL,
     label TEXT NOT NULL DEFAULT '',
     warnings INTEGER NOT NULL DEFAULT 0,
-    library_json TEXT NOT NULL
+    library_json TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS library_activations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,6 +51,43 @@ CREATE TABLE IF NOT EXISTS library_activations (
 CREATE INDEX IF NOT EXISTS library_activations_shop ON library_activations(shop, id);
 """
 SQLITE_TIMEOUT_S = 10.0
+VERSION_NAME_MAX = 80
+#: What a diff lists per section (the rest is counted).
+DIFF_LISTED = 20
+
+
+def diff_libraries(old: Library | None, new: Library) -> dict[str, dict[str, list[str]]]:
+    """What ``new`` changes against ``old`` (the active version): per section the ids added, removed and
+    changed; a product's price and stock changes are spelled out (``NY-D01 价格 129→119``)."""
+    sections: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+        "scripts": ({s.id: s for s in old.scripts} if old else {}, {s.id: s for s in new.scripts}),
+        "products": ({p.sku: p for p in old.products} if old else {}, {p.sku: p for p in new.products}),
+        "coupons": ({c.id: c for c in old.coupons} if old else {}, {c.id: c for c in new.coupons}),
+    }
+    out: dict[str, dict[str, list[str]]] = {}
+    for section, (before, after) in sections.items():
+        changed: list[str] = []
+        for key in after.keys() & before.keys():
+            a, b = before[key], after[key]
+            if a == b:
+                continue
+            detail = key
+            if section == "products":
+                parts = [
+                    f"{label} {getattr(a, attr):g}→{getattr(b, attr):g}"
+                    for attr, label in (("price", "价格"), ("stock", "库存"))
+                    if getattr(a, attr) != getattr(b, attr)
+                    and getattr(b, attr) is not None
+                    and getattr(a, attr) is not None
+                ]
+                detail = " ".join([key, *parts])
+            changed.append(detail)
+        out[section] = {
+            "added": sorted(after.keys() - before.keys())[:DIFF_LISTED],
+            "removed": sorted(before.keys() - after.keys())[:DIFF_LISTED],
+            "changed": sorted(changed)[:DIFF_LISTED],
+        }
+    return out
 
 
 def blocked_terms(library: Library, config: ScriptsConfig | None = None) -> list[str]:
@@ -100,6 +138,7 @@ class VersionInfo:
     label: str
     warnings: int
     active: bool
+    name: str = ""
 
 
 class LibraryRegistry:
@@ -126,6 +165,9 @@ class LibraryRegistry:
             columns = {r[1] for r in db.execute("PRAGMA table_info(library_activations)")}
             if "reason" not in columns:  # a file written before overrides were recorded
                 db.execute("ALTER TABLE library_activations ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+            columns = {r[1] for r in db.execute("PRAGMA table_info(library_versions)")}
+            if "name" not in columns:  # a file written before versions had names
+                db.execute("ALTER TABLE library_versions ADD COLUMN name TEXT NOT NULL DEFAULT ''")
         active = self._last_activation()
         if active is not None:
             self._swap(active, self._build(active))
@@ -162,22 +204,36 @@ class LibraryRegistry:
     def versions(self) -> list[VersionInfo]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT id, created_at, uploaded_by, sources, label, warnings FROM library_versions "
+                "SELECT id, created_at, uploaded_by, sources, label, warnings, name FROM library_versions "
                 "WHERE shop = ? ORDER BY id",
                 (self.shop,),
             ).fetchall()
         return [
             VersionInfo(
-                int(r[0]), float(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), r[0] == self._active_id
+                int(r[0]),
+                float(r[1]),
+                str(r[2]),
+                str(r[3]),
+                str(r[4]),
+                int(r[5]),
+                r[0] == self._active_id,
+                str(r[6]),
             )
             for r in rows
         ]
 
     # --- writing -----------------------------------------------------------------------------------------
     def upload(
-        self, files: Iterable[tuple[str, bytes]], *, uploaded_by: str = "", now: float | None = None
+        self,
+        files: Iterable[tuple[str, bytes]],
+        *,
+        uploaded_by: str = "",
+        now: float | None = None,
+        name: str = "",
     ) -> UploadResult:
-        """Validate + lint uploaded files; store a new version when error-free (not activated)."""
+        """Validate + lint uploaded files; store a new version when error-free (not activated). ``name``
+        (default: the library's name and version) is what the merchant page lists it by."""
+        version_name = name.strip()
         file_list = list(files)
         result = check_bytes(file_list, self.config)
         issues = list(result.issues)
@@ -185,27 +241,36 @@ class LibraryRegistry:
         if result.library is None or has_errors(blocking):
             return UploadResult(None, issues)
         digest = hashlib.sha256()
-        for name, content in file_list:
-            digest.update(name.encode())
+        for file_name, content in file_list:
+            digest.update(file_name.encode())
             digest.update(content)
         warnings = sum(1 for i in issues if i.severity == "warning")
         with self._lock, self._connect() as db:
             cur = db.execute(
                 "INSERT INTO library_versions (shop, created_at, uploaded_by, sources, sha256, label, "
-                "warnings, library_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "warnings, library_json, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self.shop,
                     time.time() if now is None else now,
                     uploaded_by,
-                    ", ".join(name for name, _ in file_list),
+                    ", ".join(file_name for file_name, _ in file_list),
                     digest.hexdigest(),
                     result.library.library.version,
                     warnings,
                     result.library.model_dump_json(),
+                    (
+                        version_name or f"{result.library.library.name} {result.library.library.version}"
+                    ).strip()[:VERSION_NAME_MAX],
                 ),
             )
             version_id = int(cur.lastrowid or 0)
         return UploadResult(version_id, issues, blocked_terms(result.library, self.config))
+
+    def diff(self, version_id: int) -> dict[str, dict[str, list[str]]]:
+        """:func:`diff_libraries` of a version against the active one."""
+        active = self._active_id
+        old = self.library(active) if active is not None else None
+        return diff_libraries(old, self.library(version_id))
 
     def upload_paths(self, paths: Iterable[str | Path], *, uploaded_by: str = "") -> UploadResult:
         return self.upload([(Path(p).name, Path(p).read_bytes()) for p in paths], uploaded_by=uploaded_by)

@@ -49,13 +49,31 @@
         var terms = (v.terms || []).length ?
           el("small", { class: "terms error", title: "广告法/禁忌用语：需管理员填写理由后强制启用" }, " 含违禁用语：" + v.terms.join("、")) : null;
         body.appendChild(el("tr", { class: v.active ? "active" : "" },
-          el("td", null, v.version), el("td", null, v.name + (v.library_version ? " " + v.library_version : "")),
+          el("td", null, v.version), el("td", null, v.version_name || (v.name + (v.library_version ? " " + v.library_version : ""))),
           el("td", null, (v.files || []).join("、")), el("td", null, String(v.scripts)), el("td", null, String(v.products)),
           el("td", null, String(v.coupons)), el("td", null, String(v.warnings)),
-          el("td", null, v.uploaded_by + " " + LC.fmtTime(v.uploaded_at)), el("td", null, btn, terms)));
+          el("td", null, v.uploaded_by + " " + LC.fmtTime(v.uploaded_at)), el("td", { class: "diff" }, diffText(v)),
+          el("td", null, btn, terms)));
       });
     });
     loadProducts();
+  }
+
+  var SECTION_ZH = { scripts: "话术", products: "商品", coupons: "优惠券" };
+  function diffText(v) {
+    if (v.active || !v.diff) return "";
+    var parts = [];
+    Object.keys(SECTION_ZH).forEach(function (k) {
+      var d = v.diff[k];
+      if (!d) return;
+      var bits = [];
+      if (d.added.length) bits.push("+" + d.added.length);
+      if (d.removed.length) bits.push("−" + d.removed.length);
+      if (d.changed.length) bits.push("改" + d.changed.length);
+      if (bits.length) parts.push(SECTION_ZH[k] + " " + bits.join(" "));
+    });
+    var prices = ((v.diff.products || {}).changed || []).filter(function (c) { return c.indexOf("→") >= 0; });
+    return (parts.join("；") || "无变化") + (prices.length ? "（" + prices.slice(0, 3).join("，") + "）" : "");
   }
 
   function loadProducts() {
@@ -105,11 +123,13 @@
     var form = new FormData();
     for (var i = 0; i < input.files.length; i++) form.append("file", input.files[i], input.files[i].name);
     if (document.getElementById("upload-activate").checked) form.append("activate", "1");
+    var versionName = document.getElementById("upload-name").value.trim();
+    if (versionName) form.append("name", versionName);
     LC.api("/api/merchant/upload", { method: "POST", form: form }).then(showUpload);
   });
 
   document.getElementById("rollback-btn").addEventListener("click", function () {
-    if (!window.confirm("确认回滚到上一个启用的版本？直播中的话术会立即切换。")) return;
+    if (!window.confirm("确认回滚到上一个启用的版本？直播中的话术和价格会立即切换。")) return;
     LC.api("/api/merchant/rollback", { method: "POST" }).then(function (r) {
       LC.toast(r.ok ? "已回滚到 " + r.data.active : (r.data.message || "回滚失败"), r.ok ? "ok" : "error");
       loadVersions();
