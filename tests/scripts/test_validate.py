@@ -143,7 +143,9 @@ def test_yaml_syntax_error_has_line() -> None:
 
 
 def test_unknown_format_and_size_limit() -> None:
-    assert _codes(load_bytes([("shop.txt", b"x")])) == ["unknown_format"]
+    assert _codes(load_bytes([("shop.docx", b"x")])) == ["unknown_format"]
+    # .txt is the 关键词|回复 rules format (issue 12): a line without | is a format error, not an unknown file
+    assert "rule_format" in _codes(load_bytes([("shop.txt", b"x")]))
     cfg = ScriptsConfig()
     cfg.limits.max_file_bytes = 10
     assert "file_too_large" in _codes(load_bytes([("shop.yaml", GOOD.encode())], cfg))
