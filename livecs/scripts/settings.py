@@ -94,7 +94,8 @@ class MatcherSettings(_Section):
 
 
 class NegativeReplySettings(_Section):
-    listen: str = "{nickname}，您说的情况我们看到了"
+    """Empathy by emotion, composed into one sentence with the answer for a negative comment."""
+
     empathy: dict[str, str] = Field(
         default_factory=lambda: {
             "angry": "给您添堵了，真的非常抱歉",
@@ -104,7 +105,6 @@ class NegativeReplySettings(_Section):
             "none": "理解您的感受",
         }
     )
-    guide: str = "我们马上帮您处理："
 
 
 class VoiceSettings(_Section):
