@@ -14,15 +14,16 @@ from playwright.async_api import Browser, Page
 
 from livecs.models import Priority, Suggestion
 
-from .conftest import ROOM, TOKENS, VALID_LIBRARY, Console, comment_group
+from .conftest import ROOM, TOKENS, VALID_LIBRARY, Console, base_url, comment_group, wait_until
 from .test_ad_law_gates import TABOO_LIBRARY
-from .test_browser import WAIT_MS, base_url, browser, wait_until  # noqa: F401  (browser is a fixture)
+
+WAIT_MS = 5000
 
 pytestmark = pytest.mark.browser
 
 
 async def _login(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     con: Console,
     user: str,
     path: str,
@@ -58,7 +59,7 @@ async def _blocked_version(con: Console) -> str:
     return str(up["version"])
 
 
-async def test_merchant_page_activation_gate(make_console, browser: Browser, tmp_path: Path) -> None:  # noqa: F811
+async def test_merchant_page_activation_gate(make_console, browser: Browser, tmp_path: Path) -> None:
     con = await make_console()
     version = await _blocked_version(con)
     first = con.merchant.registry.active_version
@@ -96,7 +97,7 @@ async def test_merchant_page_activation_gate(make_console, browser: Browser, tmp
     assert con.merchant.registry.active_version == live
 
 
-async def test_console_send_gate_and_no_match_card(make_console, browser: Browser) -> None:  # noqa: F811
+async def test_console_send_gate_and_no_match_card(make_console, browser: Browser) -> None:
     con = await make_console()
     assert con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)["active"]
     # first dialog dismissed (nothing sent), second accepted (forced, recorded)
