@@ -72,6 +72,7 @@ class EventKind(enum.StrEnum):
     SUPER_CHAT = "super_chat"
     MEMBERSHIP = "membership"
     VIEWERS = "viewers"
+    ON_AIR = "on_air"  # the merchant set a product on air (``data.link``; null = none); console-recorded only
 
 
 class ActionKind(enum.StrEnum):

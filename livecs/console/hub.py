@@ -30,7 +30,7 @@ from livecs.console.merchant import CouponService, MerchantError
 from livecs.console.outbound import GAVE_UP, QUEUED, RETRYING, SENT, DeliveryJob, Outbox
 from livecs.console.state import OPEN, Item, RoomState
 from livecs.metrics import Counters
-from livecs.models import ActionKind, OperatorAction
+from livecs.models import ActionKind, EventKind, LiveEvent, OperatorAction
 from livecs.scripts.terms import FORCED_SEND_NOTE
 from livecs.store import Store, StoreBatch
 
@@ -544,6 +544,27 @@ class Hub:
         st.mark_acted(item, now)
         st.bump(item)
         return issued
+
+    async def record_on_air(self, link: int | None, by: str) -> int:
+        """Record the merchant's on-air change as an ``on_air`` event in each live room's session (the
+        review's on-air periods come from these); returns how many sessions got it."""
+        now = self.clock()
+        batch = StoreBatch()
+        for st in self.rooms.values():
+            if st.session_id:
+                ev = LiveEvent(
+                    event_id=f"onair-{secrets.token_hex(8)}",
+                    platform="console",
+                    room=st.room,
+                    kind=EventKind.ON_AIR,
+                    ts=now,
+                    data={"link": link, "by": by},
+                    received_at=now,
+                )
+                batch.events.append((st.session_id, ev))
+        if batch.events:
+            await self.store.write(batch)
+        return len(batch.events)
 
     # -- delivery ---------------------------------------------------------------------------------------
     def _reply_message(self, item: Item, action: OperatorAction) -> dict[str, Any]:

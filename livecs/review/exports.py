@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 
+from livecs.review import labels
 from livecs.review.mask import Masker
-from livecs.review.queries import PRODUCT_KEYS, ReviewReader, loads
+from livecs.review.queries import PRODUCT_KEYS, ReviewReader, loads, product_at
 from livecs.review.settings import XLSX_MAX_SHEET_ROWS, ReviewSettings
 from livecs.review.stock import CouponStock
 from livecs.review.xlsx import Sheet, XlsxWriter
@@ -79,15 +80,24 @@ def _flat(value: Any) -> Any:
 
 
 class _Csv:
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    """Chinese headers and labels (the JSONL beside it keeps the codes)."""
+
+    def __init__(self, path: Path, table: str, columns: Sequence[str]) -> None:
         self.path = path
         self._fh = path.open("w", encoding="utf-8-sig", newline="")
         self._w = csv.writer(self._fh)
-        self._w.writerow(columns)
+        self._w.writerow(labels.header(list(columns)))
         self._columns = columns
+        self._table = table
 
     def write(self, row: dict[str, Any]) -> None:
-        self._w.writerow(["" if (v := row.get(c)) is None else _defuse(_flat(v)) for c in self._columns])
+        t = self._table
+        self._w.writerow(
+            [
+                "" if (v := row.get(c)) is None else _defuse(_flat(labels.label(t, c, v)))
+                for c in self._columns
+            ]
+        )
 
     def close(self) -> None:
         self._fh.close()
@@ -114,7 +124,8 @@ class _XlsxTable:
 
     def __init__(self, wb: XlsxWriter, name: str, columns: Sequence[str], max_sheets: int) -> None:
         self.wb = wb
-        self.name = name
+        self.table = name
+        self.name = labels.SHEET_ZH.get(name, name)
         self.columns = list(columns)
         self.max_sheets = max_sheets
         self.sheets = 0
@@ -129,7 +140,7 @@ class _XlsxTable:
         self._ws = self.wb.sheet(
             self.name if self.sheets == 1 else f"{self.name} ({self.sheets})", len(self.columns)
         )
-        self._ws.append(self.columns)
+        self._ws.append(labels.header(self.columns))
 
     def write(self, row: dict[str, Any]) -> None:
         assert self._ws is not None
@@ -139,7 +150,8 @@ class _XlsxTable:
                 return
             self._new_sheet()
             assert self._ws is not None
-        self._ws.append([_xlsx_cell(row.get(c)) for c in self.columns])
+        t = self.table
+        self._ws.append([_xlsx_cell(labels.label(t, c, row.get(c))) for c in self.columns])
 
     def close(self) -> None:
         if self._ws is not None:
@@ -221,6 +233,7 @@ class Exporter:
             "WHERE c.session_id=? ORDER BY c.ts"
         )
         m, end = self.m, self.end_ts
+        periods = self.r.on_air_periods()
 
         def rows() -> Iterator[dict[str, Any]]:
             for (
@@ -250,7 +263,8 @@ class Exporter:
                 has_triage,
             ) in self.r.stream(sql, (self.r.sid,)):
                 extras = loads(extras_raw)
-                product = next(
+                # the product the merchant had on air, else one the comment's platform data names
+                product: Any = product_at(periods, ts) or next(
                     (extras[k] for k in PRODUCT_KEYS if isinstance(extras, dict) and k in extras), None
                 )
                 breached = None
@@ -445,11 +459,11 @@ class Exporter:
         summary_no = 0
         if "xlsx" in fmts:
             wb = XlsxWriter(out_dir / XLSX_NAME)
-            summary_no = wb.declare(SUMMARY_SHEET)  # first in the workbook, written last
+            summary_no = wb.declare(labels.SHEET_ZH[SUMMARY_SHEET])  # first in the workbook, written last
         for table in self.tables():
             writers: list[Any] = []
             if "csv" in fmts:
-                writers.append(_Csv(out_dir / f"{table.name}.csv", table.columns))
+                writers.append(_Csv(out_dir / f"{table.name}.csv", table.name, table.columns))
             if "jsonl" in fmts:
                 writers.append(_Jsonl(out_dir / f"{table.name}.jsonl"))
             xt = _XlsxTable(wb, table.name, table.columns, self.s.xlsx_max_sheets_per_table) if wb else None
@@ -481,11 +495,11 @@ class Exporter:
             for k, v in summary_rows:
                 summary_ws.append([_xlsx_cell(k), _xlsx_cell(v)])
             for name, n in result.rows.items():
-                summary_ws.append([f"{name} 行数", n])
+                summary_ws.append([f"{labels.SHEET_ZH.get(name, name)} 行数", n])
             for name, left in result.xlsx_truncated.items():
                 summary_ws.append(
                     [
-                        f"注意：{name} 超过 Excel 上限",
+                        f"注意：{labels.SHEET_ZH.get(name, name)} 超过 Excel 上限",
                         f"XLSX 只含前 {result.rows[name] - left:,} 行，其余 {left:,} 行见 CSV/JSONL 导出",
                     ]
                 )

@@ -90,20 +90,36 @@ def burst_findings(data: ReviewData, s: ReviewSettings, tz: tzinfo) -> list[Find
 
 
 def sla_findings(data: ReviewData, s: ReviewSettings) -> list[Finding]:
-    out = []
+    """One finding naming every priority whose breached share passes the threshold (one remedy)."""
+    parts = []
     for r in data.responses:
         if r.items and r.breached / r.items >= s.sla_breach_finding_share:
             sla = s.sla_s.get(r.priority)
             median = f"，中位响应 {r.p50_s:.0f} 秒" if r.p50_s is not None else ""
             limit = f"超过 {sla:.0f} 秒时限" if sla else "超时"
-            out.append(
-                Finding(
-                    "warn",
-                    f"{PRIORITY_ZH.get(r.priority, r.priority)}：{r.breached:,}/{r.items:,} 条{limit}或未处理"
-                    f"（{_pct(r.breached, r.items)}{median}）",
-                    "高峰时段增加值班客服，或为该类问题准备一键回复话术",
-                )
+            parts.append(
+                f"{PRIORITY_ZH.get(r.priority, r.priority)}：{r.breached:,}/{r.items:,} 条{limit}或未处理"
+                f"（{_pct(r.breached, r.items)}{median}）"
             )
+    if not parts:
+        return []
+    return [Finding("warn", "；".join(parts), "高峰时段增加值班客服，或为该类问题准备一键回复话术")]
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """No finding twice, no remedy twice: a repeated text is dropped, a remedy already given is not
+    repeated (the later finding keeps its text, with no action)."""
+    out: list[Finding] = []
+    texts: set[str] = set()
+    actions: set[str] = set()
+    for f in findings:
+        if f.text in texts:
+            continue
+        texts.add(f.text)
+        action = f.action if f.action not in actions else ""
+        if action:
+            actions.add(action)
+        out.append(Finding(f.level, f.text, action))
     return out
 
 
@@ -260,4 +276,4 @@ def compute_findings(data: ReviewData, s: ReviewSettings, tz: tzinfo, masker: Ma
     out += load_findings(data, tz)
     out += product_findings(data)
     out += coupon_findings(data, s)
-    return out
+    return dedupe(out)

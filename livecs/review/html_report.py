@@ -236,7 +236,9 @@ class HtmlReport:
         if not self.findings:
             return "<h2>值得跟进的发现</h2><p class='note'>没有超过阈值的问题。</p>"
         items = "".join(
-            f'<li class="{esc(f.level)}">{esc(f.text)}：<span class="act">{esc(f.action)}</span></li>'
+            f'<li class="{esc(f.level)}">{esc(f.text)}'
+            + (f'：<span class="act">{esc(f.action)}</span>' if f.action else "")
+            + "</li>"
             for f in self.findings
         )
         return f'<h2>值得跟进的发现</h2><ul class="findings" id="findings">{items}</ul>'
@@ -309,8 +311,8 @@ class HtmlReport:
         d = self.d
         note = (
             f"<p class='note' id='breached-count'>共 {fmt_int(d.breached_total)} 条超时或未处理"
-            f"（其中 {fmt_int(d.unanswered_total)} 条始终没"
-            f"有任何操作），下表列出前 {self.s.table_rows} 条。</p>"
+            f"（其中 {fmt_int(d.unanswered_total)} 条到时限仍"
+            f"没有任何操作），下表列出前 {self.s.table_rows} 条。</p>"
         )
         return "<h2>未处理或超时的评论</h2>" + note + self._items(d.breached_items, with_deadline=True)
 
@@ -365,7 +367,8 @@ class HtmlReport:
             source = f"库存来自{cs.library.describe()}。" if cs.known else ""
         note = (
             f"<p id='coupon-stock-total'><b>{esc(total)}</b></p>"
-            f"<p class='note'>{esc(source)}库存为每个直播间可发的总张数；本场发放 = 客服的发券操作。</p>"
+            f"<p class='note'>{esc(source)}库存为每个直播间可发的总张数；"
+            "本场发放 = 客服发出的券（手动发券与批准建议券）。</p>"
         )
         table = _table(
             ["券规则", "类型", "本场发放", "库存", "已用/库存", "每人限领", "状态"], rows, numeric=(2, 3, 5)

@@ -10,6 +10,7 @@ tables live in SQLite's temp store (a file, spilled from a bounded page cache).
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,15 @@ CACHE_KIB = 65_536  # page cache bound of the review connection (KiB)
 BUSY_TIMEOUT_S = 10.0
 HANDLING_SHOWN = 5  # actions listed per item in the report's tables
 REQUIRED_TABLES = ("sessions", "comments", "events", "triage", "suggestions", "actions")
+#: the operator's action an ``actions`` row belongs to: each delivery attempt of a reply or a mute/ban is
+#: recorded as ``<action_id>.<attempt>`` beside (or, for a reply, instead of) the action itself, so one
+#: action is counted once by this expression
+BASE_ACTION_ID = (
+    "CASE WHEN instr(action_id, '.') > 0 THEN substr(action_id, 1, instr(action_id, '.') - 1) "
+    "ELSE action_id END"
+)
+#: event kind of the merchant setting a product on air (recorded by the console, never taken from a platform)
+ON_AIR_KIND = "on_air"
 
 
 class ReviewError(Exception):
@@ -114,6 +124,21 @@ class ItemRow:
 
 
 @dataclass(frozen=True)
+class OnAirPeriod:
+    start: float
+    end: float
+    label: str  # "3号链接"
+
+
+def product_at(periods: Sequence[OnAirPeriod], ts: float) -> str | None:
+    """The product on air at ``ts`` (``periods`` sorted by start, not overlapping)."""
+    i = bisect.bisect_right([p.start for p in periods], ts) - 1
+    if i >= 0 and periods[i].start <= ts < periods[i].end:
+        return periods[i].label
+    return None
+
+
+@dataclass(frozen=True)
 class ActionRow:
     ts: float
     operator: str
@@ -146,7 +171,8 @@ class ReviewData:
     per_minute: dict[int, int]
     intent_minute: dict[int, dict[str, int]]
     negative_minute: dict[int, tuple[int, int]]  # minute -> (negative, triaged)
-    product_minute: dict[int, str]
+    product_minute: dict[int, str]  # from the merchant's on-air changes
+    on_air: list[OnAirPeriod]
     buy_minute: dict[int, int]
     intent_counts: dict[str, int]
     theme_counts: dict[str, int]  # themes among question comments
@@ -290,7 +316,10 @@ class ReviewReader:
         c.execute(
             f"INSERT INTO t_resp SELECT t.comment_id, t.priority, t.intent, "
             f"COALESCE(NULLIF(t.cluster_id,''), t.normalized), c.ts, "
-            f"COALESCE(t.sla_deadline, c.ts + CASE t.priority {sla_case} END), {first} "
+            # a deadline never falls before its comment: a recorded one (a cluster's deadline is set by its
+            # oldest member) that does gives way to the priority's own SLA counted from this comment
+            f"CASE WHEN t.sla_deadline >= c.ts THEN t.sla_deadline "
+            f"ELSE c.ts + COALESCE(CASE t.priority {sla_case} END, 0) END, {first} "
             f"FROM triage t JOIN comments c ON c.session_id=t.session_id AND c.comment_id=t.comment_id "
             f"WHERE t.session_id=? AND (t.sla_deadline IS NOT NULL OR t.priority IN "
             f"({_placeholders(list(sla))}))",
@@ -338,13 +367,19 @@ class ReviewReader:
             ).fetchone()[0]
         )
         s.events = int(c.execute("SELECT COUNT(*) FROM events WHERE session_id=?", (sid,)).fetchone()[0])
-        s.actions = int(c.execute("SELECT COUNT(*) FROM actions WHERE session_id=?", (sid,)).fetchone()[0])
+        s.actions = int(
+            c.execute(
+                f"SELECT COUNT(DISTINCT {BASE_ACTION_ID}) FROM actions WHERE session_id=?", (sid,)
+            ).fetchone()[0]
+        )
         s.suggestions = int(
             c.execute("SELECT COUNT(*) FROM suggestions WHERE session_id=?", (sid,)).fetchone()[0]
         )
-        s.coupons_issued = int(
+        s.coupons_issued = int(  # issued by hand or by approving the suggested coupon
             c.execute(
-                "SELECT COUNT(*) FROM actions WHERE session_id=? AND kind='issue_coupon'", (sid,)
+                f"SELECT COUNT(DISTINCT {BASE_ACTION_ID}) FROM actions WHERE session_id=? "
+                f"AND kind IN ({_placeholders(COUPON_KINDS)})",
+                (sid, *COUPON_KINDS),
             ).fetchone()[0]
         )
         return s
@@ -377,27 +412,35 @@ class ReviewReader:
                 pair[0] += n
         return intents, {m: (p[0], p[1]) for m, p in neg.items()}
 
-    def product_per_minute(self) -> dict[int, str]:
-        """The product most comments of each minute name in their extras (empty when none do)."""
-        expr = _product_expr("extras", PRODUCT_KEYS)
-        rows: list[Any] = self.conn.execute(
-            f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, {expr} p, COUNT(*) FROM comments "
-            f"WHERE session_id=? AND extras IS NOT NULL AND p IS NOT NULL GROUP BY m, p",
-            (self.sid,),
+    def on_air_periods(self) -> list[OnAirPeriod]:
+        """What the merchant set on air and when: each ``on_air`` event (``data.link``; ``null`` = nothing
+        on air) starts a period that lasts until the next one or the end of the session."""
+        rows = self.conn.execute(
+            "SELECT ts, json_extract(data, '$.link') FROM events WHERE session_id=? AND kind=? ORDER BY ts",
+            (self.sid, ON_AIR_KIND),
         ).fetchall()
-        if not rows:  # no product in the comments: the link most paid orders of the minute were for
-            expr = _product_expr("data", ORDER_PRODUCT_KEYS)
-            rows = self.conn.execute(
-                f"SELECT CAST(ts / {SECONDS_PER_MINUTE} AS INTEGER) m, {expr} p, COUNT(*) FROM events "
-                f"WHERE session_id=? AND kind='order_paid' AND p IS NOT NULL GROUP BY m, p",
-                (self.sid,),
-            ).fetchall()
-        best: dict[int, tuple[int, str]] = {}
-        for m, p, n in rows:
-            m = int(m)
-            if m not in best or int(n) > best[m][0]:
-                best[m] = (int(n), product_label(p))
-        return {m: p for m, (_, p) in best.items()}
+        end = self.end_ts
+        out: list[OnAirPeriod] = []
+        for i, (ts, link) in enumerate(rows):
+            stop = float(rows[i + 1][0]) if i + 1 < len(rows) else max(end, float(ts))
+            if link is not None and stop > float(ts):
+                out.append(OnAirPeriod(float(ts), stop, product_label(link)))
+        return out
+
+    def product_per_minute(self, periods: Sequence[OnAirPeriod] | None = None) -> dict[int, str]:
+        """The product on air for the larger part of each minute, from the merchant's on-air changes (empty
+        when the merchant never set one)."""
+        periods = self.on_air_periods() if periods is None else periods
+        share: dict[int, dict[str, float]] = {}
+        for p in periods:
+            m = int(p.start // SECONDS_PER_MINUTE)
+            while m * SECONDS_PER_MINUTE < p.end:
+                lo = max(p.start, m * SECONDS_PER_MINUTE)
+                hi = min(p.end, (m + 1) * SECONDS_PER_MINUTE)
+                d = share.setdefault(m, {})
+                d[p.label] = d.get(p.label, 0.0) + (hi - lo)
+                m += 1
+        return {m: max(d.items(), key=lambda kv: kv[1])[0] for m, d in share.items()}
 
     def buys_per_minute(self) -> dict[int, int]:
         """Buy signals per minute: buy-signal comments plus paid orders."""
@@ -613,8 +656,10 @@ class ReviewReader:
         self.prepare()
         cond = "(r.first_ts > r.deadline OR (r.first_ts IS NULL AND r.deadline < ?))"
         total = int(self.conn.execute(f"SELECT COUNT(*) FROM t_resp r WHERE {cond}", (end_ts,)).fetchone()[0])
-        unanswered = int(
-            self.conn.execute("SELECT COUNT(*) FROM t_resp WHERE first_ts IS NULL").fetchone()[0]
+        unanswered = int(  # the part of the breached that never got any action
+            self.conn.execute(
+                "SELECT COUNT(*) FROM t_resp WHERE first_ts IS NULL AND deadline < ?", (end_ts,)
+            ).fetchone()[0]
         )
         return self._items(cond, (end_ts,), self.settings.table_rows), total, unanswered
 
@@ -629,9 +674,10 @@ class ReviewReader:
 
     def _actions(self, kinds: Sequence[str], limit: int) -> tuple[list[ActionRow], dict[str, int]]:
         c, sid = self.conn, self.sid
-        rows = c.execute(
+        rows = c.execute(  # the actions themselves, not their delivery attempts
             f"SELECT ts, operator, kind, target_id, user_id, coupon_rule_id, text FROM actions "
-            f"WHERE session_id=? AND kind IN ({_placeholders(kinds)}) ORDER BY ts LIMIT ?",
+            f"WHERE session_id=? AND kind IN ({_placeholders(kinds)}) AND instr(action_id, '.')=0 "
+            f"ORDER BY ts LIMIT ?",
             (sid, *kinds, limit),
         ).fetchall()
         return [ActionRow(*r) for r in rows], {}
@@ -641,9 +687,9 @@ class ReviewReader:
         totals = {
             str(rule or NO_RULE): int(n)
             for rule, n in self.conn.execute(
-                "SELECT coupon_rule_id, COUNT(*) FROM actions WHERE session_id=? AND kind='issue_coupon' "
-                "GROUP BY coupon_rule_id ORDER BY 2 DESC",
-                (self.sid,),
+                f"SELECT coupon_rule_id, COUNT(DISTINCT {BASE_ACTION_ID}) FROM actions WHERE session_id=? "
+                f"AND kind IN ({_placeholders(COUPON_KINDS)}) GROUP BY coupon_rule_id ORDER BY 2 DESC",
+                (self.sid, *COUPON_KINDS),
             )
         }
         return rows, totals
@@ -653,7 +699,7 @@ class ReviewReader:
         totals = {
             str(k): int(n)
             for k, n in self.conn.execute(
-                f"SELECT kind, COUNT(*) FROM actions WHERE session_id=? AND kind IN "
+                f"SELECT kind, COUNT(DISTINCT {BASE_ACTION_ID}) FROM actions WHERE session_id=? AND kind IN "
                 f"({_placeholders(MODERATION_KINDS)}) GROUP BY kind",
                 (self.sid, *MODERATION_KINDS),
             )
@@ -713,13 +759,15 @@ class ReviewReader:
         coupons, coupon_totals = self.coupons()
         moderation, moderation_totals = self.moderation()
         quality, quality_totals = self.quality()
+        on_air = self.on_air_periods()
         return ReviewData(
             meta=self.meta,
             summary=summary,
             per_minute=per_minute,
             intent_minute=intents,
             negative_minute=negative,
-            product_minute=self.product_per_minute(),
+            product_minute=self.product_per_minute(on_air),
+            on_air=on_air,
             buy_minute=self.buys_per_minute(),
             intent_counts=self.intent_counts(),
             theme_counts=self.theme_counts(),

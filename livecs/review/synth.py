@@ -45,6 +45,11 @@ PRODUCT_SEGMENT_S = 900.0
 PRODUCTS = 8
 ORDER_PER_BUY = 0.5
 COUPON_EVERY = 50  # every n-th answered price question also gets a coupon
+APPROVE_AT = 25  # ... and the one half-way between is the suggested coupon approved (``A``)
+ON_AIR_SEGMENT_S = 600.0  # the merchant sets a product on air this often (not the comments' own product)
+OFF_AIR_EVERY = 4  # every n-th change takes the product off air (link null)
+LATE_MEMBER_EVERY = 40  # every n-th P2 comment carries its cluster's deadline, earlier than itself
+LATE_MEMBER_S = 10.0
 OPERATORS = ("op-a", "op-b", "op-c")
 
 
@@ -57,8 +62,10 @@ class Composition:
     intents: dict[str, int] = field(default_factory=dict)
     negative: int = 0
     orders_paid: int = 0
-    coupons: int = 0
-    mutes: int = 0
+    coupons: int = 0  # issued by hand or approved
+    coupons_approved: int = 0
+    mutes: int = 0  # each mute once (its delivery confirmation is a second row)
+    on_air: list[tuple[float, int | None]] = field(default_factory=list)  # the merchant's changes
     answered: dict[str, int] = field(default_factory=dict)
     sla_items: dict[str, int] = field(default_factory=dict)
     suggestions: int = 0
@@ -147,6 +154,8 @@ def synthesize(
         )
         cluster = f"{intent}:{t_idx}" if prio in ("P0", "P1", "P2") else ""
         deadline = ts + SLA_S[prio] if prio in SLA_S else None
+        if prio == "P2" and i % LATE_MEMBER_EVERY == 0:
+            deadline = ts - LATE_MEMBER_S  # a late member of an old cluster: the cluster's deadline
         rows_t.append(
             (
                 sid,
@@ -197,6 +206,22 @@ def synthesize(
             comp.answered[prio] = comp.answered.get(prio, 0) + 1
             if prio == "mod":
                 rows_a.append((sid, f"a{i}", room, op, "mute", uid, ts + delay, "", "spam", "", uid, ""))
+                rows_a.append(  # its delivery to the platform, recorded as an attempt of the same action
+                    (
+                        sid,
+                        f"a{i}.1",
+                        room,
+                        op,
+                        "mute",
+                        uid,
+                        ts + delay + 0.5,
+                        "",
+                        "attempt 1/3",
+                        "",
+                        uid,
+                        "sent",
+                    )
+                )
                 comp.mutes += 1
             else:
                 rows_a.append(
@@ -217,14 +242,18 @@ def synthesize(
                 )
                 if intent == "price_promo":
                     answered_price += 1
-                    if answered_price % COUPON_EVERY == 0:
+                    coupon_kind = {0: "issue_coupon", APPROVE_AT: "approve_coupon"}.get(
+                        answered_price % COUPON_EVERY
+                    )
+                    if coupon_kind is not None:
+                        comp.coupons_approved += coupon_kind == "approve_coupon"
                         rows_a.append(
                             (
                                 sid,
                                 f"a{i}c",
                                 room,
                                 op,
-                                "issue_coupon",
+                                coupon_kind,
                                 cid,
                                 ts + delay + 1,
                                 "",
@@ -257,6 +286,27 @@ def synthesize(
         if i == 0:
             comp.first_ts = ts
         flush()
+    flush(force=True)
+    t, k = start_ts, 0
+    while t < end_ts:  # the merchant's on-air changes, on their own rhythm
+        on_air_link: int | None = None if k % OFF_AIR_EVERY == OFF_AIR_EVERY - 1 else (k * 3) % PRODUCTS + 1
+        comp.on_air.append((t, on_air_link))
+        rows_e.append(
+            (
+                sid,
+                f"onair{k}",
+                "on_air",
+                "console",
+                room,
+                "",
+                "",
+                0,
+                t,
+                orjson.dumps({"link": on_air_link}).decode(),
+            )
+        )
+        t += ON_AIR_SEGMENT_S
+        k += 1
     flush(force=True)
     comp.unique_viewers = len(seen_users)
     comp.actions = int(conn.execute("SELECT COUNT(*) FROM actions WHERE session_id=?", (sid,)).fetchone()[0])

@@ -16,7 +16,7 @@ from livecs.review.stock import load_library_coupons
 from livecs.scripts.versions import LibraryRegistry
 from livecs.store import connect
 
-from .test_review import _card, _csv_rows, _file
+from .test_review import CODE_OF, _card, _csv_rows, _file
 
 ROOT = Path(__file__).resolve().parents[2]
 APPAREL = [ROOT / "scripts_library/apparel" / f for f in ("library.yaml", "catalogue.yaml", "coupons.yaml")]
@@ -148,12 +148,12 @@ def test_exports_carry_the_stock_columns(with_stock: ReviewResult) -> None:
     assert js["full_300_50"]["stock_used_share"] == 0.024 and js["full_300_50"]["stock"] == 500
     assert js["full_300_50"]["library_version"] == 1 and js["legacy_5"]["stock"] is None
     wb = openpyxl.load_workbook(_file(with_stock, "review.xlsx"), read_only=True)
-    sheet = list(wb["coupons"].iter_rows(values_only=True))
-    header = list(sheet[0])
+    sheet = list(wb["发券与库存"].iter_rows(values_only=True))
+    header = [CODE_OF[h] for h in sheet[0]]
     assert {"issued", "stock", "stock_used", "stock_used_share", "remaining", "status"} <= set(header)
     xrow = next(dict(zip(header, r, strict=True)) for r in sheet[1:] if r[0] == "comp_20")
     assert xrow["issued"] == 100 and xrow["stock"] == 100 and xrow["status"] == "已发完"
-    summary = dict(r for r in wb["summary"].iter_rows(values_only=True) if r[0])
+    summary = dict(r for r in wb["概览"].iter_rows(values_only=True) if r[0])
     assert str(summary["发券占库存"]).startswith("已发券 113 张，占库存 3%")
     wb.close()
 

@@ -18,8 +18,9 @@ import pytest
 from livecs.cli import main as cli_main
 from livecs.review import ReviewError, ReviewResult, build_review
 from livecs.review import exports as exports_mod
+from livecs.review.labels import COLUMN_ZH, SHEET_ZH
 from livecs.review.queries import ReviewReader, open_db, resolve_session
-from livecs.review.settings import ReviewSettings
+from livecs.review.settings import INTENT_ZH, ReviewSettings
 
 from .conftest import PII_COMMENTS, PII_NICK, PII_RAW, PII_USER, Session, output_blobs
 
@@ -32,10 +33,15 @@ def _card(html: str, card_id: str) -> str:
     return m.group(1)
 
 
+CODE_OF = {zh: code for code, zh in COLUMN_ZH.items()}
+
+
 def _csv_rows(path: Path) -> list[dict[str, str]]:
+    """Rows keyed by the column codes (the file's headers are Chinese: each must be a known one)."""
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "CSV must start with a UTF-8 BOM"
-    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    return [{CODE_OF[k]: v for k, v in r.items()} for r in rows]
 
 
 def _jsonl(path: Path) -> list[dict[str, object]]:
@@ -176,7 +182,10 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
     n = comp.comments + len(PII_COMMENTS)
     rows = _csv_rows(_file(masked_review, "comments.csv"))
     assert len(rows) == n
-    assert Counter(r["intent"] for r in rows) == _truth(session_db.db, comp.session_id)["intents"]
+    truth_intents = _truth(session_db.db, comp.session_id)["intents"]
+    assert isinstance(truth_intents, Counter)
+    # CSV shows Chinese labels (投诉), JSONL keeps the codes (complaint)
+    assert Counter(r["intent"] for r in rows) == Counter({INTENT_ZH[k]: n for k, n in truth_intents.items()})
     assert len({r["user"] for r in rows}) == comp.unique_viewers + 1
     answered = [r for r in rows if r["response_s"]]
     assert answered and all(float(r["response_s"]) >= 0 for r in answered)
@@ -184,21 +193,28 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
     assert len(js) == n
     assert [r["comment_id"] for r in js] == [r["comment_id"] for r in rows]
     assert isinstance(js[0]["extras"], dict)  # JSON columns stay objects in JSONL
+    assert Counter(r["intent"] for r in js) == truth_intents
     assert masked_review.rows == {
         "comments": n,
         "suggestions": comp.suggestions + 1,
         "actions": comp.actions + 1,
         "coupons": 1,  # the synthetic session issues one rule; no library, so only that rule is listed
-        "events": comp.orders_paid,
+        "events": comp.orders_paid + len(comp.on_air),
     }
     for t in TABLES:
         assert len(_csv_rows(_file(masked_review, f"{t}.csv"))) == masked_review.rows[t]
         assert len(_jsonl(_file(masked_review, f"{t}.jsonl"))) == masked_review.rows[t]
     wb = openpyxl.load_workbook(_file(masked_review, "review.xlsx"), read_only=True)
-    assert wb.sheetnames == ["summary", *TABLES]
+    assert (
+        wb.sheetnames
+        == [SHEET_ZH[t] for t in ("summary", *TABLES)]
+        == ["概览", "评论", "建议回复", "客服操作", "发券与库存", "直播事件"]
+    )
     for t in TABLES:
-        assert _sheet_rows(wb[t]) == masked_review.rows[t] + 1  # + header
-    first = next(wb["comments"].iter_rows(min_row=2, max_row=2, values_only=True))
+        assert _sheet_rows(wb[SHEET_ZH[t]]) == masked_review.rows[t] + 1  # + header
+    head = next(wb["评论"].iter_rows(min_row=1, max_row=1, values_only=True))
+    assert head[:3] == ("评论ID", "时间", "时间戳") and "意图" in head and "在播商品" in head
+    first = next(wb["评论"].iter_rows(min_row=2, max_row=2, values_only=True))
     assert first[0] == rows[0]["comment_id"]
     wb.close()
 
@@ -239,7 +255,7 @@ def test_pseudonyms_are_consistent_within_a_report_and_differ_between_reports(
     assert pseudo in {r["user"] for r in actions}
     assert pseudo in {r["user"] for r in events}
     xl = openpyxl.load_workbook(_file(masked_review, "review.xlsx"), read_only=True)
-    assert pseudo in {r[3] for r in xl["comments"].iter_rows(min_row=2, values_only=True)}
+    assert pseudo in {r[3] for r in xl["评论"].iter_rows(min_row=2, values_only=True)}
     xl.close()
     # same viewer, same pseudonym across the comments export
     by_raw: dict[str, set[str]] = {}
@@ -345,11 +361,11 @@ def test_xlsx_splits_a_long_table_and_notes_the_cut(
     settings = ReviewSettings.model_validate({"xlsx_max_sheets_per_table": 2})
     res = build_review(session_db.db, "latest", tmp_path, "xlsx", settings=settings)
     wb = openpyxl.load_workbook(_file(res, "review.xlsx"), read_only=True)
-    assert wb.sheetnames[:4] == ["summary", "comments", "comments (2)", "suggestions"]
-    assert _sheet_rows(wb["comments"]) == 1_000 and _sheet_rows(wb["comments (2)"]) == 1_000
+    assert wb.sheetnames[:4] == ["概览", "评论", "评论 (2)", "建议回复"]
+    assert _sheet_rows(wb["评论"]) == 1_000 and _sheet_rows(wb["评论 (2)"]) == 1_000
     n = res.rows["comments"]
     assert res.xlsx_truncated["comments"] == n - 2 * 999
-    notes = [r for r in wb["summary"].iter_rows(values_only=True) if r[0] and "超过 Excel 上限" in str(r[0])]
+    notes = [r for r in wb["概览"].iter_rows(values_only=True) if r[0] and "超过 Excel 上限" in str(r[0])]
     assert notes
     wb.close()
 
