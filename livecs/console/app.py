@@ -482,7 +482,7 @@ async def merchant_on_air(request: web.Request) -> web.StreamResponse:
         return _validation_error(exc)
     user = current_user(request).name
     resp = _merchant_call(lambda: request.app[MERCHANT].set_on_air(body.link, user))
-    if resp.status == 200:  # noqa: PLR2004 — the review shades on-air periods from these events
+    if resp.status == web.HTTPOk.status_code:  # the review shades on-air periods from these events
         await request.app[HUB].record_on_air(body.link, user)
     return resp
 
