@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from livecs.ingest.validate import Limits
+from livecs.tickets.model import TicketSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "livecs.yaml"
@@ -339,6 +340,7 @@ class ConsoleSettings(_Section):
     ws_heartbeat_s: float = Field(20.0, gt=0)
     ws_send_timeout_s: float = Field(5.0, gt=0, description="a client slower than this is dropped")
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)  # 工单 due times
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     assign: AssignSettings = Field(default_factory=AssignSettings)
 

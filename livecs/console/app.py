@@ -12,6 +12,7 @@ Routes::
     GET  /  /console  /streamer  /merchant         pages (role home, operator, streamer, merchant)
     GET  /api/me  /api/rooms  /api/queue  /api/stats  /api/streamer
     POST /api/actions                               operator
+    GET  /tickets  /api/tickets[/{id}]  POST /api/tickets/{id}   工单 (see :mod:`livecs.tickets.routes`)
     GET  /api/sessions  /api/review/{session_id}    operator (``mask=0``: admin only)
     GET  /api/merchant/versions  /api/merchant/products
     POST /api/merchant/upload  /api/merchant/activate  /api/merchant/rollback  /api/merchant/on-air
@@ -59,6 +60,10 @@ from livecs.metrics import Counters
 from livecs.models import ActionKind
 from livecs.scripts.coupons import open_stock
 from livecs.store import Store
+from livecs.tickets.routes import TICKETS
+from livecs.tickets.routes import add_routes as add_ticket_routes
+from livecs.tickets.service import TicketService
+from livecs.tickets.store import TicketStore
 
 if TYPE_CHECKING:
     from livecs.review.settings import ReviewSettings
@@ -100,6 +105,7 @@ LOGIN_LOCKED_HTML = (
 OPERATOR_ROLES = (Role.OPERATOR,)
 VIEWER_ROLES = (Role.OPERATOR, Role.STREAMER)
 ALL_ROLES = (Role.OPERATOR, Role.STREAMER, Role.MERCHANT)
+TICKET_READERS = (Role.OPERATOR, Role.MERCHANT)
 #: static files and who may fetch them (the login page needs only the stylesheet)
 STATIC_FILES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "app.css": ("text/css", (PUBLIC,)),
@@ -107,11 +113,13 @@ STATIC_FILES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "console.js": ("text/javascript", OPERATOR_ROLES),
     "streamer.js": ("text/javascript", VIEWER_ROLES),
     "merchant.js": ("text/javascript", (Role.MERCHANT,)),
+    "tickets.js": ("text/javascript", TICKET_READERS),
 }
 PAGES: dict[str, tuple[str, tuple[Role, ...]]] = {
     "/console": ("console.html", OPERATOR_ROLES),
     "/streamer": ("streamer.html", VIEWER_ROLES),
     "/merchant": ("merchant.html", (Role.MERCHANT,)),
+    "/tickets": ("tickets.html", TICKET_READERS),
 }
 
 SETTINGS = web.AppKey("settings", ConsoleSettings)
@@ -643,6 +651,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 async def _close_review(app: web.Application) -> None:
     await app[REVIEW].close()
+    app[TICKETS].close()
     coupons = app[HUB].coupons
     if coupons is not None:
         await coupons.close()
@@ -734,6 +743,9 @@ def init_app(
         settings=review_settings,
         library_db=library_db or ScriptsSettings().library_db,
     )
+    tickets = TicketService(TicketStore(store.path), store, settings.tickets, outbox)
+    hub.tickets = tickets
+    add_ticket_routes(app, tickets, [u.name for u in auth.users if u.role in (Role.OPERATOR, Role.ADMIN)])
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_close_review)

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livecs.bus.base import Bus
 from livecs.config import ConsoleSettings
@@ -33,6 +33,9 @@ from livecs.metrics import Counters
 from livecs.models import ActionKind, EventKind, LiveEvent, OperatorAction
 from livecs.scripts.terms import FORCED_SEND_NOTE
 from livecs.store import Store, StoreBatch
+
+if TYPE_CHECKING:
+    from livecs.tickets.service import TicketService
 
 log = logging.getLogger("livecs.console.hub")
 
@@ -150,6 +153,7 @@ class Hub:
         self._stats_cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
         self._sla = _triage_sla()
         self.online: dict[str, Counter[str]] = {}  # room -> operators with a console open on it
+        self.tickets: TicketService | None = None  # set by the app: escalations become stored tickets
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def declare(self) -> None:
@@ -236,6 +240,19 @@ class Hub:
         out = st.stats(now, self.counters.snapshot())
         out["room"] = st.room
         out["outbound"] = self.outbox.connector.name
+        if self.tickets is not None:  # overdue tickets are flagged on the console
+            overdue = self.tickets.overdue_count(st.room, now)
+            out["tickets_overdue"] = overdue
+            if overdue:
+                out["alerts"] = [
+                    *out.get("alerts", []),
+                    {
+                        "code": "tickets_overdue",
+                        "level": "warn",
+                        "title": "工单超期",
+                        "detail": f"{overdue} 个工单已超过响应或处理时限，请到「工单」页跟进",
+                    },
+                ]
         self._stats_cache[st.room] = (now, st.ver, out)
         return out
 
@@ -401,6 +418,9 @@ class Hub:
                 "at": now,
                 "text": item.first.text,
             }
+            if self.tickets is not None:  # a stored ticket (survives restarts), followed up on 工单
+                stored = await self.tickets.create_from_item(item, note, operator)
+                ticket["ticket_id"] = stored.ticket_id
             st.tickets.append(ticket)
             result["ticket"] = ticket
             st.close(item, STATUS_CLOSING[kind], now)

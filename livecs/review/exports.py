@@ -190,7 +190,14 @@ class Exporter:
     # -- tables -----------------------------------------------------------------------------------------
     def tables(self) -> list[Table]:
         self.r.prepare_exports()
-        return [self._comments(), self._suggestions(), self._actions(), self._coupons(), self._events()]
+        return [
+            self._comments(),
+            self._suggestions(),
+            self._actions(),
+            self._coupons(),
+            self._events(),
+            self._tickets(),
+        ]
 
     def _comments(self) -> Table:
         cols = [
@@ -442,6 +449,55 @@ class Exporter:
                 }
 
         return Table("events", cols, frozenset({"data"}), rows, self.r.count("events"))
+
+    def _tickets(self) -> Table:
+        cols = [
+            "ticket_id",
+            "status",
+            "priority",
+            "intent",
+            "user",
+            "nickname",
+            "text",
+            "note",
+            "owner",
+            "created_by",
+            "created",
+            "due_first_response",
+            "due_resolution",
+            "first_response",
+            "resolved",
+            "outcome",
+            "resolution",
+            "overdue",
+        ]
+        tickets = self.r.tickets()
+
+        def rows() -> Iterator[dict[str, Any]]:
+            m = self.m
+            for t in tickets:
+                yield {
+                    "ticket_id": t.ticket_id,
+                    "status": t.status,
+                    "priority": t.priority,
+                    "intent": t.intent,
+                    "user": m.user(t.user_id),
+                    "nickname": m.nickname(t.nickname),
+                    "text": m.text(t.text),
+                    "note": m.text(t.note),
+                    "owner": t.owner,
+                    "created_by": t.created_by,
+                    "created": self._time(t.created_at),
+                    "due_first_response": self._time(t.due_first_response),
+                    "due_resolution": self._time(t.due_resolution),
+                    "first_response": self._time(t.first_response_at),
+                    "resolved": self._time(t.resolved_at),
+                    "outcome": t.outcome,
+                    "resolution": m.text(t.resolution),
+                    "overdue": t.overdue,
+                }
+
+        return Table("tickets", cols, frozenset(), rows, len(tickets))
 
     # -- writing ----------------------------------------------------------------------------------------
     def write(

@@ -17,8 +17,11 @@ from livecs.review.mask import Masker
 from livecs.review.queries import ActionRow, ItemRow, ReviewData
 from livecs.review.settings import ACTION_ZH, INTENT_ZH, PRIORITY_ZH, ReviewSettings
 from livecs.review.stock import STATUS_LOW, STATUS_OK, STATUS_OVER, STATUS_SOLD_OUT, STOCK_UNKNOWN
+from livecs.tickets.model import OUTCOME_ZH
+from livecs.tickets.model import STATUS_ZH as _STATUS_ZH
 
 TEXT_CHARS = 60
+TICKET_STATUS_ZH = {s.value: zh for s, zh in _STATUS_ZH.items()}
 STATUS_CLASS = {STATUS_SOLD_OUT: "bad", STATUS_OVER: "bad", STATUS_LOW: "low", STATUS_OK: "good"}
 SECONDS_PER_HOUR = 3600
 SECONDS_PER_MINUTE = 60
@@ -163,6 +166,7 @@ class HtmlReport:
             self._coupons(),
             self._moderation(),
             self._quality(),
+            self._tickets(),
             self._footer(),
             "</body></html>",
         ]
@@ -215,6 +219,7 @@ class HtmlReport:
             ("投诉", fmt_int(sm.complaints), "summary-complaints"),
             ("违规/引流", fmt_int(sm.spam), "summary-spam"),
             ("客服操作", fmt_int(sm.actions), "summary-actions"),
+            ("工单", fmt_int(len(self.d.tickets)), "summary-tickets"),
         ]
         html_cards = "".join(
             f'<div class="card" id="{cid}"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>'
@@ -404,6 +409,53 @@ class HtmlReport:
         ]
         table = _table(["时间", "操作员", "类型", "原建议", "发出/改后", "违禁用语"], rows)
         return "<h2>质检</h2>" + note + table.replace("<table>", '<table id="quality">', 1)
+
+    def _tickets(self) -> str:
+        tickets = self.d.tickets
+        by_status = {s: sum(1 for t in tickets if t.status == s) for s in TICKET_STATUS_ZH}
+        resolved = sum(1 for t in tickets if t.outcome == "resolved")
+        unresolved = sum(1 for t in tickets if t.outcome == "unresolved")
+        overdue = sum(1 for t in tickets if t.overdue)
+        late = sum(1 for t in tickets if t.first_response_late)
+        note = (
+            f"<p class='note' id='tickets-count'>共 {fmt_int(len(tickets))} 个工单："
+            + "，".join(f"{zh} {fmt_int(by_status[s])}" for s, zh in TICKET_STATUS_ZH.items())
+            + f"；结案 已解决 {fmt_int(resolved)}、未解决 {fmt_int(unresolved)}；"
+            f"首次响应超时 {fmt_int(late)}，当前超期 {fmt_int(overdue)}。</p>"
+        )
+        rows = [
+            (
+                esc(t.ticket_id),
+                esc(TICKET_STATUS_ZH.get(t.status, t.status))
+                + (" <span class='bad'>超期</span>" if t.overdue else ""),
+                esc(PRIORITY_ZH.get(t.priority, t.priority)),
+                self._user(t.user_id, t.nickname),
+                self._text(t.text),
+                self._text(t.note),
+                esc(t.owner or "未分配"),
+                esc(self._time(t.created_at, "%m-%d %H:%M")),
+                esc("–" if t.first_response_at is None else fmt_seconds(t.first_response_at - t.created_at)),
+                esc(OUTCOME_ZH.get(t.outcome, "–"))
+                + (f"：{self._text(t.resolution)}" if t.resolution else ""),
+            )
+            for t in tickets[: self.s.table_rows]
+        ]
+        table = _table(
+            [
+                "工单号",
+                "状态",
+                "优先级",
+                "观众",
+                "评论",
+                "升级备注",
+                "负责人",
+                "创建",
+                "首次响应",
+                "处理结果",
+            ],
+            rows,
+        ).replace("<table>", '<table id="tickets-table">', 1)
+        return "<h2>工单</h2>" + note + table
 
     def _footer(self) -> str:
         limits = "、".join(f"{PRIORITY_ZH.get(p, p)} {fmt_seconds(s)}" for p, s in self.s.sla_s.items())

@@ -129,7 +129,13 @@ VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
     "actions": {"kind": ACTION_LABELS, "delivery_status": DELIVERY_ZH},
     "coupons": {"enabled": YES_NO},
     "events": {"kind": EVENT_ZH},
-    "tickets": {"overdue": YES_NO},
+    "tickets": {
+        "status": {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"},
+        "priority": PRIORITY_ZH,
+        "intent": INTENT_ZH,
+        "outcome": {"resolved": "已解决", "unresolved": "未解决"},
+        "overdue": {"first_response": "首次响应超期", "resolution": "处理超期", "": ""},
+    },
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,35 @@ def product_at(periods: Sequence[OnAirPeriod], ts: float) -> str | None:
 
 
 @dataclass(frozen=True)
+class TicketRow:
+    """One ticket (工单) escalated in the session, as the review shows it."""
+
+    ticket_id: str
+    status: str
+    priority: str
+    intent: str
+    owner: str
+    created_at: float
+    created_by: str
+    user_id: str
+    nickname: str
+    text: str  # the first comment
+    note: str
+    due_first_response: float
+    due_resolution: float
+    first_response_at: float | None
+    resolved_at: float | None
+    closed_at: float | None
+    outcome: str
+    resolution: str
+    overdue: str  # at review time: first_response | resolution | ""
+
+    @property
+    def first_response_late(self) -> bool:
+        return self.first_response_at is not None and self.first_response_at > self.due_first_response
+
+
+@dataclass(frozen=True)
 class ActionRow:
     ts: float
     operator: str
@@ -189,6 +219,7 @@ class ReviewData:
     moderation: list[ActionRow]
     moderation_totals: dict[str, int]
     buy_by_product: dict[str, int]
+    tickets: list[TicketRow] = field(default_factory=list)
     coupon_stock: CouponStock | None = None  # coupons against the library's stock (set by build_review)
     quality: list[QualityRow] = field(default_factory=list)
     quality_totals: dict[str, int] = field(default_factory=dict)  # edit / forced / term -> count
@@ -786,7 +817,52 @@ class ReviewReader:
             buy_by_product=self.orders_by_product(),
             quality=quality,
             quality_totals=quality_totals,
+            tickets=self.tickets(),
         )
+
+    def tickets(self, now: float | None = None) -> list[TicketRow]:
+        """The session's tickets (none when the record has no ``tickets`` table: an older record)."""
+        from livecs.tickets.model import Ticket, overdue
+
+        has = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='tickets'"
+        ).fetchone()
+        if not has:
+            return []
+        now = time.time() if now is None else now
+        out = []
+        for (raw,) in self.conn.execute(
+            "SELECT data FROM tickets WHERE session_id=? ORDER BY ticket_no", (self.sid,)
+        ):
+            data = loads(raw)
+            if not isinstance(data, dict):
+                continue
+            t = Ticket.from_dict(data)
+            first = t.comments[0] if t.comments else {}
+            out.append(
+                TicketRow(
+                    ticket_id=t.ticket_id,
+                    status=t.status.value,
+                    priority=t.priority,
+                    intent=t.intent,
+                    owner=t.owner,
+                    created_at=t.created_at,
+                    created_by=t.created_by,
+                    user_id=str(t.viewer.get("user_id", "")),
+                    nickname=str(t.viewer.get("nickname", "")),
+                    text=str(first.get("text", "")),
+                    note=t.note,
+                    due_first_response=t.due_first_response,
+                    due_resolution=t.due_resolution,
+                    first_response_at=t.first_response_at,
+                    resolved_at=t.resolved_at,
+                    closed_at=t.closed_at,
+                    outcome=t.outcome,
+                    resolution=t.resolution,
+                    overdue=overdue(t, now),
+                )
+            )
+        return out
 
     # -- streams for the exports ------------------------------------------------------------------------
     def prepare_exports(self) -> None:

@@ -326,7 +326,7 @@ async def test_dismiss_escalate_copy_mute_ban_coupon_are_recorded(make_console) 
     assert (await act("a", "dismiss")).status == 200
     assert (await act("b", "escalate")).status == 422  # a ticket needs a note
     r = await act("b", "escalate", note="物流延误，转售后主管")
-    assert r.status == 200 and (await r.json())["ticket"]["ticket_id"] == "T0001"
+    assert r.status == 200 and (await r.json())["ticket"]["ticket_id"] == "T00001"  # a stored ticket
     assert (await act("c", "copy", text="亲，满300减50")).status == 200
     r = await act("d", "mute")
     assert r.status == 200 and (await r.json())["closed"] == 2  # both of the spammer's cards

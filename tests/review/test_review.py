@@ -24,7 +24,7 @@ from livecs.review.settings import INTENT_ZH, ReviewSettings
 
 from .conftest import PII_COMMENTS, PII_NICK, PII_RAW, PII_USER, Session, output_blobs
 
-TABLES = ("comments", "suggestions", "actions", "coupons", "events")
+TABLES = ("comments", "suggestions", "actions", "coupons", "events", "tickets")
 
 
 def _card(html: str, card_id: str) -> str:
@@ -200,6 +200,7 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
         "actions": comp.actions + 1,
         "coupons": 1,  # the synthetic session issues one rule; no library, so only that rule is listed
         "events": comp.orders_paid + len(comp.on_air),
+        "tickets": 0,
     }
     for t in TABLES:
         assert len(_csv_rows(_file(masked_review, f"{t}.csv"))) == masked_review.rows[t]
@@ -208,7 +209,7 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
     assert (
         wb.sheetnames
         == [SHEET_ZH[t] for t in ("summary", *TABLES)]
-        == ["概览", "评论", "建议回复", "客服操作", "发券与库存", "直播事件"]
+        == ["概览", "评论", "建议回复", "客服操作", "发券与库存", "直播事件", "工单"]
     )
     for t in TABLES:
         assert _sheet_rows(wb[SHEET_ZH[t]]) == masked_review.rows[t] + 1  # + header

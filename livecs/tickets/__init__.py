@@ -1,0 +1,1 @@
+"""Tickets (工单): escalated cards followed up until resolved — model, store, service and routes."""
