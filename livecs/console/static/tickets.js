@@ -77,6 +77,9 @@
   }
 
   function select(id) {
+    if (id !== state.selected) {
+      ["t-note-text", "t-contact-text", "t-close-text"].forEach(function (f) { document.getElementById(f).value = ""; });
+    }
     state.selected = id;
     render();
   }
@@ -136,7 +139,9 @@
     LC.api("/api/tickets/" + encodeURIComponent(state.selected), { method: "POST", json: body }).then(function (r) {
       if (!r.ok) { LC.toast((r.data && r.data.message) || "操作失败", "bad"); return; }
       LC.toast(state.selected + " " + (KIND[kind] || kind) + " 成功", "ok");
-      ["t-note-text", "t-contact-text"].forEach(function (id) { document.getElementById(id).value = ""; });
+      var done = ["t-note-text", "t-contact-text"];
+      if (kind === "close" || kind === "resolve") done.push("t-close-text");
+      done.forEach(function (id) { document.getElementById(id).value = ""; });
       load();
     });
   }
