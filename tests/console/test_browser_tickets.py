@@ -32,7 +32,7 @@ def _tickets(db: Path) -> dict[str, tuple[str, str]]:
         conn.close()
 
 
-async def test_ticket_lifecycle_in_the_browser(make_console, browser, tmp_path: Path) -> None:  # noqa: F811
+async def test_ticket_lifecycle_in_the_browser(make_console, browser, tmp_path: Path) -> None:
     con = await make_console(tickets=TicketSettings(first_response_h=FIRST_RESPONSE_S / 3600, resolution_h=2))
     con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
     page, dialogs = await login(browser, con, "alice", "/console")
