@@ -1,0 +1,39 @@
+"""The merchant's on-air changes become ``on_air`` events in the live session (the review's on-air periods);
+a platform cannot send one."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+import pytest
+
+from livecs.ingest.validate import Rejected, Validator
+
+from .conftest import ROOM, SESSION, VALID_LIBRARY, bearer, comment_group
+
+
+async def test_setting_a_product_on_air_is_recorded_as_an_event(make_console) -> None:
+    con = await make_console()
+    con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    await con.publish(comment_group("有S码吗"))
+    await con.settle()
+    for link in (2, None, 1):
+        r = await con.client.post("/api/merchant/on-air", json={"link": link}, headers=bearer("shop"))
+        assert r.status == 200, await r.text()
+    r = await con.client.post("/api/merchant/on-air", json={"link": 99}, headers=bearer("shop"))
+    assert r.status == 404  # no such product: nothing recorded
+    conn = sqlite3.connect(con.store.path)
+    rows = conn.execute(
+        "SELECT session_id, room, platform, data FROM events WHERE kind='on_air' ORDER BY ts"
+    ).fetchall()
+    conn.close()
+    assert [(s, r_, p) for s, r_, p, _ in rows] == [(SESSION, ROOM, "console")] * 3
+    assert [orjson.loads(d)["link"] for *_, d in rows] == [2, None, 1]
+    assert {orjson.loads(d)["by"] for *_, d in rows} == {"shop"}
+
+
+def test_a_platform_cannot_send_an_on_air_event() -> None:
+    with pytest.raises(Rejected) as e:
+        Validator().record({"type": "on_air", "room": "r1", "data": {"link": 3}})
+    assert e.value.reason == "unknown_type"
