@@ -15,11 +15,10 @@ from livecs.review import build_review
 from livecs.tickets.model import TicketSettings
 from tests.browser_support import artifact, publish_to_docs
 
-from .conftest import ROOM, SESSION, VALID_LIBRARY
-from .test_browser import WAIT_MS, browser, fill_room, login, wait_until
+from .conftest import ROOM, SESSION, VALID_LIBRARY, login, wait_until
+from .test_browser import WAIT_MS, fill_room
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the fixture, shared with the console's browser tests
 
 FIRST_RESPONSE_S = 3.0
 
