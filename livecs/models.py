@@ -92,6 +92,8 @@ class ActionKind(enum.StrEnum):
     TAKEOVER = "takeover"  # take a card another operator holds (接管)
     REPLY_ALL = "reply_all"  # one room-level reply to a cluster, recorded against each member comment
     PIN = "pin"  # pin (or unpin) a cluster's question to the streamer view
+    RESOLVE = "resolve"  # mark a card 已解决/未解决 (note: resolved | unresolved); the last mark counts
+    SATISFACTION = "satisfaction"  # mark the viewer's follow-up 满意/不满意 (note: satisfied | unsatisfied)
     TICKET = "ticket"  # a change to a ticket (工单): target_id is the ticket id, note says which change
 
 

@@ -33,6 +33,7 @@ from livecs.metrics import Counters
 from livecs.models import ActionKind, EventKind, LiveEvent, OperatorAction
 from livecs.scripts.terms import FORCED_SEND_NOTE
 from livecs.store import Store, StoreBatch
+from livecs.tickets.resolution import MARKS, MarkError, Tally, check_mark
 
 if TYPE_CHECKING:
     from livecs.tickets.service import TicketService
@@ -154,6 +155,7 @@ class Hub:
         self._sla = _triage_sla()
         self.online: dict[str, Counter[str]] = {}  # room -> operators with a console open on it
         self.tickets: TicketService | None = None  # set by the app: escalations become stored tickets
+        self.tallies: dict[str, Tally] = {}  # room -> resolution and satisfaction marks
 
     # -- lifecycle --------------------------------------------------------------------------------------
     async def declare(self) -> None:
@@ -177,6 +179,12 @@ class Hub:
             st = self.rooms[name] = RoomState(name, self.cfg, self._sla)
             self.notifiers[name] = Notifier()
         return st
+
+    def tally(self, room: str) -> Tally:
+        t = self.tallies.get(room)
+        if t is None:
+            t = self.tallies[room] = Tally()
+        return t
 
     def changed(self, room: str) -> None:
         n = self.notifiers.get(room)
@@ -240,6 +248,7 @@ class Hub:
         out = st.stats(now, self.counters.snapshot())
         out["room"] = st.room
         out["outbound"] = self.outbox.connector.name
+        out["marks"] = self.tally(st.room).summary()  # 问题解决率 / 满意度, by intent and by operator
         if self.tickets is not None:  # overdue tickets are flagged on the console
             overdue = self.tickets.overdue_count(st.room, now)
             out["tickets_overdue"] = overdue
@@ -358,6 +367,8 @@ class Hub:
             not in (
                 ActionKind.ISSUE_COUPON,
                 ActionKind.APPROVE_COUPON,
+                ActionKind.RESOLVE,  # marked once the card is handled (after the reply)
+                ActionKind.SATISFACTION,
             )
         ):
             raise ActionError(409, "该条目已处理", f"item already {item.status}")
@@ -452,6 +463,20 @@ class Hub:
             await self._write(item.session_id, records)
             records = []
             await self._submit(item, action, message)
+        elif kind in (ActionKind.RESOLVE, ActionKind.SATISFACTION):
+            try:
+                mark = check_mark(kind.value, req.note)
+            except MarkError:
+                good, bad = MARKS[kind.value]
+                raise ActionError(422, "请选择标记", f"note must be {good} or {bad}") from None
+            action.note = mark
+            self.tally(st.room).mark(kind.value, item.target_id, item.intent.value, operator, mark)
+            item.marks[kind.value] = mark
+            result["mark"] = mark
+            if item.status == OPEN:  # marking an open card 已解决/未解决 handles it
+                st.close(item, mark, now)
+            else:
+                st.bump(item)
         elif kind in (ActionKind.DISMISS, ActionKind.COPY):
             if kind is ActionKind.COPY:
                 action.text = req.text or (item.suggestion or {}).get("reply", "")

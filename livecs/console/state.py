@@ -121,6 +121,7 @@ class Item:
     delivery: dict[str, Any] = field(default_factory=dict)
     coupon: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    marks: dict[str, str] = field(default_factory=dict)  # resolve / satisfaction -> the last mark
     first_action_at: float | None = None
     closed_at: float | None = None
     ver: int = 0
@@ -179,6 +180,7 @@ class Item:
             "delivery": self.delivery,
             "coupon": self.coupon,
             "note": self.note,
+            "marks": self.marks,
             "answered_before": self.answered_before,
             "taken_from": self.taken_from,
             "pinned": self.pinned,

@@ -18,7 +18,8 @@ var LC = (function () {
   var SOURCE = { simulator: "模拟直播", webhook: "Webhook", ws: "中继", replay: "回放", bilibili: "B站", douyin: "抖音", test: "测试" };
   var STATUS = {
     open: "待处理", sent: "已回复", copied: "已复制", dismissed: "已忽略", escalated: "已转工单",
-    muted: "已禁言", banned: "已封禁", deleted: "已删除", evicted: "已移出"
+    muted: "已禁言", banned: "已封禁", deleted: "已删除", evicted: "已移出",
+    resolved: "已解决", unresolved: "未解决"
   };
 
   function el(tag, attrs) {

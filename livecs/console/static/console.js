@@ -41,7 +41,8 @@
       var done = {
         take: "已接手", takeover: "已接管", send: "已提交发送", copy: "已复制", dismiss: "已忽略", escalate: "已转工单",
         issue_coupon: "优惠券已发放", approve_coupon: "优惠券已批准发放", mute: "已禁言", ban: "已封禁",
-        pin: r.data && r.data.pinned ? "已置顶到主播视图" : "已取消置顶"
+        pin: r.data && r.data.pinned ? "已置顶到主播视图" : "已取消置顶",
+        resolve: "已标记", satisfaction: "已标记"
       };
       var msg = done[kind] || "完成";
       if (kind === "send" && r.data && r.data.members > 1) msg = "已回复全部 " + r.data.members + " 人";
@@ -304,8 +305,27 @@
       el("span", { class: "recent-status" }, LC.STATUS[item.status] || item.status),
       d ? el("span", { class: "delivery d-" + d }, LC.DELIVERY[d] || d) : null,
       el("span", { class: "recent-text" }, (item.kind === "cluster" ? "×" + item.count + " " : item.nickname + "：") + item.text),
-      item.taken_by ? el("small", { class: "muted" }, " · " + item.taken_by) : null
+      item.taken_by ? el("small", { class: "muted" }, " · " + item.taken_by) : null,
+      item.queue === "mod" ? null : markButtons(item)
     );
+  }
+
+  // 已解决/未解决 and 满意/不满意 on a handled card (the last mark counts; the live panel shows the rates)
+  var MARKS = [["resolve", "resolved", "已解决", "good"], ["resolve", "unresolved", "未解决", "bad"],
+    ["satisfaction", "satisfied", "满意", "good"], ["satisfaction", "unsatisfied", "不满意", "bad"]];
+  function markButtons(item) {
+    var marks = item.marks || {};
+    return el("span", { class: "mark-btns" }, MARKS.map(function (m) {
+      var on = marks[m[0]] === m[1];
+      return el("button", {
+        type: "button", class: "mark " + m[3] + (on ? " on" : ""), dataset: { mark: m[1] },
+        on: { click: function () { act(item.id, m[0], { note: m[1] }); } }
+      }, m[2]);
+    }));
+  }
+
+  function fmtRate(r) {
+    return r.rate === null || r.rate === undefined ? "—" : Math.round(r.rate * 100) + "%（" + r.good + "/" + r.marked + "）";
   }
 
   function select(id) {
@@ -504,6 +524,13 @@
     }).join("，");
     var cap = Object.keys(s.capture || {}).map(function (k) { var c = s.capture[k]; return (LC.SOURCE[k] || k) + " " + ((c.rates || {}).total || 0) + "条/秒 · 最近" + (c.last_message_age_s == null ? "—" : c.last_message_age_s + "秒前") + " · 重连" + (c.reconnects || 0) + " · 丢弃" + (c.dropped || 0); }).join("，");
     LC.setText("s-ingest", [ingest, cap].filter(Boolean).join("；") || "—");
+    var marks = s.marks || {};
+    var res = marks.resolve || { marked: 0 }, sat = marks.satisfaction || { marked: 0 };
+    LC.setText("s-resolve", fmtRate(res) + (sat.marked ? " · 满意 " + Math.round(sat.rate * 100) + "%" : ""));
+    var by = [];
+    Object.keys(res.by_intent || {}).forEach(function (k) { by.push((LC.INTENT[k] || k) + " " + fmtRate(res.by_intent[k])); });
+    Object.keys(res.by_operator || {}).forEach(function (k) { by.push(k + " " + fmtRate(res.by_operator[k])); });
+    LC.setText("s-resolve-by", by.join(" · "));
     var mix = document.getElementById("s-mix");
     LC.clear(mix);
     var total = 0;
