@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "livecs.scripts.commands",
     "livecs.console.commands",
     "livecs.review.commands",
+    "livecs.tickets.survey",
     "livecs.bench",
     "livecs.ingest.douyin.bench",
     "livecs.soak",

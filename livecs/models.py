@@ -72,6 +72,7 @@ class EventKind(enum.StrEnum):
     SUPER_CHAT = "super_chat"
     MEMBERSHIP = "membership"
     VIEWERS = "viewers"
+    SURVEY = "survey"  # a satisfaction survey result (``run.py survey``); never from a platform
     ON_AIR = "on_air"  # the merchant set a product on air (``data.link``; null = none); console-recorded only
 
 

@@ -35,8 +35,8 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069
 _NEWLINES_RE = re.compile("[\r\n\t]+")
 
 _TIER_NAMES = {t.name.lower(): t for t in MemberTier}
-#: what a platform may send (on-air changes are recorded by the console only)
-_EVENT_KINDS = {k.value for k in EventKind} - {EventKind.ON_AIR.value}
+#: what a platform may send (on-air changes and survey results are recorded by livecs only)
+_EVENT_KINDS = {k.value for k in EventKind} - {EventKind.ON_AIR.value, EventKind.SURVEY.value}
 _MS_THRESHOLD = 1e11  # epoch values above this are milliseconds (1e11 s is the year 5138)
 
 

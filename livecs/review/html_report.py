@@ -11,6 +11,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import Any
 
 from livecs.review.findings import Finding
 from livecs.review.mask import Masker
@@ -166,6 +167,7 @@ class HtmlReport:
             self._coupons(),
             self._moderation(),
             self._quality(),
+            self._resolution(),
             self._tickets(),
             self._footer(),
             "</body></html>",
@@ -219,6 +221,8 @@ class HtmlReport:
             ("投诉", fmt_int(sm.complaints), "summary-complaints"),
             ("违规/引流", fmt_int(sm.spam), "summary-spam"),
             ("客服操作", fmt_int(sm.actions), "summary-actions"),
+            ("问题解决率", self._rate(self.d.marks.get("resolve")), "summary-resolution"),
+            ("满意度", self._satisfaction_total(), "summary-satisfaction"),
             ("工单", fmt_int(len(self.d.tickets)), "summary-tickets"),
         ]
         html_cards = "".join(
@@ -409,6 +413,46 @@ class HtmlReport:
         ]
         table = _table(["时间", "操作员", "类型", "原建议", "发出/改后", "违禁用语"], rows)
         return "<h2>质检</h2>" + note + table.replace("<table>", '<table id="quality">', 1)
+
+    @staticmethod
+    def _rate(r: dict[str, Any] | None) -> str:
+        if not r or not r.get("marked"):
+            return "–"
+        return f"{100.0 * r['good'] / r['marked']:.0f}%（{r['good']:,}/{r['marked']:,}）"
+
+    def _satisfaction_total(self) -> str:
+        sat = self.d.marks.get("satisfaction") or {"good": 0, "marked": 0}
+        good, n = sat["good"] + self.d.survey[0], sat["marked"] + self.d.survey[1]
+        return self._rate({"good": good, "marked": n})
+
+    def _resolution(self) -> str:
+        res = self.d.marks.get("resolve") or {"good": 0, "marked": 0, "by_intent": {}, "by_operator": {}}
+        sat = self.d.marks.get("satisfaction") or {"good": 0, "marked": 0}
+        closed = [t for t in self.d.tickets if t.outcome]
+        t_good = sum(1 for t in closed if t.outcome == "resolved")
+        note = (
+            f"<p class='note' id='resolution-total'>问题解决率 {esc(self._rate(res))}"
+            "（客服在卡片上标记的已解决 ÷ 已标记，同一卡片以最后一次标记为准）；"
+            f"工单解决率 {esc(self._rate({'good': t_good, 'marked': len(closed)}))}（已结案工单）；"
+            f"满意度：客服标记 {esc(self._rate(sat))}，"
+            f"问卷 {esc(self._rate({'good': self.d.survey[0], 'marked': self.d.survey[1]}))}。</p>"
+        )
+
+        def rows(table: dict[str, Any], label: Any) -> list[tuple[str, ...]]:
+            return [
+                (esc(label(k)), fmt_int(v["good"]), fmt_int(v["marked"] - v["good"]), esc(self._rate(v)))
+                for k, v in table.items()
+            ]
+
+        by_intent = _table(
+            ["意图", "已解决", "未解决", "解决率"],
+            rows(res.get("by_intent", {}), lambda k: INTENT_ZH.get(k, k or "（未知）")),
+            numeric=(1, 2),
+        ).replace("<table>", '<table id="resolution-by-intent">', 1)
+        by_op = _table(
+            ["客服", "已解决", "未解决", "解决率"], rows(res.get("by_operator", {}), str), numeric=(1, 2)
+        ).replace("<table>", '<table id="resolution-by-operator">', 1)
+        return "<h2>问题解决与满意度</h2>" + note + "<h3>按意图</h3>" + by_intent + "<h3>按客服</h3>" + by_op
 
     def _tickets(self) -> str:
         tickets = self.d.tickets

@@ -220,6 +220,10 @@ class ReviewData:
     moderation_totals: dict[str, int]
     buy_by_product: dict[str, int]
     tickets: list[TicketRow] = field(default_factory=list)
+    #: operators' marks (last per card), per kind (resolve, satisfaction): good, marked, rate, by_intent,
+    #: by_operator
+    marks: dict[str, Any] = field(default_factory=dict)
+    survey: tuple[int, int] = (0, 0)  # imported survey results: (satisfied, answered)
     coupon_stock: CouponStock | None = None  # coupons against the library's stock (set by build_review)
     quality: list[QualityRow] = field(default_factory=list)
     quality_totals: dict[str, int] = field(default_factory=dict)  # edit / forced / term -> count
@@ -818,7 +822,38 @@ class ReviewReader:
             quality=quality,
             quality_totals=quality_totals,
             tickets=self.tickets(),
+            marks=self.marks(),
+            survey=self.survey(),
         )
+
+    def marks(self) -> dict[str, Any]:
+        """Resolution and satisfaction marks: the last per card (comment or cluster) and kind, rated overall,
+        by the card's intent and by the operator who marked it."""
+        from livecs.tickets.resolution import MARKS, Tally
+
+        tally = Tally()
+        kinds = list(MARKS)
+        rows = self.conn.execute(
+            "SELECT a.kind, a.target_id, a.operator, a.note, COALESCE("
+            "(SELECT t.intent FROM triage t WHERE t.session_id=a.session_id AND t.comment_id=a.target_id), "
+            "(SELECT t.intent FROM triage t WHERE t.session_id=a.session_id AND t.cluster_id=a.target_id "
+            "LIMIT 1), '') FROM actions a "
+            f"WHERE a.session_id=? AND a.kind IN ({_placeholders(kinds)}) ORDER BY a.ts, a.action_id",
+            (self.sid, *kinds),
+        )
+        for kind, target, operator, note, intent in rows:
+            if note in MARKS[kind]:
+                tally.mark(kind, target, intent, operator, note)
+        return tally.summary()
+
+    def survey(self) -> tuple[int, int]:
+        """(satisfied, answered) of the survey results imported for the session."""
+        row = self.conn.execute(
+            "SELECT SUM(json_extract(data, '$.satisfied') = 1), COUNT(*) FROM events "
+            "WHERE session_id=? AND kind='survey'",
+            (self.sid,),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
 
     def tickets(self, now: float | None = None) -> list[TicketRow]:
         """The session's tickets (none when the record has no ``tickets`` table: an older record)."""

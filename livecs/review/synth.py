@@ -50,6 +50,9 @@ ON_AIR_SEGMENT_S = 600.0  # the merchant sets a product on air this often (not t
 OFF_AIR_EVERY = 4  # every n-th change takes the product off air (link null)
 LATE_MEMBER_EVERY = 40  # every n-th P2 comment carries its cluster's deadline, earlier than itself
 LATE_MEMBER_S = 10.0
+RESOLVE_EVERY = 7  # every n-th answered comment is marked 已解决/未解决 (every 3n-th marked again, changed)
+SATISFACTION_EVERY = 11
+RESOLVED_SHARE = 0.7
 OPERATORS = ("op-a", "op-b", "op-c")
 
 
@@ -66,6 +69,10 @@ class Composition:
     coupons_approved: int = 0
     mutes: int = 0  # each mute once (its delivery confirmation is a second row)
     on_air: list[tuple[float, int | None]] = field(default_factory=list)  # the merchant's changes
+    resolution: dict[str, int] = field(default_factory=dict)  # intent -> cards whose last mark is resolved
+    resolution_marked: dict[str, int] = field(default_factory=dict)  # intent -> cards marked
+    satisfied: int = 0
+    satisfaction_marked: int = 0
     answered: dict[str, int] = field(default_factory=dict)
     sla_items: dict[str, int] = field(default_factory=dict)
     suggestions: int = 0
@@ -240,6 +247,36 @@ def synthesize(
                         "sent",
                     )
                 )
+                if i % RESOLVE_EVERY == 0:  # the operator marks the card 已解决/未解决 (sometimes twice)
+                    marks = ["resolved" if rng.random() < RESOLVED_SHARE else "unresolved"]
+                    if i % (RESOLVE_EVERY * 3) == 0:
+                        marks.append("unresolved" if marks[0] == "resolved" else "resolved")
+                    for j, mark in enumerate(marks):
+                        rows_a.append(
+                            (
+                                sid,
+                                f"a{i}r{j}",
+                                room,
+                                op,
+                                "resolve",
+                                cid,
+                                ts + delay + 2 + j,
+                                "",
+                                mark,
+                                "",
+                                uid,
+                                "",
+                            )
+                        )
+                    comp.resolution[intent] = comp.resolution.get(intent, 0) + (marks[-1] == "resolved")
+                    comp.resolution_marked[intent] = comp.resolution_marked.get(intent, 0) + 1
+                if i % SATISFACTION_EVERY == 0:
+                    mark = "satisfied" if rng.random() < RESOLVED_SHARE else "unsatisfied"
+                    rows_a.append(
+                        (sid, f"a{i}s", room, op, "satisfaction", cid, ts + delay + 5, "", mark, "", uid, "")
+                    )
+                    comp.satisfied += mark == "satisfied"
+                    comp.satisfaction_marked += 1
                 if intent == "price_promo":
                     answered_price += 1
                     coupon_kind = {0: "issue_coupon", APPROVE_AT: "approve_coupon"}.get(

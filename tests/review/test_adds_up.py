@@ -207,3 +207,39 @@ def test_csv_and_xlsx_speak_chinese_jsonl_keeps_codes(masked_review: ReviewResul
         isinstance(orjson.loads(line), dict)
         for line in _file(masked_review, "events.jsonl").read_bytes().splitlines()
     )
+
+
+def _last_marks(db: Path, kind: str) -> dict[str, tuple[str, str, str]]:
+    """target → (intent, operator, last mark), computed naively from the rows."""
+    last: dict[str, tuple[float, str, str, str]] = {}
+    intents = dict(_rows(db, "SELECT comment_id, intent FROM triage"))
+    for target, ts, op, note in _rows(
+        db, "SELECT target_id, ts, operator, note FROM actions WHERE kind=? ORDER BY ts", kind
+    ):
+        last[str(target)] = (float(str(ts)), str(intents.get(target, "")), str(op), str(note))
+    return {t: v[1:] for t, v in last.items()}
+
+
+def test_resolution_and_satisfaction_rates(session_db: Session, masked_review: ReviewResult) -> None:
+    comp = session_db.comp
+    marks = _last_marks(session_db.db, "resolve")
+    assert len(marks) == sum(comp.resolution_marked.values()) > 20
+    good = sum(1 for _, _, m in marks.values() if m == "resolved")
+    assert good == sum(comp.resolution.values())
+    html = _html(masked_review)
+    assert _card(html, "summary-resolution") == f"{100 * good / len(marks):.0f}%（{good:,}/{len(marks):,}）"
+    by_intent = html.split('id="resolution-by-intent"', 1)[1].split("</table>", 1)[0]
+    for intent, n in comp.resolution_marked.items():
+        g = comp.resolution[intent]
+        assert f'<td class="n">{g:,}</td><td class="n">{n - g:,}</td>' in by_intent, intent
+    by_op = html.split('id="resolution-by-operator"', 1)[1].split("</table>", 1)[0]
+    per_op: Counter[str] = Counter(op for _, op, _ in marks.values())
+    for op, n in per_op.items():
+        g = sum(1 for _, o, m in marks.values() if o == op and m == "resolved")
+        assert f'<td>{op}</td><td class="n">{g:,}</td><td class="n">{n - g:,}</td>' in by_op
+    sat = _last_marks(session_db.db, "satisfaction")
+    assert len(sat) == comp.satisfaction_marked and comp.satisfied > 0
+    s_good = sum(1 for _, _, m in sat.values() if m == "satisfied")
+    assert s_good == comp.satisfied
+    # no survey imported into this record: the satisfaction card is the operators' marks alone
+    assert _card(html, "summary-satisfaction") == f"{100 * s_good / len(sat):.0f}%（{s_good:,}/{len(sat):,}）"
