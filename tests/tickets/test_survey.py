@@ -40,8 +40,8 @@ def test_parse_counts_every_bad_line() -> None:
     assert [line for line, _ in p.errors] == [6, 7, 8, 9]
     for bad, msg in (
         (b"", "空"),
-        ("a,b\n1,2\n".encode(), "观众"),
-        ("user_id\nu1\n".encode(), "满意度"),
+        (b"a,b\n1,2\n", "观众"),
+        (b"user_id\nu1\n", "满意度"),
         ("用户ID,满意\n".encode("gbk"), "UTF-8"),
     ):
         with pytest.raises(ValueError, match=msg):
