@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from livecs.review import charts
+from livecs.review import charts, figures
 from livecs.review.exports import Exporter
 from livecs.review.findings import Finding, compute_findings
 from livecs.review.html_report import Charts, HtmlReport, fmt_duration
@@ -149,6 +149,8 @@ def build_review(
         if progress:
             progress("汇总（SQL）", 1, steps)
         data = reader.collect()
+        data.business = figures.business(conn, meta.session_id, data.on_air)
+        data.operators = figures.operators(conn, meta.session_id)
         data.coupon_stock = coupon_stock(
             data.coupon_totals,
             load_library_coupons(library_db, library_shop),
@@ -171,7 +173,9 @@ def build_review(
             result.files.append(path)
             if progress:
                 progress("图表与报告", 1, 1)
-        exporter = Exporter(reader, masker, settings, tz, reader.end_ts, data.coupon_stock)
+        exporter = Exporter(
+            reader, masker, settings, tz, reader.end_ts, data.coupon_stock, data.business, data.operators
+        )
         exp = exporter.write(out, fmts, summary_rows(data, masker.enabled), progress)
         result.files += exp.files
         result.rows = exp.rows

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from livecs.review import labels
+from livecs.review.figures import Business, OperatorFigures
 from livecs.review.mask import Masker
 from livecs.review.queries import PRODUCT_KEYS, ReviewReader, loads, product_at
 from livecs.review.settings import XLSX_MAX_SHEET_ROWS, ReviewSettings
@@ -170,6 +171,8 @@ class Exporter:
         tz: tzinfo,
         end_ts: float,
         coupon_stock: CouponStock | None = None,
+        business: Business | None = None,
+        operators: list[OperatorFigures] | None = None,
     ) -> None:
         self.r = reader
         self.m = masker
@@ -177,6 +180,8 @@ class Exporter:
         self.tz = tz
         self.end_ts = end_ts
         self.coupon_stock = coupon_stock
+        self.business = business
+        self.operators = operators or []
 
     def _time(self, ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, self.tz).strftime(TIME_FORMAT)
@@ -197,6 +202,8 @@ class Exporter:
             self._coupons(),
             self._events(),
             self._tickets(),
+            self._products(),
+            self._operators(),
         ]
 
     def _comments(self) -> Table:
@@ -498,6 +505,68 @@ class Exporter:
                 }
 
         return Table("tickets", cols, frozenset(), rows, len(tickets))
+
+    def _products(self) -> Table:
+        """One row per product: time on air, orders, GMV, orders on air and per minute on air."""
+        cols = ["product", "on_air_s", "orders", "gmv", "orders_on_air", "orders_per_min_on_air"]
+        products = self.business.products if self.business is not None else []
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for p in products:
+                per_min = p.orders_per_min_on_air
+                yield {
+                    "product": p.label,
+                    "on_air_s": round(p.on_air_s, 1),
+                    "orders": p.orders,
+                    "gmv": round(p.gmv, 2),
+                    "orders_on_air": p.orders_on_air,
+                    "orders_per_min_on_air": None if per_min is None else round(per_min, 3),
+                }
+
+        return Table("products", cols, frozenset(), rows, len(products))
+
+    def _operators(self) -> Table:
+        """The 客服表现 table, one row per operator."""
+        cols = [
+            "operator",
+            "handled",
+            "first_responses",
+            "p50_s",
+            "p90_s",
+            "sla_breaches",
+            "replies",
+            "edited",
+            "dismissed",
+            "escalated",
+            "tickets_resolved",
+            "coupons_issued",
+            "moderation",
+            "resolved_marks",
+            "marked",
+        ]
+        ops = self.operators
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for o in ops:
+                yield {
+                    "operator": o.operator,
+                    "handled": o.handled,
+                    "first_responses": o.first_responses,
+                    "p50_s": None if o.p50_s is None else round(o.p50_s, 1),
+                    "p90_s": None if o.p90_s is None else round(o.p90_s, 1),
+                    "sla_breaches": o.sla_breaches,
+                    "replies": o.replies,
+                    "edited": o.edited,
+                    "dismissed": o.dismissed,
+                    "escalated": o.escalated,
+                    "tickets_resolved": o.tickets_resolved,
+                    "coupons_issued": o.coupons,
+                    "moderation": o.moderation,
+                    "resolved_marks": o.resolved_marks,
+                    "marked": o.marked,
+                }
+
+        return Table("operators", cols, frozenset(), rows, len(ops))
 
     # -- writing ----------------------------------------------------------------------------------------
     def write(

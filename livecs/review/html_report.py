@@ -83,6 +83,14 @@ def fmt_int(n: int | None) -> str:
     return "–" if n is None else f"{n:,}"
 
 
+def fmt_pct(x: float | None) -> str:
+    return "–" if x is None else f"{100.0 * x:.1f}%"
+
+
+def fmt_money(x: float | None) -> str:
+    return "–" if x is None else f"¥{x:,.2f}"
+
+
 def fmt_duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     h, rest = divmod(seconds, SECONDS_PER_HOUR)
@@ -167,6 +175,8 @@ class HtmlReport:
             self._coupons(),
             self._moderation(),
             self._quality(),
+            self._business(),
+            self._people(),
             self._resolution(),
             self._tickets(),
             self._footer(),
@@ -201,6 +211,7 @@ class HtmlReport:
 
     def _summary(self) -> str:
         sm = self.d.summary
+        b = self.d.business
         start = self._start()
         end = sm.last_ts if sm.last_ts is not None else (self.d.meta.ended_at or start)
         cards = [
@@ -221,6 +232,12 @@ class HtmlReport:
             ("投诉", fmt_int(sm.complaints), "summary-complaints"),
             ("违规/引流", fmt_int(sm.spam), "summary-spam"),
             ("客服操作", fmt_int(sm.actions), "summary-actions"),
+            ("观看人数", fmt_int(b.viewers if b else None), "summary-audience"),
+            ("峰值在线", fmt_int(b.peak_online if b else None), "summary-peak-online"),
+            ("互动率", fmt_pct(b.interaction_rate if b else None), "summary-interaction"),
+            ("转化率", fmt_pct(b.conversion_rate if b else None), "summary-conversion"),
+            ("成交额（GMV）", fmt_money(b.gmv if b else None), "summary-gmv"),
+            ("新增关注", fmt_int(b.follows if b else None), "summary-follows"),
             ("问题解决率", self._rate(self.d.marks.get("resolve")), "summary-resolution"),
             ("满意度", self._satisfaction_total(), "summary-satisfaction"),
             ("工单", fmt_int(len(self.d.tickets)), "summary-tickets"),
@@ -453,6 +470,81 @@ class HtmlReport:
             ["客服", "已解决", "未解决", "解决率"], rows(res.get("by_operator", {}), str), numeric=(1, 2)
         ).replace("<table>", '<table id="resolution-by-operator">', 1)
         return "<h2>问题解决与满意度</h2>" + note + "<h3>按意图</h3>" + by_intent + "<h3>按客服</h3>" + by_op
+
+    def _business(self) -> str:
+        b = self.d.business
+        if b is None:
+            return ""
+        avg = "–" if b.avg_online is None else f"{b.avg_online:,.0f}"
+        audience = "平台累计观看" if b.watched else "峰值在线"
+        note = (
+            f"<p class='note' id='business-note'>已付款订单 {fmt_int(b.orders)} 笔，"
+            f"买家 {fmt_int(b.buyers)} 人，GMV {esc(fmt_money(b.gmv))}；"
+            f"在线人数 峰值 {fmt_int(b.peak_online)}、平均 {esc(avg)}；"
+            f"观看人数 {fmt_int(b.viewers)}（{audience}）；"
+            f"互动率 = 评论人数 {fmt_int(b.commenters)} ÷ 观看人数 = {esc(fmt_pct(b.interaction_rate))}；"
+            f"转化率 = 买家 ÷ 观看人数 = {esc(fmt_pct(b.conversion_rate))}；"
+            f"新增关注 {fmt_int(b.follows)}。</p>"
+        )
+        rows = [
+            (
+                esc(p.label),
+                esc(fmt_duration(p.on_air_s) if p.on_air_s else "–"),
+                fmt_int(p.orders),
+                esc(fmt_money(p.gmv)),
+                fmt_int(p.orders_on_air),
+                esc("–" if p.orders_per_min_on_air is None else f"{p.orders_per_min_on_air:.2f}"),
+            )
+            for p in b.products
+        ]
+        table = _table(
+            ["商品", "在播时长", "订单", "GMV", "在播时订单", "在播每分钟订单"], rows, numeric=(2, 3, 4, 5)
+        ).replace("<table>", '<table id="products-table">', 1)
+        return "<h2>生意数据</h2>" + note + table
+
+    def _people(self) -> str:
+        rows = [
+            (
+                esc(o.operator),
+                fmt_int(o.handled),
+                fmt_int(o.first_responses),
+                esc(fmt_seconds(o.p50_s)),
+                esc(fmt_seconds(o.p90_s)),
+                fmt_int(o.sla_breaches),
+                fmt_int(o.replies),
+                fmt_int(o.edited),
+                fmt_int(o.dismissed),
+                fmt_int(o.escalated),
+                fmt_int(o.tickets_resolved),
+                fmt_int(o.coupons),
+                esc(self._rate({"good": o.resolved_marks, "marked": o.marked})),
+            )
+            for o in self.d.operators
+        ]
+        table = _table(
+            [
+                "客服",
+                "处理条目",
+                "首次响应",
+                "中位响应",
+                "P90 响应",
+                "超时",
+                "回复",
+                "改写回复",
+                "忽略",
+                "转工单",
+                "工单解决",
+                "发券",
+                "问题解决率",
+            ],
+            rows,
+            numeric=tuple(range(1, 12)),
+        ).replace("<table>", '<table id="operators-table">', 1)
+        note = (
+            "<p class='note'>首次响应 = 该客服的操作是评论的第一个响应；超时 = 其中晚于时限的；"
+            "回复与发券按操作计（重试不重复计）。</p>"
+        )
+        return "<h2>客服表现</h2>" + note + table
 
     def _tickets(self) -> str:
         tickets = self.d.tickets

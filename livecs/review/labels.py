@@ -20,6 +20,8 @@ SHEET_ZH = {
     "coupons": "发券与库存",
     "events": "直播事件",
     "tickets": "工单",
+    "products": "商品",
+    "operators": "客服表现",
 }
 
 COLUMN_ZH = {
@@ -90,6 +92,25 @@ COLUMN_ZH = {
     "overdue": "超期",
     "comments": "评论",
     "notes": "跟进记录",
+    "on_air_s": "在播秒数",
+    "orders": "订单",
+    "gmv": "成交额",
+    "orders_on_air": "在播时订单",
+    "orders_per_min_on_air": "在播每分钟订单",
+    "handled": "处理条目",
+    "first_responses": "首次响应",
+    "p50_s": "中位响应秒数",
+    "p90_s": "P90响应秒数",
+    "sla_breaches": "超时次数",
+    "replies": "回复",
+    "edited": "改写回复",
+    "dismissed": "忽略",
+    "escalated": "转工单",
+    "tickets_resolved": "工单解决",
+    "coupons_issued": "发券",
+    "moderation": "审核操作",
+    "resolved_marks": "标记已解决",
+    "marked": "已标记",
 }
 
 SENTIMENT_ZH = {"pos": "正面", "neu": "中性", "neg": "负面"}

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,6 +31,9 @@ from livecs.review.settings import (
     ReviewSettings,
 )
 from livecs.review.stock import CouponStock
+
+if TYPE_CHECKING:
+    from livecs.review.figures import Business, OperatorFigures
 
 #: comment ``extras`` keys (first present wins) naming the product on air
 PRODUCT_KEYS = ("on_air", "product_on_air", "product", "link", "sku")
@@ -224,6 +227,8 @@ class ReviewData:
     #: by_operator
     marks: dict[str, Any] = field(default_factory=dict)
     survey: tuple[int, int] = (0, 0)  # imported survey results: (satisfied, answered)
+    business: Business | None = None  # orders, GMV, viewers, rates (set by build_review)
+    operators: list[OperatorFigures] = field(default_factory=list)  # 客服表现 (set by build_review)
     coupon_stock: CouponStock | None = None  # coupons against the library's stock (set by build_review)
     quality: list[QualityRow] = field(default_factory=list)
     quality_totals: dict[str, int] = field(default_factory=dict)  # edit / forced / term -> count

@@ -53,6 +53,9 @@ LATE_MEMBER_S = 10.0
 RESOLVE_EVERY = 7  # every n-th answered comment is marked 已解决/未解决 (every 3n-th marked again, changed)
 SATISFACTION_EVERY = 11
 RESOLVED_SHARE = 0.7
+PRICE_PER_LINK = 10  # an order of link n pays 10·n
+VIEWERS_BASE = 1000  # the online count at minute k is VIEWERS_BASE + 37·(k mod 20)
+FOLLOW_EVERY = 13  # every n-th chit-chat comment comes with a follow
 OPERATORS = ("op-a", "op-b", "op-c")
 
 
@@ -73,6 +76,10 @@ class Composition:
     resolution_marked: dict[str, int] = field(default_factory=dict)  # intent -> cards marked
     satisfied: int = 0
     satisfaction_marked: int = 0
+    gmv: float = 0.0
+    buyers: set[str] = field(default_factory=set)
+    follows: int = 0
+    online: list[int] = field(default_factory=list)  # the online count of each minute
     answered: dict[str, int] = field(default_factory=dict)
     sla_items: dict[str, int] = field(default_factory=dict)
     suggestions: int = 0
@@ -301,6 +308,9 @@ def synthesize(
                             )
                         )
                         comp.coupons += 1
+        if intent == "chitchat" and i % FOLLOW_EVERY == 0:
+            rows_e.append((sid, f"f{i}", "follow", "synth", room, uid, f"观众{uidx}", 0, ts + 0.5, "{}"))
+            comp.follows += 1
         if intent == "buy_signal" and rng.random() < ORDER_PER_BUY:
             link = int(product.split("号")[0])
             rows_e.append(
@@ -314,16 +324,41 @@ def synthesize(
                     f"观众{uidx}",
                     0,
                     ts + 1.0,
-                    orjson.dumps({"order_id": str(rng.randrange(10**17, 10**18)), "link": link}).decode(),
+                    orjson.dumps(
+                        {
+                            "order_id": str(rng.randrange(10**17, 10**18)),
+                            "link": link,
+                            "amount": PRICE_PER_LINK * link,
+                        }
+                    ).decode(),
                 )
             )
             comp.orders_paid += 1
+            comp.gmv += PRICE_PER_LINK * link
+            comp.buyers.add(uid)
         comp.comments += 1
         comp.last_ts = max(comp.last_ts, ts)
         if i == 0:
             comp.first_ts = ts
         flush()
     flush(force=True)
+    for k in range(int(duration_s // 60) + 1):  # the platform's online count, once a minute
+        n = VIEWERS_BASE + 37 * (k % 20)
+        comp.online.append(n)
+        rows_e.append(
+            (
+                sid,
+                f"v{k}",
+                "viewers",
+                "synth",
+                room,
+                "",
+                "",
+                0,
+                start_ts + 60 * k,
+                orjson.dumps({"viewers": n}).decode(),
+            )
+        )
     t, k = start_ts, 0
     while t < end_ts:  # the merchant's on-air changes, on their own rhythm
         on_air_link: int | None = None if k % OFF_AIR_EVERY == OFF_AIR_EVERY - 1 else (k * 3) % PRODUCTS + 1

@@ -202,7 +202,7 @@ def test_csv_and_xlsx_speak_chinese_jsonl_keeps_codes(masked_review: ReviewResul
     }
     assert {r["sla_breached"] for r in comments} <= {"", "是", "否"}
     events = _csv_rows(_file(masked_review, "events.csv"))
-    assert {r["kind"] for r in events} == {"已付款订单", "上架讲解"}
+    assert {r["kind"] for r in events} == {"已付款订单", "上架讲解", "关注", "在线人数"}
     assert all(
         isinstance(orjson.loads(line), dict)
         for line in _file(masked_review, "events.jsonl").read_bytes().splitlines()
@@ -243,3 +243,74 @@ def test_resolution_and_satisfaction_rates(session_db: Session, masked_review: R
     assert s_good == comp.satisfied
     # no survey imported into this record: the satisfaction card is the operators' marks alone
     assert _card(html, "summary-satisfaction") == f"{100 * s_good / len(sat):.0f}%（{s_good:,}/{len(sat):,}）"
+
+
+def test_business_figures(session_db: Session, masked_review: ReviewResult) -> None:
+    comp = session_db.comp
+    db = session_db.db
+    html = _html(masked_review)
+    orders = _rows(db, "SELECT user_id, ts, data FROM events WHERE kind='order_paid'")
+    gmv = sum(float(orjson.loads(str(d)).get("amount", 0)) for _, _, d in orders)
+    assert gmv == comp.gmv  # the hand-written PII order carries no amount
+    assert _card(html, "summary-gmv") == f"¥{gmv:,.2f}"
+    peak = max(comp.online)
+    assert _card(html, "summary-peak-online") == f"{peak:,}" == _card(html, "summary-audience")
+    commenters = len({u for (u,) in _rows(db, "SELECT DISTINCT user_id FROM comments")})
+    buyers = len({str(u) for u, _, _ in orders})
+    assert _card(html, "summary-interaction") == f"{100 * commenters / peak:.1f}%"
+    assert _card(html, "summary-conversion") == f"{100 * buyers / peak:.1f}%"
+    assert _card(html, "summary-follows") == f"{comp.follows:,}"
+    avg = sum(comp.online) / len(comp.online)
+    assert f"平均 {avg:,.0f}" in html
+    # per product: orders, GMV, time on air and orders while on air, from the merchant's changes
+    products = {r["product"]: r for r in _jsonl(_file(masked_review, "products.jsonl"))}
+    end = max(float(str(r[0])) for r in _rows(db, "SELECT MAX(ts) FROM comments"))
+    end = max(end, float(str(_rows(db, "SELECT ended_at FROM sessions")[0][0])))
+    changes = comp.on_air
+    for label, row in products.items():
+        link = int(str(label).split("号")[0])
+        mine = [(u, float(str(ts))) for u, ts, d in orders if orjson.loads(str(d)).get("link") == link]
+        assert row["orders"] == len(mine), label
+        periods = [
+            (t, changes[i + 1][0] if i + 1 < len(changes) else end)
+            for i, (t, lk) in enumerate(changes)
+            if lk == link
+        ]
+        on_air = sum(b - a for a, b in periods)
+        assert row["on_air_s"] == round(on_air, 1), label
+        inside = sum(1 for _, ts in mine if any(a <= ts < b for a, b in periods))
+        assert row["orders_on_air"] == inside, label
+        if on_air:
+            assert row["orders_per_min_on_air"] == round(inside / (on_air / 60), 3)
+    assert sum(int(str(r["orders"])) for r in products.values()) == comp.orders_paid
+
+
+def test_operator_table(session_db: Session, masked_review: ReviewResult) -> None:
+    db = session_db.db
+    ops = {r["operator"]: r for r in _jsonl(_file(masked_review, "operators.jsonl"))}
+    assert set(ops) == {"op-a", "op-b", "op-c"}
+    for op, row in ops.items():
+        kinds: Counter[str] = Counter()
+        for kind, aid in _rows(db, "SELECT kind, action_id FROM actions WHERE operator=?", op):
+            if "." not in str(aid):
+                kinds[str(kind)] += 1
+        sends = len(
+            {
+                str(a).split(".")[0]
+                for (a,) in _rows(db, "SELECT action_id FROM actions WHERE operator=? AND kind='send'", op)
+            }
+        )
+        assert row["replies"] == sends, op
+        assert row["coupons_issued"] == kinds["issue_coupon"] + kinds["approve_coupon"], op
+        assert row["moderation"] == kinds["mute"], op
+        marks = _last_marks(db, "resolve")
+        assert row["marked"] == sum(1 for _, o, _ in marks.values() if o == op)
+        assert row["resolved_marks"] == sum(1 for _, o, m in marks.values() if o == op and m == "resolved")
+    # first responses: every answered comment credited to exactly one operator
+    js = _jsonl(_file(masked_review, "comments.jsonl"))
+    answered = sum(1 for r in js if r["first_action_ts"] is not None)
+    assert sum(int(str(r["first_responses"])) for r in ops.values()) == answered
+    breached = sum(1 for r in js if r["sla_breached"] is True and r["first_action_ts"] is not None)
+    assert sum(int(str(r["sla_breaches"])) for r in ops.values()) == breached
+    html = _html(masked_review)
+    assert 'id="operators-table"' in html and "<td>op-a</td>" in html

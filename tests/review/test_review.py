@@ -24,7 +24,20 @@ from livecs.review.settings import INTENT_ZH, ReviewSettings
 
 from .conftest import PII_COMMENTS, PII_NICK, PII_RAW, PII_USER, Session, output_blobs
 
-TABLES = ("comments", "suggestions", "actions", "coupons", "events", "tickets")
+TABLES = ("comments", "suggestions", "actions", "coupons", "events", "tickets", "products", "operators")
+
+
+def _products(db: Path) -> set[str]:
+    """Products that were on air or sold (the products sheet has one row each)."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT json_extract(data, '$.link') FROM events WHERE kind IN ('on_air', 'order_paid') "
+            "AND json_extract(data, '$.link') IS NOT NULL"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {f"{r[0]}号链接" for r in rows}
 
 
 def _card(html: str, card_id: str) -> str:
@@ -199,8 +212,10 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
         "suggestions": comp.suggestions + 1,
         "actions": comp.actions + 1,
         "coupons": 1,  # the synthetic session issues one rule; no library, so only that rule is listed
-        "events": comp.orders_paid + len(comp.on_air),
+        "events": comp.orders_paid + len(comp.on_air) + comp.follows + len(comp.online),
         "tickets": 0,
+        "products": len(_products(session_db.db)),
+        "operators": 3,  # op-a, op-b, op-c
     }
     for t in TABLES:
         assert len(_csv_rows(_file(masked_review, f"{t}.csv"))) == masked_review.rows[t]
@@ -209,7 +224,7 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
     assert (
         wb.sheetnames
         == [SHEET_ZH[t] for t in ("summary", *TABLES)]
-        == ["概览", "评论", "建议回复", "客服操作", "发券与库存", "直播事件", "工单"]
+        == ["概览", "评论", "建议回复", "客服操作", "发券与库存", "直播事件", "工单", "商品", "客服表现"]
     )
     for t in TABLES:
         assert _sheet_rows(wb[SHEET_ZH[t]]) == masked_review.rows[t] + 1  # + header
