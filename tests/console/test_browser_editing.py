@@ -191,11 +191,14 @@ async def test_reply_and_note_typed_under_a_200_per_s_flood_are_exactly_what_was
     assert sends and all(a["text"] == REPLY for a in sends)
     # nothing else fired: no dismiss / ban / mute / take / copy / coupon, one delivered message only
     # (a reply to a cluster card is a reply to all: recorded once more on each member as reply_all)
-    assert {a["kind"] for a in actions} <= {"send", "edit", "escalate", "reply_all"}, {
+    # (the escalation also creates the stored ticket: one `ticket` action, `create`, with the same note)
+    assert {a["kind"] for a in actions} <= {"send", "edit", "escalate", "reply_all", "ticket"}, {
         a["kind"] for a in actions
     }
+    tickets = [a for a in actions if a["kind"] == "ticket"]
+    assert [(a["note"], a["text"]) for a in tickets] == [("create", NOTE)]
     assert all(a["text"] == REPLY for a in actions if a["kind"] == "reply_all")
-    targets = {a["target_id"] for a in actions if a["kind"] != "reply_all"}
+    targets = {a["target_id"] for a in actions if a["kind"] not in ("reply_all", "ticket")}
     assert len(targets) == 2
     assert len(con.connector.messages) == 1
     assert dialogs == []

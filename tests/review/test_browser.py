@@ -58,6 +58,19 @@ async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -
             shot = ARTIFACTS / "review.png"
             await page.screenshot(path=str(shot), full_page=True, clip=README_CLIP)
             publish_to_docs(shot)
+            # the README's second picture: 生意数据, 客服表现 and 问题解决与满意度
+            top = await page.locator("h2", has_text="生意数据").bounding_box()
+            bottom = await page.locator("#resolution-by-operator").bounding_box()
+            assert top and bottom
+            figures = ARTIFACTS / "review-figures.png"
+            clip: FloatRect = {
+                "x": 0,
+                "y": top["y"] - 8,
+                "width": 1280,
+                "height": bottom["y"] + bottom["height"] - top["y"] + 16,
+            }
+            await page.screenshot(path=str(figures), full_page=True, clip=clip)
+            publish_to_docs(figures)
             assert not errors
         finally:
             await browser.close()
