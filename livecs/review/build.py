@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from livecs.review import charts, figures
+from livecs.review.compare import AUTO, headline, prepare_comparison
 from livecs.review.exports import Exporter
 from livecs.review.findings import Finding, compute_findings
 from livecs.review.html_report import Charts, HtmlReport, fmt_duration
@@ -123,12 +124,15 @@ def build_review(
     masker: Masker | None = None,
     library_db: str | Path | None = None,
     library_shop: str = "default",
+    compare: str | None = AUTO,
 ) -> ReviewResult:
     """Review ``session_id`` (or ``"latest"``) of the record at ``db_path`` into ``out_dir``.
 
     ``progress(stage, done, total)`` is called as work advances. ``library_db`` is the merchant library
     registry (``scripts.library_db``): the coupons issued are set against the stock of ``library_shop``'s
     version active now, read-only; without it (or without an active version) the report says 库存未知.
+    ``compare``: ``"auto"`` (default) sets the headline figures against the same room's previous broadcast,
+    a session id against that one, ``None`` not at all.
     Raises :class:`ReviewError` when the database or session is missing or a format is unknown.
     """
     started = time.perf_counter()
@@ -141,6 +145,7 @@ def build_review(
     conn = open_db(db_path, settings)
     try:
         meta = resolve_session(conn, session_id)
+        finish_comparison = prepare_comparison(conn, meta, compare, settings)  # before our TEMP tables
         reader = ReviewReader(conn, meta, settings)
         steps = 4
         if progress:
@@ -151,6 +156,8 @@ def build_review(
         data = reader.collect()
         data.business = figures.business(conn, meta.session_id, data.on_air)
         data.operators = figures.operators(conn, meta.session_id)
+        if finish_comparison is not None:
+            data.comparison = finish_comparison(headline(reader, data.business))
         data.coupon_stock = coupon_stock(
             data.coupon_totals,
             load_library_coupons(library_db, library_shop),

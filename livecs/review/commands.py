@@ -43,6 +43,13 @@ def register(sub: Any) -> None:
         action="store_true",
         help="keep personal data (phones, addresses, ids…) in every output; the report says so",
     )
+    p.add_argument(
+        "--compare",
+        default="auto",
+        metavar="SESSION",
+        help="compare the headline figures with this session ('auto', the default: the same room's previous "
+        "broadcast; 'none': no comparison)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -82,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             library_db=library_db,
             library_shop=shop,
+            compare=None if args.compare == "none" else args.compare,
         )
     except ReviewError as exc:
         if progress:

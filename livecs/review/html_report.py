@@ -162,6 +162,7 @@ class HtmlReport:
             self._header(),
             self._summary(),
             self._findings(),
+            self._comparison(),
             "<h2>图表</h2>",
             f"<figure>{self.charts.volume}</figure>",
             f"<figure>{self.charts.intent}</figure>",
@@ -470,6 +471,30 @@ class HtmlReport:
             ["客服", "已解决", "未解决", "解决率"], rows(res.get("by_operator", {}), str), numeric=(1, 2)
         ).replace("<table>", '<table id="resolution-by-operator">', 1)
         return "<h2>问题解决与满意度</h2>" + note + "<h3>按意图</h3>" + by_intent + "<h3>按客服</h3>" + by_op
+
+    def _comparison(self) -> str:
+        from livecs.review.compare import fmt_change, fmt_value
+
+        c = self.d.comparison
+        if c is None:
+            return ""
+        rows = [
+            (
+                esc(m.label),
+                esc(fmt_value(m, mine)),
+                esc(fmt_value(m, theirs)),
+                esc(fmt_change(m, mine, theirs)),
+            )
+            for m, mine, theirs in c.rows
+        ]
+        when = self._time(c.previous.started_at, "%Y-%m-%d %H:%M")
+        table = _table(["指标", "本场", "对比场次", "变化"], rows, numeric=(1, 2, 3)).replace(
+            "<table>", '<table id="compare-table">', 1
+        )
+        return (
+            f"<h2>与上一场对比</h2><p class='note' id='compare-note'>对比场次 {esc(c.previous.session_id)}"
+            f"（{esc(when)} 开播，直播间 {esc(c.previous.room)}）。</p>{table}"
+        )
 
     def _business(self) -> str:
         b = self.d.business

@@ -33,6 +33,7 @@ from livecs.review.settings import (
 from livecs.review.stock import CouponStock
 
 if TYPE_CHECKING:
+    from livecs.review.compare import Comparison
     from livecs.review.figures import Business, OperatorFigures
 
 #: comment ``extras`` keys (first present wins) naming the product on air
@@ -229,6 +230,7 @@ class ReviewData:
     survey: tuple[int, int] = (0, 0)  # imported survey results: (satisfied, answered)
     business: Business | None = None  # orders, GMV, viewers, rates (set by build_review)
     operators: list[OperatorFigures] = field(default_factory=list)  # 客服表现 (set by build_review)
+    comparison: Comparison | None = None  # against another broadcast (set by build_review)
     coupon_stock: CouponStock | None = None  # coupons against the library's stock (set by build_review)
     quality: list[QualityRow] = field(default_factory=list)
     quality_totals: dict[str, int] = field(default_factory=dict)  # edit / forced / term -> count
