@@ -13,6 +13,7 @@ Routes::
     GET  /api/me  /api/rooms  /api/queue  /api/stats  /api/streamer
     POST /api/actions                               operator
     GET  /tickets  /api/tickets[/{id}]  POST /api/tickets/{id}   工单 (see :mod:`livecs.tickets.routes`)
+    GET  /api/viewer?user_id=                       operator (the viewer card, :mod:`livecs.console.viewer`)
     GET  /api/sessions  /api/review/{session_id}    operator (``mask=0``: admin only)
     GET  /api/merchant/versions  /api/merchant/products
     POST /api/merchant/upload  /api/merchant/activate  /api/merchant/rollback  /api/merchant/on-air
@@ -56,6 +57,7 @@ from livecs.console.outbound import (
     RelayConnector,
 )
 from livecs.console.review import KINDS, Kind, ReviewDownloads, send_file
+from livecs.console.viewer import add_routes as add_viewer_routes
 from livecs.metrics import Counters
 from livecs.models import ActionKind
 from livecs.scripts.coupons import open_stock
@@ -114,6 +116,7 @@ STATIC_FILES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "streamer.js": ("text/javascript", VIEWER_ROLES),
     "merchant.js": ("text/javascript", (Role.MERCHANT,)),
     "tickets.js": ("text/javascript", TICKET_READERS),
+    "viewer.js": ("text/javascript", OPERATOR_ROLES),
 }
 PAGES: dict[str, tuple[str, tuple[Role, ...]]] = {
     "/console": ("console.html", OPERATOR_ROLES),
@@ -746,6 +749,7 @@ def init_app(
     tickets = TicketService(TicketStore(store.path), store, settings.tickets, outbox)
     hub.tickets = tickets
     add_ticket_routes(app, tickets, [u.name for u in auth.users if u.role in (Role.OPERATOR, Role.ADMIN)])
+    add_viewer_routes(app, store.path)
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_close_review)

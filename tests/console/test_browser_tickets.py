@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from livecs.review import build_review
+from livecs.store import StoreBatch
 from livecs.tickets.model import TicketSettings
 from tests.browser_support import artifact, publish_to_docs
 
-from .conftest import ROOM, SESSION, VALID_LIBRARY, login, wait_until
+from .conftest import ROOM, SESSION, VALID_LIBRARY, comment_group, login, wait_until
 from .test_browser import WAIT_MS, fill_room
 
 pytestmark = pytest.mark.browser
@@ -100,6 +101,27 @@ async def test_ticket_lifecycle_in_the_browser(make_console, browser, tmp_path: 
     await tickets.screenshot(path=str(shot), full_page=True)
     publish_to_docs(shot)
     assert dialogs == []
+
+    # the viewer card: the complaining viewer comments again; a click on the nickname shows their history
+    conn = sqlite3.connect(con.store.path)
+    uid = conn.execute("SELECT json_extract(data, '$.viewer.user_id') FROM tickets WHERE ticket_id='T00001'")
+    uid = uid.fetchone()[0]
+    conn.close()
+    again = comment_group("补发的快递到了吗？我电话13812345678", user_id=uid, nickname="橙子不酸")
+    await con.store.write(StoreBatch(comments=[(SESSION, again[0].comment)]))  # type: ignore[attr-defined]
+    await con.publish(again)
+    nick = page.locator(".card", has_text="补发的快递到了吗").locator(".nick")
+    await nick.wait_for(timeout=WAIT_MS)
+    await nick.click()
+    card = page.locator("#viewer-card")
+    await card.wait_for(state="visible", timeout=WAIT_MS)
+    await card.locator("li", has_text="T00001").wait_for(timeout=WAIT_MS)
+    text = await card.text_content() or ""
+    assert "补发的快递到了吗？我电话[手机]" in text and "13812345678" not in text  # masked for an operator
+    assert "评论 1 条" in text and "转工单" in text
+    await page.screenshot(path=str(artifact("viewer_card.png")))
+    await page.locator("#vc-close").click()
+    await card.wait_for(state="hidden", timeout=WAIT_MS)
 
     # a merchant reads the same tickets, masked, without the buttons
     shop_page, _ = await login(browser, con, "shop", "/merchant")

@@ -93,7 +93,7 @@
     var tier = LC.TIER[item.member_tier] || "";
     var many = isCluster && item.count > 1;  // a cluster of one reads like a single comment
     var who = many ? el("span", { class: "who muted" }, "代表：") :
-      el("span", { class: "who" }, el("span", { class: "nick" }, item.nickname), tier ? chip(tier, "tier tier-" + item.member_tier) : null, "：");
+      el("span", { class: "who" }, el("span", { class: "nick", dataset: { uid: item.user_id || "" }, title: "查看观众" }, item.nickname), tier ? chip(tier, "tier tier-" + item.member_tier) : null, "：");
     var body = el("p", { class: "text", title: item.text }, who, el("span", { class: "comment-text" }, item.text));
     if (isMod && item.spam_reason) body.appendChild(el("small", { class: "muted reason" }, " 原因：" + item.spam_reason));
     var head = el("div", { class: "card-head" },
@@ -120,7 +120,7 @@
     if (many && item.members && item.members.length) {
       members = el("details", { class: "members" }, el("summary", null, "最新 " + item.members.length + " 条（共 " + item.count + " 条）"),
         el("ul", null, item.members.slice().reverse().map(function (m) {
-          return el("li", null, el("span", { class: "nick" }, m.nickname), "：", m.text);
+          return el("li", null, el("span", { class: "nick", dataset: { uid: m.user_id || "" }, title: "查看观众" }, m.nickname), "：", m.text);
         })));
     }
     var sugg = item.suggestion;
