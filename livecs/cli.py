@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "livecs.console.commands",
     "livecs.review.commands",
     "livecs.tickets.survey",
+    "livecs.review.trend",
     "livecs.bench",
     "livecs.ingest.douyin.bench",
     "livecs.soak",

@@ -290,3 +290,19 @@ def clusters_chart(labels: Sequence[str], counts: Sequence[int], intents: Sequen
     ax.set_xlabel("评论数")
     ax.set_title("高频问题（按问题簇）", loc="left")
     return _render(fig, "chart-clusters")
+
+
+@_styled
+def trend_chart(labels: Sequence[str], comments: Sequence[float], gmv: Sequence[float]) -> str:
+    """Comments (bars) and GMV (line, right axis) per period of ``run.py trend``."""
+    fig = _figure(FIG_WIDE, "trend")
+    ax = fig.add_subplot()
+    x = list(range(len(labels)))
+    ax.bar(x, comments, color=VOLUME_COLOUR, label="评论数")
+    ax.set_xticks(x, list(labels), rotation=30, ha="right")
+    ax.set_ylabel("评论数")
+    ax2 = ax.twinx()
+    ax2.plot(x, gmv, color=BUY_COLOUR, marker="o", label="成交额")
+    ax2.set_ylabel("成交额（元）")
+    ax.set_title("评论数与成交额")
+    return _render(fig, "chart-trend")
