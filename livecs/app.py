@@ -16,9 +16,9 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from livecs.bus.base import open_bus
 from livecs.config import Settings
@@ -190,6 +190,9 @@ async def run_demo(
         url = f"http://127.0.0.1:{_port_of(runner, port)}/login"
         if open_browser:
             _open_browser(url)
+        merchant = asyncio.create_task(
+            demo_merchant(sim.plan(duration_s), runner.app, room), name="demo-merchant"
+        )
         finished = False
         sessions: list[str] = []
         try:
@@ -199,6 +202,9 @@ async def run_demo(
             _uncancel()
             print("interrupted — draining what was accepted…", flush=True)
         finally:
+            merchant.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await merchant
             names = [r.session_id for r in pipeline.sessions.values()]
             await stop_fully(pipeline)  # doors closed, drained, sessions closed with true counters
             try:
@@ -217,6 +223,40 @@ async def run_demo(
     if not sessions:
         print_summary(pipeline, time.perf_counter() - started)
     return 0
+
+
+DEMO_MERCHANT = "演示商家"
+#: how long the demo's merchant waits for the room's session to appear on the console
+DEMO_SESSION_WAIT_S = 5.0
+
+
+async def demo_merchant(
+    plan: Sequence[Any], app: Any, room: str, *, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """The demo's merchant: sets each product of the simulator's rundown on air when its segment starts
+    (``POST /api/merchant/on-air`` does the same for a real merchant), so the demo's review shades on-air
+    periods from recorded ``on_air`` events like a real broadcast's."""
+    from livecs.console.app import HUB, MERCHANT
+    from livecs.console.merchant import MerchantError
+
+    t0 = clock()
+    last = None
+    for phase in plan:
+        if not phase.link or phase.link == last:
+            continue
+        last = phase.link
+        await asyncio.sleep(max(0.0, t0 + phase.start - clock()))
+        try:
+            app[MERCHANT].set_on_air(phase.link, DEMO_MERCHANT)
+        except MerchantError as exc:  # the library has no such link: nothing is on air to record
+            log.info("demo merchant: link %s not set on air: %s", phase.link, exc.en)
+            continue
+        hub = app[HUB]
+        waited = 0.0
+        while not hub.room(room).session_id and waited < DEMO_SESSION_WAIT_S:
+            await asyncio.sleep(0.1)
+            waited += 0.1
+        await hub.record_on_air(phase.link, DEMO_MERCHANT)
 
 
 def _port_of(runner: object, default: int) -> int:

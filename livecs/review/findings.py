@@ -200,10 +200,15 @@ def product_findings(data: ReviewData) -> list[Finding]:
     if not source or not total or len(source) < 2:
         return []
     best, n = max(source.items(), key=lambda kv: kv[1])
+    text = (  # from the merchant's on-air periods, else (none recorded) from the paid orders' links
+        f"「{best}」在播时下单信号最多（{n:,} 次，占 {_pct(n, total)}）"
+        if per_product
+        else f"「{best}」付款订单最多（{n:,} 笔，占 {_pct(n, total)}）"
+    )
     return [
         Finding(
             "info",
-            f"「{best}」在播时下单信号最多（{n:,} 次，占 {_pct(n, total)}）",
+            text,
             "考虑返场或加大该商品的库存与讲解时长",
         )
     ]

@@ -3,6 +3,7 @@ a platform cannot send one."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import orjson
@@ -37,3 +38,29 @@ def test_a_platform_cannot_send_an_on_air_event() -> None:
     with pytest.raises(Rejected) as e:
         Validator().record({"type": "on_air", "room": "r1", "data": {"link": 3}})
     assert e.value.reason == "unknown_type"
+
+
+async def test_the_demo_merchant_sets_the_rundown_on_air(make_console) -> None:
+    from livecs.app import DEMO_MERCHANT, demo_merchant
+    from livecs.ingest.simulator import PlannedPhase
+
+    con = await make_console()
+    con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    await con.publish(comment_group("有S码吗"))
+    await con.settle()
+    plan = [
+        PlannedPhase(0.0, 0.05, "intro", 1, "连衣裙"),
+        PlannedPhase(0.05, 0.1, "pitch", 1, "连衣裙"),  # the same product: no new change
+        PlannedPhase(0.1, 0.2, "intro", 2, "阔腿裤"),
+        PlannedPhase(0.12, 0.3, "complaint_wave"),  # an overlay, no product
+        PlannedPhase(0.2, 0.3, "intro", 99, "没有这个链接"),  # not in the library: not set, not recorded
+    ]
+    await asyncio.wait_for(demo_merchant(plan, con.app, ROOM), 3)
+    conn = sqlite3.connect(con.store.path)
+    rows = conn.execute("SELECT data FROM events WHERE kind='on_air' ORDER BY ts").fetchall()
+    conn.close()
+    assert [orjson.loads(r[0]) for r in rows] == [
+        {"link": 1, "by": DEMO_MERCHANT},
+        {"link": 2, "by": DEMO_MERCHANT},
+    ]
+    assert con.merchant.active_library().on_air_link == 2
