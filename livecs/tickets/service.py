@@ -1,6 +1,6 @@
 """The ticket service of a console: creates tickets from escalated cards, applies changes, records each one as
 a ``ticket`` action in the record, contacts the viewer through the outbound connector, and answers the
-overdue flag of the live panel from the tickets it keeps in memory (every ticket not closed).
+overdue flag of the live panel (counted in the store, so consoles sharing a record agree).
 
 Store calls run in a worker thread (:func:`asyncio.to_thread`); one asyncio lock orders the changes of this
 console. A ticket's changes go to the record under the session it was escalated in.
@@ -26,7 +26,6 @@ from livecs.tickets.model import (
     TicketSettings,
     apply,
     new_ticket,
-    overdue,
 )
 from livecs.tickets.store import TicketStore
 
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from livecs.console.state import Item
 
 COMMENTS_KEPT = 50  # comments of a cluster copied into its ticket
+OVERDUE_CACHE_S = 1.0  # the live panel's overdue count is read from the store at most this often per room
 VIEWS = ("all", "mine", "overdue")
 
 
@@ -53,19 +53,26 @@ class TicketService:
         self.outbox = outbox
         self.clock = clock
         self._lock = asyncio.Lock()
-        self._open: dict[str, Ticket] = {t.ticket_id: t for t in tickets.open_tickets()}
+        self._overdue: dict[str | None, tuple[float, int]] = {}  # room -> (when counted, count)
 
     def close(self) -> None:
         self.db.close()
 
     # -- reads ------------------------------------------------------------------------------------------
     def overdue_count(self, room: str | None, now: float | None = None) -> int:
-        """Tickets of ``room`` (every room when ``None``) past a due time and not resolved or closed."""
+        """Tickets of ``room`` (every room when ``None``) past a due time and not resolved or closed — read
+        from the store (another console on the same record may have changed them), at most once every
+        :data:`OVERDUE_CACHE_S` per room."""
         now = self.clock() if now is None else now
-        return sum(1 for t in self._open.values() if (room is None or t.room == room) and overdue(t, now))
+        cached = self._overdue.get(room)
+        if cached is not None and 0 <= now - cached[0] < OVERDUE_CACHE_S:
+            return cached[1]
+        n = self.db.count_overdue(now, room)
+        self._overdue[room] = (now, n)
+        return n
 
     async def get(self, ticket_id: str) -> Ticket:
-        t = self._open.get(ticket_id) or await asyncio.to_thread(self.db.get, ticket_id)
+        t = await asyncio.to_thread(self.db.get, ticket_id)
         if t is None:
             raise TicketError(404, "没有这个工单", f"no ticket {ticket_id!r}")
         return t
@@ -111,7 +118,7 @@ class TicketService:
         )
         async with self._lock:
             await asyncio.to_thread(self.db.insert, t)
-            self._open[t.ticket_id] = t
+            self._overdue.clear()
             await self._record(t, by, now, Kind.CREATE.value, t.note)
         return t
 
@@ -119,14 +126,11 @@ class TicketService:
         self, ticket_id: str, kind: str, by: str, *, text: str = "", owner: str = "", outcome: str = ""
     ) -> Ticket:
         async with self._lock:
-            t = await self.get(ticket_id)
+            t = await self.get(ticket_id)  # as stored now (another console may have changed it)
             now = self.clock()
             change = apply(t, kind, by, now, text=text, owner=owner, outcome=outcome)
             await asyncio.to_thread(self.db.update, t)
-            if t.status is Status.CLOSED:
-                self._open.pop(t.ticket_id, None)
-            else:
-                self._open[t.ticket_id] = t
+            self._overdue.clear()
             note = change.kind.value
             if change.kind is Kind.REASSIGN:
                 note += f" → {change.owner}"

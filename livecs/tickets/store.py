@@ -149,6 +149,20 @@ class TicketStore:
             rows = self._conn.execute(sql, (*args, limit)).fetchall()
         return [Ticket.from_dict(orjson.loads(r[0])) for r in rows]
 
+    def count_overdue(self, now: float, room: str | None = None) -> int:
+        """Tickets (of ``room``) not resolved or closed and past a due time at ``now``."""
+        done = [s.value for s in DONE]
+        sql = (
+            f"SELECT COUNT(*) FROM tickets WHERE status NOT IN ({','.join('?' * len(done))}) "
+            "AND (due_resolution < ? OR (first_response_at IS NULL AND due_first_response < ?))"
+        )
+        args: list[Any] = [*done, now, now]
+        if room is not None:
+            sql += " AND room=?"
+            args.append(room)
+        with self._lock:
+            return int(self._conn.execute(sql, args).fetchone()[0])
+
     def open_tickets(self) -> list[Ticket]:
         """Every ticket not closed (the service keeps them in memory for the overdue flag)."""
         return self.query(statuses=[s.value for s in Status if s is not Status.CLOSED], limit=1_000_000)

@@ -147,6 +147,13 @@ async def test_ticket_lifecycle_through_the_api(make_console, aiohttp_client, tm
     (again,) = (await r.json())["items"]
     assert again["ticket_id"] == tid and again["resolution"] == "已补发，观众确认收到"
     assert len(again["history"]) == 6
+    # two consoles on one record: a change made by one is the base of the other's next change
+    r = await client2.post(f"/api/tickets/{tid}", json={"kind": "reopen"}, headers=bearer("alice"))
+    assert r.status == 200 and (await r.json())["status"] == "in_progress"
+    status, t = await _change(con, "bob", tid, kind="note", text="观众又来问了")
+    assert status == 200 and [h["kind"] for h in t["history"]][-2:] == ["reopen", "note"]
+    status, t = await _change(con, "bob", tid, kind="close", text="已补发，观众确认收到", outcome="resolved")
+    assert status == 200
 
     # the review shows it (and exports it); the session row is the pipeline's to write
     conn = sqlite3.connect(con.store.path)
