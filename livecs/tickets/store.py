@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from livecs.store import connect
-from livecs.tickets.model import DONE, Status, Ticket
+from livecs.tickets.model import DONE, Ticket
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (
@@ -162,7 +162,3 @@ class TicketStore:
             args.append(room)
         with self._lock:
             return int(self._conn.execute(sql, args).fetchone()[0])
-
-    def open_tickets(self) -> list[Ticket]:
-        """Every ticket not closed (the service keeps them in memory for the overdue flag)."""
-        return self.query(statuses=[s.value for s in Status if s is not Status.CLOSED], limit=1_000_000)
