@@ -99,28 +99,40 @@ async def run_pipeline_bench(
 class CardTracker:
     """Which card each comment joined, and with which member count (wraps the hub's ``ingest``).
 
-    After each batch the hub applied, a comment that got or joined a card is noted as ``(item id, count)``:
-    the first push carrying that card with at least that count contains the comment."""
+    After each batch the hub applied, a comment that got or joined a card among the cards a console is sent
+    (the ``queue_visible`` most urgent) is noted as ``(item id, count)``: the first push carrying that card
+    with at least that count contains the comment. A comment whose card is not among them then is counted
+    in ``hidden`` (it reaches a screen only if its card rises later: a queue effect, not display latency)."""
 
     def __init__(self) -> None:
         self.joined: dict[str, tuple[str, int, float]] = {}  # comment id -> (item id, count, received_at)
         self.comments = 0
+        self.applied: list[float] = []  # ingest → in the console's state, seconds (every comment)
+        self.hidden = 0
 
     def wrap(self, hub: Any) -> None:
         original = hub.ingest
 
         def ingest(deliveries: list[Any]) -> None:
             original(deliveries)
+            now = time.time()
             later: dict[str, int] = {}  # joins of each card after this comment in the batch
+            shown = {
+                room: {i.item_id for i in st.visible()[0]} for room, st in hub.rooms.items()
+            }  # the same (cached) list the next push sends
             for d in reversed(deliveries):
                 rec = d.record
                 if not isinstance(rec, Result):
                     continue
                 self.comments += 1
+                self.applied.append(now - rec.comment.received_at)
                 st = hub.rooms.get(d.room)
                 item_id = st._by_comment.get(rec.comment.comment_id) if st is not None else None
                 item = st.items.get(item_id) if st is not None and item_id else None
                 if item is None:
+                    continue
+                if item.item_id not in shown.get(d.room, ()):
+                    self.hidden += 1
                     continue
                 n = later.get(item.item_id, 0)
                 later[item.item_id] = n + 1
@@ -261,10 +273,14 @@ async def run_console_bench(
         "display_p50_ms": round(_quantile(latencies, 0.5) * 1000, 2),
         "display_p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
         "display_mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+        "in_console_state_p50_ms": round(_quantile(tracker.applied, 0.5) * 1000, 2),
+        "in_console_state_p99_ms": round(_quantile(tracker.applied, 0.99) * 1000, 2),
         "stored_p99_ms": counters["lag_p99_ms"],
         "comments_seen_by_console": tracker.comments,
-        "comments_on_a_card": len(tracker.joined),
+        "comments_on_a_shown_card": len(tracker.joined),
+        "comments_on_a_hidden_card": tracker.hidden,
         "comments_timed_on_websocket": len(latencies),
+        "shown_but_gone_before_a_push": len(tracker.joined) - len(latencies),
         "ws_messages": client.messages,
         "ws_mb": round(client.bytes / 1e6, 2),
     }
