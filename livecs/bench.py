@@ -1,9 +1,18 @@
 """``python run.py bench pipeline``: the whole pipeline under a paced or unpaced simulated broadcast.
 
 Measures what an operator feels: comments/s through ingest → triage/scripts → store, the ingest→stored lag
-and the ingest→display latency (a consumer of the ``results`` topic standing in for the console), with the
-real processor and the demo library. Paced mode (``--rate N``) checks the latency budget at a given load;
-``--speed max`` measures the ceiling. Runs on the in-process bus, or on Redis with ``--redis URL``.
+and the ingest→display latency, with the real processor and the demo library. Paced mode (``--rate N``) checks
+the latency budget at a given load; ``--speed max`` measures the ceiling. Runs on the in-process bus, or on
+Redis with ``--redis URL``.
+
+Two displays: by default a consumer of the ``results`` topic stands in for the console; with ``--ws`` the
+real console app is served (port 0), a client logs in as an operator and subscribes to ``/ws?view=console``
+as a browser does, and the display latency of a comment is the time from its ingest (``received_at``) to the
+arrival of the FIRST websocket push that contains it — its own card, or its cluster card with a member count
+that includes it. The console coalesces: at most ``console.max_push_per_s`` pushes a second per client, each
+carrying the cards that changed, so a comment can wait up to one push interval by design. Comments that get
+no card (P3 counted only, muted senders) or whose card is never among the pushed (``queue_visible``) cards
+are counted, not timed.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from livecs.config import load_settings
+from livecs.config import ConsoleUser, Settings, load_settings
 from livecs.models import Result
 from livecs.pipeline import RESULTS_TOPIC
 
@@ -38,12 +47,7 @@ async def run_pipeline_bench(
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
     from livecs.stages import build_processor
 
-    settings = load_settings()
-    tmp = Path(tempfile.mkdtemp(prefix="livecs-bench-"))
-    settings.store.path = str(tmp / "bench.db")
-    settings.scripts.library_db = str(tmp / "library.db")
-    settings.redis_url = redis_url
-    settings.pipeline.shed_display_priorities = []  # measure every result
+    settings = _bench_settings(redis_url)
     processor = build_processor(settings)
     sim = BroadcastSimulator(seed=seed, room="bench", rate=rate)
     source = SimulatorSource(duration_s, simulator=sim, speed=speed)
@@ -78,6 +82,7 @@ async def run_pipeline_bench(
     return {
         "mode": "paced" if speed else "max",
         "bus": "redis" if redis_url else "memory",
+        "display": "results-topic consumer",
         "target_rate": rate if speed else None,
         "accepted": counters["accepted"],
         "recorded": counters["recorded"],
@@ -91,9 +96,214 @@ async def run_pipeline_bench(
     }
 
 
+class CardTracker:
+    """Which card each comment joined, and with which member count (wraps the hub's ``ingest``).
+
+    After each batch the hub applied, a comment that got or joined a card among the cards a console is sent
+    (the ``queue_visible`` most urgent) is noted as ``(item id, count)``: the first push carrying that card
+    with at least that count contains the comment. A comment whose card is not among them then is counted
+    in ``hidden`` (it reaches a screen only if its card rises later: a queue effect, not display latency)."""
+
+    def __init__(self) -> None:
+        self.joined: dict[str, tuple[str, int, float]] = {}  # comment id -> (item id, count, received_at)
+        self.comments = 0
+        self.applied: list[float] = []  # ingest → in the console's state, seconds (every comment)
+        self.hidden = 0
+
+    def wrap(self, hub: Any) -> None:
+        original = hub.ingest
+
+        def ingest(deliveries: list[Any]) -> None:
+            original(deliveries)
+            now = time.time()
+            later: dict[str, int] = {}  # joins of each card after this comment in the batch
+            shown = {
+                room: {i.item_id for i in st.visible()[0]} for room, st in hub.rooms.items()
+            }  # the same (cached) list the next push sends
+            for d in reversed(deliveries):
+                rec = d.record
+                if not isinstance(rec, Result):
+                    continue
+                self.comments += 1
+                self.applied.append(now - rec.comment.received_at)
+                st = hub.rooms.get(d.room)
+                item_id = st._by_comment.get(rec.comment.comment_id) if st is not None else None
+                item = st.items.get(item_id) if st is not None and item_id else None
+                if item is None:
+                    continue
+                if item.item_id not in shown.get(d.room, ()):
+                    self.hidden += 1
+                    continue
+                n = later.get(item.item_id, 0)
+                later[item.item_id] = n + 1
+                self.joined[rec.comment.comment_id] = (item.item_id, item.count - n, rec.comment.received_at)
+
+        hub.ingest = ingest
+
+
+class ConsoleClient:
+    """An operator's browser, reduced to what the latency needs: logs in, subscribes to the console
+    websocket, and notes for every push its arrival time and each card's id and member count."""
+
+    def __init__(self, base: str, token: str, room: str) -> None:
+        self.base, self.token, self.room = base, token, room
+        self.pushes: dict[str, list[tuple[int, float]]] = {}  # item id -> [(count, arrival)] in order
+        self.messages = 0
+        self.bytes = 0
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        import aiohttp
+        import orjson
+
+        origin = {"Origin": self.base}
+        jar = aiohttp.CookieJar(unsafe=True)  # a cookie for 127.0.0.1
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            r = await http.post(
+                f"{self.base}/login", data={"token": self.token}, headers=origin, allow_redirects=False
+            )
+            if r.status != 303:
+                raise RuntimeError(f"bench: console login failed ({r.status})")
+            ws = await http.ws_connect(f"{self.base}/ws?view=console&room={self.room}", headers=origin)
+            self.ready.set()
+            try:
+                while not stop.is_set():
+                    try:
+                        msg = await ws.receive(timeout=0.2)
+                    except TimeoutError:
+                        continue
+                    arrived = time.time()
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    self.messages += 1
+                    self.bytes += len(msg.data)
+                    data = orjson.loads(msg.data)
+                    for card in data.get("items", ()):
+                        self.pushes.setdefault(card["id"], []).append((int(card["count"]), arrived))
+            finally:
+                await ws.close()
+
+    def first_push(self, item_id: str, count: int) -> float | None:
+        """Arrival of the first push carrying ``item_id`` with at least ``count`` members."""
+        for n, arrived in self.pushes.get(item_id, ()):
+            if n >= count:
+                return arrived
+        return None
+
+
+async def run_console_bench(
+    rate: float,
+    duration_s: float,
+    speed: float | None,
+    redis_url: str | None,
+    seed: int,
+    push_per_s: float | None = None,
+) -> dict[str, Any]:
+    """The pipeline with the real console served and an operator's websocket client (see the module)."""
+    import secrets
+
+    from livecs.app import _port_of, open_pipeline
+    from livecs.console.app import HUB, start_console
+    from livecs.console.merchant import RegistryBackend
+    from livecs.console.outbound import SimulatedRoomConnector
+    from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
+    from livecs.stages import build_processor, open_registry
+
+    room = "bench"
+    settings = _bench_settings(redis_url)
+    token = secrets.token_urlsafe(24)
+    settings.console.users = [ConsoleUser(name="bench", role="operator", token=token)]
+    if push_per_s is not None:
+        settings.console.max_push_per_s = push_per_s
+    registry = open_registry(settings.scripts)
+    processor = build_processor(settings, registry)
+    source = SimulatorSource(
+        duration_s, simulator=BroadcastSimulator(seed=seed, room=room, rate=rate), speed=speed
+    )
+    tracker = CardTracker()
+    stop = asyncio.Event()
+    async with open_pipeline(
+        settings, processor=processor, default_room=room, publish_results=True
+    ) as pipeline:
+        runner = await start_console(
+            pipeline,
+            settings,
+            port=0,
+            host="127.0.0.1",
+            connector=SimulatedRoomConnector(),
+            merchant=RegistryBackend(registry),
+            default_room=room,
+            print_tokens=False,
+        )
+        try:
+            tracker.wrap(runner.app[HUB])
+            client = ConsoleClient(f"http://127.0.0.1:{_port_of(runner, 0)}", token, room)
+            reader = asyncio.create_task(client.run(stop))
+            await asyncio.wait_for(client.ready.wait(), 10)
+            started = time.perf_counter()
+            await pipeline.run_source(source)
+            await pipeline.drain(60)
+            elapsed = time.perf_counter() - started
+            settle = time.perf_counter() + 30
+            while tracker.comments < pipeline.counters.processed - sum(pipeline.counters.events.values()):
+                await asyncio.sleep(0.05)
+                if time.perf_counter() > settle:
+                    break
+            await asyncio.sleep(3 / settings.console.max_push_per_s)  # the last pushes
+            stop.set()
+            await reader
+        finally:
+            await runner.cleanup()
+        counters = pipeline.counters.snapshot()
+    latencies: list[float] = []
+    for item_id, count, received in tracker.joined.values():
+        arrived = client.first_push(item_id, count)
+        if arrived is not None:
+            latencies.append(arrived - received)
+    return {
+        "mode": "paced" if speed else "max",
+        "bus": "redis" if redis_url else "memory",
+        "display": "console websocket",
+        "target_rate": rate if speed else None,
+        "max_push_per_s": settings.console.max_push_per_s,
+        "accepted": counters["accepted"],
+        "recorded": counters["recorded"],
+        "elapsed_s": round(elapsed, 2),
+        "throughput_per_s": round(counters["accepted"] / elapsed, 1) if elapsed else 0.0,
+        "display_p50_ms": round(_quantile(latencies, 0.5) * 1000, 2),
+        "display_p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
+        "display_mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+        "in_console_state_p50_ms": round(_quantile(tracker.applied, 0.5) * 1000, 2),
+        "in_console_state_p99_ms": round(_quantile(tracker.applied, 0.99) * 1000, 2),
+        "stored_p99_ms": counters["lag_p99_ms"],
+        "comments_seen_by_console": tracker.comments,
+        "comments_on_a_shown_card": len(tracker.joined),
+        "comments_on_a_hidden_card": tracker.hidden,
+        "comments_timed_on_websocket": len(latencies),
+        "shown_but_gone_before_a_push": len(tracker.joined) - len(latencies),
+        "ws_messages": client.messages,
+        "ws_mb": round(client.bytes / 1e6, 2),
+    }
+
+
+def _bench_settings(redis_url: str | None) -> Settings:
+    settings = load_settings()
+    tmp = Path(tempfile.mkdtemp(prefix="livecs-bench-"))
+    settings.store.path = str(tmp / "bench.db")
+    settings.scripts.library_db = str(tmp / "library.db")
+    settings.redis_url = redis_url
+    settings.pipeline.shed_display_priorities = []  # measure every result
+    return settings
+
+
 def cmd_bench_pipeline(args: argparse.Namespace) -> int:
     speed = None if args.speed == "max" else float(args.speed)
-    result = asyncio.run(run_pipeline_bench(args.rate, args.duration, speed, args.redis, args.seed))
+    if args.ws:
+        result = asyncio.run(
+            run_console_bench(args.rate, args.duration, speed, args.redis, args.seed, args.push_per_s)
+        )
+    else:
+        result = asyncio.run(run_pipeline_bench(args.rate, args.duration, speed, args.redis, args.seed))
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
@@ -119,5 +329,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--speed", default="1", help="1 = real pace at --rate; 'max' = as fast as possible")
     p.add_argument("--redis", metavar="URL", help="run the bus on Redis Streams")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--ws",
+        action="store_true",
+        help="display = the real console: an operator's websocket client (first push containing the comment)",
+    )
+    p.add_argument(
+        "--push-per-s", type=float, metavar="N", help="with --ws: console.max_push_per_s for this run"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_bench_pipeline)
