@@ -186,7 +186,9 @@ async def test_one_operator_switches_between_three_rooms_without_reload(make_con
     await page.locator("#queue .card", has_text="r3 的问题").wait_for(timeout=WAIT_MS)
     assert await page.locator("#queue .card", has_text="r1 问题").count() == 0
     assert await page.locator("#room-name").text_content() == "r3"
-    # act on a card of that room: the action goes to r3
+    # act on a card of that room: the action goes to r3 (once the switched queue has stopped re-rendering,
+    # so the click lands on the card that stays)
+    await queue_settled(page)
     await page.locator("#queue .card", has_text="r3 的问题").locator("button[data-act=dismiss]").click()
     await wait_until(lambda: any(a["kind"] == "dismiss" and a["room"] == "r3" for a in con.actions()))
     await switch.select_option(ROOM)
@@ -218,6 +220,19 @@ async def wait_until_attr(page, value: str) -> None:  # type: ignore[no-untyped-
             return
         await asyncio.sleep(0.05)
     raise AssertionError("no P0 alert")
+
+
+async def queue_settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the operator queue's cards have not changed for half a second."""
+    last, stable = None, 0
+    for _ in range(200):
+        ids = await page.evaluate("[...document.querySelectorAll('#queue .card')].map(c => c.dataset.id)")
+        stable = stable + 1 if ids == last and ids else 0
+        if stable >= 10:
+            return
+        last = ids
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the queue never settled: {last}")
 
 
 async def settled(page, n: int) -> None:  # type: ignore[no-untyped-def]
