@@ -16,6 +16,7 @@ from livecs.triage.features import text_features
 from livecs.triage.lexicon import Lexicon, LexiconHits
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS, LinearModel, argmax, softmax
 from livecs.triage.normalize import NormalizedText, Normalizer
+from livecs.triage.shop import shop_voice
 from livecs.triage.spam import SpamRules
 
 _INTENT_INDEX = {label: i for i, label in enumerate(INTENT_LABELS)}
@@ -32,6 +33,8 @@ _SPAM = _INTENT_INDEX["spam"]
 _POSITIVE = SENTIMENT_LABELS.index("pos")
 
 
+# Gift notices some platforms write into the chat as text ("某某支持了2个打call", Bilibili).
+_GIFT_NOTICE_RE = re.compile(r"支持了\d{1,4}个\S{1,10}$|投喂了?\d{1,4}个\S{1,10}$")
 _GRIEVANCE_RE = re.compile(
     r"不理|不回|没人理|没人回|无视|回复太慢|半天才回|只回|还没|还不|怎么还|一直没|到现在|等了|好几天|多少天|几天了|"
     r"坏了|破了|碎了|烂了|漏|少了|发错|不对|质量|假的|骗|坑|退款|退钱|差评|投诉|举报|垃圾|恶心|离谱|过分|凭什么|"
@@ -64,6 +67,8 @@ class TextAnalysis:
     threat: bool
     stock_urgency: bool
     cluster_key: str  # comparable core of the text for repeated-question clusters
+    shop_voice: str  # "reply" / "notice" in the shop's voice, else "" (shop.shop_voice)
+    gift_notice: bool  # a platform's gift notice written into the chat: never a flood
 
 
 class TextAnalyzer:
@@ -176,6 +181,8 @@ class TextAnalyzer:
             threat=bool(hits.complaint_terms),
             stock_urgency=hits.stock_urgency,
             cluster_key=cluster_key(text),
+            shop_voice=shop_voice(norm.folded, bool(hits.complaint_terms)),
+            gift_notice=_GIFT_NOTICE_RE.search(text) is not None,
         )
 
     def _rules(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 
 # Intents a flood of one user's repeated text turns into spam (a repeated question stays a question).
 _FLOODABLE_INTENTS = frozenset({Intent.CHITCHAT, Intent.BUY_SIGNAL, Intent.SPAM})
-# Gift notices some platforms write into the chat as text ("某某支持了2个打call", Bilibili): never a flood.
-_GIFT_NOTICE_RE = re.compile(r"支持了\d{1,4}个\S{1,10}$|投喂了?\d{1,4}个\S{1,10}$")
 
 
 class TriageEngine:
@@ -125,14 +122,14 @@ class TriageEngine:
     def _triage(self, comment: Comment, now: float) -> Triage:
         text = comment.text
         analysis = self._analyze_raw(text if isinstance(text, str) else str(text or ""))
-        if self.shop.is_shop(comment.room, comment.user_id, analysis.folded, analysis.threat):
+        if self.shop.is_shop(comment.room, comment.user_id, analysis.shop_voice):
             return self._shop_triage(comment, analysis)
         intent, sentiment, emotion = analysis.intent, analysis.sentiment, analysis.emotion
         spam_reason = analysis.spam_reason
         at = self.event_time(comment, now)  # windows in comment time; SLA deadlines stay relative to now
         flood_reason = (
             ""
-            if _GIFT_NOTICE_RE.search(analysis.normalized)  # "某某支持了2个打call": a gift, not a flood
+            if analysis.gift_notice  # "某某支持了2个打call": a gift, not a flood
             else self.flood.observe(
                 comment.room,
                 comment.user_id,

@@ -20,6 +20,18 @@ _SHOP_VOICE_RE = re.compile(
 # The shop's notices without a mention ("产品问题请联系客服", "发货时间请以详情页为准").
 _SHOP_NOTICE_RE = re.compile(r"(?:问题|售后|发货)请(?:跟|和|与|联系|咨询).{0,12}客服|请以.{0,12}为准")
 MAX_CANDIDATES_PER_ROOM = 1_000
+REPLY, NOTICE = "reply", "notice"
+
+
+def shop_voice(folded: str, grievance: bool) -> str:
+    """``"reply"`` (an @-reply in the shop's voice), ``"notice"`` (a shop notice) or ``""``; text only."""
+    if grievance:
+        return ""
+    if _MENTION_RE.match(folded):
+        return REPLY if _SHOP_VOICE_RE.search(folded) is not None else ""
+    if _SHOP_NOTICE_RE.search(folded) is not None and "?" not in folded and "吗" not in folded:
+        return NOTICE
+    return ""
 
 
 class ShopVoice:
@@ -31,20 +43,17 @@ class ShopVoice:
         self.learn_after = int(settings.get("learn_after", 2))  # 0: never learn an account
         self._seen: dict[str, OrderedDict[str, int]] = {}
 
-    def is_shop(self, room: str, user_id: str, folded: str, grievance: bool) -> bool:
-        """True for a configured or learned shop account, or an @-reply in the shop's voice."""
+    def is_shop(self, room: str, user_id: str, voice: str) -> bool:
+        """True for a configured or learned shop account, or a text in the shop's voice (``voice`` is
+        :func:`shop_voice` of the text, computed once per text by the cached analysis)."""
         if user_id and user_id in self.accounts:
             return True
         seen = self._seen.get(room)
         if user_id and seen is not None and seen.get(user_id, 0) >= self.learn_after > 0:
             return True
-        if not self.voice_replies or grievance:
+        if not self.voice_replies or not voice:
             return False
-        if not _MENTION_RE.match(folded):
-            return _SHOP_NOTICE_RE.search(folded) is not None and "?" not in folded and "吗" not in folded
-        if _SHOP_VOICE_RE.search(folded) is None:
-            return False
-        if user_id and self.learn_after > 0:
+        if voice == REPLY and user_id and self.learn_after > 0:
             if seen is None:
                 seen = self._seen[room] = OrderedDict()
             seen[user_id] = seen.get(user_id, 0) + 1
