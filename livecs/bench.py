@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from livecs.config import ConsoleUser, Settings, load_settings
+from livecs.keys import BENCH_DISPLAY_STAGE as BENCH_STAGE
+from livecs.keys import RESULTS_TOPIC
 from livecs.models import Result
-from livecs.pipeline import RESULTS_TOPIC
-
-BENCH_STAGE = "bench-display"
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -7,6 +7,17 @@ from __future__ import annotations
 
 PREFIX = "livecs"
 
+# Topics (one stream per topic and room) and the consumer groups (stages) that read them.
+#: accepted comments and events, as the ingest sink publishes them
+COMMENTS_TOPIC = "comments"
+#: one result record per comment (comment, triage, suggestions), as the processor publishes them
+RESULTS_TOPIC = "results"
+#: the processor's group on ``comments``
+PROCESS_STAGE = "process"
+#: display groups of the benchmark and the soak on ``results`` (the console's: ``console.results_stage``)
+BENCH_DISPLAY_STAGE = "bench-display"
+SOAK_DISPLAY_STAGE = "soak-display"
+
 #: Set of rooms that have an input stream (consumers discover streams from it).
 ROOMS = f"{PREFIX}:rooms"
 

@@ -36,8 +36,9 @@ from typing import ClassVar
 from livecs.bus.base import Bus, Delivery
 from livecs.config import Settings
 from livecs.ingest.base import Source
-from livecs.ingest.sink import COMMENTS_TOPIC, Ingestor, Unavailable
+from livecs.ingest.sink import Ingestor, Unavailable
 from livecs.ingest.validate import Validator
+from livecs.keys import COMMENTS_TOPIC, PROCESS_STAGE, RESULTS_TOPIC
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, EventKind, Intent, LiveEvent, Record, Result
 from livecs.processing import Processor
@@ -45,8 +46,6 @@ from livecs.store import Store, StoreBatch
 
 log = logging.getLogger("livecs.pipeline")
 
-RESULTS_TOPIC = "results"
-PROCESS_STAGE = "process"
 #: seconds between two progress lines of a draining stop
 PROGRESS_EVERY_S = 1.0
 #: how often a drain looks at what is left (on Redis each look is a round trip per room stream)

@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from livecs.pipeline import RESULTS_TOPIC
-
-SOAK_STAGE = "soak-display"
+from livecs.keys import RESULTS_TOPIC
+from livecs.keys import SOAK_DISPLAY_STAGE as SOAK_STAGE
 
 
 def rss_mb() -> float:

@@ -15,6 +15,7 @@ import itertools
 import time
 from collections.abc import Sequence
 
+from livecs import keys
 from livecs.bus.base import Bus, Delivery
 from livecs.config import BusSettings
 from livecs.models import Record
@@ -27,7 +28,7 @@ class MemoryBus(Bus):
         self, settings: BusSettings | None = None, *, topic_sizes: dict[str, int] | None = None
     ) -> None:
         self.settings = settings or BusSettings()
-        self._topic_sizes = {"results": self.settings.results_queue_size, **(topic_sizes or {})}
+        self._topic_sizes = {keys.RESULTS_TOPIC: self.settings.results_queue_size, **(topic_sizes or {})}
         self._queues: dict[str, dict[str, asyncio.Queue[Delivery]]] = {}
         self._seq = itertools.count(1)
         self._unacked: dict[tuple[str, str], int] = {}

@@ -112,10 +112,8 @@ log = logging.getLogger(__name__)
 
 #: The one field of a stream entry that holds the envelope.
 ENVELOPE_FIELD = b"e"
-#: The display topic: bounded by ``results_queue_size`` like the in-process bus.
-RESULTS_TOPIC = "results"
-#: The topic ingest publishes to; its rooms are also listed in ``keys.ROOMS``.
-INPUT_TOPIC = "comments"
+# The display topic (``keys.RESULTS_TOPIC``) is bounded by ``results_queue_size`` like the in-process bus;
+# the rooms of the topic ingest publishes to (``keys.COMMENTS_TOPIC``) are also listed in ``keys.ROOMS``.
 #: MAXLEN of a ``results`` stream, in multiples of ``results_queue_size`` (records).
 RESULTS_MAXLEN_FACTOR = 10
 #: Weight of each new entry in the per-stream records-per-entry estimate.
@@ -297,13 +295,13 @@ class RedisBus(Bus):
 
     def maxlen(self, topic: str) -> int:
         """Records a stream of ``topic`` keeps, approximately (see :meth:`maxlen_entries`)."""
-        if topic == RESULTS_TOPIC:
+        if topic == keys.RESULTS_TOPIC:
             return self.settings.results_queue_size * RESULTS_MAXLEN_FACTOR
         return self.settings.stream_maxlen
 
     def lag_bound(self, topic: str) -> int:
         """Unread records per stream and group beyond which ``publish`` waits (never above MAXLEN)."""
-        limit = self.settings.results_queue_size if topic == RESULTS_TOPIC else self.settings.max_lag
+        limit = self.settings.results_queue_size if topic == keys.RESULTS_TOPIC else self.settings.max_lag
         return max(1, min(limit, self.maxlen(topic)))
 
     def chunk(self, topic: str) -> int:
@@ -401,7 +399,7 @@ class RedisBus(Bus):
         async with self._redis.pipeline(transaction=False) as p:
             p.sadd(keys.rooms(topic), room)
             p.sadd(keys.TOPICS, topic)
-            if topic == INPUT_TOPIC:
+            if topic == keys.COMMENTS_TOPIC:
                 p.sadd(keys.ROOMS, room)
             p.smembers(keys.stages(topic))
             *_, stages = await p.execute()
@@ -437,7 +435,7 @@ class RedisBus(Bus):
     ) -> bool:
         if not records:
             return True
-        ledgered = topic == INPUT_TOPIC
+        ledgered = topic == keys.COMMENTS_TOPIC
         parts = _chunks(records, self.chunk(topic))  # a chunk always fits once the groups caught up
         try:
             await self._ensure()
@@ -477,7 +475,7 @@ class RedisBus(Bus):
         self, stream: str, room: str, parts: Sequence[Sequence[Record]], ids: list[tuple[bytes, bytes]]
     ) -> None:
         """Remember published ``comments`` entries until every group acknowledged them."""
-        if keys.stream(INPUT_TOPIC, room) != stream:
+        if keys.stream(keys.COMMENTS_TOPIC, room) != stream:
             return
         ledger = self._ledger.setdefault(stream, collections.deque())
         for part, (entry_id, payload) in zip(parts, ids, strict=True):
@@ -500,7 +498,7 @@ class RedisBus(Bus):
                 f"Redis at {redact_url(self.url)} unreachable ({self._down_reason}); "
                 f"outage buffer full ({self._unsent} records)"
             ) from cause
-        ledger = self._ledger.setdefault(keys.stream(INPUT_TOPIC, room), collections.deque())
+        ledger = self._ledger.setdefault(keys.stream(keys.COMMENTS_TOPIC, room), collections.deque())
         now = time.time()
         for part in parts:
             ledger.append(_Sent(room, self._payload(session_id, now, part), len(part)))
@@ -1081,9 +1079,9 @@ class RedisBus(Bus):
             todo = [e for e in ledger if e.entry_id is None]
             if not todo:
                 continue
-            await self._register(INPUT_TOPIC, todo[0].room)
+            await self._register(keys.COMMENTS_TOPIC, todo[0].room)
             state = self._stream_state(stream)
-            maxlen = self.maxlen_entries(INPUT_TOPIC, state.per_entry)
+            maxlen = self.maxlen_entries(keys.COMMENTS_TOPIC, state.per_entry)
             for e in todo:
                 entry_id = await self._redis.xadd(
                     stream, {ENVELOPE_FIELD: e.payload}, maxlen=maxlen, approximate=True
@@ -1131,7 +1129,7 @@ class RedisBus(Bus):
     async def outstanding(self, topic: str) -> int:
         """Records this process published on ``topic`` (``comments`` only) not yet acknowledged by every
         group, including those still to send."""
-        if topic != INPUT_TOPIC:
+        if topic != keys.COMMENTS_TOPIC:
             return 0
         try:
             await self._ensure()
@@ -1146,7 +1144,7 @@ class RedisBus(Bus):
     async def abandon(self, topic: str) -> list[Delivery]:
         """While Redis is away: the ledger (sent and unsent), as deliveries, for a stop to record; it is
         cleared. While Redis is up, nothing (what is there is delivered to the workers)."""
-        if topic != INPUT_TOPIC or self._down_since is None:
+        if topic != keys.COMMENTS_TOPIC or self._down_since is None:
             return []
         out: list[Delivery] = []
         for stream, ledger in self._ledger.items():

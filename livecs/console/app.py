@@ -66,6 +66,7 @@ from livecs.tickets.routes import TICKETS
 from livecs.tickets.routes import add_routes as add_ticket_routes
 from livecs.tickets.service import TicketService
 from livecs.tickets.store import TicketStore
+from livecs.vocabulary import browser_script
 
 if TYPE_CHECKING:
     from livecs.review.settings import ReviewSettings
@@ -111,6 +112,7 @@ TICKET_READERS = (Role.OPERATOR, Role.MERCHANT)
 #: static files and who may fetch them (the login page needs only the stylesheet)
 STATIC_FILES: dict[str, tuple[str, tuple[Any, ...]]] = {
     "app.css": ("text/css", (PUBLIC,)),
+    "vocabulary.js": ("text/javascript", ALL_ROLES),  # generated from livecs.vocabulary, not a file
     "common.js": ("text/javascript", ALL_ROLES),
     "console.js": ("text/javascript", OPERATOR_ROLES),
     "streamer.js": ("text/javascript", VIEWER_ROLES),
@@ -671,8 +673,12 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _load_files() -> dict[str, bytes]:
-    names = [*STATIC_FILES, "login.html", *(p for p, _ in PAGES.values())]
-    return {n: (STATIC_DIR / n).read_bytes() for n in names}
+    names = [
+        n for n in (*STATIC_FILES, "login.html", *(p for p, _ in PAGES.values())) if n != "vocabulary.js"
+    ]
+    files = {n: (STATIC_DIR / n).read_bytes() for n in names}
+    files["vocabulary.js"] = browser_script().encode()
+    return files
 
 
 def _catalogue(merchant: MerchantBackend) -> Callable[[], dict[str, Any]]:

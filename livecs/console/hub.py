@@ -29,6 +29,7 @@ from livecs.config import ConsoleSettings
 from livecs.console.merchant import CouponService, MerchantError
 from livecs.console.outbound import GAVE_UP, QUEUED, RETRYING, SENT, DeliveryJob, Outbox
 from livecs.console.state import OPEN, Item, RoomState
+from livecs.keys import RESULTS_TOPIC
 from livecs.metrics import Counters
 from livecs.models import ActionKind, EventKind, LiveEvent, OperatorAction
 from livecs.scripts.terms import FORCED_SEND_NOTE
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("livecs.console.hub")
 
-RESULTS_TOPIC = "results"
 #: minimum pause between bus read errors
 READ_ERROR_PAUSE_S = 0.5
 #: a client is refreshed at least this often (ages, alerts) even when nothing changed

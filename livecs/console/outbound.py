@@ -29,13 +29,14 @@ from typing import Any, Protocol
 import aiohttp
 
 from livecs.config import OutboundSettings
+from livecs.vocabulary import DeliveryStatus
 
 log = logging.getLogger("livecs.console.outbound")
 
-SENT = "sent"
-RETRYING = "retrying"
-GAVE_UP = "gave_up"
-QUEUED = "queued"
+SENT = DeliveryStatus.SENT
+RETRYING = DeliveryStatus.RETRYING
+GAVE_UP = DeliveryStatus.GAVE_UP
+QUEUED = DeliveryStatus.QUEUED
 HTTP_OK_MAX = 299
 SIMULATED_KEPT = 1000
 

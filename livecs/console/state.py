@@ -41,34 +41,10 @@ from livecs.models import (
     Suggestion,
     Triage,
 )
+from livecs.vocabulary import CLUSTER_CARD_INTENTS, SOURCE_STATE_ZH, ItemStatus
 
-OPEN = "open"
-#: item statuses after an action closes it (shown in the "recently handled" list)
-CLOSED_STATUSES = ("sent", "copied", "dismissed", "escalated", "muted", "banned", "deleted", "evicted")
-QUESTION_INTENTS = frozenset(
-    {
-        Intent.PRODUCT,
-        Intent.PRICE_PROMO,
-        Intent.ORDER,
-        Intent.LOGISTICS,
-        Intent.PAYMENT,
-        Intent.AFTER_SALES,
-        Intent.COMPLAINT,
-    }
-)
+OPEN = ItemStatus.OPEN
 SECONDS_PER_MINUTE = 60.0
-#: source states as the operator reads them
-SOURCE_STATE_ZH = {
-    "running": "运行中",
-    "connected": "已连接",
-    "connecting": "连接中",
-    "reconnecting": "重连中",
-    "finished": "已结束",
-    "stopped": "已停止",
-    "failed": "失败",
-    "paused": "已暂停",
-    "draining": "收尾中",
-}
 #: seconds to first action per priority when neither the console nor the triage configuration says
 DEFAULT_SLA_S: dict[str, float | None] = {"P0": 30, "P1": 60, "P2": 180, "P3": None, "mod": 60}
 #: when the open items exceed ``queue_max_items``, the least urgent are closed down to this share of it
@@ -384,7 +360,7 @@ class RoomState:
             item_id = f"c:{t.cluster_id}:{self._cluster_gen[t.cluster_id]}"
             kind = "cluster"
         else:
-            if t.cluster_id and t.intent in QUESTION_INTENTS:
+            if t.cluster_id and t.intent in CLUSTER_CARD_INTENTS:
                 self._heat(t, c, now)
             item_id = f"m:{c.comment_id}"
             kind = "single"
@@ -457,7 +433,7 @@ class RoomState:
         self.bump(item)
 
     def _heat(self, t: Triage, c: Comment, now: float) -> None:
-        if t.intent not in QUESTION_INTENTS:
+        if t.intent not in CLUSTER_CARD_INTENTS:
             return
         key = t.cluster_id
         h = self.heat.get(key)
@@ -477,7 +453,7 @@ class RoomState:
         victims = heapq.nlargest(excess, self.items.values(), key=Item.sort_key)
         for item in victims:
             self._forget(item)
-            item.status = "evicted"
+            item.status = ItemStatus.EVICTED
             self.totals["evicted"] += 1
         self._visible_cache = None
 

@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.pacing import PacedSubmitter, Pacer
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
+from livecs.vocabulary import QUESTION_INTENTS
 
 __all__ = [
     "DEFAULT_RUNDOWN",
@@ -479,7 +480,6 @@ _ASK_AGAIN: tuple[str, ...] = (
     " 问了好几遍了",
     "??",
 )
-_QUESTION_INTENTS = frozenset({"product", "price_promo", "order", "logistics", "payment", "after_sales"})
 
 # nicknames
 _NICK_CORES: tuple[str, ...] = (
@@ -730,9 +730,7 @@ class _PhaseMix:
         mix = cfg.intent_mix[phase]
         self.intents = [i for i in INTENTS if mix.get(i, 0) > 0]
         self.intent_cum = _cumulative([mix[i] for i in self.intents])
-        self.question_share = (
-            sum(mix[i] for i in self.intents if i in _QUESTION_INTENTS) / self.intent_cum[-1]
-        )
+        self.question_share = sum(mix[i] for i in self.intents if i in QUESTION_INTENTS) / self.intent_cum[-1]
         boost = cfg.family_boost.get(phase, {})
         self.tables: list[_FamilyTable] = []
         for intent in self.intents:
@@ -1106,7 +1104,7 @@ class BroadcastSimulator:
                     intent = mix.intents[k]
                     qkey, text = mix.tables[k].pick(rng)
                     phase = mix.phase
-                    if intent in _QUESTION_INTENTS:
+                    if intent in QUESTION_INTENTS:
                         if rand() < prefix_prob:
                             text = _PREFIXES[int(rand() * n_prefix)] + text
                         if rand() < suffix_prob and text[-1] not in "？?":

@@ -30,7 +30,6 @@ from livecs.models import Comment, LiveEvent
 
 log = logging.getLogger("livecs.ingest")
 
-COMMENTS_TOPIC = "comments"
 #: a paused (waiting) source retries the bus this often while it is unavailable
 PAUSE_RETRY_S = 0.5
 #: what ``Retry-After`` suggests to a client refused because the bus is unavailable or a stop is under way

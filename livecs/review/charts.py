@@ -24,7 +24,8 @@ matplotlib.use("svg")
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 
-from livecs.review.settings import INTENT_ZH, PRIORITY_ZH, SECONDS_PER_MINUTE
+from livecs.review.settings import SECONDS_PER_MINUTE
+from livecs.vocabulary import INTENT_ZH, PRIORITY_ZH
 
 CJK_FONTS = [
     "Noto Sans CJK SC",

@@ -13,8 +13,9 @@ from datetime import datetime, tzinfo
 from livecs.review.charts import bin_minutes
 from livecs.review.mask import Masker
 from livecs.review.queries import ReviewData
-from livecs.review.settings import PRIORITY_ZH, SECONDS_PER_MINUTE, ReviewSettings
+from livecs.review.settings import SECONDS_PER_MINUTE, ReviewSettings
 from livecs.review.stock import STATUS_LOW, STATUS_OVER, STATUS_SOLD_OUT
+from livecs.vocabulary import PRIORITY_ZH
 
 PERCENT = 100.0
 PEAK_OVER_AVERAGE = 3.0  # a minute this many times the average is a load peak worth staffing for

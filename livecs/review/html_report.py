@@ -16,13 +16,11 @@ from typing import Any
 from livecs.review.findings import Finding
 from livecs.review.mask import Masker
 from livecs.review.queries import ActionRow, ItemRow, ReviewData
-from livecs.review.settings import ACTION_ZH, INTENT_ZH, PRIORITY_ZH, ReviewSettings
+from livecs.review.settings import ReviewSettings
 from livecs.review.stock import STATUS_LOW, STATUS_OK, STATUS_OVER, STATUS_SOLD_OUT, STOCK_UNKNOWN
-from livecs.tickets.model import OUTCOME_ZH
-from livecs.tickets.model import STATUS_ZH as _STATUS_ZH
+from livecs.vocabulary import ACTION_ZH, INTENT_ZH, OUTCOME_ZH, PRIORITY_ZH, TICKET_STATUS_ZH
 
 TEXT_CHARS = 60
-TICKET_STATUS_ZH = {s.value: zh for s, zh in _STATUS_ZH.items()}
 STATUS_CLASS = {STATUS_SOLD_OUT: "bad", STATUS_OVER: "bad", STATUS_LOW: "low", STATUS_OK: "good"}
 SECONDS_PER_HOUR = 3600
 SECONDS_PER_MINUTE = 60

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from livecs.review.settings import ACTION_ZH, INTENT_ZH, PRIORITY_ZH
+from livecs.vocabulary import (
+    ACTION_ZH,
+    DELIVERY_ZH,
+    EMOTION_ZH,
+    EVENT_ZH,
+    INTENT_ZH,
+    OUTCOME_ZH,
+    PRIORITY_ZH,
+    SENTIMENT_ZH,
+    TICKET_OVERDUE_ZH,
+    TICKET_STATUS_ZH,
+)
 
 SHEET_ZH = {
     "summary": "概览",
@@ -113,27 +124,7 @@ COLUMN_ZH = {
     "marked": "已标记",
 }
 
-SENTIMENT_ZH = {"pos": "正面", "neu": "中性", "neg": "负面"}
-EMOTION_ZH = {"angry": "愤怒", "anxious": "焦急", "confused": "困惑", "disappointed": "失望"}
-DELIVERY_ZH = {"sent": "已发送", "failed": "发送失败", "gave_up": "已放弃", "queued": "排队中"}
-EVENT_ZH = {
-    "gift": "礼物",
-    "like": "点赞",
-    "follow": "关注",
-    "enter": "进场",
-    "order_paid": "已付款订单",
-    "super_chat": "醒目留言",
-    "membership": "开通会员",
-    "viewers": "在线人数",
-    "on_air": "上架讲解",
-}
-ACTION_LABELS = {
-    **ACTION_ZH,
-    "takeover": "接管",
-    "reply_all": "回复全部",
-    "pin": "置顶",
-    "ticket": "工单",
-}
+ACTION_LABELS = ACTION_ZH
 YES_NO = {True: "是", False: "否"}
 
 #: per table, the columns whose values are codes shown by a Chinese label
@@ -151,11 +142,11 @@ VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
     "coupons": {"enabled": YES_NO},
     "events": {"kind": EVENT_ZH},
     "tickets": {
-        "status": {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"},
+        "status": TICKET_STATUS_ZH,
         "priority": PRIORITY_ZH,
         "intent": INTENT_ZH,
-        "outcome": {"resolved": "已解决", "unresolved": "未解决"},
-        "overdue": {"first_response": "首次响应超期", "resolution": "处理超期", "": ""},
+        "outcome": OUTCOME_ZH,
+        "overdue": {**TICKET_OVERDUE_ZH, "": ""},
     },
 }
 

@@ -20,17 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from livecs.review.settings import (
-    COUPON_KINDS,
-    MODERATION_KINDS,
-    NO_RULE,
-    NON_RESPONSE_KINDS,
-    PRIORITY_ORDER,
-    QUESTION_INTENTS,
-    SECONDS_PER_MINUTE,
-    ReviewSettings,
-)
+from livecs.review.settings import NO_RULE, SECONDS_PER_MINUTE, ReviewSettings
 from livecs.review.stock import CouponStock
+from livecs.vocabulary import COUPON_KINDS, MODERATION_KINDS, NON_RESPONSE_KINDS, PRIORITY_ORDER
+from livecs.vocabulary import QUESTION_INTENT_ORDER as QUESTION_INTENTS
 
 if TYPE_CHECKING:
     from livecs.review.compare import Comparison

@@ -13,14 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 #: Excel's hard limit of rows in one sheet (header included).
 XLSX_MAX_SHEET_ROWS = 1_048_576
 SECONDS_PER_MINUTE = 60
-QUESTION_INTENTS = ("product", "price_promo", "order", "logistics", "payment", "after_sales")
-MODERATION_KINDS = ("mute", "ban", "delete")
-COUPON_KINDS = ("issue_coupon", "approve_coupon")
 #: how an issue_coupon action without a coupon_rule_id is listed
 NO_RULE = "(未指定)"
-#: Action kinds that do not count as a first response to a viewer (copying a reply is not answering).
-NON_RESPONSE_KINDS = ("copy", "pin")
-PRIORITY_ORDER = ("P0", "P1", "mod", "P2", "P3")
 
 
 class Theme(BaseModel):
@@ -109,34 +103,3 @@ class ReviewSettings(BaseModel):
         description="an enabled coupon rule issued below this share of its stock is barely used",
     )
     themes: list[Theme] = Field(default_factory=_default_themes)
-
-
-INTENT_ZH = {
-    "product": "商品咨询",
-    "price_promo": "价格优惠",
-    "order": "订单",
-    "logistics": "物流",
-    "payment": "支付",
-    "after_sales": "售后",
-    "complaint": "投诉",
-    "buy_signal": "下单信号",
-    "chitchat": "互动闲聊",
-    "spam": "违规",
-}
-PRIORITY_ZH = {"P0": "P0 紧急", "P1": "P1 阻碍下单", "P2": "P2 普通问题", "P3": "P3 计数", "mod": "审核"}
-ACTION_ZH = {
-    "take": "接单",
-    "send": "回复",
-    "copy": "复制",
-    "edit": "编辑",
-    "dismiss": "忽略",
-    "escalate": "升级",
-    "issue_coupon": "发券",
-    "approve_coupon": "审批发券",
-    "mute": "禁言",
-    "ban": "拉黑",
-    "delete": "删除",
-    "takeover": "接管",
-    "reply_all": "回复全部",
-    "pin": "置顶主播视图",
-}

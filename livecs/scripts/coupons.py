@@ -41,18 +41,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from livecs import keys
 from livecs.models import Comment, Intent, MemberTier, Sentiment, Triage
-from livecs.scripts.library import INTENT_CHINESE, CouponRule, Product
+from livecs.scripts.library import CouponRule, Product
+from livecs.vocabulary import INTENT_ZH, MEMBER_TIER_ZH
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-TIER_CHINESE = {
-    MemberTier.NONE: "所有观众",
-    MemberTier.FAN: "粉丝团",
-    MemberTier.MEMBER: "会员",
-    MemberTier.VIP: "高级会员",
-    MemberTier.SVIP: "至尊会员",
-}
+#: who a coupon is for, by the lowest tier it needs
+TIER_CHINESE = {**MEMBER_TIER_ZH, MemberTier.NONE: "所有观众"}
 #: ``Comment.extras`` keys a platform adapter may set to say whether the viewer has never ordered.
 FIRST_ORDER_EXTRAS = ("first_order", "new_customer")
 PERCENT = 100.0
@@ -289,7 +285,7 @@ class CouponEngine:
             if rule.products and product is not None:
                 if str(product.link) not in rule.products and product.sku not in rule.products:
                     continue
-            head = (f"coupon {rule.id}: intent {INTENT_CHINESE[intent]}",) if trig.intents else ()
+            head = (f"coupon {rule.id}: intent {INTENT_ZH[intent]}",) if trig.intents else ()
             tail = (f"coupon {rule.id}: sentiment {sentiment.value}",) if trig.sentiments else ()
             if trig.keywords:
                 steps.append((rule, self._keywords[rule.id], head, tail, None))
@@ -321,7 +317,7 @@ class CouponEngine:
                     continue
                 reasons.append(f"coupon {rule.id}: keyword {found.group(0)}")
             if trig.intents:
-                reasons.insert(0, f"coupon {rule.id}: intent {INTENT_CHINESE[intent]}")
+                reasons.insert(0, f"coupon {rule.id}: intent {INTENT_ZH[intent]}")
             if trig.sentiments:
                 reasons.append(f"coupon {rule.id}: sentiment {sentiment.value}")
             out.append(CouponCandidate(rule, tuple(reasons)))

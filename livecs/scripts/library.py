@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from livecs.models import Intent, MemberTier, Sentiment
 from livecs.scripts.template import TemplateSyntaxError, parse_template
+from livecs.vocabulary import INTENT_ZH, MEMBER_TIER_ZH, SENTIMENT_ZH
 
 #: Separator between the Chinese and the English half of a validator message.
 BILINGUAL_SEPARATOR = "||"
@@ -50,51 +51,19 @@ MAPPING_SPLIT = re.compile(r"[|\n;；]")
 MAPPING_ITEM = re.compile(r"^([^:：=]+)[:：=](.*)$", re.S)
 
 INTENT_ALIASES: dict[str, Intent] = {
-    "商品咨询": Intent.PRODUCT,
+    **{zh: Intent(code) for code, zh in INTENT_ZH.items()},
     "商品": Intent.PRODUCT,
-    "价格优惠": Intent.PRICE_PROMO,
     "价格": Intent.PRICE_PROMO,
     "优惠": Intent.PRICE_PROMO,
-    "订单": Intent.ORDER,
-    "物流": Intent.LOGISTICS,
-    "支付": Intent.PAYMENT,
-    "售后": Intent.AFTER_SALES,
-    "投诉": Intent.COMPLAINT,
-    "下单信号": Intent.BUY_SIGNAL,
-    "互动闲聊": Intent.CHITCHAT,
     "闲聊": Intent.CHITCHAT,
-    "违规": Intent.SPAM,
-}
-INTENT_CHINESE: dict[Intent, str] = {
-    Intent.PRODUCT: "商品咨询",
-    Intent.PRICE_PROMO: "价格优惠",
-    Intent.ORDER: "订单",
-    Intent.LOGISTICS: "物流",
-    Intent.PAYMENT: "支付",
-    Intent.AFTER_SALES: "售后",
-    Intent.COMPLAINT: "投诉",
-    Intent.BUY_SIGNAL: "下单信号",
-    Intent.CHITCHAT: "互动闲聊",
-    Intent.SPAM: "违规",
 }
 TIER_ALIASES: dict[str, MemberTier] = {
-    "none": MemberTier.NONE,
+    **{t.name.lower(): t for t in MemberTier},
+    **{zh: MemberTier(t) for t, zh in MEMBER_TIER_ZH.items() if zh},
     "普通观众": MemberTier.NONE,
-    "fan": MemberTier.FAN,
-    "粉丝团": MemberTier.FAN,
-    "member": MemberTier.MEMBER,
-    "会员": MemberTier.MEMBER,
-    "vip": MemberTier.VIP,
-    "高级会员": MemberTier.VIP,
-    "svip": MemberTier.SVIP,
-    "至尊会员": MemberTier.SVIP,
 }
 TONE_ALIASES: dict[str, str] = {"亲": "casual", "宝宝": "casual", "你": "casual", "您": "formal"}
-SENTIMENT_ALIASES: dict[str, Sentiment] = {
-    "正面": Sentiment.POS,
-    "中性": Sentiment.NEU,
-    "负面": Sentiment.NEG,
-}
+SENTIMENT_ALIASES: dict[str, Sentiment] = {zh: Sentiment(code) for code, zh in SENTIMENT_ZH.items()}
 
 CouponType = Literal["full_reduction", "time_discount", "member", "new_customer", "gift", "compensation"]
 COUPON_TYPE_ALIASES: dict[str, str] = {

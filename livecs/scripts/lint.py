@@ -19,13 +19,14 @@ from __future__ import annotations
 import difflib
 
 from livecs.models import Intent
-from livecs.scripts.library import INTENT_CHINESE, Library, Script
+from livecs.scripts.library import Library, Script
 from livecs.scripts.loaders import RawItem
 from livecs.scripts.matcher import BUILTIN_VARIABLES, normalize
 from livecs.scripts.report import Issue, Location
 from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import Variable, Variants, parse_template
 from livecs.scripts.terms import AdLawCategory, AdLawScanner, AdLawTerms, TermGate, ad_law_scanner
+from livecs.vocabulary import INTENT_ZH
 
 #: Length a variable is counted as when measuring an on-air line (a price, a size, a link number).
 VARIABLE_DISPLAY_CHARS = 4
@@ -168,7 +169,7 @@ def lint_library(
             add(
                 "intent_coverage",
                 "lint.intent_coverage",
-                f"意图「{INTENT_CHINESE[intent]}」没有任何话术",
+                f"意图「{INTENT_ZH[intent]}」没有任何话术",
                 f"no enabled script for intent {intent.value}",
                 Location(),
                 intent.value,

@@ -9,11 +9,15 @@ a function of the ticket and the time (:func:`overdue`), never stored.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from livecs.vocabulary import TICKET_STATUS_ZH as STATUS_ZH
+from livecs.vocabulary import Outcome
+from livecs.vocabulary import TicketChange as Kind
+from livecs.vocabulary import TicketStatus as Status
 
 SECONDS_PER_HOUR = 3600.0
 MAX_TEXT = 2000
@@ -29,48 +33,9 @@ class TicketSettings(BaseModel):
     resolution_h: float = Field(72.0, gt=0, description="hours to resolution (已解决/已关闭)")
 
 
-class Status(enum.StrEnum):
-    OPEN = "open"  # 待处理
-    IN_PROGRESS = "in_progress"  # 处理中
-    RESOLVED = "resolved"  # 已解决
-    CLOSED = "closed"  # 已关闭
-
-
-STATUS_ZH = {
-    Status.OPEN: "待处理",
-    Status.IN_PROGRESS: "处理中",
-    Status.RESOLVED: "已解决",
-    Status.CLOSED: "已关闭",
-}
 #: how a ticket was closed
-OUTCOMES = ("resolved", "unresolved")
-OUTCOME_ZH = {"resolved": "已解决", "unresolved": "未解决"}
+OUTCOMES = tuple(o.value for o in Outcome)
 DONE = (Status.RESOLVED, Status.CLOSED)
-
-
-class Kind(enum.StrEnum):
-    """The changes a ticket goes through (recorded as ``ticket`` actions with this in ``note``)."""
-
-    CREATE = "create"
-    TAKE = "take"
-    REASSIGN = "reassign"
-    NOTE = "note"
-    CONTACT = "contact"
-    RESOLVE = "resolve"
-    CLOSE = "close"
-    REOPEN = "reopen"
-
-
-KIND_ZH = {
-    Kind.CREATE: "创建",
-    Kind.TAKE: "接手",
-    Kind.REASSIGN: "转派",
-    Kind.NOTE: "备注",
-    Kind.CONTACT: "联系观众",
-    Kind.RESOLVE: "标记已解决",
-    Kind.CLOSE: "关闭",
-    Kind.REOPEN: "重新打开",
-}
 
 
 class TicketError(Exception):

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from livecs.models import Emotion, Intent, MemberTier, Priority, Sentiment
+from livecs.vocabulary import QUESTION_INTENTS
 
-QUESTION_INTENTS = frozenset(
-    {Intent.PRODUCT, Intent.PRICE_PROMO, Intent.ORDER, Intent.LOGISTICS, Intent.PAYMENT, Intent.AFTER_SALES}
-)
 _ORDER = (Priority.P0, Priority.P1, Priority.P2, Priority.P3)
 
 

@@ -20,7 +20,8 @@ from livecs.review import ReviewError, ReviewResult, build_review
 from livecs.review import exports as exports_mod
 from livecs.review.labels import COLUMN_ZH, SHEET_ZH
 from livecs.review.queries import ReviewReader, open_db, resolve_session
-from livecs.review.settings import INTENT_ZH, ReviewSettings
+from livecs.review.settings import ReviewSettings
+from livecs.vocabulary import INTENT_ZH
 
 from .conftest import PII_COMMENTS, PII_NICK, PII_RAW, PII_USER, Session, output_blobs
 

@@ -3,24 +3,10 @@
 "use strict";
 
 var LC = (function () {
-  var INTENT = {
-    product: "商品咨询", price_promo: "价格优惠", order: "订单", logistics: "物流", payment: "支付",
-    after_sales: "售后", complaint: "投诉", buy_signal: "下单信号", chitchat: "闲聊", spam: "违规"
-  };
-  var SENTIMENT = { pos: "正面", neu: "中性", neg: "负面" };
-  var EMOTION = { angry: "生气", anxious: "着急", confused: "困惑", disappointed: "失望" };
-  var TIER = ["", "粉丝团", "会员", "高级会员", "至尊会员"];
-  var DELIVERY = { queued: "排队发送中", sent: "已发送", retrying: "发送失败，重试中", gave_up: "发送失败，已放弃" };
-  var SOURCE_STATE = {
-    running: "运行中", connected: "已连接", connecting: "连接中", reconnecting: "重连中", finished: "已结束",
-    stopped: "已停止", failed: "失败", paused: "已暂停", draining: "收尾中", disconnected: "已断开"
-  };
-  var SOURCE = { simulator: "模拟直播", webhook: "Webhook", ws: "中继", replay: "回放", bilibili: "B站", douyin: "抖音", test: "测试" };
-  var STATUS = {
-    open: "待处理", sent: "已回复", copied: "已复制", dismissed: "已忽略", escalated: "已转工单",
-    muted: "已禁言", banned: "已封禁", deleted: "已删除", evicted: "已移出",
-    resolved: "已解决", unresolved: "未解决"
-  };
+  // label tables: one vocabulary, served by the console from livecs/vocabulary.py as /static/vocabulary.js
+  var V = LC_VOCAB;
+  var INTENT = V.intent, SENTIMENT = V.sentiment, EMOTION = V.emotion, TIER = V.tier, DELIVERY = V.delivery;
+  var SOURCE_STATE = V.source_state, SOURCE = V.source, STATUS = V.status;
 
   function el(tag, attrs) {
     var node = document.createElement(tag);
@@ -151,6 +137,7 @@ var LC = (function () {
     el: el, clear: clear, setText: setText, api: api, toast: toast, connect: connect, me: me,
     roomParam: roomParam, fmtSeconds: fmtSeconds, fmtTime: fmtTime,
     INTENT: INTENT, SENTIMENT: SENTIMENT, EMOTION: EMOTION, TIER: TIER, DELIVERY: DELIVERY, STATUS: STATUS,
-    SOURCE_STATE: SOURCE_STATE, SOURCE: SOURCE
+    SOURCE_STATE: SOURCE_STATE, SOURCE: SOURCE, PRIORITY: V.priority, ACTION: V.action, OUTCOME: V.outcome,
+    TICKET_STATUS: V.ticket_status, TICKET_CHANGE: V.ticket_change, TICKET_OVERDUE: V.ticket_overdue
   };
 })();

@@ -4,13 +4,7 @@
 
 (function () {
   var el = LC.el;
-  var PRIORITY = { P0: "P0 紧急", P1: "P1 阻碍下单", P2: "P2 普通", P3: "P3", mod: "审核" };
-  var OUTCOME = { resolved: "已解决", unresolved: "未解决" };
-  var KIND = {
-    create: "创建", take: "接手", reassign: "转派", note: "备注", contact: "联系观众",
-    resolve: "标记已解决", close: "关闭", reopen: "重新打开"
-  };
-  var OVERDUE = { first_response: "首次响应超期", resolution: "处理超期" };
+  var PRIORITY = LC.PRIORITY, OUTCOME = LC.OUTCOME, KIND = LC.TICKET_CHANGE, OVERDUE = LC.TICKET_OVERDUE;
   var params = new URLSearchParams(window.location.search);
   var state = {
     view: params.get("view") || "all", status: params.get("status") || "", room: params.get("room") || "",

@@ -4,16 +4,7 @@
 
 (function () {
   var el = LC.el;
-  var KIND = {
-    take: "接手", takeover: "接管", send: "回复", reply_all: "回复全部", copy: "复制", edit: "改写", dismiss: "忽略",
-    escalate: "转工单", issue_coupon: "发券", approve_coupon: "批准发券", mute: "禁言", ban: "封禁", delete: "删除",
-    pin: "置顶", resolve: "标记解决", satisfaction: "满意度", ticket: "工单"
-  };
-  var TICKET = { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" };
-  var CHANGE = {
-    create: "创建", take: "接手", reassign: "转派", note: "备注", contact: "联系观众", resolve: "已解决",
-    close: "关闭", reopen: "重新打开"
-  };
+  var KIND = LC.ACTION, TICKET = LC.TICKET_STATUS, CHANGE = LC.TICKET_CHANGE;
 
   function change(note) {
     var code = String(note || "").split(/[ :]/)[0];
