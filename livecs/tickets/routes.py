@@ -90,7 +90,7 @@ async def change_ticket(request: web.Request) -> web.StreamResponse:
     try:
         body = ChangeIn.model_validate(orjson.loads(await request.read()))
     except (orjson.JSONDecodeError, ValidationError) as exc:
-        return _json({"error": "invalid request", "message": "请求内容无效", "detail": str(exc)[:500]}, 422)
+        return _error(TicketError("请求内容无效", "invalid request", detail=str(exc)[:500]))
     operators = request.app[OPERATORS]
     if body.kind is Kind.REASSIGN and operators and body.owner not in operators:
         return _error(TicketError(f"没有客服「{body.owner}」", f"unknown operator {body.owner!r}"))
