@@ -7,12 +7,11 @@ The report is built by :class:`livecs.console.review.ReviewDownloads`; this modu
 from __future__ import annotations
 
 import logging
-from typing import cast
 
 from aiohttp import web
 
 from livecs.console.auth import Role, current_user, requires
-from livecs.console.review import KINDS, Kind, send_file
+from livecs.console.review import KINDS, send_file
 from livecs.console.views.common import OPERATOR_ROLES, REVIEW, json_response
 from livecs.errors import ErrorCode, LivecsError
 
@@ -56,7 +55,7 @@ async def api_review(request: web.Request) -> web.StreamResponse:
     if not mask:
         log.warning("unmasked review of session %s requested by %s (admin)", session_id, user.name)
     try:
-        build, download = await downloads.acquire(session_id, mask, cast(Kind, kind))
+        build, download = await downloads.acquire(session_id, mask, kind)
     except Exception:
         log.exception("review of session %s failed", session_id)
         raise LivecsError("复盘报告生成失败", "review failed", code=ErrorCode.FAILED) from None
