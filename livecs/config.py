@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.validate import Limits
 from livecs.tickets.model import TicketSettings
 
@@ -23,8 +24,10 @@ DEFAULT_CONFIG = ROOT / "config" / "livecs.yaml"
 ENV_PREFIX = "LIVECS_"
 
 
-class ConfigError(ValueError):
+class ConfigError(LivecsError, ValueError):
     """The configuration cannot be used; the message says which key and why."""
+
+    code = ErrorCode.INVALID
 
 
 class _Section(BaseModel):

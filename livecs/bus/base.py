@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.models import Record
 
 if TYPE_CHECKING:
@@ -39,8 +40,10 @@ class Delivery:
     published_at: float  # epoch seconds when it entered the bus (for lag)
 
 
-class BusUnavailable(ConnectionError):
+class BusUnavailable(LivecsError, ConnectionError):
     """The bus cannot take records now (its server is away and the outage buffer is full): try later."""
+
+    code = ErrorCode.UNAVAILABLE
 
 
 class Bus(abc.ABC):

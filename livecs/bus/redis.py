@@ -106,6 +106,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from livecs import keys
 from livecs.bus.base import Bus, BusUnavailable, Delivery
 from livecs.config import BusSettings
+from livecs.errors import ErrorCode, LivecsError
 from livecs.models import Record, decode_record, encode_record
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,10 @@ EPOCH_CHECK_S = 1.0
 COMMAND_RETRIES = 2
 
 
-class RedisBusError(ConnectionError):
+class RedisBusError(LivecsError, ConnectionError):
     """The bus's Redis server cannot be used; the message names the URL (without its password)."""
+
+    code = ErrorCode.UNAVAILABLE
 
 
 def redact_url(url: str) -> str:

@@ -1,13 +1,15 @@
 """The hub: reads the pipeline's ``results`` topic into per-room state, runs operator actions, pushes views.
 
 One :class:`Hub` per console process. Its pump task reads the bus (its own stage, so it sees every result) and
-feeds :class:`~livecs.console.state.RoomState`; every connected websocket gets a :class:`ClientFeed` that
-waits for a change and sends a coalesced view no more often than ``console.max_push_per_s`` — under a flood a
-client gets at most that many messages a second, each with everything that changed since the last one (only
-the cards whose version moved, the order of the visible cards, the count of the rest, the live panel).
-Actions (:meth:`Hub.act`) change the shared state, so every console of a room sees an item taken by one
-operator as taken; each is recorded as an :class:`~livecs.models.OperatorAction` in the store, with the
-operator and the time. Replies and moderation commands go out through the
+feeds :class:`~livecs.console.state.RoomState`; every connected websocket gets a
+:class:`~livecs.console.views.feed.ClientFeed` that waits for a change and sends a coalesced view no more
+often than ``console.max_push_per_s`` — under a flood a client gets at most that many messages a second, each
+with everything that changed since the last one (only the cards whose version moved, the order of the visible
+cards, the count of the rest, the live panel). Actions (:meth:`Hub.act`: the checks every action shares, then
+the kind's handler from :data:`ACTIONS`; one that cannot be done raises :class:`ActionError`, a
+:class:`~livecs.errors.LivecsError` with no HTTP in it) change the shared state, so every console of a room
+sees an item taken by one operator as taken; each is recorded as an :class:`~livecs.models.OperatorAction` in
+the store, with the operator and the time. Replies and moderation commands go out through the
 :class:`~livecs.console.outbound.Outbox`.
 """
 
@@ -20,7 +22,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +31,14 @@ from livecs.config import ConsoleSettings
 from livecs.console.merchant import CouponService, MerchantError
 from livecs.console.outbound import GAVE_UP, QUEUED, RETRYING, SENT, DeliveryJob, Outbox
 from livecs.console.state import OPEN, Item, RoomState
+from livecs.errors import ErrorCode, LivecsError
 from livecs.keys import RESULTS_TOPIC
 from livecs.metrics import Counters
 from livecs.models import ActionKind, EventKind, LiveEvent, OperatorAction
 from livecs.scripts.terms import FORCED_SEND_NOTE
 from livecs.store import Store, StoreBatch
 from livecs.tickets.resolution import MARKS, MarkError, Tally, check_mark
+from livecs.vocabulary import STATUS_AFTER_ACTION
 
 if TYPE_CHECKING:
     from livecs.tickets.service import TicketService
@@ -45,16 +49,19 @@ log = logging.getLogger("livecs.console.hub")
 READ_ERROR_PAUSE_S = 0.5
 #: a client is refreshed at least this often (ages, alerts) even when nothing changed
 IDLE_REFRESH_S = 1.0
-STATUS_CLOSING = {
-    ActionKind.DISMISS: "dismissed",
-    ActionKind.ESCALATE: "escalated",
-    ActionKind.COPY: "copied",
-    ActionKind.MUTE: "muted",
-    ActionKind.BAN: "banned",
-    ActionKind.DELETE: "deleted",
-}
-MODERATION = (ActionKind.MUTE, ActionKind.BAN, ActionKind.DELETE)
+#: the status a card is closed with by each closing action (one vocabulary: livecs.vocabulary)
+STATUS_CLOSING = STATUS_AFTER_ACTION
 BULK_KINDS = (ActionKind.MUTE, ActionKind.BAN, ActionKind.DISMISS)
+#: kinds that also work on a handled card (a coupon or a mark comes after the reply); the rest need it open
+ON_HANDLED = frozenset(
+    {
+        ActionKind.TAKE,
+        ActionKind.ISSUE_COUPON,
+        ActionKind.APPROVE_COUPON,
+        ActionKind.RESOLVE,
+        ActionKind.SATISFACTION,
+    }
+)
 
 
 MENTION_MAX_CHARS = 12
@@ -83,13 +90,10 @@ def _triage_sla() -> dict[str, float | None] | None:
 FORCED_NOTE = FORCED_SEND_NOTE
 
 
-class ActionError(Exception):
-    """An action that cannot be done: ``status`` is the HTTP answer, messages in Chinese and English."""
+class ActionError(LivecsError):
+    """An action that cannot be done (by default an invalid one; ``code`` says otherwise)."""
 
-    def __init__(self, status: int, zh: str, en: str, **extra: Any) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.status, self.zh, self.en = status, zh, en
-        self.extra = extra
+    code = ErrorCode.INVALID
 
 
 @dataclass(slots=True)
@@ -102,6 +106,20 @@ class ActionRequest:
     coupon_rule_id: str = ""
     force: bool = False
     force_terms: bool = False  # send a reply carrying an error-level term anyway (recorded)
+
+
+@dataclass(slots=True)
+class ActionContext:
+    """One action under way: what its handler reads and fills in (``records`` are written after it)."""
+
+    req: ActionRequest
+    st: RoomState
+    item: Item
+    operator: str
+    now: float
+    action: OperatorAction
+    records: list[OperatorAction]
+    result: dict[str, Any]
 
 
 class Notifier:
@@ -348,150 +366,171 @@ class Hub:
 
     # -- actions ----------------------------------------------------------------------------------------
     async def act(self, req: ActionRequest, operator: str) -> dict[str, Any]:
-        """Run one operator action; raises :class:`ActionError` when it cannot be done."""
+        """Run one operator action; raises :class:`ActionError` when it cannot be done.
+
+        The checks every action shares are made here (the card exists, nobody else holds it, it is still
+        open unless the kind works on handled cards too); the kind's own work is :data:`ACTIONS`'s handler.
+        """
         st = self.room(req.room)
         item = st.find(req.item_id)
         if item is None:
-            raise ActionError(404, "该条目不存在或已移出队列", "no such item")
+            raise ActionError("该条目不存在或已移出队列", "no such item", code=ErrorCode.NOT_FOUND)
         now = self.clock()
         kind = req.kind
         held_by_other = item.taken_by and item.taken_by != operator and item.status == OPEN
         if held_by_other and not req.force and kind is not ActionKind.TAKEOVER:
             raise ActionError(
-                409, f"已由 {item.taken_by} 接手，可点“接管”", f"taken by {item.taken_by} (take over to act)"
+                f"已由 {item.taken_by} 接手，可点“接管”",
+                f"taken by {item.taken_by} (take over to act)",
+                code=ErrorCode.CONFLICT,
             )
-        if (
-            kind is not ActionKind.TAKE
-            and item.status != OPEN
-            and kind
-            not in (
-                ActionKind.ISSUE_COUPON,
-                ActionKind.APPROVE_COUPON,
-                ActionKind.RESOLVE,  # marked once the card is handled (after the reply)
-                ActionKind.SATISFACTION,
-            )
-        ):
-            raise ActionError(409, "该条目已处理", f"item already {item.status}")
+        if kind not in ON_HANDLED and item.status != OPEN:
+            raise ActionError("该条目已处理", f"item already {item.status}", code=ErrorCode.CONFLICT)
         action = self._action(item, operator, kind, now)
-        records = [action]
-        result: dict[str, Any] = {"ok": True, "item_id": item.item_id, "action_id": action.action_id}
-        if kind in (ActionKind.TAKE, ActionKind.TAKEOVER):
-            previous = item.taken_by if item.taken_by != operator else ""
-            if previous:
-                action.kind = ActionKind.TAKEOVER
-                action.note = f"接管自 {previous}"
-                result["taken_from"] = previous
-            st.take(item, operator, now)
-        elif kind is ActionKind.PIN:
-            if item.kind != "cluster":
-                raise ActionError(422, "只有聚合问题可以置顶到主播视图", "only a cluster can be pinned")
-            result["pinned"] = st.pin(item, now)
-            action.note = "pin" if result["pinned"] else "unpin"
-        elif kind is ActionKind.SEND:
-            text = (req.text or (item.suggestion or {}).get("reply", "")).strip()
-            if not text:
-                raise ActionError(422, "回复内容为空", "empty reply")
-            terms = self.term_hits(text) if self.term_hits is not None else []
-            if terms and not req.force_terms:
-                raise ActionError(
-                    422,
-                    f"回复含违禁用语「{'、'.join(terms)}」，请修改或确认强制发送",
-                    f"reply carries forbidden terms: {', '.join(terms)}",
-                    terms=terms,
-                )
-            if terms:
-                action.note = FORCED_NOTE + "、".join(terms)
-            action.text = text
-            suggested = (item.suggestion or {}).get("reply", "")
-            if suggested and text != suggested.strip():
-                records.insert(0, self._action(item, operator, ActionKind.EDIT, now, text=text))
-            item.taken_by = item.taken_by or operator
-            item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
-            records = records[:-1]  # the send itself is recorded with each delivery outcome
-            message = self._reply_message(item, action)
-            if item.kind == "cluster":  # reply to all: one room-level reply, recorded against every member
-                action.text = message["text"]
-                records += self._reply_all_records(item, action, now)
-                result["members"] = len(item.member_ids)
-            st.close(item, SENT, now)
-            await self._submit(item, action, message)
-        elif kind is ActionKind.ESCALATE:
-            note = req.note.strip()
-            if not note:
-                raise ActionError(422, "请填写工单备注", "a ticket needs a note")
-            action.note = note
-            item.note = note
-            ticket = {
-                "ticket_id": f"T{len(st.tickets) + 1:04d}",
-                "item_id": item.item_id,
-                "note": note,
-                "by": operator,
-                "at": now,
-                "text": item.first.text,
-            }
-            if self.tickets is not None:  # a stored ticket (survives restarts), followed up on 工单
-                stored = await self.tickets.create_from_item(item, note, operator)
-                ticket["ticket_id"] = stored.ticket_id
-            st.tickets.append(ticket)
-            result["ticket"] = ticket
-            st.close(item, STATUS_CLOSING[kind], now)
-        elif kind in (ActionKind.ISSUE_COUPON, ActionKind.APPROVE_COUPON):
-            result["coupon"] = await self._coupon(st, item, req, action, operator, now)
-        elif kind in MODERATION:
-            user_id = item.first.user_id
-            action.user_id = user_id
-            action.note = req.note
-            closed = [item] + (
-                [i for i in st.user_items(user_id) if i is not item] if kind is not ActionKind.DELETE else []
-            )
-            if kind is ActionKind.MUTE:
-                st.muted.add(user_id)
-            elif kind is ActionKind.BAN:
-                st.banned.add(user_id)
-            for other in closed:
-                st.close(other, STATUS_CLOSING[kind], now)
-            result["closed"] = len(closed)
-            item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
-            message = {
-                "type": "moderate",
-                "action": kind.value,
-                "room": item.room,
-                "user_id": user_id,
-                "comment_id": item.first.comment_id,
-                "action_id": action.action_id,
-            }
-            await self._write(item.session_id, records)
-            records = []
-            await self._submit(item, action, message)
-        elif kind in (ActionKind.RESOLVE, ActionKind.SATISFACTION):
-            try:
-                mark = check_mark(kind.value, req.note)
-            except MarkError:
-                good, bad = MARKS[kind.value]
-                raise ActionError(422, "请选择标记", f"note must be {good} or {bad}") from None
-            action.note = mark
-            self.tally(st.room).mark(kind.value, item.target_id, item.intent.value, operator, mark)
-            item.marks[kind.value] = mark
-            result["mark"] = mark
-            if item.status == OPEN:  # marking an open card 已解决/未解决 handles it
-                st.close(item, mark, now)
-            else:
-                st.bump(item)
-        elif kind in (ActionKind.DISMISS, ActionKind.COPY):
-            if kind is ActionKind.COPY:
-                action.text = req.text or (item.suggestion or {}).get("reply", "")
-            action.note = req.note
-            st.close(item, STATUS_CLOSING[kind], now)
-        elif kind is ActionKind.REPLY_ALL:
-            raise ActionError(
-                422, "回复全部请用 send（聚合卡片）", "reply to all is a send on a cluster card"
-            )
-        else:
-            raise ActionError(422, "不支持的操作", f"unsupported action {kind.value}")
-        if records:
-            await self._write(item.session_id, records)
+        ctx = ActionContext(
+            req=req,
+            st=st,
+            item=item,
+            operator=operator,
+            now=now,
+            action=action,
+            records=[action],
+            result={"ok": True, "item_id": item.item_id, "action_id": action.action_id},
+        )
+        handler = ACTIONS.get(kind)
+        if handler is None:
+            raise ActionError("不支持的操作", f"unsupported action {kind.value}")
+        await handler(self, ctx)
+        if ctx.records:
+            await self._write(item.session_id, ctx.records)
         self.changed(st.room)
-        return result
+        return ctx.result
+
+    async def _take(self, ctx: ActionContext) -> None:
+        item, action, operator = ctx.item, ctx.action, ctx.operator
+        previous = item.taken_by if item.taken_by != operator else ""
+        if previous:
+            action.kind = ActionKind.TAKEOVER
+            action.note = f"接管自 {previous}"
+            ctx.result["taken_from"] = previous
+        ctx.st.take(item, operator, ctx.now)
+
+    async def _pin(self, ctx: ActionContext) -> None:
+        if ctx.item.kind != "cluster":
+            raise ActionError("只有聚合问题可以置顶到主播视图", "only a cluster can be pinned")
+        ctx.result["pinned"] = ctx.st.pin(ctx.item, ctx.now)
+        ctx.action.note = "pin" if ctx.result["pinned"] else "unpin"
+
+    async def _send(self, ctx: ActionContext) -> None:
+        item, action, operator, now, req = ctx.item, ctx.action, ctx.operator, ctx.now, ctx.req
+        text = (req.text or (item.suggestion or {}).get("reply", "")).strip()
+        if not text:
+            raise ActionError("回复内容为空", "empty reply")
+        terms = self.term_hits(text) if self.term_hits is not None else []
+        if terms and not req.force_terms:
+            raise ActionError(
+                f"回复含违禁用语「{'、'.join(terms)}」，请修改或确认强制发送",
+                f"reply carries forbidden terms: {', '.join(terms)}",
+                terms=terms,
+            )
+        if terms:
+            action.note = FORCED_NOTE + "、".join(terms)
+        action.text = text
+        suggested = (item.suggestion or {}).get("reply", "")
+        if suggested and text != suggested.strip():
+            ctx.records.insert(0, self._action(item, operator, ActionKind.EDIT, now, text=text))
+        item.taken_by = item.taken_by or operator
+        item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
+        ctx.records = ctx.records[:-1]  # the send itself is recorded with each delivery outcome
+        message = self._reply_message(item, action)
+        if item.kind == "cluster":  # reply to all: one room-level reply, recorded against every member
+            action.text = message["text"]
+            ctx.records += self._reply_all_records(item, action, now)
+            ctx.result["members"] = len(item.member_ids)
+        ctx.st.close(item, SENT, now)
+        await self._submit(item, action, message)
+
+    async def _escalate(self, ctx: ActionContext) -> None:
+        item, st = ctx.item, ctx.st
+        note = ctx.req.note.strip()
+        if not note:
+            raise ActionError("请填写工单备注", "a ticket needs a note")
+        ctx.action.note = note
+        item.note = note
+        ticket = {
+            "ticket_id": f"T{len(st.tickets) + 1:04d}",
+            "item_id": item.item_id,
+            "note": note,
+            "by": ctx.operator,
+            "at": ctx.now,
+            "text": item.first.text,
+        }
+        if self.tickets is not None:  # a stored ticket (survives restarts), followed up on 工单
+            stored = await self.tickets.create_from_item(item, note, ctx.operator)
+            ticket["ticket_id"] = stored.ticket_id
+        st.tickets.append(ticket)
+        ctx.result["ticket"] = ticket
+        st.close(item, STATUS_CLOSING[ctx.req.kind], ctx.now)
+
+    async def _issue_coupon(self, ctx: ActionContext) -> None:
+        ctx.result["coupon"] = await self._coupon(
+            ctx.st, ctx.item, ctx.req, ctx.action, ctx.operator, ctx.now
+        )
+
+    async def _moderate(self, ctx: ActionContext) -> None:
+        item, st, action, kind, now = ctx.item, ctx.st, ctx.action, ctx.req.kind, ctx.now
+        user_id = item.first.user_id
+        action.user_id = user_id
+        action.note = ctx.req.note
+        closed = [item] + (
+            [i for i in st.user_items(user_id) if i is not item] if kind is not ActionKind.DELETE else []
+        )
+        if kind is ActionKind.MUTE:
+            st.muted.add(user_id)
+        elif kind is ActionKind.BAN:
+            st.banned.add(user_id)
+        for other in closed:
+            st.close(other, STATUS_CLOSING[kind], now)
+        ctx.result["closed"] = len(closed)
+        item.delivery = {"status": QUEUED, "attempts": 0, "error": "", "at": now}
+        message = {
+            "type": "moderate",
+            "action": kind.value,
+            "room": item.room,
+            "user_id": user_id,
+            "comment_id": item.first.comment_id,
+            "action_id": action.action_id,
+        }
+        await self._write(item.session_id, ctx.records)
+        ctx.records = []
+        await self._submit(item, action, message)
+
+    async def _mark(self, ctx: ActionContext) -> None:
+        item, st, kind = ctx.item, ctx.st, ctx.req.kind
+        try:
+            mark = check_mark(kind.value, ctx.req.note)
+        except MarkError:
+            good, bad = MARKS[kind.value]
+            raise ActionError("请选择标记", f"note must be {good} or {bad}") from None
+        ctx.action.note = mark
+        self.tally(st.room).mark(kind.value, item.target_id, item.intent.value, ctx.operator, mark)
+        item.marks[kind.value] = mark
+        ctx.result["mark"] = mark
+        if item.status == OPEN:  # marking an open card 已解决/未解决 handles it
+            st.close(item, mark, ctx.now)
+        else:
+            st.bump(item)
+
+    async def _close(self, ctx: ActionContext) -> None:
+        """Dismiss, or copy the reply to send it by hand: the card is handled."""
+        item, action, kind = ctx.item, ctx.action, ctx.req.kind
+        if kind is ActionKind.COPY:
+            action.text = ctx.req.text or (item.suggestion or {}).get("reply", "")
+        action.note = ctx.req.note
+        ctx.st.close(item, STATUS_CLOSING[kind], ctx.now)
+
+    async def _reply_all(self, ctx: ActionContext) -> None:
+        raise ActionError("回复全部请用 send（聚合卡片）", "reply to all is a send on a cluster card")
 
     async def act_bulk(
         self, room: str, item_ids: list[str], kind: ActionKind, operator: str, note: str = ""
@@ -499,7 +538,7 @@ class Hub:
         """The same action on many cards (the moderation queue's select-all + mute/ban/dismiss): each is done
         and recorded as if alone; what could not be done is reported per card, never half-applied."""
         if kind not in BULK_KINDS:
-            raise ActionError(422, "批量操作仅支持禁言、封禁、忽略", f"no bulk {kind.value}")
+            raise ActionError("批量操作仅支持禁言、封禁、忽略", f"no bulk {kind.value}")
         done: list[str] = []
         failed: dict[str, str] = {}
         for item_id in dict.fromkeys(item_ids):
@@ -549,15 +588,13 @@ class Hub:
         from livecs.scripts.coupons import CouponRefused
 
         if self.coupons is None:
-            raise ActionError(409, "未接入优惠券引擎", "no coupon engine")
+            raise ActionError("未接入优惠券引擎", "no coupon engine", code=ErrorCode.CONFLICT)
         approve = req.kind is ActionKind.APPROVE_COUPON
         rule_id = req.coupon_rule_id or (item.suggestion or {}).get("coupon_rule_id", "")
         if not rule_id:
-            raise ActionError(422, "请选择优惠券", "no coupon rule given")
+            raise ActionError("请选择优惠券", "no coupon rule given")
         if item.kind == "cluster":
-            raise ActionError(
-                422, "聚合条目请在直播间口播优惠券，不能发给单个用户", "coupons go to one viewer"
-            )
+            raise ActionError("聚合条目请在直播间口播优惠券，不能发给单个用户", "coupons go to one viewer")
         try:
             issued = await self.coupons.issue(
                 rule_id,
@@ -572,9 +609,11 @@ class Hub:
             item.coupon = {"rule_id": rule_id, "status": "refused", "reason": exc.zh}
             st.bump(item)
             self.changed(st.room)
-            raise ActionError(409, f"优惠券未发出：{exc.zh}", f"coupon refused: {exc.en}") from None
+            raise ActionError(
+                f"优惠券未发出：{exc.zh}", f"coupon refused: {exc.en}", code=ErrorCode.CONFLICT
+            ) from None
         except MerchantError as exc:
-            raise ActionError(exc.status, exc.zh, exc.en) from None
+            raise ActionError(exc.zh, exc.en, code=exc.code) from None
         action.coupon_rule_id = rule_id
         action.note = f"issue {issued.get('issue_id', '')}"
         desc = self.coupons.describe(rule_id) or {"id": rule_id, "name": rule_id, "text": ""}
@@ -664,3 +703,23 @@ class Hub:
             await self._write(item.session_id, [outcome])
 
         await self.outbox.submit(DeliveryJob(item.room, message, on_status))
+
+
+#: what each action kind does (:meth:`Hub.act` makes the checks they share first); a kind not here is refused
+ACTIONS: dict[ActionKind, Callable[[Hub, ActionContext], Awaitable[None]]] = {
+    ActionKind.TAKE: Hub._take,
+    ActionKind.TAKEOVER: Hub._take,
+    ActionKind.PIN: Hub._pin,
+    ActionKind.SEND: Hub._send,
+    ActionKind.ESCALATE: Hub._escalate,
+    ActionKind.ISSUE_COUPON: Hub._issue_coupon,
+    ActionKind.APPROVE_COUPON: Hub._issue_coupon,
+    ActionKind.MUTE: Hub._moderate,
+    ActionKind.BAN: Hub._moderate,
+    ActionKind.DELETE: Hub._moderate,
+    ActionKind.RESOLVE: Hub._mark,
+    ActionKind.SATISFACTION: Hub._mark,
+    ActionKind.DISMISS: Hub._close,
+    ActionKind.COPY: Hub._close,
+    ActionKind.REPLY_ALL: Hub._reply_all,
+}

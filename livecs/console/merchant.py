@@ -20,18 +20,16 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.models import MemberTier
 
 log = logging.getLogger("livecs.console.coupons")
 
 
-class MerchantError(Exception):
-    """A merchant request that cannot be done; ``status`` is the HTTP status to answer."""
+class MerchantError(LivecsError):
+    """A merchant request that cannot be done (by default an invalid one; ``code`` says otherwise)."""
 
-    def __init__(self, zh: str, en: str, status: int = 422, **extra: Any) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en, self.status = zh, en, status
-        self.extra = extra
+    code = ErrorCode.INVALID
 
 
 class MerchantBackend(Protocol):
@@ -64,7 +62,7 @@ class RegistryBackend:
         self, files: list[tuple[str, bytes]], by: str, activate: bool = False, name: str = ""
     ) -> dict[str, Any]:
         if not files:
-            raise MerchantError("请选择要上传的文件", "no file uploaded", 400)
+            raise MerchantError("请选择要上传的文件", "no file uploaded", code=ErrorCode.BAD_REQUEST)
         result = self.registry.upload(files, uploaded_by=by, name=name)
         issues = [i.to_dict() for i in result.issues]
         out: dict[str, Any] = {
@@ -121,7 +119,7 @@ class RegistryBackend:
         try:
             return int(version.lstrip("v"))
         except ValueError:
-            raise MerchantError("没有这个版本", f"no version {version!r}", 404) from None
+            raise MerchantError("没有这个版本", f"no version {version!r}", code=ErrorCode.NOT_FOUND) from None
 
     def activate(self, version: str, by: str, override_reason: str = "") -> dict[str, Any]:
         """Activate a version; one carrying error-level terms needs ``override_reason`` (recorded)."""
@@ -133,11 +131,10 @@ class RegistryBackend:
             raise MerchantError(
                 f"话术库含广告法/禁忌用语：{'、'.join(exc.terms[:10])}。需管理员填写理由后强制启用",
                 "the library carries error-level terms; an admin override with a reason is needed",
-                422,
                 terms=exc.terms,
             ) from None
         except RegistryError as exc:
-            raise MerchantError(str(exc), "no such version", 404) from None
+            raise MerchantError(str(exc), "no such version", code=ErrorCode.NOT_FOUND) from None
         return {"active": version, "override": bool(override_reason.strip())}
 
     def term_hits(self, text: str) -> list[str]:
@@ -155,7 +152,7 @@ class RegistryBackend:
         try:
             vid = self.registry.rollback(by=by)
         except RegistryError as exc:
-            raise MerchantError(str(exc), "nothing to roll back to", 409) from None
+            raise MerchantError(str(exc), "nothing to roll back to", code=ErrorCode.CONFLICT) from None
         return {"active": str(vid)}
 
     def active_library(self) -> Any:
@@ -177,9 +174,11 @@ class RegistryBackend:
     def set_on_air(self, link: int | None, by: str) -> dict[str, Any]:
         lib = self.active_library()
         if lib is None:
-            raise MerchantError("还没有启用的话术库", "no active library", 409)
+            raise MerchantError("还没有启用的话术库", "no active library", code=ErrorCode.CONFLICT)
         if link is not None and lib.product_by_link(link) is None:
-            raise MerchantError(f"没有 {link} 号链接", f"no product with link {link}", 404)
+            raise MerchantError(
+                f"没有 {link} 号链接", f"no product with link {link}", code=ErrorCode.NOT_FOUND
+            )
         self.registry.set_on_air(link)
         return {"on_air": link}
 
@@ -200,7 +199,9 @@ class CouponService:
         lib = self.merchant.active_library()
         if lib is None:
             raise MerchantError(
-                "还没有启用的话术库（没有优惠券规则）", "no active library (no coupon rules)", 409
+                "还没有启用的话术库（没有优惠券规则）",
+                "no active library (no coupon rules)",
+                code=ErrorCode.CONFLICT,
             )
         engine = self._engines.get(id(lib))
         if engine is None:
@@ -261,8 +262,8 @@ class CouponService:
         comment_id: str = "",
         member_tier: int | None = None,
     ) -> dict[str, Any]:
-        """The issued coupon as a dict; raises ``CouponRefused`` or :class:`MerchantError` (503 when the stock
-        cannot be reached: nothing was issued)."""
+        """The issued coupon as a dict; raises ``CouponRefused`` or :class:`MerchantError` (``unavailable``
+        when the stock cannot be reached: nothing was issued)."""
         from redis.exceptions import RedisError
 
         try:
@@ -280,6 +281,8 @@ class CouponService:
         except (RedisError, sqlite3.Error, OSError) as exc:
             log.error("coupon %s not issued: stock unreachable (%r)", rule_id, exc)
             raise MerchantError(
-                "优惠券库存暂时无法访问，未发出，请稍后重试", "coupon stock unreachable: not issued", 503
+                "优惠券库存暂时无法访问，未发出，请稍后重试",
+                "coupon stock unreachable: not issued",
+                code=ErrorCode.UNAVAILABLE,
             ) from None
         return dict(issued.to_dict())

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from livecs.config import OutboundSettings
+from livecs.errors import LivecsError
 from livecs.vocabulary import DeliveryStatus
 
 log = logging.getLogger("livecs.console.outbound")
@@ -41,7 +42,7 @@ HTTP_OK_MAX = 299
 SIMULATED_KEPT = 1000
 
 
-class DeliveryError(Exception):
+class DeliveryError(LivecsError):
     """A delivery that did not happen; ``permanent`` ones are not retried."""
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:

@@ -7,7 +7,7 @@ request using it has sent its file (or, when every requester went away, once the
 download holds every output (``report.html``, CSV, XLSX, JSONL); an ``html`` download builds the report only.
 
 Who may ask for what (``mask=False`` only for admins) is the caller's business: see ``api_review`` in
-:mod:`livecs.console.app`.
+:mod:`livecs.console.views.review`.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from typing import Any, BinaryIO, Literal
 
 import orjson
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
 from livecs.ingest.validate import Limits, Rejected, Validator, parse_ts
@@ -58,8 +59,10 @@ _TS_KEYS = ("ts", "timestamp", "time")
 _KEEP_EMPTY = frozenset({"text", "content", "msg"})
 
 
-class ReplayFormatError(ValueError):
+class ReplayFormatError(LivecsError, ValueError):
     """The file cannot be replayed at all (unknown format, unusable CSV header)."""
+
+    code = ErrorCode.INVALID
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from livecs.bus.base import BusUnavailable
+from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.validate import Rejected, Validator, clean_text
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, LiveEvent
@@ -36,8 +37,10 @@ PAUSE_RETRY_S = 0.5
 RETRY_AFTER_S = 5
 
 
-class Unavailable(Exception):
+class Unavailable(LivecsError):
     """Nothing of this submit was accepted: the pipeline is stopping or the bus cannot keep more now."""
+
+    code = ErrorCode.UNAVAILABLE
 
     def __init__(self, reason: str, retry_after_s: int = RETRY_AFTER_S) -> None:
         super().__init__(reason)

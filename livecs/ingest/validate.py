@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
 
 # C0/C1 controls, DEL, zero-width joiners used to smuggle text past filters are kept for the normaliser,
@@ -40,8 +41,10 @@ _EVENT_KINDS = {k.value for k in EventKind} - {EventKind.ON_AIR.value, EventKind
 _MS_THRESHOLD = 1e11  # epoch values above this are milliseconds (1e11 s is the year 5138)
 
 
-class Rejected(Exception):
+class Rejected(LivecsError):
     """Input that cannot become a record. ``reason`` is a short counter name."""
+
+    code = ErrorCode.INVALID
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)

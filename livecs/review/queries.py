@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from livecs.errors import LivecsError
 from livecs.review.settings import NO_RULE, SECONDS_PER_MINUTE, ReviewSettings
 from livecs.review.stock import CouponStock
 from livecs.vocabulary import COUPON_KINDS, MODERATION_KINDS, NON_RESPONSE_KINDS, PRIORITY_ORDER
@@ -49,7 +50,7 @@ BASE_ACTION_ID = (
 ON_AIR_KIND = "on_air"
 
 
-class ReviewError(Exception):
+class ReviewError(LivecsError):
     """The review cannot run (no database, no such session); the message says why."""
 
 

@@ -40,6 +40,7 @@ from re import Pattern
 from typing import TYPE_CHECKING, Any, Protocol
 
 from livecs import keys
+from livecs.errors import ErrorCode, LivecsError
 from livecs.models import Comment, Intent, MemberTier, Sentiment, Triage
 from livecs.scripts.library import CouponRule, Product
 from livecs.vocabulary import INTENT_ZH, MEMBER_TIER_ZH
@@ -85,16 +86,16 @@ _STATUS_REASON = {
 }
 
 
-class CouponRefused(Exception):
+class CouponRefused(LivecsError):
     """An issue that did not happen; ``reason`` is one of ``REFUSAL_TEXT``."""
+
+    code = ErrorCode.CONFLICT
 
     def __init__(self, reason: str, rule_id: str = "") -> None:
         zh, en = REFUSAL_TEXT.get(reason, (reason, reason))
-        super().__init__(f"{rule_id}: {zh} / {en}")
+        super().__init__(zh, en, message=f"{rule_id}: {zh} / {en}")
         self.reason = reason
         self.rule_id = rule_id
-        self.zh = zh
-        self.en = en
 
 
 @dataclass(frozen=True, slots=True)

@@ -830,7 +830,7 @@ def _read_xlsx(doc: RawDocument, content: bytes, limits: Limits) -> None:
                 if any(i.code in STREAM_LIMIT_CODES for i in doc.issues):
                     return
         except XlsxLimit as exc:
-            doc.error(exc.code, exc.zh, exc.en)
+            doc.error(exc.issue, exc.zh, exc.en)
         except XlsxCorrupt as exc:
             doc.error("xlsx_corrupt", "不是有效的 .xlsx 文件", f"not a valid .xlsx file ({exc})")
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from livecs.errors import ErrorCode, LivecsError
+
 #: What a variable name may look like; anything else between braces without ``/`` is an unknown variable.
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 VARIANT_SEPARATOR = "/"
@@ -23,13 +25,13 @@ _PARSE_CACHE_SIZE = 4096
 _FORMATTER = string.Formatter()
 
 
-class TemplateSyntaxError(ValueError):
+class TemplateSyntaxError(LivecsError, ValueError):
     """A template that cannot be parsed (unbalanced braces, empty ``{}``…); carries a bilingual message."""
 
+    code = ErrorCode.INVALID
+
     def __init__(self, zh: str, en: str, position: int) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh = zh
-        self.en = en
+        super().__init__(zh, en)
         self.position = position
 
 

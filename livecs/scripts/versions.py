@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.scripts.library import Library
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
@@ -102,8 +103,10 @@ def blocked_terms(library: Library, config: ScriptsConfig | None = None) -> list
     return list(found)
 
 
-class RegistryError(Exception):
+class RegistryError(LivecsError):
     """An activation or rollback that cannot happen (unknown version, nothing to roll back to)."""
+
+    code = ErrorCode.CONFLICT
 
 
 class ActivationBlocked(RegistryError):
@@ -112,9 +115,10 @@ class ActivationBlocked(RegistryError):
     def __init__(self, terms: list[str]) -> None:
         shown = "、".join(terms[:10])
         super().__init__(
-            f"话术库含广告法/禁忌用语：{shown}，需管理员填写理由后强制启用 / "
+            f"话术库含广告法/禁忌用语：{shown}，需管理员填写理由后强制启用",
             f"the library carries forbidden terms: {', '.join(terms[:10])}; "
-            "an admin override with a reason is needed"
+            "an admin override with a reason is needed",
+            code=ErrorCode.INVALID,
         )
         self.terms = terms
 
@@ -198,7 +202,9 @@ class LibraryRegistry:
                 "SELECT library_json FROM library_versions WHERE id = ? AND shop = ?", (version_id, self.shop)
             ).fetchone()
         if row is None:
-            raise RegistryError(f"版本 {version_id} 不存在 / version {version_id} does not exist")
+            raise RegistryError(
+                f"版本 {version_id} 不存在", f"version {version_id} does not exist", code=ErrorCode.NOT_FOUND
+            )
         return Library.model_validate_json(row[0])
 
     def versions(self) -> list[VersionInfo]:
@@ -311,7 +317,7 @@ class LibraryRegistry:
         current = self._active_id
         previous = next((r[0] for r in rows if r[0] != current), None)
         if previous is None:
-            raise RegistryError("没有可回滚的上一个版本 / no previous version to roll back to")
+            raise RegistryError("没有可回滚的上一个版本", "no previous version to roll back to")
         self._activate(previous, by, "rollback", now)
         return int(previous)
 

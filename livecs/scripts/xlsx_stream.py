@@ -9,7 +9,7 @@ strings, which cell styles are dates (``styles.xml``) and the cells' values, the
 as dates become ``datetime``, ``t="s"/"inlineStr"/"str"/"b"/"e"/"d"`` as in the specification. A DTD is
 refused; nothing else in the package (drawings, macros, external links) is parsed.
 
-:class:`XlsxLimit` is raised at the first limit crossed (``code`` is the issue code to report).
+:class:`XlsxLimit` is raised at the first limit crossed (``issue`` is the issue code to report).
 """
 
 from __future__ import annotations
@@ -24,22 +24,28 @@ from xml.parsers import expat
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
 
+from livecs.errors import ErrorCode, LivecsError
+
 CHUNK_BYTES = 64 * 1024
 NS_SEP = " "
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 WORKSHEET_TYPE = "/worksheet"
 
 
-class XlsxLimit(Exception):
-    """Reading stopped at a limit; ``code`` / ``zh`` / ``en`` describe it for the merchant."""
+class XlsxLimit(LivecsError):
+    """Reading stopped at a limit; ``issue`` (the issue code to report), ``zh`` and ``en`` describe it."""
 
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
+    code = ErrorCode.TOO_LARGE
+
+    def __init__(self, issue: str, zh: str, en: str) -> None:
+        super().__init__(zh, en, message=en)
+        self.issue = issue
 
 
-class XlsxCorrupt(Exception):
+class XlsxCorrupt(LivecsError):
     """Not a workbook this reader understands (missing part, broken XML, a DTD)."""
+
+    code = ErrorCode.INVALID
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.vocabulary import TICKET_STATUS_ZH as STATUS_ZH
 from livecs.vocabulary import Outcome
 from livecs.vocabulary import TicketChange as Kind
@@ -38,12 +39,10 @@ OUTCOMES = tuple(o.value for o in Outcome)
 DONE = (Status.RESOLVED, Status.CLOSED)
 
 
-class TicketError(Exception):
-    """A change that cannot be made: ``status`` is the HTTP answer, messages in Chinese and English."""
+class TicketError(LivecsError):
+    """A change that cannot be made (by default an invalid one; ``code`` says otherwise)."""
 
-    def __init__(self, status: int, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.status, self.zh, self.en = status, zh, en
+    code = ErrorCode.INVALID
 
 
 @dataclass(slots=True)
@@ -129,7 +128,7 @@ def new_ticket(
     """A ticket escalated by ``by`` now: waiting (待处理) with no owner, due times from ``settings``."""
     note = note.strip()
     if not note:
-        raise TicketError(422, "请填写工单备注", "a ticket needs a note")
+        raise TicketError("请填写工单备注", "a ticket needs a note")
     t = Ticket(
         ticket_id=ticket_id,
         room=room,
@@ -167,15 +166,15 @@ def overdue(t: Ticket, now: float) -> str:
 def _text(text: str, what_zh: str, what: str) -> str:
     text = (text or "").strip()
     if not text:
-        raise TicketError(422, f"请填写{what_zh}", f"{what} is empty")
+        raise TicketError(f"请填写{what_zh}", f"{what} is empty")
     if len(text) > MAX_TEXT:
-        raise TicketError(422, f"{what_zh}过长（最多 {MAX_TEXT} 字）", f"{what} too long")
+        raise TicketError(f"{what_zh}过长（最多 {MAX_TEXT} 字）", f"{what} too long")
     return text
 
 
 def _open(t: Ticket) -> None:
     if t.status is Status.CLOSED:
-        raise TicketError(409, "工单已关闭", "ticket is closed")
+        raise TicketError("工单已关闭", "ticket is closed", code=ErrorCode.CONFLICT)
 
 
 def _respond(t: Ticket, now: float) -> None:
@@ -200,13 +199,13 @@ def apply(
     try:
         kind = Kind(kind)
     except ValueError:
-        raise TicketError(422, "不支持的工单操作", f"unknown ticket change {kind!r}") from None
+        raise TicketError("不支持的工单操作", f"unknown ticket change {kind!r}") from None
     if kind is Kind.CREATE:
-        raise TicketError(422, "不支持的工单操作", "create is not a change")
+        raise TicketError("不支持的工单操作", "create is not a change")
     change: Change
     if kind is Kind.REOPEN:
         if t.status not in DONE:
-            raise TicketError(409, "工单未关闭", "ticket is not resolved or closed")
+            raise TicketError("工单未关闭", "ticket is not resolved or closed", code=ErrorCode.CONFLICT)
         t.status = Status.IN_PROGRESS if t.owner else Status.OPEN
         t.closed_at = t.resolved_at = None
         t.outcome = t.resolution = ""
@@ -220,7 +219,7 @@ def apply(
         elif kind is Kind.REASSIGN:
             owner = (owner or "").strip()
             if not owner:
-                raise TicketError(422, "请选择转派给谁", "no owner given")
+                raise TicketError("请选择转派给谁", "no owner given")
             t.owner = owner
             change = Change(kind, text.strip()[:MAX_TEXT], owner=owner)
         elif kind is Kind.NOTE:
@@ -231,7 +230,7 @@ def apply(
             t.owner = t.owner or by
         elif kind is Kind.RESOLVE:
             if t.status is Status.RESOLVED:
-                raise TicketError(409, "工单已是已解决", "ticket already resolved")
+                raise TicketError("工单已是已解决", "ticket already resolved", code=ErrorCode.CONFLICT)
             change = Change(kind, _text(text, "处理结果", "resolution"))
             _respond(t, now)
             t.status = Status.RESOLVED
@@ -241,7 +240,7 @@ def apply(
             t.owner = t.owner or by
         else:  # CLOSE
             if outcome not in OUTCOMES:
-                raise TicketError(422, "请选择已解决或未解决", f"outcome must be one of {OUTCOMES}")
+                raise TicketError("请选择已解决或未解决", f"outcome must be one of {OUTCOMES}")
             change = Change(kind, _text(text, "处理结果", "resolution"))
             if t.first_response_at is None:
                 t.first_response_at = now

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from livecs.errors import ErrorCode, LivecsError
+
 RESOLVE = "resolve"
 SATISFACTION = "satisfaction"
 MARKS: dict[str, tuple[str, str]] = {  # kind -> (good, bad)
@@ -20,8 +22,10 @@ MARKS: dict[str, tuple[str, str]] = {  # kind -> (good, bad)
 MARK_ZH = {"resolved": "已解决", "unresolved": "未解决", "satisfied": "满意", "unsatisfied": "不满意"}
 
 
-class MarkError(ValueError):
+class MarkError(LivecsError, ValueError):
     """A mark that is not one of its kind's two values."""
+
+    code = ErrorCode.INVALID
 
 
 def check_mark(kind: str, mark: str) -> str:

@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from livecs.console.auth import Role, current_user, requires
+from livecs.console.views.errors import error_response
 from livecs.tickets.model import MAX_TEXT, Kind, TicketError
 from livecs.tickets.service import TicketService, view_of
 
@@ -39,7 +40,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 def _error(exc: TicketError) -> web.Response:
-    return _json({"error": exc.en, "message": exc.zh}, exc.status)
+    return error_response(exc)
 
 
 def _masked(request: web.Request) -> bool:
@@ -89,10 +90,10 @@ async def change_ticket(request: web.Request) -> web.StreamResponse:
     try:
         body = ChangeIn.model_validate(orjson.loads(await request.read()))
     except (orjson.JSONDecodeError, ValidationError) as exc:
-        return _json({"error": "invalid request", "message": "请求内容无效", "detail": str(exc)[:500]}, 422)
+        return _error(TicketError("请求内容无效", "invalid request", detail=str(exc)[:500]))
     operators = request.app[OPERATORS]
     if body.kind is Kind.REASSIGN and operators and body.owner not in operators:
-        return _error(TicketError(422, f"没有客服「{body.owner}」", f"unknown operator {body.owner!r}"))
+        return _error(TicketError(f"没有客服「{body.owner}」", f"unknown operator {body.owner!r}"))
     try:
         t = await svc.change(
             request.match_info["ticket_id"],

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from livecs.errors import ErrorCode
 from livecs.models import ActionKind, OperatorAction
 from livecs.review.mask import mask_nickname, mask_text
 from livecs.store import Store, StoreBatch
@@ -74,17 +75,17 @@ class TicketService:
     async def get(self, ticket_id: str) -> Ticket:
         t = await asyncio.to_thread(self.db.get, ticket_id)
         if t is None:
-            raise TicketError(404, "没有这个工单", f"no ticket {ticket_id!r}")
+            raise TicketError("没有这个工单", f"no ticket {ticket_id!r}", code=ErrorCode.NOT_FOUND)
         return t
 
     async def list(
         self, *, view: str = "all", user: str = "", status: str = "", room: str = "", session_id: str = ""
     ) -> list[Ticket]:
         if view not in VIEWS:
-            raise TicketError(422, "未知的筛选", f"view must be one of {VIEWS}")
+            raise TicketError("未知的筛选", f"view must be one of {VIEWS}")
         statuses = [status] if status else []
         if status and status not in {s.value for s in Status}:
-            raise TicketError(422, "未知的工单状态", f"unknown status {status!r}")
+            raise TicketError("未知的工单状态", f"unknown status {status!r}")
         return await asyncio.to_thread(
             self.db.query,
             owner=user if view == "mine" else None,

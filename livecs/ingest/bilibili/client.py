@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from websockets.frames import CloseCode
 
 from livecs.config import BilibiliSettings
+from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.bilibili.codec import (
     AuthReply,
@@ -62,8 +63,10 @@ STOP_REASON: Final = "livecs source stopping"
 KeyProvider = Callable[[], Awaitable[str]]
 
 
-class AuthFailed(Exception):
+class AuthFailed(LivecsError):
     """The server refused the auth packet (or never answered it)."""
+
+    code = ErrorCode.FORBIDDEN
 
 
 class BilibiliSource(Source):

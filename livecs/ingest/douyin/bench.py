@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any, Final
 
+from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.douyin import webcast_pb2 as pb
 from livecs.ingest.douyin.codec import Batch, Decoder, encode_batch, encode_message
 from livecs.ingest.douyin.messages import MessageParser
@@ -31,8 +32,10 @@ CHAT: Final = "WebcastChatMessage"
 # -- the hand-written baseline --------------------------------------------------------------------------
 
 
-class WireError(ValueError):
+class WireError(LivecsError, ValueError):
     """Malformed protobuf wire data."""
+
+    code = ErrorCode.INVALID
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:

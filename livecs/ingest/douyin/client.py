@@ -44,6 +44,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from websockets.frames import CloseCode
 
 from livecs.config import DouyinSettings
+from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.base import IngestSink, Source, sink_limits
 from livecs.ingest.douyin.codec import DecoderLimits, encode_ack, encode_heartbeat
 from livecs.ingest.douyin.health import CaptureHealth
@@ -102,12 +103,16 @@ _OWNER = re.compile(r'\\?"(?:owner_user_id_str|anchor_id)\\?"\s*:\s*\\?"?(\d+)')
 STATUS_LIVE: Final = 2
 
 
-class RoomNotFound(Exception):
+class RoomNotFound(LivecsError):
     """The room page does not hold a room id."""
 
+    code = ErrorCode.NOT_FOUND
 
-class ServerClosing(Exception):
+
+class ServerClosing(LivecsError):
     """The server sent a "close" frame."""
+
+    code = ErrorCode.UNAVAILABLE
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,8 @@ from typing import Any, BinaryIO, Final
 
 import orjson
 
+from livecs.errors import ErrorCode, LivecsError
+
 MAGIC: Final = b"LIVECS-DOUYIN-FRAMES 1\n"
 RECORD_HEADER: Final = struct.Struct(">dI")
 #: a record longer than this is taken as corruption (the codec's frame limit is 4 MiB)
@@ -34,8 +36,10 @@ MAX_HEADER_LINE: Final = 64 * 1024
 FORMAT_NAME: Final = "douyin-frames"
 
 
-class FrameFileError(ValueError):
+class FrameFileError(LivecsError, ValueError):
     """Not a recorded-frames file (bad magic or header)."""
+
+    code = ErrorCode.INVALID
 
 
 @dataclass(frozen=True, slots=True)

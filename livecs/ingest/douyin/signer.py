@@ -29,12 +29,13 @@ import aiohttp
 import orjson
 
 from livecs.config import ConfigError
+from livecs.errors import LivecsError
 
 SETTING: Final = "douyin.signer"
 MAX_ANSWER_BYTES: Final = 64 * 1024
 
 
-class SignerError(Exception):
+class SignerError(LivecsError):
     """The signer did not give a signature."""
 
 

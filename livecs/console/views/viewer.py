@@ -17,6 +17,7 @@ import orjson
 from aiohttp import web
 
 from livecs.console.auth import Role, current_user, requires
+from livecs.errors import ErrorCode, LivecsError
 from livecs.review.mask import Masker
 
 LIMIT = 50
@@ -129,15 +130,10 @@ def viewer_history(db: Path, user_id: str, *, masked: bool) -> dict[str, Any]:
 async def api_viewer(request: web.Request) -> web.StreamResponse:
     user_id = request.query.get("user_id", "")
     if not user_id or len(user_id) > MAX_ID:
-        return web.json_response({"error": "user_id required", "message": "缺少观众 ID"}, status=422)
+        raise LivecsError("缺少观众 ID", "user_id required", code=ErrorCode.INVALID)
     masked = current_user(request).role is not Role.ADMIN
     db = request.app[VIEWER_DB]
     if not db.exists():
-        return web.json_response({"error": "no record", "message": "还没有记录"}, status=404)
+        raise LivecsError("还没有记录", "no record", code=ErrorCode.NOT_FOUND)
     data = await asyncio.to_thread(viewer_history, db, user_id, masked=masked)
     return web.Response(body=orjson.dumps(data), content_type="application/json")
-
-
-def add_routes(app: web.Application, db: Path) -> None:
-    app[VIEWER_DB] = db
-    app.router.add_get("/api/viewer", api_viewer)

@@ -1,0 +1,120 @@
+"""The merchant API (merchant, admin): library versions, products, upload, activate, roll back, on air.
+
+``GET /api/merchant/versions`` ``/api/merchant/products``; ``POST /api/merchant/upload`` (multipart:
+``file`` × up to :data:`MAX_UPLOAD_FILES`, ``name``, ``activate``) ``/api/merchant/activate``
+``/api/merchant/rollback`` ``/api/merchant/on-air``. The work is
+:class:`livecs.console.merchant.MerchantBackend`'s; its :class:`~livecs.console.merchant.MerchantError` is
+answered by :mod:`livecs.console.views.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ConfigDict, Field
+
+from livecs.console.auth import Role, current_user, requires
+from livecs.console.views.common import HUB, MERCHANT, SETTINGS, json_response, read_model
+from livecs.console.views.errors import HTTP_STATUS
+from livecs.errors import ErrorCode, LivecsError
+
+MAX_UPLOAD_FILES = 10
+MAX_VERSION_NAME_BYTES = 400  # a version name field: read at most this much
+
+
+class OnAirIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    link: int | None = Field(None, ge=0, le=100_000)
+
+
+class VersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=32)
+    #: an admin activating a version that carries error-level terms (广告法, 禁忌语) says why (recorded)
+    override_reason: str = Field("", max_length=500)
+
+
+@requires(Role.MERCHANT)
+async def merchant_versions(request: web.Request) -> web.StreamResponse:
+    return json_response({"versions": request.app[MERCHANT].versions()})
+
+
+@requires(Role.MERCHANT)
+async def merchant_products(request: web.Request) -> web.StreamResponse:
+    return json_response(request.app[MERCHANT].products())
+
+
+@requires(Role.MERCHANT)
+async def merchant_upload(request: web.Request) -> web.StreamResponse:
+    """Read the form (each file up to ``console.upload_max_bytes``), validate and store it as a version; a
+    version that did not validate is answered with its issues as ``invalid``."""
+    limit = request.app[SETTINGS].upload_max_bytes
+    files: list[tuple[str, bytes]] = []
+    activate = False
+    name = ""
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError):
+        raise LivecsError(
+            "请以表单上传文件", "expected multipart/form-data", code=ErrorCode.BAD_REQUEST
+        ) from None
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "activate":
+            activate = (await part.text()).strip().lower() in {"1", "true", "on", "yes"}
+            continue
+        if part.name == "name":
+            name = (await part.read_chunk(MAX_VERSION_NAME_BYTES)).decode("utf-8", "replace").strip()[:80]
+            continue
+        if part.name != "file" or not part.filename:
+            continue
+        if len(files) >= MAX_UPLOAD_FILES:
+            raise LivecsError(
+                f"一次最多上传 {MAX_UPLOAD_FILES} 个文件", "too many files", code=ErrorCode.TOO_LARGE
+            )
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            data.extend(chunk)
+            if len(data) > limit:
+                raise LivecsError(
+                    f"文件超过 {limit // 1_000_000} MB 上限", "file too large", code=ErrorCode.TOO_LARGE
+                )
+        files.append((Path(part.filename).name[:200], bytes(data)))
+    user = current_user(request).name
+    merchant = request.app[MERCHANT]
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, merchant.upload, files, user, activate, name
+    )
+    return json_response(result, 200 if result["ok"] else HTTP_STATUS[ErrorCode.INVALID])
+
+
+@requires(Role.MERCHANT)
+async def merchant_activate(request: web.Request) -> web.StreamResponse:
+    body = await read_model(request, VersionIn)
+    user = current_user(request)
+    reason = body.override_reason.strip()
+    if reason and user.role is not Role.ADMIN:
+        raise LivecsError(
+            "只有管理员可以强制启用含违禁用语的话术库", "only an admin may override", code=ErrorCode.FORBIDDEN
+        )
+    return json_response(request.app[MERCHANT].activate(body.version, user.name, reason))
+
+
+@requires(Role.MERCHANT)
+async def merchant_rollback(request: web.Request) -> web.StreamResponse:
+    user = current_user(request).name
+    return json_response(request.app[MERCHANT].rollback(user))
+
+
+@requires(Role.MERCHANT)
+async def merchant_on_air(request: web.Request) -> web.StreamResponse:
+    body = await read_model(request, OnAirIn)
+    user = current_user(request).name
+    result = request.app[MERCHANT].set_on_air(body.link, user)
+    await request.app[HUB].record_on_air(
+        body.link, user
+    )  # the review shades on-air periods from these events
+    return json_response(result)
