@@ -150,6 +150,18 @@ class QuestionForms:
         return text
 
 
+#: An emoji tag as platforms write it and triage keeps it ([捂脸], [呲牙]): not part of the question.
+_EMOJI_TAG = re.compile(r"\[[\u4e00-\u9fff]{1,6}\]")
+
+
+def question_text(text: str) -> str:
+    """A comment as the matcher compares it: emoji tags dropped, then :func:`normalize`d (a tag's characters
+    would otherwise count as words of the question)."""
+    if "[" in text:
+        text = _EMOJI_TAG.sub("", text)
+    return normalize(text)
+
+
 _by_score = itemgetter(1)  # Ranked.score
 _new_tuple = tuple.__new__  # builds a Ranked without NamedTuple's Python-level __new__
 
@@ -321,6 +333,7 @@ class ScriptMatcher:
         answer = self.config.answer
         self._forms = QuestionForms(answer.question_forms)
         self._cause_forms = tuple(f for f in (normalize(x) for x in answer.cause_forms) if f)
+        self._negations = frozenset(n for n in answer.negations if len(n) == 1)
         self._compiled: list[_Compiled] = []
         self._by_intent: dict[Intent, list[int]] = {i: [] for i in Intent}
         self._fallbacks: dict[Intent, list[int]] = {i: [] for i in Intent}
@@ -508,7 +521,7 @@ class ScriptMatcher:
             link = on_air
         else:
             link = _link_of(on_air)
-        query = normalize(triage.normalized or comment.text)
+        query = question_text(triage.normalized or comment.text)
         ranking = self._ranking(query, triage.intent, triage.sentiment, link)
         ranked = ranking.ranked
         intent = triage.intent
@@ -772,7 +785,7 @@ class ScriptMatcher:
         on_air: int | None = None,
     ) -> list[Ranked]:
         """Ranked scripts for raw text without filling (``intent=None``: every script counts equally)."""
-        return list(self._ranking(normalize(text), intent, sentiment, on_air).ranked)
+        return list(self._ranking(question_text(text), intent, sentiment, on_air).ranked)
 
     def product_named(
         self, comment: Comment, triage: Triage, suggestion: Suggestion, on_air: int | None = None
@@ -781,7 +794,7 @@ class ScriptMatcher:
         reply names no product (a script without product variables, the 无匹配话术 card) — for evaluation."""
         link = self.library.on_air_link if on_air is None else on_air
         ranking = self._ranking(
-            normalize(triage.normalized or comment.text), triage.intent, triage.sentiment, link
+            question_text(triage.normalized or comment.text), triage.intent, triage.sentiment, link
         )
         if suggestion.script_id.startswith(GAP_SCRIPT_PREFIX):
             return ranking.gap.product if ranking.gap is not None else None
@@ -832,7 +845,9 @@ class ScriptMatcher:
         automaton = self._automaton
         if automaton is not None and query:
             number = view.number
-            for _end, (word, idxs, miss, weight, by_view, other, bare) in automaton.iter(query):
+            negations = self._negations
+            negated_from = negated_end = -1  # the last negated keyword: keywords inside it are negated too
+            for end, (word, idxs, miss, weight, by_view, other, bare) in automaton.iter(query):
                 if other is not None:
                     if other[0] is not None:
                         alias = longer_alias(alias, other[0])
@@ -840,6 +855,15 @@ class ScriptMatcher:
                         coupon_word = True
                 if bare:
                     bare_hits.append((word, idxs, miss))
+                elif (
+                    idxs is not None
+                    and negations
+                    and end - len(word) + 1 >= negated_from >= 0
+                    and (end <= negated_end)
+                ):
+                    pass  # 游戏 inside a negated 打游戏
+                elif idxs is not None and negations and _negated(query, end, word, negations):
+                    negated_from, negated_end = end - len(word) + 1, end
                 elif idxs is not None:
                     for idx in idxs:
                         hits = keyword_hits.get(idx)
@@ -1065,6 +1089,20 @@ class ScriptMatcher:
         if value is None:
             value = self.settings.missing_variable.format(name=name)
         return value
+
+
+def _negated(query: str, end: int, word: str, negations: frozenset[str]) -> bool:
+    """Whether the keyword ``word`` ending at ``end`` is negated in a statement, not asked about: right
+    after a negation (不打游戏) and followed by more than a particle (…平时拍拍照行吗). Not an A-not-A
+    question (会不会上, 卡不卡), not a tag question about it (不掉色吧, 不起球吗), not a keyword starting
+    with the negation."""
+    start = end - len(word) + 1
+    if start < 1 or query[start - 1] not in negations or word[0] in negations:
+        return False
+    if start >= 2 and query[start - 2] == word[0]:  # 会不会: A-not-A
+        return False
+    rest = query[end + 1 :]
+    return len(rest) > 1 or (len(rest) == 1 and rest not in PARTICLES)
 
 
 #: Where a streamer's line may be cut (after a clause), and the least of it kept when cutting there.

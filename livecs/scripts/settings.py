@@ -152,6 +152,10 @@ class AnswerSettings(_Section):
             "请问 问一下 问下 想问 主播 宝宝 宝子 姐妹们 姐妹 家人们 亲们 老板"
         ).split()
     )
+    #: A keyword right after one of these and followed by more than a particle is negated in a
+    #: statement (我不打游戏，平时拍拍照行吗): no evidence for its script. A tag question (不掉色吧) or an
+    #: A-not-A question (会不会上) still asks about it. One character each.
+    negations: list[str] = Field(default_factory=lambda: ["不", "没", "别"])
     #: Forms asking for a cause or a remedy (怎么办, 为什么…): "这场没有…" (a product the shop does not
     #: sell) is no answer to them — 口红为什么会沾杯 in a clothes shop gets 无匹配话术, not
     #: "这场没有口红".

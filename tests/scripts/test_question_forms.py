@@ -147,3 +147,61 @@ def test_lint_names_a_keyword_that_is_only_a_question_form() -> None:
         if i.code == "lint.question_form_keyword"
     }
     assert found == {("restock", "还有吗"), ("restock", "还有没有"), ("restock", "有吗")}  # not the fallback
+
+
+NEGATION_LIBRARY = """
+library: {name: 测试数码, category: digital, version: "1"}
+scripts:
+  - id: gaming
+    intents: [product]
+    keywords: [打游戏, 游戏, 卡不卡]
+    examples: ["打游戏卡不卡"]
+    reply: "{宝宝/亲}，{link}号打游戏很流畅"
+    on_air: "打游戏流畅"
+  - id: photo
+    intents: [product]
+    keywords: [拍照, 相机]
+    examples: ["拍照怎么样"]
+    reply: "{宝宝/亲}，{link}号拍照清楚"
+    on_air: "拍照清楚"
+  - id: fading
+    intents: [product]
+    keywords: [掉色, 褪色]
+    examples: ["会不会掉色"]
+    reply: "{宝宝/亲}，{link}号不掉色"
+    on_air: "不掉色"
+  - id: restock
+    intents: [product]
+    keywords: [会上, 返场]
+    examples: ["还会上吗"]
+    reply: "{宝宝/亲}，返场提前通知"
+    on_air: "返场提前说"
+products:
+  - {sku: N-1, link: 1, name: 测试手机, price: 1999, stock: 10, aliases: [手机]}
+"""
+
+
+@pytest.fixture(scope="module")
+def negation_matcher() -> ScriptMatcher:
+    result = load_bytes([("lib.yaml", NEGATION_LIBRARY.encode("utf-8"))])
+    assert result.library is not None, result.issues
+    return ScriptMatcher(result.library, rng=random.Random(5))
+
+
+def test_negated_keyword_in_a_statement_is_no_evidence(negation_matcher: ScriptMatcher) -> None:
+    """不打游戏，平时就拍拍照: the viewer says what they do *not* do; the question is about photos.
+    游戏 inside the negated 打游戏 is negated too."""
+    assert _best(negation_matcher, "我不打游戏平时就拍拍照行吗").script_id == "photo"
+    assert _best(negation_matcher, "打游戏卡不卡").script_id == "gaming"  # A-not-A: asked
+    assert _best(negation_matcher, "不掉色吧").script_id == "fading"  # a tag question: asked
+    assert _best(negation_matcher, "不掉色吗").script_id == "fading"
+    assert _best(negation_matcher, "会不会上").script_id == "restock"  # 会不会上 is no negation of 会上
+
+
+def test_emoji_tags_are_not_words_of_the_question(negation_matcher: ScriptMatcher) -> None:
+    """[捂脸] after a tag question does not turn it into a statement (its characters are not compared)."""
+    assert _best(negation_matcher, "不掉色吧[捂脸][捂脸]").script_id == "fading"
+    from livecs.scripts.matcher import question_text
+
+    assert question_text("拍照好吗[呲牙]") == "拍照好吗"
+    assert question_text("尺码[S/M]") == "尺码s/m"  # only a tag of Chinese characters is an emoji
