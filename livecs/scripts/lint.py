@@ -9,6 +9,9 @@ Rules (``config/scripts.yaml`` → ``lint.severity``; ``off`` disables one):
 * ``unknown_variable`` — a ``{variable}`` that is neither built in nor in the library's ``variables``
   (with a did-you-mean);
 * ``shared_trigger`` — one keyword triggers two scripts of the same intent and product scope;
+* ``question_form_keyword`` — a keyword that is only a question form (有吗, 还有没有, 主播…;
+  ``answer.question_forms``): it counts only when the comment names a product, so on its own it reaches
+  nothing (fallbacks, generic by design, are not flagged);
 * ``unreachable`` — a script nothing can reach (no keywords, no examples, not a fallback);
 * ``intent_coverage`` — an intent of the taxonomy with no enabled script;
 * ``on_air_empty`` / ``on_air_too_long`` — the streamer's line is missing or too long to read at a glance.
@@ -21,7 +24,7 @@ import difflib
 from livecs.models import Intent
 from livecs.scripts.library import Library, Script
 from livecs.scripts.loaders import RawItem
-from livecs.scripts.matcher import BUILTIN_VARIABLES, normalize
+from livecs.scripts.matcher import BUILTIN_VARIABLES, QuestionForms, normalize
 from livecs.scripts.report import Issue, Location
 from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import Variable, Variants, parse_template
@@ -81,6 +84,7 @@ def lint_library(
     scanner = ad_law_scanner(cfg) if sev("ad_law") != "off" else None
     enabled = [s for s in library.scripts if s.enabled]
     taboo = TermGate(AdLawTerms(), library.library.taboo) if library.library.taboo else None
+    forms = QuestionForms(cfg.answer.question_forms)
 
     for script in library.scripts:
         for column in ("reply", "on_air"):
@@ -136,6 +140,17 @@ def lint_library(
                         f"口播词过长（约{length}字，上限{limit}）",
                         f"on-air line too long (~{length} chars, limit {limit})",
                         loc,
+                        script.id,
+                    )
+            for keyword in () if script.fallback else script.keywords:  # a fallback is generic by design
+                if normalize(keyword) and not forms.topic(normalize(keyword)):
+                    add(
+                        "question_form_keyword",
+                        "lint.question_form_keyword",
+                        f"关键词「{keyword}」只是问法，没说问什么：只在评论点名商品（链接号、别名）时才算数",
+                        f"keyword '{keyword}' is only a question form: it counts only when the comment "
+                        "names a product (link number, alias)",
+                        locate("scripts", script.id, "keywords"),
                         script.id,
                     )
             if not script.keywords and not script.examples and not script.fallback:

@@ -87,6 +87,9 @@ GAP_INTENTS = frozenset(
     {Intent.PRODUCT, Intent.PRICE_PROMO, Intent.BUY_SIGNAL, Intent.LOGISTICS, Intent.ORDER}
 )
 NO_MATCH_ID = ""
+#: Catalogue gaps that tell what the shop sells ("这场没有面膜"): no answer to a question asking why or what
+#: to do.
+CATALOGUE_ANSWERS = frozenset({"product", "choice"})
 #: How a product the comment itself names is explained in ``why`` (else it is the product on air).
 NAMED_PRODUCT = ("link", "alias", "product word", "colour")
 CANDIDATE_PREFIX = "候选 "
@@ -117,6 +120,46 @@ def normalize(text: str) -> str:
     if not text.isalnum():  # every dropped character is neither a letter nor a digit
         text = _DROP.sub("", text)
     return text.lower()
+
+
+#: Sentence-final particles: the one-character question forms taken off the *end* of a keyword (one of them).
+PARTICLES = frozenset("吗嘛么呢吧呀啊哦啦")
+
+
+class QuestionForms:
+    """What a keyword is about once the words that only frame a question are taken out
+    (``answer.question_forms`` of config/scripts.yaml): ``topic("有吗") == ""``, ``topic("什么码") == "码"``,
+    ``topic("性能") == "性能"``."""
+
+    __slots__ = ("_end", "_long", "_start")
+
+    def __init__(self, forms: list[str]) -> None:
+        normalized = {normalize(f) for f in forms}
+        self._long = tuple(sorted((f for f in normalized if len(f) > 1), key=len, reverse=True))
+        self._start = frozenset(f for f in normalized if len(f) == 1 and f not in PARTICLES)
+        self._end = frozenset(f for f in normalized if f in PARTICLES)
+
+    def topic(self, text: str) -> str:
+        for form in self._long:
+            if form in text:
+                text = text.replace(form, "")
+        while text and text[0] in self._start:
+            text = text[1:]
+        if text and text[-1] in self._end:
+            text = text[:-1]
+        return text
+
+
+#: An emoji tag as platforms write it and triage keeps it ([捂脸], [呲牙]): not part of the question.
+_EMOJI_TAG = re.compile(r"\[[\u4e00-\u9fff]{1,6}\]")
+
+
+def question_text(text: str) -> str:
+    """A comment as the matcher compares it: emoji tags dropped, then :func:`normalize`d (a tag's characters
+    would otherwise count as words of the question)."""
+    if "[" in text:
+        text = _EMOJI_TAG.sub("", text)
+    return normalize(text)
 
 
 _by_score = itemgetter(1)  # Ranked.score
@@ -214,7 +257,7 @@ class _Ranking:
     """A cached ranking; ``prepared`` (per position, from the top) is filled on first use by
     :meth:`ScriptMatcher.match`."""
 
-    __slots__ = ("coupons", "gap", "prepared", "product", "product_why", "ranked", "view")
+    __slots__ = ("asks_cause", "coupons", "gap", "prepared", "product", "product_why", "ranked", "view")
 
     def __init__(
         self,
@@ -224,6 +267,7 @@ class _Ranking:
         product_why: str,
         coupons: tuple[CouponCandidate, ...] = (),
         gap: Gap | None = None,
+        asks_cause: bool = False,
     ) -> None:
         self.view = view
         self.ranked = ranked
@@ -231,6 +275,7 @@ class _Ranking:
         self.product_why = product_why
         self.coupons = coupons
         self.gap = gap
+        self.asks_cause = asks_cause  # the comment asks why, or what to do (怎么办, 为什么…)
         self.prepared: list[_Prepared] = []
 
 
@@ -285,6 +330,10 @@ class ScriptMatcher:
         self.register = library.library.tone or self.voice.tone
         self.address = "亲" if self.register == "casual" else "您"
         self.gate: TermGate = term_gate(self.config, library.library.taboo)
+        answer = self.config.answer
+        self._forms = QuestionForms(answer.question_forms)
+        self._cause_forms = tuple(f for f in (normalize(x) for x in answer.cause_forms) if f)
+        self._negations = frozenset(n for n in answer.negations if len(n) == 1)
         self._compiled: list[_Compiled] = []
         self._by_intent: dict[Intent, list[int]] = {i: [] for i in Intent}
         self._fallbacks: dict[Intent, list[int]] = {i: [] for i in Intent}
@@ -438,15 +487,20 @@ class ScriptMatcher:
             word: str | None = None
             slots: tuple[int, ...] | None = None
             miss: float | None = None
+            bare = False
             if idxs is not None:
-                strength = min(1.0, KEYWORD_STRENGTH_BASE + KEYWORD_STRENGTH_PER_CHAR * len(key))
+                # a keyword is worth its topic (什么码 counts as 码); one that is only a question form (有吗,
+                # 还有没有) is evidence only when the comment names a product: then that product is the topic
+                topic = self._forms.topic(key)
+                bare = not topic
+                strength = min(1.0, KEYWORD_STRENGTH_BASE + KEYWORD_STRENGTH_PER_CHAR * len(topic or key))
                 word, slots, miss = key, tuple(idxs), 1.0 - strength
             weight = self._gram_weight.get(key) if len(key) == 2 else None
             lists = postings.get(key)
             by_view = tuple(tuple(x) for x in lists) if lists is not None else no_postings
             alias = aliases.get(key)
             other = (alias, key in coupon_words) if alias is not None or key in coupon_words else None
-            automaton.add_word(key, (word, slots, miss, weight, by_view, other))
+            automaton.add_word(key, (word, slots, miss, weight, by_view, other, bare))
         automaton.make_automaton()
         self._automaton = automaton
 
@@ -467,7 +521,7 @@ class ScriptMatcher:
             link = on_air
         else:
             link = _link_of(on_air)
-        query = normalize(triage.normalized or comment.text)
+        query = question_text(triage.normalized or comment.text)
         ranking = self._ranking(query, triage.intent, triage.sentiment, link)
         ranked = ranking.ranked
         intent = triage.intent
@@ -502,7 +556,7 @@ class ScriptMatcher:
         ) in enumerate(prepared if len(prepared) == n else prepared[:n]):
             reply = reply_template.render(resolve, rng)
             on_air_line = on_air_template.render(resolve, rng) if on_air_template.pattern else ""
-            on_air_line = self._answer_line(intent, about, on_air_line)
+            on_air_line = clip_line(self._answer_line(intent, about, on_air_line))
             if frame and not empathetic:
                 reply = self._compose(reply, triage.emotion, resolve)
             hits = self.gate.hits(reply) or self.gate.hits(on_air_line)
@@ -527,13 +581,21 @@ class ScriptMatcher:
                     clock,
                 )
             )
-        if gap is not None and (intent in GAP_INTENTS or (bool(ranked) and self._gap_script[ranked[0].slot])):
+        if (
+            gap is not None
+            and (intent in GAP_INTENTS or (bool(ranked) and self._gap_script[ranked[0].slot]))
+            and not (ranking.asks_cause and gap.kind in CATALOGUE_ANSWERS)
+        ):
             told = self._gap_suggestion(gap, comment, triage, resolve, frame, clock)
             if told is not None:
                 return [told, *out][:k]
         if answers:
             return out
         return [self._no_match(comment, triage, out, blocked, clock), *out][:k]
+
+    def _asks_cause(self, text: str) -> bool:
+        """Whether normalised ``text`` asks for a cause or a remedy (``answer.cause_forms``: 怎么办…)."""
+        return any(form in text for form in self._cause_forms)
 
     def _answers(self, r: Ranked) -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
@@ -723,7 +785,7 @@ class ScriptMatcher:
         on_air: int | None = None,
     ) -> list[Ranked]:
         """Ranked scripts for raw text without filling (``intent=None``: every script counts equally)."""
-        return list(self._ranking(normalize(text), intent, sentiment, on_air).ranked)
+        return list(self._ranking(question_text(text), intent, sentiment, on_air).ranked)
 
     def product_named(
         self, comment: Comment, triage: Triage, suggestion: Suggestion, on_air: int | None = None
@@ -732,7 +794,7 @@ class ScriptMatcher:
         reply names no product (a script without product variables, the 无匹配话术 card) — for evaluation."""
         link = self.library.on_air_link if on_air is None else on_air
         ranking = self._ranking(
-            normalize(triage.normalized or comment.text), triage.intent, triage.sentiment, link
+            question_text(triage.normalized or comment.text), triage.intent, triage.sentiment, link
         )
         if suggestion.script_id.startswith(GAP_SCRIPT_PREFIX):
             return ranking.gap.product if ranking.gap is not None else None
@@ -779,16 +841,30 @@ class ScriptMatcher:
         query_weight = 0.0
         alias: AliasHit | None = None
         coupon_word = False
+        bare_hits: list[tuple[str, tuple[int, ...], float]] = []
         automaton = self._automaton
         if automaton is not None and query:
             number = view.number
-            for _end, (word, idxs, miss, weight, by_view, other) in automaton.iter(query):
+            negations = self._negations
+            negated_from = negated_end = -1  # the last negated keyword: keywords inside it are negated too
+            for end, (word, idxs, miss, weight, by_view, other, bare) in automaton.iter(query):
                 if other is not None:
                     if other[0] is not None:
                         alias = longer_alias(alias, other[0])
                     if other[1]:
                         coupon_word = True
-                if idxs is not None:
+                if bare:
+                    bare_hits.append((word, idxs, miss))
+                elif (
+                    idxs is not None
+                    and negations
+                    and end - len(word) + 1 >= negated_from >= 0
+                    and (end <= negated_end)
+                ):
+                    pass  # 游戏 inside a negated 打游戏
+                elif idxs is not None and negations and _negated(query, end, word, negations):
+                    negated_from, negated_end = end - len(word) + 1, end
+                elif idxs is not None:
                     for idx in idxs:
                         hits = keyword_hits.get(idx)
                         if hits is None:
@@ -804,6 +880,18 @@ class ScriptMatcher:
                         overlap[idx] = overlap.get(idx, 0.0) + v
         product, product_why = self.catalogue.product_given(query, link, alias)
         product, product_why, gap = self.facts.resolve(query, product, product_why)
+        if bare_hits and product_why.startswith(NAMED_PRODUCT):
+            # 阔腿裤还有货吗: the question form asks about the product the comment names
+            for word, idxs, miss in bare_hits:
+                for idx in idxs:
+                    hits = keyword_hits.get(idx)
+                    if hits is None:
+                        keyword_hits[idx] = [word]
+                    elif word in hits:
+                        continue
+                    else:
+                        hits.append(word)
+                    keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
         coupons: tuple[CouponCandidate, ...] = ()
         if intent is not None:
             seen = coupon_word if self._sees_coupon_words else None
@@ -831,7 +919,7 @@ class ScriptMatcher:
             quiet = view.fallbacks
             if sentiment is Sentiment.NEG:
                 quiet = tuple(r for r in quiet if not self._upbeat[r[0]])
-            return _Ranking(view, quiet, product, product_why, coupons, gap)
+            return _Ranking(view, quiet, product, product_why, coupons, gap, self._asks_cause(query))
         factor = view.factor
         damping = self._damping
         prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
@@ -907,7 +995,7 @@ class ScriptMatcher:
                 if fallback.slot not in slots:
                     ranked.append(fallback)
                     slots.append(fallback.slot)
-        return _Ranking(view, tuple(ranked), product, product_why, coupons, gap)
+        return _Ranking(view, tuple(ranked), product, product_why, coupons, gap, self._asks_cause(query))
 
     # --- filling -----------------------------------------------------------------------------------------
     def _resolver(
@@ -963,7 +1051,10 @@ class ScriptMatcher:
 
     def _build_static_values(self) -> dict[int | None, dict[str, str]]:
         """Per product link (and ``None`` = no product): library variables overlaid with product values."""
-        base = {k: v for k, v in self.library.variables.items() if k not in DYNAMIC_VARIABLES}
+        # the library's own texts speak in the shop's register too (您 or 你, never both in one reply)
+        base = {
+            k: self._voiced_text(v) for k, v in self.library.variables.items() if k not in DYNAMIC_VARIABLES
+        }
         out: dict[int | None, dict[str, str]] = {None: base}
         for p in self.library.products:
             values = dict(base)
@@ -987,7 +1078,9 @@ class ScriptMatcher:
                     self.settings.nickname_fallback if self.register == "casual" else self.address
                 )
         elif name == "size_advice":
-            value = self.catalogue.advice_for(product, comment.text, self.config.size_advice)
+            value = self._voiced_text(
+                self.catalogue.advice_for(product, comment.text, self.config.size_advice)
+            )
         elif name == "coupon":
             if coupon is not None and not coupon.requires_approval:
                 value = coupon.text
@@ -996,6 +1089,34 @@ class ScriptMatcher:
         if value is None:
             value = self.settings.missing_variable.format(name=name)
         return value
+
+
+def _negated(query: str, end: int, word: str, negations: frozenset[str]) -> bool:
+    """Whether the keyword ``word`` ending at ``end`` is negated in a statement, not asked about: right
+    after a negation (不打游戏) and followed by more than a particle (…平时拍拍照行吗). Not an A-not-A
+    question (会不会上, 卡不卡), not a tag question about it (不掉色吧, 不起球吗), not a keyword starting
+    with the negation."""
+    start = end - len(word) + 1
+    if start < 1 or query[start - 1] not in negations or word[0] in negations:
+        return False
+    if start >= 2 and query[start - 2] == word[0]:  # 会不会: A-not-A
+        return False
+    rest = query[end + 1 :]
+    return len(rest) > 1 or (len(rest) == 1 and rest not in PARTICLES)
+
+
+#: Where a streamer's line may be cut (after a clause), and the least of it kept when cutting there.
+_CLAUSE_ENDS = "，；、：,;"
+
+
+def clip_line(line: str, limit: int = ON_AIR_MAX_CHARS) -> str:
+    """The streamer's line in at most ``limit`` characters: cut after the last whole clause that fits (a spec
+    list filled from the catalogue can run long), else at the limit."""
+    if len(line) <= limit:
+        return line
+    head = line[:limit]
+    cut = max(head.rfind(c) for c in _CLAUSE_ENDS)
+    return head[:cut] if cut >= limit // 2 else head
 
 
 def _fuzzy(query: str, examples: tuple[str, ...]) -> tuple[float, str]:

@@ -63,6 +63,7 @@ class LintSettings(_Section):
             "intent_coverage": "warning",
             "on_air_empty": "warning",
             "on_air_too_long": "warning",
+            "question_form_keyword": "warning",
         }
     )
     on_air_max_chars: int = 30
@@ -137,6 +138,32 @@ class AnswerSettings(_Section):
     product_gap: str = "{address}，这场没有{value}哦，现在讲的是{link}号{name}，{price}元"
     product_choice: str = "{address}，{value}有{options}，想看哪款报链接号"
     others: str = "，{value}的有{links}"
+    #: Words that only frame a question or address the room (有吗, 能…吗, 什么, 多少, 主播, 宝宝…):
+    #: they say *that* something is asked, not *what*. A keyword is worth only what is left of it once
+    #: these are taken out (its topic): 有吗 or 还有没有 alone is no evidence for any script, 什么码
+    #: counts as 码. A form of two or more characters is taken out anywhere; a one-character form only at
+    #: the start of the keyword (有, 能, 几…), or at its end when it is a sentence-final particle (吗,
+    #: 呢…), so 性能 and 功能 keep their 能.
+    question_forms: list[str] = Field(
+        default_factory=lambda: (
+            "有没有 有木有 有没 还有 还 有 吗 嘛 么 呢 吧 呀 啊 哦 啦 "
+            "能不能 可不可以 可以 能 行不行 会不会 是不是 要不要 好不好 "
+            "怎么样 怎样 怎么 咋样 咋 如何 什么 啥 多少 哪个 哪里 哪 几 "
+            "请问 问一下 问下 想问 主播 宝宝 宝子 姐妹们 姐妹 家人们 亲们 老板"
+        ).split()
+    )
+    #: A keyword right after one of these and followed by more than a particle is negated in a
+    #: statement (我不打游戏，平时拍拍照行吗): no evidence for its script. A tag question (不掉色吧) or an
+    #: A-not-A question (会不会上) still asks about it. One character each.
+    negations: list[str] = Field(default_factory=lambda: ["不", "没", "别"])
+    #: Forms asking for a cause or a remedy (怎么办, 为什么…): "这场没有…" (a product the shop does not
+    #: sell) is no answer to them — 口红为什么会沾杯 in a clothes shop gets 无匹配话术, not
+    #: "这场没有口红".
+    cause_forms: list[str] = Field(
+        default_factory=lambda: (
+            "怎么办 咋办 为什么 为啥 什么原因 啥原因 怎么回事 咋回事 怎么解决 咋解决".split()
+        )
+    )
     #: product words that name a kind of product (a word no product carries gets "这场没有…")
     product_words: list[str] = Field(
         default_factory=lambda: (

@@ -1,0 +1,207 @@
+"""Question forms carry no evidence (issue 12: no invented answers): a keyword is worth its topic once
+the words that only frame a question (有吗, 还有没有, 能…吗, 什么, 主播…) are taken out; a keyword that
+is only such a form counts when the comment names a product; "这场没有X" is no answer to a why /
+what-now question. Invented questions only."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from livecs.models import Intent, Sentiment, Suggestion
+from livecs.scripts.matcher import QuestionForms, ScriptMatcher
+from livecs.scripts.settings import default_config
+from livecs.scripts.validate import load_bytes
+
+from .conftest import NOW, make_comment, make_triage
+
+LIBRARY = """
+library: {name: 测试服饰, category: apparel, version: "1"}
+scripts:
+  - id: restock
+    intents: [product]
+    keywords: [还有吗, 还有没有, 有吗, 返场, 还上吗]
+    examples: ["那件还会再上吗", "卖完了还能加吗"]
+    reply: "{宝宝/亲}，想要的款打在公屏上，卖完的返场提前通知"
+    on_air: "想要的款打公屏"
+  - id: body_fit
+    intents: [product]
+    keywords: [微胖, 腿粗, 能穿吗]
+    examples: ["微胖能穿吗", "腿粗的能不能穿"]
+    reply: "{宝宝/亲}，{link}号{name}版型遮肉，微胖按平时尺码拍"
+    on_air: "微胖也能穿"
+  - id: petite
+    intents: [product]
+    keywords: [小个子, 矮个子, 148]
+    examples: ["小个子穿着怎么样", "148穿会不会拖地"]
+    reply: "{宝宝/亲}，{link}号{name}有小个子版，155以下拍小个子版"
+    on_air: "小个子拍小个子版"
+  - id: size
+    intents: [product]
+    keywords: [什么码, 几码, 尺码]
+    examples: ["穿什么码", "拍几码"]
+    reply: "{宝宝/亲}，{link}号{name}是{sizes}码，报身高体重帮你推荐"
+    on_air: "报身高体重推荐尺码"
+  - id: thanks
+    intents: [chitchat]
+    fallback: true
+    keywords: [主播, 好看]
+    examples: ["主播好美"]
+    reply: "谢谢{宝宝/亲}，喜欢的款打在公屏上"
+    on_air: "喜欢的款打公屏"
+products:
+  - {sku: T-1, link: 1, name: 直筒牛仔裤, price: 129, stock: 100, aliases: [牛仔裤, 裤子],
+     colors: [浅蓝, 深蓝], sizes: [S, M, L, XL]}
+  - {sku: T-2, link: 2, name: 防晒开衫, price: 79, stock: 100, aliases: [防晒衣, 开衫],
+     colors: [白色], sizes: [S, M, L]}
+"""
+
+
+@pytest.fixture(scope="module")
+def matcher() -> ScriptMatcher:
+    result = load_bytes([("lib.yaml", LIBRARY.encode("utf-8"))])
+    assert result.library is not None, result.issues
+    return ScriptMatcher(result.library, rng=random.Random(5))
+
+
+def _best(m: ScriptMatcher, text: str, intent: Intent = Intent.PRODUCT) -> Suggestion:
+    triage = make_triage(text, intent, Sentiment.NEU)
+    out = m.match(make_comment(text), triage, on_air=1, now=NOW)
+    assert out, text
+    return out[0]
+
+
+def test_topic_of_a_keyword() -> None:
+    forms = QuestionForms(default_config().answer.question_forms)
+    assert forms.topic("有吗") == ""
+    assert forms.topic("还有没有") == ""
+    assert forms.topic("还有吗") == ""
+    assert forms.topic("主播") == ""
+    assert forms.topic("什么码") == "码"
+    assert forms.topic("能穿吗") == "穿"
+    assert forms.topic("有链接吗") == "链接"
+    # a one-character form is taken only off the start (有, 能, 几) or a particle off the end
+    assert forms.topic("性能") == "性能"
+    assert forms.topic("功能多吗") == "功能多"
+    assert forms.topic("亲肤") == "亲肤"
+    assert forms.topic("防晒") == "防晒"
+
+
+@pytest.mark.parametrize("text", ["冬季加绒款有吗", "带毛领的有吗", "那个格子的还有没有", "网红同款还有吗"])
+def test_availability_of_an_unknown_item_gets_no_invented_answer(matcher: ScriptMatcher, text: str) -> None:
+    """有吗 about something the catalogue does not know: not the generic restock reply, the 无匹配话术 card
+    (which still offers the closest scripts)."""
+    best = _best(matcher, text)
+    assert best.script_id == "" and best.reply == ""
+    assert best.why[0] == "无匹配话术"
+
+
+@pytest.mark.parametrize("text", ["牛仔裤还有没有", "2号开衫还有吗", "防晒开衫有吗"])
+def test_availability_of_a_named_product_is_answered(matcher: ScriptMatcher, text: str) -> None:
+    """The same question form about a product the comment names (alias, link number): the product is
+    the topic."""
+    assert _best(matcher, text).script_id == "restock"
+
+
+def test_topical_keyword_beats_a_question_form(matcher: ScriptMatcher) -> None:
+    """148能穿吗: the height is the topic, 能穿吗 only the form of the question."""
+    assert _best(matcher, "148个子能穿吗").script_id == "petite"
+    assert _best(matcher, "微胖能穿吗").script_id == "body_fit"
+    assert _best(matcher, "穿什么码").script_id == "size"  # 什么码 still counts, as 码
+
+
+def test_address_word_is_no_evidence(matcher: ScriptMatcher) -> None:
+    """主播 only addresses the room: a question to the streamer is not answered with the chit-chat thanks."""
+    best = _best(matcher, "主播背后那个架子在哪买的", Intent.PRODUCT)
+    assert best.script_id != "thanks"
+    # a compliment still gets it on its own evidence
+    assert _best(matcher, "主播好看", Intent.CHITCHAT).script_id == "thanks"
+
+
+def test_why_question_about_a_product_the_shop_does_not_sell(matcher: ScriptMatcher) -> None:
+    """口红为什么会沾杯 in a clothes shop asks why, not whether the shop sells 口红."""
+    assert _best(matcher, "口红为什么会沾杯").script_id != "catalogue.product"
+    assert _best(matcher, "洗发水用完头皮痒怎么办").script_id != "catalogue.product"
+    # asking for it still gets the catalogue's "no"
+    assert _best(matcher, "有口红卖吗").script_id == "catalogue.product"
+    # a colour the product lacks is still the answer to a what-now question about it
+    assert _best(matcher, "1号想要紫色的怎么办").script_id == "catalogue.colour"
+
+
+def test_particles_only_at_the_end() -> None:
+    forms = QuestionForms(default_config().answer.question_forms)
+    assert forms.topic("哈哈") == "哈哈"  # laughter is chit-chat, not a question form
+    assert forms.topic("吧台") == "吧台"  # a particle is not taken off the start
+    assert forms.topic("有弹力吗") == "弹力"
+
+
+def test_lint_names_a_keyword_that_is_only_a_question_form() -> None:
+    from livecs.scripts.lint import lint_library
+
+    result = load_bytes([("lib.yaml", LIBRARY.encode("utf-8"))])
+    assert result.library is not None
+    found = {
+        (i.item_id, i.zh.split("」")[0].split("「")[1])
+        for i in lint_library(result.library)
+        if i.code == "lint.question_form_keyword"
+    }
+    assert found == {("restock", "还有吗"), ("restock", "还有没有"), ("restock", "有吗")}  # not the fallback
+
+
+NEGATION_LIBRARY = """
+library: {name: 测试数码, category: digital, version: "1"}
+scripts:
+  - id: gaming
+    intents: [product]
+    keywords: [打游戏, 游戏, 卡不卡]
+    examples: ["打游戏卡不卡"]
+    reply: "{宝宝/亲}，{link}号打游戏很流畅"
+    on_air: "打游戏流畅"
+  - id: photo
+    intents: [product]
+    keywords: [拍照, 相机]
+    examples: ["拍照怎么样"]
+    reply: "{宝宝/亲}，{link}号拍照清楚"
+    on_air: "拍照清楚"
+  - id: fading
+    intents: [product]
+    keywords: [掉色, 褪色]
+    examples: ["会不会掉色"]
+    reply: "{宝宝/亲}，{link}号不掉色"
+    on_air: "不掉色"
+  - id: restock
+    intents: [product]
+    keywords: [会上, 返场]
+    examples: ["还会上吗"]
+    reply: "{宝宝/亲}，返场提前通知"
+    on_air: "返场提前说"
+products:
+  - {sku: N-1, link: 1, name: 测试手机, price: 1999, stock: 10, aliases: [手机]}
+"""
+
+
+@pytest.fixture(scope="module")
+def negation_matcher() -> ScriptMatcher:
+    result = load_bytes([("lib.yaml", NEGATION_LIBRARY.encode("utf-8"))])
+    assert result.library is not None, result.issues
+    return ScriptMatcher(result.library, rng=random.Random(5))
+
+
+def test_negated_keyword_in_a_statement_is_no_evidence(negation_matcher: ScriptMatcher) -> None:
+    """不打游戏，平时就拍拍照: the viewer says what they do *not* do; the question is about photos.
+    游戏 inside the negated 打游戏 is negated too."""
+    assert _best(negation_matcher, "我不打游戏平时就拍拍照行吗").script_id == "photo"
+    assert _best(negation_matcher, "打游戏卡不卡").script_id == "gaming"  # A-not-A: asked
+    assert _best(negation_matcher, "不掉色吧").script_id == "fading"  # a tag question: asked
+    assert _best(negation_matcher, "不掉色吗").script_id == "fading"
+    assert _best(negation_matcher, "会不会上").script_id == "restock"  # 会不会上 is no negation of 会上
+
+
+def test_emoji_tags_are_not_words_of_the_question(negation_matcher: ScriptMatcher) -> None:
+    """[捂脸] after a tag question does not turn it into a statement (its characters are not compared)."""
+    assert _best(negation_matcher, "不掉色吧[捂脸][捂脸]").script_id == "fading"
+    from livecs.scripts.matcher import question_text
+
+    assert question_text("拍照好吗[呲牙]") == "拍照好吗"
+    assert question_text("尺码[S/M]") == "尺码s/m"  # only a tag of Chinese characters is an emoji
