@@ -29,7 +29,7 @@ from websockets.frames import CloseCode
 from websockets.protocol import State
 
 from livecs.config import WsSourceSettings
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.validate import Limits
 
 log = logging.getLogger("livecs.ingest.ws")
@@ -166,7 +166,7 @@ class WebSocketSource(Source):
 
     # -- inbound ------------------------------------------------------------------------------------------
     async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or sink_limits(sink)
+        limits = self.limits or sink.limits
         loop = asyncio.get_running_loop()
         url = self.settings.url
         heartbeat = self.settings.heartbeat_s

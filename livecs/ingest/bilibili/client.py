@@ -30,7 +30,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from websockets.frames import CloseCode
 
 from livecs.config import BilibiliSettings
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.bilibili.codec import (
     AuthReply,
     Command,
@@ -116,7 +116,7 @@ class BilibiliSource(Source):
         self._delivered = False  # an accepted record on the current authenticated connection
 
     async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or sink_limits(sink)
+        limits = self.limits or sink.limits
         loop = asyncio.get_running_loop()
         url = self.settings.url
         need_key = False

@@ -44,7 +44,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from websockets.frames import CloseCode
 
 from livecs.config import DouyinSettings
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.douyin.codec import DecoderLimits, encode_ack, encode_heartbeat
 from livecs.ingest.douyin.health import CaptureHealth
 from livecs.ingest.douyin.messages import MessageParser
@@ -238,7 +238,7 @@ class DouyinSource(Source):
             self.health.disconnected()
 
     async def _run(self, sink: IngestSink) -> None:
-        limits = sink_limits(sink)
+        limits = sink.limits
         url = self.settings.ws_url
         while True:
             if self.connects or self.disconnects:
