@@ -6,11 +6,12 @@ optional ``type``; the aliases of the wire format work too; unknown columns land
 or without a BOM.
 
 The file is streamed, never loaded whole: a dedicated reader thread reads it in chunks, splits lines (an
-absurdly long line is skipped without buffering it), decodes JSON through the sink (its
-``decode_payload``: the sink is the one place raw input is validated) and parses CSV rows; the event loop only paces and submits. Lines that cannot be framed (malformed
-JSON, invalid UTF-8, a CSV row with the wrong number of fields…) are counted through ``sink.reject`` with
-the validator's reasons (``malformed_csv`` for CSV framing) and the replay goes on; everything else goes
-to ``sink.submit_objects`` in batches, where records are validated, deduplicated and counted.
+absurdly long line is skipped without buffering it), decodes JSON through the sink (its ``decode_payload``:
+the sink is the one place raw input is validated) and parses CSV rows; the event loop only paces and
+submits. Lines that cannot be framed (malformed JSON, invalid UTF-8, a CSV row with the wrong number of
+fields…) are counted through ``sink.reject`` with the validator's reasons (``malformed_csv`` for CSV
+framing) and the replay goes on; everything else goes to ``sink.submit_objects`` in batches, where records
+are validated, deduplicated and counted.
 
 Pacing follows the records' ``ts`` (see :mod:`livecs.ingest.pacing`): a record is submitted
 ``(ts - first_ts) / speed`` seconds after the start (records due within

@@ -1,4 +1,4 @@
-"""The sink is the one place raw input is validated: webhook bodies and replay lines go through its decoder."""
+"""The sink is the one place raw input is validated: webhook bodies and replay lines use its decoder."""
 
 from __future__ import annotations
 
