@@ -24,7 +24,6 @@ import asyncio
 import hmac
 import logging
 import re
-import secrets
 from collections import Counter
 from typing import Any
 
@@ -34,6 +33,7 @@ from livecs.config import WebhookSettings, check_webhook_token
 from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.sink import Unavailable
 from livecs.ingest.validate import Rejected
+from livecs.serving import bound_port, new_token
 
 log = logging.getLogger("livecs.ingest.webhook")
 
@@ -48,8 +48,6 @@ BEARER_PREFIX = "bearer "
 JSON_CONTENT_TYPES = frozenset({"application/json", "text/json"})
 #: bytes read from the request body at a time
 READ_CHUNK_BYTES = 64 * 1024
-#: bytes of random token generated when the settings leave it empty
-GENERATED_TOKEN_BYTES = 24
 
 
 class WebhookHandler:
@@ -181,7 +179,7 @@ class WebhookSource(Source):
     def __init__(self, settings: WebhookSettings, *, name: str = "webhook") -> None:
         self.settings = settings
         self.name = name
-        self.token = settings.token or secrets.token_urlsafe(GENERATED_TOKEN_BYTES)
+        self.token = settings.token or new_token()
         self._generated = not settings.token
         self.port: int | None = None
         self.ready = asyncio.Event()
@@ -194,7 +192,7 @@ class WebhookSource(Source):
         try:
             site = web.TCPSite(runner, self.settings.host, self.settings.port)
             await site.start()
-            self.port = _bound_port(runner, self.settings.port)
+            self.port = bound_port(runner, self.settings.port)
             url = f"http://{self.settings.host}:{self.port}{COMMENTS_PATH}"
             if self._generated:
                 log.warning("webhook %s: listening on %s; generated token: %s", self.name, url, self.token)
@@ -206,10 +204,3 @@ class WebhookSource(Source):
         finally:
             self.ready.clear()
             await runner.cleanup()
-
-
-def _bound_port(runner: web.AppRunner, configured: int) -> int:
-    for addr in runner.addresses:
-        if isinstance(addr, tuple) and len(addr) >= 2:
-            return int(addr[1])
-    return configured
