@@ -173,6 +173,10 @@ class ReconnectingSource(Source):
     def _closed_with(self, sink: IngestSink, code: int | None, limits: Limits) -> None:
         """Called when a usable connection was dropped with ``code``, before it is reported."""
 
+    def _report_own_drop(self, sink: IngestSink, exc: BaseException | None, delay: float) -> bool:
+        """Report a drop the source's own way (``True``), or leave it to the usual report (``False``)."""
+        return False
+
     def _describe(self, exc: BaseException | None) -> str:
         """An exception for the log."""
         return repr(exc)
@@ -285,6 +289,8 @@ class ReconnectingSource(Source):
         delay: float,
         limits: Limits,
     ) -> None:
+        if self._report_own_drop(sink, exc, delay):
+            return
         url = self._display_url
         if conn is None:
             detail = f"connect to {url} failed: {self._describe(exc)}; retry in {delay:.1f} s"

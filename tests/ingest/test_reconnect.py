@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.frames import CloseCode
 
 from livecs.ingest.base import IngestSink
 from livecs.ingest.reconnect import STOP_REASON, Backoff, Dial, ReconnectingSource
 from livecs.ingest.validate import Limits
+from tests.ingest.test_ws import hold
+from tests.ingest.test_ws import relay as server
+from tests.ingest.test_ws import running as running_ws
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import Collected
@@ -83,31 +86,13 @@ class LineSource(ReconnectingSource):
         if await sink.submit_payload(data, source=self.name):
             self._delivered = True
 
-    def _report_drop(self, sink: IngestSink, conn: Any, exc: Any, delay: float, limits: Limits) -> None:
+    def _report_own_drop(self, sink: IngestSink, exc: BaseException | None, delay: float) -> bool:
         self.delays.append(delay)
-        super()._report_drop(sink, conn, exc, delay, limits)
+        return False  # the usual report
 
 
 def comment(i: int) -> str:
     return orjson.dumps({"id": f"c{i}", "room": "r1", "user_id": f"u{i}", "text": f"第{i}条"}).decode()
-
-
-async def hold(conn: ServerConnection) -> None:
-    await conn.wait_closed()
-
-
-@asynccontextmanager
-async def server(*scripts: Script) -> AsyncIterator[tuple[str, list[ServerConnection]]]:
-    """A local server running ``scripts[k]`` on its k-th connection (the last one repeats)."""
-    conns: list[ServerConnection] = []
-
-    async def handler(conn: ServerConnection) -> None:
-        conns.append(conn)
-        await scripts[min(len(conns), len(scripts)) - 1](conn)
-
-    async with serve(handler, "127.0.0.1", 0, ping_interval=None) as srv:
-        port = srv.sockets[0].getsockname()[1]
-        yield f"ws://127.0.0.1:{port}/", conns
 
 
 async def free_url() -> str:
@@ -117,21 +102,17 @@ async def free_url() -> str:
 
 
 @asynccontextmanager
-async def running(source: LineSource, collected: Collected) -> AsyncIterator[asyncio.Task[None]]:
-    real_status = collected.sink.source_status
+async def running(source: LineSource, collected: Collected) -> AsyncIterator[None]:
+    """Run ``source`` (its statuses recorded in :attr:`LineSource.statuses`) and stop it after the block."""
+    sink_status = collected.sink.source_status
 
-    def record_status(name: str, status: str, detail: str = "") -> None:
-        source.statuses.append(status)
-        real_status(name, status, detail)
+    def status(name: str, state: str, detail: str = "") -> None:
+        source.statuses.append(state)
+        sink_status(name, state, detail)
 
-    collected.sink.source_status = record_status  # type: ignore[method-assign]
-    task = asyncio.create_task(source.run(collected.sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    collected.sink.source_status = status  # type: ignore[method-assign]
+    async with running_ws(source, collected):  # type: ignore[arg-type]
+        yield
 
 
 async def test_a_dropped_connection_is_reconnected_and_a_delivering_one_resets_the_backoff(

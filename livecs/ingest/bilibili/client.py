@@ -180,22 +180,16 @@ class BilibiliSource(ReconnectingSource):
                 sink.reject(REJECT_PREFIX + reason, source=self.name, detail=self.decoder.last_drop)
         self._reported_drops = Counter(self.decoder.drops)
 
-    def _report_drop(
-        self,
-        sink: IngestSink,
-        conn: ClientConnection | None,
-        exc: BaseException | None,
-        delay: float,
-        limits: Limits,
-    ) -> None:
+    def _report_own_drop(self, sink: IngestSink, exc: BaseException | None, delay: float) -> bool:
+        """A refused auth is ``auth_failed`` (not a disconnect); the next attempt fetches a fresh token."""
         self._need_key = isinstance(exc, AuthFailed)
-        if not isinstance(exc, AuthFailed):
-            super()._report_drop(sink, conn, exc, delay, limits)
-            return
+        if not self._need_key:
+            return False
         self.auth_failures += 1
         detail = f"room {self.room_id}: auth failed ({exc}); authenticating again in {delay:.1f} s"
         log.warning("source %s: %s", self.name, detail)
         sink.source_status(self.name, "auth_failed", detail)
+        return True
 
 
 def _room_number(room: str | None) -> int:
