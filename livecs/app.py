@@ -14,7 +14,6 @@ import contextlib
 import gc
 import logging
 import os
-import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,6 +25,7 @@ from livecs.config import Settings
 from livecs.ingest.base import Source
 from livecs.pipeline import Pipeline
 from livecs.processing import Processor
+from livecs.serving import bound_port, new_token
 from livecs.stages import build_processor, open_registry
 from livecs.store import Store
 
@@ -206,7 +206,7 @@ async def run_demo(
             f"record {pipeline.store.path}",
             flush=True,
         )
-        url = f"http://127.0.0.1:{_port_of(runner, port)}/login"
+        url = f"http://127.0.0.1:{bound_port(runner, port)}/login"
         if open_browser:
             _open_browser(url)
         merchant = asyncio.create_task(
@@ -276,14 +276,6 @@ async def demo_merchant(
             await asyncio.sleep(0.1)
             waited += 0.1
         await hub.record_on_air(phase.link, DEMO_MERCHANT)
-
-
-def _port_of(runner: object, default: int) -> int:
-    for site in getattr(runner, "sites", ()):
-        server = getattr(site, "_server", None)
-        for sock in getattr(server, "sockets", None) or ():
-            return int(sock.getsockname()[1])
-    return default
 
 
 def can_open_browser(platform: str = sys.platform, environ: dict[str, str] | None = None) -> bool:
@@ -405,7 +397,7 @@ async def run_serve(
             sim = BroadcastSimulator(seed=settings.demo.seed, room=room or settings.demo.room)
             built.append(SimulatorSource(SIMULATOR_SERVE_HORIZON_S, simulator=sim, speed=speed))
     if "webhook" in sources and not settings.webhook.token:
-        settings.webhook.token = secrets.token_urlsafe(18)
+        settings.webhook.token = new_token()
         print(f"webhook token (generated): {settings.webhook.token}", flush=True)
     if "webhook" in sources and not console:  # standalone webhook server (webhook.host/port)
         from livecs.ingest.webhook import WebhookSource
@@ -443,7 +435,7 @@ async def run_serve(
                 public_routes=routes,
             )
             if routes:
-                port = _port_of(runner, settings.console.port)
+                port = bound_port(runner, settings.console.port)
                 print(
                     f"webhook: POST http://{settings.console.host}:{port}/api/rooms/<room>/comments",
                     flush=True,

@@ -199,18 +199,17 @@ async def run_console_bench(
     push_per_s: float | None = None,
 ) -> dict[str, Any]:
     """The pipeline with the real console served and an operator's websocket client (see the module)."""
-    import secrets
-
-    from livecs.app import _port_of, open_pipeline
+    from livecs.app import open_pipeline
     from livecs.console.app import HUB, start_console
     from livecs.console.merchant import RegistryBackend
     from livecs.console.outbound import SimulatedRoomConnector
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
+    from livecs.serving import bound_port, new_token
     from livecs.stages import build_processor, open_registry
 
     room = "bench"
     settings = _bench_settings(redis_url)
-    token = secrets.token_urlsafe(24)
+    token = new_token()
     settings.console.users = [ConsoleUser(name="bench", role="operator", token=token)]
     if push_per_s is not None:
         settings.console.max_push_per_s = push_per_s
@@ -236,7 +235,7 @@ async def run_console_bench(
         )
         try:
             tracker.wrap(runner.app[HUB])
-            client = ConsoleClient(f"http://127.0.0.1:{_port_of(runner, 0)}", token, room)
+            client = ConsoleClient(f"http://127.0.0.1:{bound_port(runner, 0)}", token, room)
             reader = asyncio.create_task(client.run(stop))
             await asyncio.wait_for(client.ready.wait(), 10)
             started = time.perf_counter()

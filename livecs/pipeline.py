@@ -37,7 +37,6 @@ from livecs.bus.base import Bus, Delivery
 from livecs.config import Settings
 from livecs.ingest.base import Source
 from livecs.ingest.sink import Ingestor, Unavailable
-from livecs.ingest.validate import Validator
 from livecs.keys import COMMENTS_TOPIC, PROCESS_STAGE, RESULTS_TOPIC
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, EventKind, Intent, LiveEvent, Record, Result
@@ -123,7 +122,7 @@ class Pipeline:
         #: rows the record holds per session at the close (whoever wrote them)
         self.recorded_rows: dict[str, dict[str, int]] = {}
         self.sink = Ingestor(
-            Validator(settings.ingest),
+            settings.ingest,
             self._publish_comments,
             self.session_for,
             self.counters,

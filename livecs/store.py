@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,103 +27,138 @@ import orjson
 from livecs.config import StoreSettings
 from livecs.models import Comment, LiveEvent, OperatorAction, Suggestion, Triage
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    room TEXT NOT NULL,
-    source TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    stats TEXT
-);
-CREATE TABLE IF NOT EXISTS comments (
-    session_id TEXT NOT NULL,
-    comment_id TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    room TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    nickname TEXT NOT NULL,
-    member_tier INTEGER NOT NULL,
-    fan_level INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    ts REAL NOT NULL,
-    truncated INTEGER NOT NULL,
-    extras TEXT,
-    received_at REAL NOT NULL,
-    PRIMARY KEY (session_id, comment_id)
-);
-CREATE INDEX IF NOT EXISTS comments_ts ON comments (session_id, ts);
-CREATE TABLE IF NOT EXISTS events (
-    session_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    room TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    nickname TEXT NOT NULL,
-    member_tier INTEGER NOT NULL,
-    ts REAL NOT NULL,
-    data TEXT,
-    PRIMARY KEY (session_id, event_id)
-);
-CREATE TABLE IF NOT EXISTS triage (
-    session_id TEXT NOT NULL,
-    comment_id TEXT NOT NULL,
-    room TEXT NOT NULL,
-    normalized TEXT NOT NULL,
-    intent TEXT NOT NULL,
-    intent_confidence REAL NOT NULL,
-    sentiment TEXT NOT NULL,
-    sentiment_score REAL NOT NULL,
-    emotion TEXT NOT NULL,
-    spam INTEGER NOT NULL,
-    spam_reason TEXT NOT NULL,
-    cluster_id TEXT NOT NULL,
-    cluster_size INTEGER NOT NULL,
-    priority TEXT NOT NULL,
-    sla_deadline REAL,
-    reasons TEXT,
-    PRIMARY KEY (session_id, comment_id)
-);
-CREATE TABLE IF NOT EXISTS suggestions (
-    session_id TEXT NOT NULL,
-    suggestion_id TEXT NOT NULL,
-    room TEXT NOT NULL,
-    comment_id TEXT NOT NULL,
-    cluster_id TEXT NOT NULL,
-    priority TEXT NOT NULL,
-    script_id TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    on_air TEXT NOT NULL,
-    score REAL NOT NULL,
-    why TEXT,
-    coupon_rule_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (session_id, suggestion_id)
-);
-CREATE TABLE IF NOT EXISTS untriaged (
-    session_id TEXT NOT NULL,
-    comment_id TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    ts REAL NOT NULL,
-    PRIMARY KEY (session_id, comment_id)
-);
-CREATE TABLE IF NOT EXISTS actions (
-    session_id TEXT NOT NULL,
-    action_id TEXT NOT NULL,
-    room TEXT NOT NULL,
-    operator TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    target_id TEXT NOT NULL,
-    ts REAL NOT NULL,
-    text TEXT NOT NULL,
-    note TEXT NOT NULL,
-    coupon_rule_id TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    delivery_status TEXT NOT NULL,
-    PRIMARY KEY (session_id, action_id)
-);
-"""
+#: every table of the record, its columns in order (name, declaration): the schema, the INSERT statements
+#: here and the test-database builder are generated from this one definition
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "sessions": (
+        ("session_id", "TEXT PRIMARY KEY"),
+        ("room", "TEXT NOT NULL"),
+        ("source", "TEXT NOT NULL"),
+        ("started_at", "REAL NOT NULL"),
+        ("ended_at", "REAL"),
+        ("stats", "TEXT"),
+    ),
+    "comments": (
+        ("session_id", "TEXT NOT NULL"),
+        ("comment_id", "TEXT NOT NULL"),
+        ("platform", "TEXT NOT NULL"),
+        ("room", "TEXT NOT NULL"),
+        ("user_id", "TEXT NOT NULL"),
+        ("nickname", "TEXT NOT NULL"),
+        ("member_tier", "INTEGER NOT NULL"),
+        ("fan_level", "INTEGER NOT NULL"),
+        ("text", "TEXT NOT NULL"),
+        ("ts", "REAL NOT NULL"),
+        ("truncated", "INTEGER NOT NULL"),
+        ("extras", "TEXT"),
+        ("received_at", "REAL NOT NULL"),
+    ),
+    "events": (
+        ("session_id", "TEXT NOT NULL"),
+        ("event_id", "TEXT NOT NULL"),
+        ("kind", "TEXT NOT NULL"),
+        ("platform", "TEXT NOT NULL"),
+        ("room", "TEXT NOT NULL"),
+        ("user_id", "TEXT NOT NULL"),
+        ("nickname", "TEXT NOT NULL"),
+        ("member_tier", "INTEGER NOT NULL"),
+        ("ts", "REAL NOT NULL"),
+        ("data", "TEXT"),
+    ),
+    "triage": (
+        ("session_id", "TEXT NOT NULL"),
+        ("comment_id", "TEXT NOT NULL"),
+        ("room", "TEXT NOT NULL"),
+        ("normalized", "TEXT NOT NULL"),
+        ("intent", "TEXT NOT NULL"),
+        ("intent_confidence", "REAL NOT NULL"),
+        ("sentiment", "TEXT NOT NULL"),
+        ("sentiment_score", "REAL NOT NULL"),
+        ("emotion", "TEXT NOT NULL"),
+        ("spam", "INTEGER NOT NULL"),
+        ("spam_reason", "TEXT NOT NULL"),
+        ("cluster_id", "TEXT NOT NULL"),
+        ("cluster_size", "INTEGER NOT NULL"),
+        ("priority", "TEXT NOT NULL"),
+        ("sla_deadline", "REAL"),
+        ("reasons", "TEXT"),
+    ),
+    "suggestions": (
+        ("session_id", "TEXT NOT NULL"),
+        ("suggestion_id", "TEXT NOT NULL"),
+        ("room", "TEXT NOT NULL"),
+        ("comment_id", "TEXT NOT NULL"),
+        ("cluster_id", "TEXT NOT NULL"),
+        ("priority", "TEXT NOT NULL"),
+        ("script_id", "TEXT NOT NULL"),
+        ("reply", "TEXT NOT NULL"),
+        ("on_air", "TEXT NOT NULL"),
+        ("score", "REAL NOT NULL"),
+        ("why", "TEXT"),
+        ("coupon_rule_id", "TEXT NOT NULL"),
+        ("created_at", "REAL NOT NULL"),
+    ),
+    "untriaged": (
+        ("session_id", "TEXT NOT NULL"),
+        ("comment_id", "TEXT NOT NULL"),
+        ("reason", "TEXT NOT NULL"),
+        ("ts", "REAL NOT NULL"),
+    ),
+    "actions": (
+        ("session_id", "TEXT NOT NULL"),
+        ("action_id", "TEXT NOT NULL"),
+        ("room", "TEXT NOT NULL"),
+        ("operator", "TEXT NOT NULL"),
+        ("kind", "TEXT NOT NULL"),
+        ("target_id", "TEXT NOT NULL"),
+        ("ts", "REAL NOT NULL"),
+        ("text", "TEXT NOT NULL"),
+        ("note", "TEXT NOT NULL"),
+        ("coupon_rule_id", "TEXT NOT NULL"),
+        ("user_id", "TEXT NOT NULL"),
+        ("delivery_status", "TEXT NOT NULL"),
+    ),
+}
+#: composite primary keys (``sessions`` declares its own on ``session_id``)
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "comments": ("session_id", "comment_id"),
+    "events": ("session_id", "event_id"),
+    "triage": ("session_id", "comment_id"),
+    "suggestions": ("session_id", "suggestion_id"),
+    "untriaged": ("session_id", "comment_id"),
+    "actions": ("session_id", "action_id"),
+}
+INDEXES = ("CREATE INDEX IF NOT EXISTS comments_ts ON comments (session_id, ts);",)
+
+
+def _create_table(table: str) -> str:
+    lines = [f"    {name} {decl}" for name, decl in TABLES[table]]
+    if table in PRIMARY_KEYS:
+        lines.append(f"    PRIMARY KEY ({', '.join(PRIMARY_KEYS[table])})")
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n" + ",\n".join(lines) + "\n);"
+
+
+SCHEMA = "\n".join([*(_create_table(t) for t in TABLES), *INDEXES]) + "\n"
+
+
+def column_names(table: str) -> tuple[str, ...]:
+    """The columns of ``table``, in order."""
+    return tuple(name for name, _ in TABLES[table])
+
+
+def insert_sql(table: str, columns: Sequence[str] | None = None, *, conflict: str | None = "IGNORE") -> str:
+    """``INSERT OR <conflict> INTO table (columns…) VALUES (?,…)`` for all of ``table``'s columns (or
+    ``columns``); ``conflict=None`` for a plain ``INSERT``."""
+    names = tuple(columns) if columns is not None else column_names(table)
+    unknown = set(names) - set(column_names(table))
+    if unknown:
+        raise ValueError(f"{table} has no column {sorted(unknown)}")
+    verb = "INSERT" if conflict is None else f"INSERT OR {conflict}"
+    return f"{verb} INTO {table} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})"
+
+
+#: a session's first row (its end and stats come at the close)
+_OPEN_SESSION = insert_sql("sessions", ("session_id", "room", "source", "started_at"))
 
 
 def _json(value: Any) -> str:
@@ -213,7 +248,7 @@ class Store:
         assert self._conn is not None
         with self._conn:
             self._conn.execute(
-                "INSERT OR IGNORE INTO sessions (session_id, room, source, started_at) VALUES (?,?,?,?)",
+                _OPEN_SESSION,
                 (session_id, room, source, started_at),
             )
 
@@ -240,12 +275,12 @@ class Store:
         with conn:
             for sid, (room, source, start) in b.sessions.items():
                 conn.execute(
-                    "INSERT OR IGNORE INTO sessions (session_id, room, source, started_at) VALUES (?,?,?,?)",
+                    _OPEN_SESSION,
                     (sid, room, source, start),
                 )
             before = conn.total_changes
             conn.executemany(
-                "INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("comments"),
                 [
                     (
                         sid,
@@ -268,7 +303,7 @@ class Store:
             n_comments = conn.total_changes - before
             before = conn.total_changes
             conn.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("events"),
                 [
                     (
                         sid,
@@ -287,7 +322,7 @@ class Store:
             )
             n_events = conn.total_changes - before
             conn.executemany(
-                "INSERT OR IGNORE INTO triage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("triage"),
                 [
                     (
                         sid,
@@ -311,7 +346,7 @@ class Store:
                 ],
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("suggestions"),
                 [
                     (
                         sid,
@@ -332,7 +367,7 @@ class Store:
                 ],
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("actions"),
                 [
                     (
                         sid,
@@ -351,7 +386,7 @@ class Store:
                     for sid, a in b.actions
                 ],
             )
-            conn.executemany("INSERT OR IGNORE INTO untriaged VALUES (?,?,?,?)", b.untriaged)
+            conn.executemany(insert_sql("untriaged"), b.untriaged)
         return WriteResult(n_comments, n_events)
 
     async def session_rows(self, session_id: str) -> dict[str, int]:

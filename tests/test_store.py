@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from livecs.config import StoreSettings
 from livecs.models import (
     ActionKind,
@@ -15,7 +17,17 @@ from livecs.models import (
     Suggestion,
     Triage,
 )
-from livecs.store import Store, StoreBatch, count_rows, iter_comments, list_sessions
+from livecs.store import (
+    TABLES,
+    Store,
+    StoreBatch,
+    column_names,
+    connect,
+    count_rows,
+    insert_sql,
+    iter_comments,
+    list_sessions,
+)
 
 
 def comment(i: int, ts: float = 0.0) -> Comment:
@@ -64,3 +76,20 @@ async def test_two_writers_share_one_file(tmp_path: Path) -> None:
     assert count_rows(a.reader(), "comments", "s") == 150
     await a.close()
     await b.close()
+
+
+def test_the_tables_and_their_inserts_come_from_one_definition(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "schema.db")
+    for table in TABLES:
+        created = tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+        assert created == column_names(table), table
+        n = len(created)
+        assert insert_sql(table).endswith(f"({', '.join(created)}) VALUES ({','.join('?' * n)})")
+    assert insert_sql("comments").startswith("INSERT OR IGNORE INTO comments (")
+    assert insert_sql("sessions", conflict="REPLACE").startswith("INSERT OR REPLACE INTO sessions (")
+    assert insert_sql("untriaged", conflict=None).startswith("INSERT INTO untriaged (")
+    assert insert_sql("sessions", ("session_id", "room", "source", "started_at")).endswith("VALUES (?,?,?,?)")
+    with pytest.raises(ValueError, match="no column"):
+        insert_sql("sessions", ("session_id", "nope"))
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "comments_ts" in indexes

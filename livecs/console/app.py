@@ -39,6 +39,7 @@ from livecs.console.views.review import REVIEW_CSP
 from livecs.console.views.viewer import VIEWER_DB
 from livecs.metrics import Counters
 from livecs.scripts.coupons import open_stock
+from livecs.serving import bound_port
 from livecs.store import Store
 from livecs.tickets.routes import TICKETS
 from livecs.tickets.routes import add_routes as add_ticket_routes
@@ -244,7 +245,6 @@ async def start_console(
     site = web.TCPSite(runner, bind_host, cfg.port if port is None else port)
     await site.start()
     if print_tokens:
-        sockets = getattr(site._server, "sockets", None) or []
-        real_port = sockets[0].getsockname()[1] if sockets else port
+        real_port = bound_port(runner, cfg.port if port is None else port)
         print(auth.describe(f"http://{bind_host}:{real_port}"), flush=True)
     return runner

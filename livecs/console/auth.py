@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from aiohttp import hdrs, web
 
 from livecs.config import ConsoleSettings
+from livecs.serving import new_token
 
 
 class Role(enum.StrEnum):
@@ -49,7 +50,6 @@ HOME_PAGE: dict[Role, str] = {
     Role.MERCHANT: "/merchant",
     Role.ADMIN: "/console",
 }
-TOKEN_BYTES = 24
 SESSION_ID_BYTES = 32
 MAX_SESSIONS = 10_000
 MAX_TRACKED_ADDRESSES = 10_000
@@ -209,7 +209,7 @@ class Auth:
         }
         if settings.users:
             return cls((User(u.name, Role(u.role), u.token) for u in settings.users), **extra), False
-        return cls((User(r.value, r, secrets.token_urlsafe(TOKEN_BYTES)) for r in Role), **extra), True
+        return cls((User(r.value, r, new_token()) for r in Role), **extra), True
 
     def user_for(self, token: str | None) -> User | None:
         if not token:

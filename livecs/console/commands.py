@@ -8,10 +8,10 @@ in the environment (``LIVECS_CONSOLE__USERS='[{name: 小王, role: operator, tok
 from __future__ import annotations
 
 import argparse
-import secrets
 from typing import Any
 
-from livecs.console.auth import TOKEN_BYTES, Role
+from livecs.console.auth import Role
+from livecs.serving import new_token
 
 
 def _cmd_tokens(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def _cmd_tokens(args: argparse.Namespace) -> int:
         if role not in {r.value for r in Role}:
             print(f"unknown role {role!r} (operator, streamer, merchant, admin)")
             return 2
-        lines.append(f'    - {{name: "{name}", role: {role}, token: "{secrets.token_urlsafe(TOKEN_BYTES)}"}}')
+        lines.append(f'    - {{name: "{name}", role: {role}, token: "{new_token()}"}}')
     print("\n".join(lines))
     return 0
 

@@ -15,8 +15,23 @@ from livecs.ingest.validate import Limits
 from livecs.models import Comment, LiveEvent
 
 
-class IngestSink(Protocol):
-    """Where sources deliver. Implemented by the pipeline (and by test doubles)."""
+class PayloadDecoder(Protocol):
+    """What a source needs to frame raw input before handing it over: the limits and the JSON check."""
+
+    @property
+    def limits(self) -> Limits:
+        """The input limits (payload, line and frame sizes, batch, text length)."""
+        ...
+
+    def decode_payload(self, payload: bytes | str) -> list[Any]:
+        """A JSON text → its values (one object or an array), checked against :attr:`limits`; raises
+        :class:`~livecs.ingest.validate.Rejected` (nothing counted: the caller answers or counts it)."""
+        ...
+
+
+class IngestSink(PayloadDecoder, Protocol):
+    """Where sources deliver. Implemented by the pipeline's :class:`~livecs.ingest.sink.Ingestor` (and by
+    test doubles); it is the one place raw input is validated."""
 
     async def submit_payload(self, payload: bytes | str, *, source: str, room: str | None = None) -> int:
         """A JSON text: one object or an array of objects. Returns how many records were accepted."""
@@ -50,13 +65,3 @@ class Source(abc.ABC):
 
     @abc.abstractmethod
     async def run(self, sink: IngestSink) -> None: ...
-
-
-def sink_limits(sink: IngestSink) -> Limits:
-    """The sink's own limits when it has a validator (the real ``Ingestor`` does), else the defaults.
-
-    Sources use them to refuse oversized frames, lines and bodies before handing them over.
-    """
-    validator = getattr(sink, "validator", None)
-    limits = getattr(validator, "limits", None)
-    return limits if isinstance(limits, Limits) else Limits()

@@ -6,11 +6,12 @@ optional ``type``; the aliases of the wire format work too; unknown columns land
 or without a BOM.
 
 The file is streamed, never loaded whole: a dedicated reader thread reads it in chunks, splits lines (an
-absurdly long line is skipped without buffering it), decodes JSON with the same :class:`Validator` the sink
-uses and parses CSV rows; the event loop only paces and submits. Lines that cannot be framed (malformed
-JSON, invalid UTF-8, a CSV row with the wrong number of fields…) are counted through ``sink.reject`` with
-the validator's reasons (``malformed_csv`` for CSV framing) and the replay goes on; everything else goes
-to ``sink.submit_objects`` in batches, where records are validated, deduplicated and counted.
+absurdly long line is skipped without buffering it), decodes JSON through the sink (its ``decode_payload``:
+the sink is the one place raw input is validated) and parses CSV rows; the event loop only paces and
+submits. Lines that cannot be framed (malformed JSON, invalid UTF-8, a CSV row with the wrong number of
+fields…) are counted through ``sink.reject`` with the validator's reasons (``malformed_csv`` for CSV
+framing) and the replay goes on; everything else goes to ``sink.submit_objects`` in batches, where records
+are validated, deduplicated and counted.
 
 Pacing follows the records' ``ts`` (see :mod:`livecs.ingest.pacing`): a record is submitted
 ``(ts - first_ts) / speed`` seconds after the start (records due within
@@ -33,9 +34,9 @@ from typing import Any, BinaryIO, Literal
 import orjson
 
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink, PayloadDecoder, Source
 from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
-from livecs.ingest.validate import Limits, Rejected, Validator, parse_ts
+from livecs.ingest.validate import Rejected, parse_ts
 
 log = logging.getLogger("livecs.ingest.replay")
 
@@ -155,9 +156,10 @@ def _first_ts(objects: list[Any]) -> float | None:
     return None
 
 
-def iter_jsonl(fh: BinaryIO, validator: Validator) -> Iterator[Item]:
-    """JSON Lines → :class:`Entry`/:class:`Bad` items (blank lines skipped)."""
-    max_bytes = validator.limits.max_payload_bytes
+def iter_jsonl(fh: BinaryIO, decoder: PayloadDecoder) -> Iterator[Item]:
+    """JSON Lines → :class:`Entry`/:class:`Bad` items (blank lines skipped), each line decoded by ``decoder``
+    (the sink)."""
+    max_bytes = decoder.limits.max_payload_bytes
     for lineno, raw in enumerate(iter_raw_lines(fh, max_bytes), start=1):
         if isinstance(raw, _TooLong):
             yield Bad("payload_too_large", f"line {lineno}: {raw.size} bytes", lineno)
@@ -167,7 +169,7 @@ def iter_jsonl(fh: BinaryIO, validator: Validator) -> Iterator[Item]:
         if not raw.strip():
             continue
         try:
-            objects = validator.decode_payload(raw)
+            objects = decoder.decode_payload(raw)
         except Rejected as exc:
             yield Bad(exc.reason, f"line {lineno}: {exc.detail}", lineno)
             continue
@@ -209,9 +211,10 @@ def _row_object(header: list[str], row: list[str]) -> dict[str, Any]:
     return obj
 
 
-def iter_csv(fh: BinaryIO, validator: Validator) -> Iterator[Item]:
-    """CSV with a header row → items; a malformed record is a ``malformed_csv`` :class:`Bad`, then go on."""
-    max_bytes = validator.limits.max_payload_bytes
+def iter_csv(fh: BinaryIO, decoder: PayloadDecoder) -> Iterator[Item]:
+    """CSV with a header row → items; a malformed record is a ``malformed_csv`` :class:`Bad`, then go on.
+    Only ``decoder``'s (the sink's) payload limit is used here: the sink validates the row objects."""
+    max_bytes = decoder.limits.max_payload_bytes
     lines: Iterator[tuple[int, bytes | _TooLong]] = enumerate(iter_raw_lines(fh, max_bytes), start=1)
     pushback: deque[tuple[int, bytes | _TooLong]] = deque()
 
@@ -282,7 +285,6 @@ class ReplaySource(Source):
         loop: bool = False,
         batch: int = DEFAULT_BATCH,
         max_passes: int | None = None,
-        limits: Limits | None = None,
         name: str = "replay",
     ) -> None:
         if speed is not None and speed <= 0:
@@ -298,7 +300,6 @@ class ReplaySource(Source):
         self.loop = loop
         self.batch = batch
         self.max_passes = max_passes if loop else 1
-        self.limits = limits
         self.name = name
         #: progress: values (objects/rows) read and handed to the sink, lines/records read (good or bad)
         self.records_read = 0
@@ -307,10 +308,10 @@ class ReplaySource(Source):
         self.passes = 0
 
     # -- the reader side (runs on the reader thread) ----------------------------------------------------
-    def _items(self, validator: Validator) -> Generator[Item, None, None]:
+    def _items(self, decoder: PayloadDecoder) -> Generator[Item, None, None]:
         with self.path.open("rb") as fh:
             parse = iter_jsonl if self.fmt == "jsonl" else iter_csv
-            yield from parse(fh, validator)
+            yield from parse(fh, decoder)
 
     # -- the event-loop side ----------------------------------------------------------------------------
     def _rewrite(self, objects: list[Any], pass_no: int, shift: float) -> None:
@@ -333,8 +334,6 @@ class ReplaySource(Source):
                     pass  # the validator will reject it as before
 
     async def run(self, sink: IngestSink) -> None:
-        validator = Validator(self.limits or sink_limits(sink))
-
         async def submit(objects: list[Any]) -> None:
             await sink.submit_objects(objects, source=self.name, room=self.room)
 
@@ -345,7 +344,7 @@ class ReplaySource(Source):
                 self.passes = pass_no
                 first_ts: float | None = None
                 last_ts: float | None = None
-                async with aclosing(reader.chunks(self._items(validator), self.batch)) as chunks:
+                async with aclosing(reader.chunks(self._items(sink), self.batch)) as chunks:
                     async for chunk in chunks:
                         for item in chunk:
                             self.lines_read += 1

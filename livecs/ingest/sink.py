@@ -25,7 +25,7 @@ from typing import Any
 
 from livecs.bus.base import BusUnavailable
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.validate import Rejected, Validator, clean_text
+from livecs.ingest.validate import Limits, Rejected, Validator, clean_text
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, LiveEvent
 
@@ -79,11 +79,15 @@ class SeenIds:
 
 
 class Ingestor:
-    """The one :class:`IngestSink` of a process."""
+    """The one :class:`IngestSink` of a process, and its one :class:`Validator`.
+
+    ``validator`` is that validator, or the :class:`Limits` to build it from. Sources that frame raw input
+    themselves (the webhook's body, a replay file's lines) use :attr:`limits` and :meth:`decode_payload`.
+    """
 
     def __init__(
         self,
-        validator: Validator,
+        validator: Validator | Limits,
         publish: Publish,
         session_for: SessionFor,
         counters: Counters,
@@ -92,7 +96,7 @@ class Ingestor:
         reject_log_interval_s: float = 60.0,
         default_room: str | None = None,
     ) -> None:
-        self.validator = validator
+        self.validator = validator if isinstance(validator, Validator) else Validator(validator)
         self._publish = publish
         self._session_for = session_for
         self.counters = counters
@@ -114,6 +118,14 @@ class Ingestor:
             log.info("ingest closed (%s): new input is refused", reason)
 
     # -- IngestSink -------------------------------------------------------------------------------------
+    @property
+    def limits(self) -> Limits:
+        return self.validator.limits
+
+    def decode_payload(self, payload: bytes | str) -> list[Any]:
+        """Pure (no counting, no state): safe from a reader thread, as a replay's is."""
+        return self.validator.decode_payload(payload)
+
     def reject(self, reason: str, *, source: str, detail: str = "") -> None:
         self.counters.received += 1
         self._rejected(reason, source, detail)

@@ -24,16 +24,16 @@ import asyncio
 import hmac
 import logging
 import re
-import secrets
 from collections import Counter
 from typing import Any
 
 from aiohttp import web
 
 from livecs.config import WebhookSettings, check_webhook_token
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink, Source
 from livecs.ingest.sink import Unavailable
-from livecs.ingest.validate import Limits, Rejected, Validator
+from livecs.ingest.validate import Rejected
+from livecs.serving import bound_port, new_token
 
 log = logging.getLogger("livecs.ingest.webhook")
 
@@ -48,23 +48,18 @@ BEARER_PREFIX = "bearer "
 JSON_CONTENT_TYPES = frozenset({"application/json", "text/json"})
 #: bytes read from the request body at a time
 READ_CHUNK_BYTES = 64 * 1024
-#: bytes of random token generated when the settings leave it empty
-GENERATED_TOKEN_BYTES = 24
 
 
 class WebhookHandler:
     """The request handler, bound to one sink and token."""
 
-    def __init__(
-        self, sink: IngestSink, token: str, *, limits: Limits | None = None, name: str = "webhook"
-    ) -> None:
+    def __init__(self, sink: IngestSink, token: str, *, name: str = "webhook") -> None:
         if not token:
             raise ValueError("the webhook needs a non-empty token")
         check_webhook_token(token)  # ConfigError (a ValueError) when shorter than 16 characters
         self.sink = sink
         self.name = name
-        self.limits = limits or sink_limits(sink)
-        self.validator = Validator(self.limits)
+        self.limits = sink.limits
         self._token = token.encode("utf-8")
         #: responses by status code (for the console and tests)
         self.responses: Counter[int] = Counter()
@@ -130,7 +125,7 @@ class WebhookHandler:
         if body is None:
             return self._bad("payload_too_large", f"limit {self.limits.max_payload_bytes} bytes", status=413)
         try:
-            objects = self.validator.decode_payload(body)
+            objects = self.sink.decode_payload(body)
         except Rejected as exc:
             status = 413 if exc.reason == "payload_too_large" else 400
             return self._bad(exc.reason, exc.detail, status=status)
@@ -154,26 +149,23 @@ class WebhookHandler:
 WEBHOOK_HANDLER_KEY = web.AppKey("livecs_webhook_handler", WebhookHandler)
 
 
-def webhook_routes(sink: IngestSink, token: str, *, limits: Limits | None = None) -> list[web.RouteDef]:
+def webhook_routes(sink: IngestSink, token: str) -> list[web.RouteDef]:
     """Route definitions to add to any application (``app.add_routes(webhook_routes(sink, token))``)."""
-    return WebhookHandler(sink, token, limits=limits).routes()
+    return WebhookHandler(sink, token).routes()
 
 
-def add_webhook_routes(
-    app: web.Application, sink: IngestSink, token: str, *, limits: Limits | None = None
-) -> WebhookHandler:
+def add_webhook_routes(app: web.Application, sink: IngestSink, token: str) -> WebhookHandler:
     """Mount the webhook on ``app``; the handler is also stored under :data:`WEBHOOK_HANDLER_KEY`."""
-    handler = WebhookHandler(sink, token, limits=limits)
+    handler = WebhookHandler(sink, token)
     app[WEBHOOK_HANDLER_KEY] = handler
     app.add_routes(handler.routes())
     return handler
 
 
-def build_webhook_app(sink: IngestSink, token: str, *, limits: Limits | None = None) -> web.Application:
-    """A standalone application serving only the webhook (body limit = ``limits.max_payload_bytes``)."""
-    limits = limits or sink_limits(sink)
-    app = web.Application(client_max_size=limits.max_payload_bytes)
-    add_webhook_routes(app, sink, token, limits=limits)
+def build_webhook_app(sink: IngestSink, token: str) -> web.Application:
+    """A standalone application serving only the webhook (body limit: the sink's ``max_payload_bytes``)."""
+    app = web.Application(client_max_size=sink.limits.max_payload_bytes)
+    add_webhook_routes(app, sink, token)
     return app
 
 
@@ -184,26 +176,23 @@ class WebhookSource(Source):
     :attr:`token`. :attr:`port` is the bound port (useful with port 0); :attr:`ready` is set once listening.
     """
 
-    def __init__(
-        self, settings: WebhookSettings, *, limits: Limits | None = None, name: str = "webhook"
-    ) -> None:
+    def __init__(self, settings: WebhookSettings, *, name: str = "webhook") -> None:
         self.settings = settings
-        self.limits = limits
         self.name = name
-        self.token = settings.token or secrets.token_urlsafe(GENERATED_TOKEN_BYTES)
+        self.token = settings.token or new_token()
         self._generated = not settings.token
         self.port: int | None = None
         self.ready = asyncio.Event()
         self.app: web.Application | None = None
 
     async def run(self, sink: IngestSink) -> None:
-        self.app = build_webhook_app(sink, self.token, limits=self.limits)
+        self.app = build_webhook_app(sink, self.token)
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.settings.host, self.settings.port)
             await site.start()
-            self.port = _bound_port(runner, self.settings.port)
+            self.port = bound_port(runner, self.settings.port)
             url = f"http://{self.settings.host}:{self.port}{COMMENTS_PATH}"
             if self._generated:
                 log.warning("webhook %s: listening on %s; generated token: %s", self.name, url, self.token)
@@ -215,10 +204,3 @@ class WebhookSource(Source):
         finally:
             self.ready.clear()
             await runner.cleanup()
-
-
-def _bound_port(runner: web.AppRunner, configured: int) -> int:
-    for addr in runner.addresses:
-        if isinstance(addr, tuple) and len(addr) >= 2:
-            return int(addr[1])
-    return configured

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from livecs.models import Comment
+from livecs.triage import baselines as baselines_mod
 from livecs.triage.engine import TriageEngine
 from livecs.triage.examples import LabelledExample, dev_split, iter_reviews, load_jsonl, review_split
 from livecs.triage.model import INTENT_LABELS
@@ -142,14 +143,18 @@ def evaluate_labelled(
     }
     if baselines:
         keyword = [keyword_intent(r.text) for r in rows]
-        snow = [snownlp_label(snownlp_score(r.text)) for r in rows]
         result["baseline_keyword_intent_macro_f1"] = round(macro_f1(gold_intent, keyword), 4)
         result["baseline_keyword_per_intent"] = {
             label: round(prf(gold_intent, keyword, label).f1, 4) for label in INTENT_LABELS
         }
-        result["baseline_snownlp_sentiment_accuracy"] = round(
-            _accuracy([(r.sentiment, s) for r, s in zip(rows, snow, strict=True)]), 4
-        )
+        lacking = baselines_mod.missing(baselines_mod.SENTIMENT_PACKAGES)
+        if lacking:
+            result["baseline_skipped"] = baselines_mod.skipped("snownlp sentiment baseline", lacking)
+        else:
+            snow = [snownlp_label(snownlp_score(r.text)) for r in rows]
+            result["baseline_snownlp_sentiment_accuracy"] = round(
+                _accuracy([(r.sentiment, s) for r, s in zip(rows, snow, strict=True)]), 4
+            )
         kw_spam = prf(gold_intent, keyword, "spam")
         result["baseline_keyword_spam_precision"] = round(kw_spam.precision, 4)
         result["baseline_keyword_spam_recall"] = round(kw_spam.recall, 4)
@@ -168,13 +173,15 @@ def evaluate_reviews(engine: TriageEngine, path: Path, limit: int | None, seed: 
     all_rows = list(iter_reviews(path))
     held_out = [r for r in all_rows if review_split(r.text) == "eval"]
     rows = _sample(held_out, limit, seed)
+    lacking = baselines_mod.missing(baselines_mod.SENTIMENT_PACKAGES)
     livecs_correct = snow_correct = 0
     for row in rows:
         analysis = engine.analyze_text(row.text)
         livecs_correct += (analysis.sentiment_score >= BINARY_POSITIVE_FROM) == row.positive
-        snow_correct += (snownlp_score(row.text) >= BINARY_POSITIVE_FROM) == row.positive
+        if not lacking:
+            snow_correct += (snownlp_score(row.text) >= BINARY_POSITIVE_FROM) == row.positive
     n = len(rows)
-    return {
+    result: dict[str, Any] = {
         "n": n,
         "rows_in_file": len(all_rows),
         "held_out_rows": len(held_out),
@@ -182,6 +189,10 @@ def evaluate_reviews(engine: TriageEngine, path: Path, limit: int | None, seed: 
         "baseline_snownlp_binary_accuracy": round(snow_correct / n, 4) if n else 0.0,
         "note": "scored on rows held out from training by text hash (livecs.triage.examples.review_split)",
     }
+    if lacking:
+        result["baseline_snownlp_binary_accuracy"] = None
+        result["baseline_skipped"] = baselines_mod.skipped("snownlp sentiment baseline", lacking)
+    return result
 
 
 def run_eval(
@@ -215,8 +226,11 @@ def format_report(result: dict[str, Any], show_errors: int = 0) -> str:
         lines.append(
             f"  held-out rows {result['held_out_rows']} of {result['rows_in_file']}; {result['note']}"
         )
+        snow = result["baseline_snownlp_binary_accuracy"]
         lines.append(f"  {'binary sentiment accuracy':32} livecs {result['binary_sentiment_accuracy']:.4f}"
-                     f"   snownlp {result['baseline_snownlp_binary_accuracy']:.4f}")  # fmt: skip
+                     + (f"   snownlp {snow:.4f}" if snow is not None else ""))  # fmt: skip
+        if result.get("baseline_skipped"):
+            lines.append(f"  {result['baseline_skipped']}")
         return "\n".join(lines)
     lines.append(f"  split: {result.get('split', 'all')}")
     kw = result.get("baseline_keyword_per_intent", {})
@@ -237,6 +251,8 @@ def format_report(result: dict[str, Any], show_errors: int = 0) -> str:
     lines.append(row("spam recall", "spam_recall", "baseline_keyword_spam_recall"))
     lines.append(row("complaint recall", "complaint_recall", "baseline_keyword_complaint_recall"))
     lines.append("  baselines: snownlp sentiment at 0.4/0.6; keyword-only intent rules")
+    if result.get("baseline_skipped"):
+        lines.append(f"  {result['baseline_skipped']}")
     lines.append("  confusion (rows gold, columns predicted):")
     short = [label[:5] for label in INTENT_LABELS]
     lines.append("  " + " " * 12 + " ".join(f"{s:>5}" for s in short))

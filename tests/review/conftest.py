@@ -1,9 +1,9 @@
 """Fixtures of the review tests: one session of known composition, reviewed once masked and once not.
 
-The session is :func:`livecs.review.synth.synthesize` (seeded: intents, viewers, replies with delays, coupons,
-mutes, paid orders with order ids) plus hand-written comments full of personal data (phones in several
-spellings, ID numbers, addresses, order numbers, e-mails, QQ/WeChat ids) from a viewer whose nickname and id
-are personal too, with triage rows, a suggestion echoing the nickname and an operator reply.
+The session is :func:`tests.review.session_db.synthesize` (seeded: intents, viewers, replies with delays,
+coupons, mutes, paid orders with order ids) plus hand-written comments full of personal data (phones in
+several spellings, ID numbers, addresses, order numbers, e-mails, QQ/WeChat ids) from a viewer whose nickname
+and id are personal too, with triage rows, a suggestion echoing the nickname and an operator reply.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from livecs.review import ReviewResult, build_review
-from livecs.review.synth import Composition, synthesize
+from livecs.store import insert_sql
+from tests.review.session_db import Composition, synthesize
 
 SEED = 11
 N_COMMENTS = 3_000
@@ -58,13 +59,13 @@ def _add_pii(db: Path, comp: Composition) -> list[str]:
             ts = START + 600 + i * 7.0
             ids.append(cid)
             conn.execute(
-                "INSERT INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("comments", conflict=None),
                 (comp.session_id, cid, "synth", comp.room, PII_USER, PII_NICK, 0, 0, text, ts, 0, None, ts),
             )
             intent = "complaint" if "骗子" in text else "order"
             prio = "P0" if intent == "complaint" else "P2"
             conn.execute(
-                "INSERT INTO triage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("triage", conflict=None),
                 (
                     comp.session_id,
                     cid,
@@ -86,7 +87,7 @@ def _add_pii(db: Path, comp: Composition) -> list[str]:
             )
         # a suggestion and a reply that echo the viewer's nickname and phone
         conn.execute(
-            "INSERT INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("suggestions", conflict=None),
             (
                 comp.session_id,
                 "pii-s0",
@@ -104,7 +105,7 @@ def _add_pii(db: Path, comp: Composition) -> list[str]:
             ),
         )
         conn.execute(
-            "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("actions", conflict=None),
             (
                 comp.session_id,
                 "pii-a0",
@@ -121,7 +122,7 @@ def _add_pii(db: Path, comp: Composition) -> list[str]:
             ),
         )
         conn.execute(
-            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("events", conflict=None),
             (
                 comp.session_id,
                 "pii-e0",

@@ -10,7 +10,7 @@ import pytest
 
 from livecs.cli import main as cli_main
 from livecs.review import build_review
-from livecs.review.synth import synthesize
+from tests.review.session_db import synthesize
 
 from .test_review import _card
 

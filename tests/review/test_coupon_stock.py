@@ -14,7 +14,7 @@ from livecs.cli import main as cli_main
 from livecs.review import ReviewResult, build_review
 from livecs.review.stock import load_library_coupons
 from livecs.scripts.versions import LibraryRegistry
-from livecs.store import connect
+from livecs.store import connect, insert_sql
 
 from .test_review import CODE_OF, _card, _csv_rows, _file
 
@@ -41,7 +41,7 @@ def _session(db: Path) -> None:
             for _ in range(n):
                 i += 1
                 conn.execute(
-                    "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    insert_sql("actions", conflict=None),
                     (
                         SID,
                         f"a{i}",
@@ -58,7 +58,7 @@ def _session(db: Path) -> None:
                     ),
                 )
         conn.execute(  # not a coupon: must not count
-            "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("actions", conflict=None),
             (SID, "m1", "shop", "op-a", "mute", "u1", START + 500, "", "", "", "u1", "sent"),
         )
     conn.close()

@@ -21,6 +21,7 @@ from livecs.review import exports as exports_mod
 from livecs.review.labels import COLUMN_ZH, SHEET_ZH
 from livecs.review.queries import ReviewReader, open_db, resolve_session
 from livecs.review.settings import ReviewSettings
+from livecs.store import insert_sql
 from livecs.vocabulary import INTENT_ZH
 
 from .conftest import PII_COMMENTS, PII_NICK, PII_RAW, PII_USER, Session, output_blobs
@@ -318,14 +319,14 @@ def test_report_has_no_external_reference(masked_review: ReviewResult) -> None:
 
 
 def test_hostile_text_is_escaped(tmp_path: Path) -> None:
-    from livecs.review.synth import synthesize
+    from tests.review.session_db import synthesize
 
     db = tmp_path / "x.db"
     comp = synthesize(db, 200, seed=3, duration_s=600)
     conn = sqlite3.connect(db)
     with conn:
         conn.execute(
-            "INSERT INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("comments", conflict=None),
             (
                 comp.session_id,
                 "evil",
@@ -343,7 +344,7 @@ def test_hostile_text_is_escaped(tmp_path: Path) -> None:
             ),
         )
         conn.execute(
-            "INSERT INTO triage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("triage", conflict=None),
             (
                 comp.session_id,
                 "evil",
@@ -399,14 +400,14 @@ def test_progress_reports_every_stage(session_db: Session, tmp_path: Path) -> No
 
 
 def test_formula_like_cells_are_defused(tmp_path: Path) -> None:
-    from livecs.review.synth import synthesize
+    from tests.review.session_db import synthesize
 
     db = tmp_path / "f.db"
     comp = synthesize(db, 50, seed=5, duration_s=100)
     conn = sqlite3.connect(db)
     with conn:
         conn.execute(
-            "INSERT INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("comments", conflict=None),
             (
                 comp.session_id,
                 "f1",
@@ -496,8 +497,8 @@ def test_pii_nickname_not_in_report_tables(masked_review: ReviewResult) -> None:
 def test_quality_table_lists_edits_forced_sends_and_term_hits(tmp_path: Path) -> None:
     """Issue 12: the review's 质检 table — an edited suggestion (before → after), a forced send and a reply
     that went out carrying an error-level term."""
-    from livecs.review.synth import synthesize
     from livecs.scripts.terms import FORCED_SEND_NOTE
+    from tests.review.session_db import synthesize
 
     db = tmp_path / "q.db"
     comp = synthesize(db, 200, seed=5, duration_s=600)
@@ -505,7 +506,7 @@ def test_quality_table_lists_edits_forced_sends_and_term_hits(tmp_path: Path) ->
     conn = sqlite3.connect(db)
     with conn:
         conn.execute(
-            "INSERT INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            insert_sql("suggestions", conflict=None),
             (comp.session_id, "q-s1", comp.room, "q-c1", "", "P1", "price_this", "亲，1号到手129元", "", 0.9,
              "[]", "", t0),
         )  # fmt: skip
@@ -534,7 +535,7 @@ def test_quality_table_lists_edits_forced_sends_and_term_hits(tmp_path: Path) ->
         ]
         for aid, kind, target, ts, text, note, status in actions:
             conn.execute(
-                "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                insert_sql("actions", conflict=None),
                 (comp.session_id, aid, comp.room, "alice", kind, target, ts, text, note, "", "", status),
             )
     conn.close()

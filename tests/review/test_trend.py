@@ -15,8 +15,8 @@ from livecs.review.compare import headline
 from livecs.review.figures import business
 from livecs.review.queries import ReviewReader, open_db, resolve_session
 from livecs.review.settings import ReviewSettings
-from livecs.review.synth import synthesize
 from livecs.review.trend import trend
+from tests.review.session_db import synthesize
 
 DAY = 86_400.0
 START = 1_716_033_600.0  # 2024-05-18 20:00 Asia/Shanghai (Saturday)

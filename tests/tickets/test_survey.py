@@ -11,8 +11,8 @@ import pytest
 
 from livecs.cli import main as cli_main
 from livecs.review import build_review
-from livecs.review.synth import synthesize
 from livecs.tickets.survey import parse_survey
+from tests.review.session_db import synthesize
 
 CSV = (
     "用户ID,满意,评分,评价,时间\n"

@@ -12,8 +12,10 @@ through :class:`~livecs.ingest.bilibili.codec.Decoder` — on a worker thread wh
 
 A connection that goes quiet for a heartbeat interval plus :data:`RECEIVE_GRACE_S` is dropped. When the
 connection fails or drops, the source reports ``disconnected`` then ``reconnecting`` and retries after an
-exponential :class:`~livecs.ingest.ws.Backoff` with jitter, reset once a connection has authenticated and
-delivered a record (or stayed up :data:`HEALTHY_AFTER_S`). Cancel the task to stop it.
+exponential :class:`~livecs.ingest.reconnect.Backoff` with jitter, reset once a connection has
+authenticated and delivered a record (or stayed up
+:data:`~livecs.ingest.reconnect.HEALTHY_AFTER_S`): the shared loop of :mod:`livecs.ingest.reconnect`.
+Cancel the task to stop it.
 """
 
 from __future__ import annotations
@@ -25,13 +27,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
-from websockets.frames import CloseCode
+from websockets.asyncio.client import ClientConnection
 
 from livecs.config import BilibiliSettings
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink
 from livecs.ingest.bilibili.codec import (
     AuthReply,
     Command,
@@ -43,8 +43,8 @@ from livecs.ingest.bilibili.codec import (
     encode_heartbeat,
 )
 from livecs.ingest.bilibili.commands import CommandParser, Record
+from livecs.ingest.reconnect import Backoff, Dial, ReconnectingSource
 from livecs.ingest.validate import Limits
-from livecs.ingest.ws import Backoff
 
 log = logging.getLogger("livecs.ingest.bilibili")
 
@@ -53,12 +53,6 @@ SOURCE_NAME: Final = "bilibili"
 REJECT_PREFIX: Final = "bilibili_"
 #: silence tolerated beyond one heartbeat interval before the connection is considered dead
 RECEIVE_GRACE_S: Final = 5.0
-#: a connection that stayed up this long resets the backoff
-HEALTHY_AFTER_S: Final = 10.0
-#: opening handshake timeout and close handshake timeout
-OPEN_TIMEOUT_S: Final = 10.0
-CLOSE_TIMEOUT_S: Final = 2.0
-STOP_REASON: Final = "livecs source stopping"
 
 KeyProvider = Callable[[], Awaitable[str]]
 
@@ -69,10 +63,12 @@ class AuthFailed(LivecsError):
     code = ErrorCode.FORBIDDEN
 
 
-class BilibiliSource(Source):
+class BilibiliSource(ReconnectingSource):
     """One Bilibili live room. ``room`` names the room in records; ``room_id`` is the real (long) room id."""
 
     name = SOURCE_NAME
+    log = log
+    retry_on = (AuthFailed,)
 
     def __init__(
         self,
@@ -87,90 +83,41 @@ class BilibiliSource(Source):
         room_id = settings.room_id or _room_number(room)
         if room_id <= 0:
             raise ValueError("bilibili needs a numeric room id (--room 12345 or bilibili.room_id)")
+        super().__init__(name=name, backoff=Backoff.from_settings(settings, rng), limits=limits)
         self.settings = settings
         self.room_id = room_id
         self.room = room or str(room_id)
-        self.name = name
         self.key = settings.key
         self.key_provider = key_provider
-        self.limits = limits
-        initial = min(settings.backoff_initial_s, settings.backoff_max_s)
-        self.backoff = Backoff(initial, settings.backoff_max_s, settings.backoff_jitter, rng=rng)
         self.decoder = Decoder(DecoderLimits(max_decompressed_bytes=settings.max_decompressed_bytes))
         self.parser = CommandParser(
             self.room, room_id=room_id, member_medal_level=settings.member_medal_level
         )
-        self.connected = asyncio.Event()
         #: progress and health, for the console and tests
-        self.connects = 0
         self.auths = 0
         self.auth_failures = 0
-        self.disconnects = 0
         self.messages = 0
-        self.offloaded = 0
-        self.heartbeats_sent = 0
         self.heartbeat_replies = 0
         self.popularity = 0
         self.records = 0
-        self.last_close: tuple[int | None, str] | None = None
         self._reported_drops: Counter[str] = Counter()
         self._reported_malformed = 0
-        self._authed = False  # on the current connection
-        self._delivered = False  # an accepted record on the current authenticated connection
+        self._need_key = False  # the last attempt failed to authenticate: fetch a fresh token first
 
-    async def run(self, sink: IngestSink) -> None:
-        limits = self.limits or sink_limits(sink)
-        loop = asyncio.get_running_loop()
-        url = self.settings.url
-        need_key = False
-        while True:
-            if self.connects or self.disconnects or self.auth_failures:
-                sink.source_status(self.name, "reconnecting", f"attempt {self.backoff.attempt + 1}")
-            if need_key and self.key_provider is not None:
-                try:
-                    self.key = await self.key_provider()
-                except Exception as refresh_err:  # a failed refresh: retry with the old key after the backoff
-                    log.warning("bilibili room %s: token refresh failed: %r", self.room_id, refresh_err)
-            conn: ClientConnection | None = None
-            exc: BaseException | None = None
-            self._authed = self._delivered = False
-            opened = loop.time()
+    @property
+    def _display_url(self) -> str:
+        return self.settings.url
+
+    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial:
+        if self._need_key and self.key_provider is not None:
             try:
-                async with connect(
-                    url,
-                    open_timeout=OPEN_TIMEOUT_S,
-                    ping_interval=None,  # liveness is the protocol's own heartbeat
-                    close_timeout=CLOSE_TIMEOUT_S,
-                    max_size=limits.max_payload_bytes,
-                ) as conn:
-                    self.connects += 1
-                    opened = loop.time()
-                    try:
-                        await self._session(conn, sink)
-                    except asyncio.CancelledError:
-                        await conn.close(CloseCode.GOING_AWAY, STOP_REASON)
-                        raise
-            except InvalidURI:
-                sink.source_status(self.name, "failed", f"invalid URL {url!r}")
-                raise
-            except AuthFailed as err:
-                exc = err
-                self.auth_failures += 1
-                need_key = True
-            except (OSError, TimeoutError, WebSocketException) as err:
-                exc = err
-            finally:
-                self.connected.clear()
-            if not isinstance(exc, AuthFailed):
-                need_key = False
-            if self._delivered or (self._authed and loop.time() - opened >= HEALTHY_AFTER_S):
-                self.backoff.reset()
-            delay = self.backoff.next_delay()
-            self._report_drop(sink, conn, exc, delay)
-            await asyncio.sleep(delay)
+                self.key = await self.key_provider()
+            except Exception as refresh_err:  # a failed refresh: retry with the old key after the backoff
+                log.warning("bilibili room %s: token refresh failed: %r", self.room_id, refresh_err)
+        return Dial(self.settings.url)
 
     # -- one connection -----------------------------------------------------------------------------
-    async def _session(self, conn: ClientConnection, sink: IngestSink) -> None:
+    async def _session(self, conn: ClientConnection, sink: IngestSink) -> bool:
         """Authenticate, then read until the connection ends (it always ends with an exception)."""
         s = self.settings
         await conn.send(encode_auth(self.room_id, s.uid, self.key, buvid=s.buvid))
@@ -182,9 +129,7 @@ class BilibiliSource(Source):
             if remaining <= 0:
                 raise AuthFailed(f"no auth reply within {s.auth_timeout_s:g} s")
             try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-                async with asyncio.timeout(remaining):
-                    message = await conn.recv()
+                message = await self._receive(conn, remaining)
             except TimeoutError:
                 raise AuthFailed(f"no auth reply within {s.auth_timeout_s:g} s") from None
             items = await self._decode(message, sink)
@@ -194,44 +139,21 @@ class BilibiliSource(Source):
                         raise AuthFailed(f"auth reply code {item.code}")
                     authed = True
             await self._deliver(items, sink)
-        self._authed = True
         self.auths += 1
-        self.connected.set()
-        sink.source_status(self.name, "connected", f"{s.url} room {self.room_id}")
-        heartbeat = asyncio.create_task(self._heartbeats(conn), name=f"{self.name}-heartbeat")
-        try:
+        self._mark_connected(sink, f"{s.url} room {self.room_id}")
+        # a heartbeat right after auth (as the web client does), then every heartbeat_s
+        async with self._heartbeating(conn, encode_heartbeat(), s.heartbeat_s):
             quiet_limit = s.heartbeat_s + RECEIVE_GRACE_S
             while True:
-                async with asyncio.timeout(quiet_limit):
-                    message = await conn.recv()
-                items = await self._decode(message, sink)
+                items = await self._decode(await self._receive(conn, quiet_limit), sink)
                 for item in items:
                     if isinstance(item, AuthReply) and not item.ok:
                         raise AuthFailed(f"auth reply code {item.code}")
                 await self._deliver(items, sink)
-        finally:
-            heartbeat.cancel()
-            await asyncio.wait({heartbeat})  # unlike awaiting it, never swallows our own cancellation
 
-    async def _heartbeats(self, conn: ClientConnection) -> None:
-        """A heartbeat right after auth (as the web client does), then every ``heartbeat_s``."""
-        packet = encode_heartbeat()
-        while True:
-            try:
-                await conn.send(packet)
-            except ConnectionClosed:
-                return
-            self.heartbeats_sent += 1
-            await asyncio.sleep(self.settings.heartbeat_s)
-
-    async def _decode(self, message: str | bytes, sink: IngestSink) -> list[Decoded]:
+    async def _decode(self, data: bytes, sink: IngestSink) -> list[Decoded]:
         self.messages += 1
-        data = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else message
-        if len(data) >= self.settings.offload_bytes:
-            self.offloaded += 1
-            items = await asyncio.get_running_loop().run_in_executor(None, self.decoder.feed, data)
-        else:
-            items = self.decoder.feed(data)
+        items = await self._offload(len(data), self.settings.offload_bytes, self.decoder.feed, data)
         self._report_codec_drops(sink)
         return items
 
@@ -250,7 +172,7 @@ class BilibiliSource(Source):
         if not records:
             return
         self.records += len(records)
-        if await sink.submit_records(records, source=self.name) > 0 and self._authed:
+        if await sink.submit_records(records, source=self.name) > 0 and self._up:
             self._delivered = True
 
     def _report_codec_drops(self, sink: IngestSink) -> None:
@@ -261,24 +183,16 @@ class BilibiliSource(Source):
                 sink.reject(REJECT_PREFIX + reason, source=self.name, detail=self.decoder.last_drop)
         self._reported_drops = Counter(self.decoder.drops)
 
-    def _report_drop(
-        self, sink: IngestSink, conn: ClientConnection | None, exc: BaseException | None, delay: float
-    ) -> None:
-        url = self.settings.url
-        if isinstance(exc, AuthFailed):
-            detail = f"room {self.room_id}: auth failed ({exc}); authenticating again in {delay:.1f} s"
-            log.warning("source %s: %s", self.name, detail)
-            sink.source_status(self.name, "auth_failed", detail)
-            return
-        if conn is None:
-            detail = f"connect to {url} failed: {exc!r}; retry in {delay:.1f} s"
-        else:
-            self.disconnects += 1
-            code, reason = _close_info(exc, conn)
-            self.last_close = (code, reason)
-            detail = f"disconnected from {url} (code {code}, reason {reason!r}); retry in {delay:.1f} s"
+    def _report_own_drop(self, sink: IngestSink, exc: BaseException | None, delay: float) -> bool:
+        """A refused auth is ``auth_failed`` (not a disconnect); the next attempt fetches a fresh token."""
+        self._need_key = isinstance(exc, AuthFailed)
+        if not self._need_key:
+            return False
+        self.auth_failures += 1
+        detail = f"room {self.room_id}: auth failed ({exc}); authenticating again in {delay:.1f} s"
         log.warning("source %s: %s", self.name, detail)
-        sink.source_status(self.name, "disconnected", detail)
+        sink.source_status(self.name, "auth_failed", detail)
+        return True
 
 
 def _room_number(room: str | None) -> int:
@@ -286,15 +200,3 @@ def _room_number(room: str | None) -> int:
         return int(room) if room else 0
     except ValueError:
         return 0
-
-
-def _close_info(exc: BaseException | None, conn: ClientConnection) -> tuple[int | None, str]:
-    if isinstance(exc, ConnectionClosed):
-        if exc.rcvd is not None:
-            return exc.rcvd.code, exc.rcvd.reason
-        return None, "no close frame (connection lost)"
-    if isinstance(exc, TimeoutError):
-        return None, "no message within the heartbeat window"
-    if conn.close_code is not None:
-        return conn.close_code, conn.close_reason or ""
-    return None, repr(exc) if exc is not None else ""

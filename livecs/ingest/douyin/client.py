@@ -18,16 +18,15 @@ only pumps bytes through the pure codec.
    ``sink.submit_records`` together; drops are ``sink.reject("douyin_<reason>")``.
 4. **Reconnect.** A failed connection, a server ``close`` frame, or silence for a heartbeat plus
    ``douyin.receive_grace_s``: ``disconnected`` then ``reconnecting`` after an exponential backoff with
-   jitter (:class:`~livecs.ingest.ws.Backoff`), reset once a connection delivered records. The new
-   connection resumes with the last batch's ``cursor`` and ``internal_ext``; what the server pushes again
-   is deduplicated by message id in the sink, so every comment is recorded once.
+   jitter (the shared loop of :mod:`livecs.ingest.reconnect`), reset once a connection delivered records.
+   The new connection resumes with the last batch's ``cursor`` and ``internal_ext``; what the server pushes
+   again is deduplicated by message id in the sink, so every comment is recorded once.
 5. **End.** ``WebcastControlMessage`` status 3 (the live ended): the source reports ``finished``, closes the
    connection and returns. Cancel the task to stop it earlier.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import re
@@ -39,20 +38,20 @@ from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
+from websockets.asyncio.client import ClientConnection
 from websockets.frames import CloseCode
 
 from livecs.config import DouyinSettings
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.base import IngestSink, Source, sink_limits
+from livecs.ingest.base import IngestSink
 from livecs.ingest.douyin.codec import DecoderLimits, encode_ack, encode_heartbeat
 from livecs.ingest.douyin.health import CaptureHealth
 from livecs.ingest.douyin.messages import MessageParser
 from livecs.ingest.douyin.pump import REJECT_PREFIX, FramePump
 from livecs.ingest.douyin.record import FrameWriter
 from livecs.ingest.douyin.signer import Signer, SignerError, make_signer
-from livecs.ingest.ws import Backoff
+from livecs.ingest.reconnect import Backoff, Dial, ReconnectingSource
+from livecs.ingest.validate import Limits
 
 log = logging.getLogger("livecs.ingest.douyin")
 #: the websocket library's logger for this source: never below INFO, since its DEBUG lines print the
@@ -62,11 +61,8 @@ ws_log.setLevel(logging.INFO)
 
 SOURCE_NAME: Final = "douyin"
 ORIGIN: Final = "https://live.douyin.com"
-OPEN_TIMEOUT_S: Final = 10.0
-CLOSE_TIMEOUT_S: Final = 2.0
 PAGE_TIMEOUT_S: Final = 10.0
 MAX_PAGE_BYTES: Final = 8 * 1024 * 1024
-STOP_REASON: Final = "livecs source stopping"
 #: the web client's fixed query parameters (values as the web page sends them)
 BASE_PARAMS: Final[dict[str, str]] = {
     "app_name": "douyin_web",
@@ -165,10 +161,13 @@ def cookie_header(configured: str, ttwid: str) -> str:
     return f"ttwid={ttwid}" if ttwid else ""
 
 
-class DouyinSource(Source):
+class DouyinSource(ReconnectingSource):
     """One Douyin live room. ``room`` names the room in records (default: the live id)."""
 
     name = SOURCE_NAME
+    log = log
+    retry_on = (SignerError, RoomNotFound, ServerClosing, aiohttp.ClientError)
+    healthy_after_s = None  # only a connection that delivered records resets the backoff
 
     def __init__(
         self,
@@ -184,15 +183,13 @@ class DouyinSource(Source):
         live_id = (live_id or room or "").strip()
         if not live_id and not settings.room_id:
             raise ValueError("douyin needs a live id (--room <live id>) or douyin.room_id")
+        self._rng = rng or random.Random()
+        super().__init__(name=name, backoff=Backoff.from_settings(settings, self._rng))
         self.settings = settings
         self.live_id = live_id
         self.room = room or live_id or str(settings.room_id)
-        self.name = name
         self.signer = signer or make_signer(settings.signer, settings.signer_timeout_s)
         self.record_path = Path(record) if record else (Path(settings.record) if settings.record else None)
-        self._rng = rng or random.Random()
-        initial = min(settings.backoff_initial_s, settings.backoff_max_s)
-        self.backoff = Backoff(initial, settings.backoff_max_s, settings.backoff_jitter, rng=self._rng)
         self.health = CaptureHealth(stall_after_s=settings.stall_after_s)
         self.parser = MessageParser(
             self.room,
@@ -210,17 +207,10 @@ class DouyinSource(Source):
         self.room_info: RoomInfo | None = None
         self.cursor = ""
         self.internal_ext = ""
-        self.connected = asyncio.Event()
         self.recorder: FrameWriter | None = None
         #: progress, for tests and logs
-        self.connects = 0
-        self.disconnects = 0
-        self.heartbeats_sent = 0
         self.acks_sent = 0
-        self.offloaded = 0
         self.records = 0
-        self.last_close: tuple[int | None, str] | None = None
-        self._delivered = False
 
     # -- health for GET /api/stats ------------------------------------------------------------------------
     def capture_health(self) -> dict[str, Any]:
@@ -236,70 +226,35 @@ class DouyinSource(Source):
         if self.record_path is not None:
             self.recorder = FrameWriter(self.record_path, start=time.time(), room=self.room)
         try:
-            await self._run(sink)
+            await super().run(sink)
         finally:
             if self.recorder is not None:
                 self.recorder.close()
             self.health.disconnected()
 
-    async def _run(self, sink: IngestSink) -> None:
-        limits = sink_limits(sink)
-        url = self.settings.ws_url
-        while True:
-            if self.connects or self.disconnects:
-                sink.source_status(self.name, "reconnecting", f"attempt {self.backoff.attempt + 1}")
-            conn: ClientConnection | None = None
-            exc: BaseException | None = None
-            self._delivered = False
-            try:
-                info = await self._room(sink)
-                if info is None:
-                    return
-                full_url = await self._signed_url(info)
-                async with connect(
-                    full_url,
-                    open_timeout=OPEN_TIMEOUT_S,
-                    ping_interval=None,  # liveness is the protocol's own heartbeat
-                    close_timeout=CLOSE_TIMEOUT_S,
-                    max_size=max(limits.max_payload_bytes, DecoderLimits().max_frame_bytes),
-                    user_agent_header=self.settings.user_agent,
-                    additional_headers=self._headers(info),
-                    logger=ws_log,
-                ) as conn:
-                    self.connects += 1
-                    self.health.connected(time.time())
-                    self.connected.set()
-                    sink.source_status(self.name, "connected", f"{_bare(url)} room {info.room_id}")
-                    try:
-                        ended = await self._session(conn, sink)
-                    except asyncio.CancelledError:
-                        await conn.close(CloseCode.GOING_AWAY, STOP_REASON)
-                        raise
-                    if ended:
-                        await conn.close(CloseCode.NORMAL_CLOSURE, "live ended")
-                        sink.source_status(self.name, "finished", f"room {info.room_id}: the live ended")
-                        return
-            except InvalidURI:
-                sink.source_status(self.name, "failed", f"invalid URL {_bare(url)!r}")
-                raise
-            except (
-                OSError,
-                TimeoutError,
-                WebSocketException,
-                SignerError,
-                RoomNotFound,
-                ServerClosing,
-                aiohttp.ClientError,
-            ) as err:
-                exc = err
-            finally:
-                self.connected.clear()
-                self.health.disconnected()
-            if self._delivered:
-                self.backoff.reset()
-            delay = self.backoff.next_delay()
-            self._report_drop(sink, conn, exc, delay)
-            await asyncio.sleep(delay)
+    @property
+    def _display_url(self) -> str:
+        return _bare(self.settings.ws_url)
+
+    def _describe(self, exc: BaseException | None) -> str:
+        return _safe(exc)
+
+    def _connection_closed(self) -> None:
+        self.health.disconnected()
+
+    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial | None:
+        info = await self._room(sink)
+        if info is None:
+            return None
+        return Dial(
+            await self._signed_url(info),
+            {
+                "max_size": max(limits.max_payload_bytes, DecoderLimits().max_frame_bytes),
+                "user_agent_header": self.settings.user_agent,
+                "additional_headers": self._headers(info),
+                "logger": ws_log,
+            },
+        )
 
     # -- room and URL -------------------------------------------------------------------------------
     async def _room(self, sink: IngestSink) -> RoomInfo | None:
@@ -359,23 +314,28 @@ class DouyinSource(Source):
 
     # -- one connection -----------------------------------------------------------------------------
     async def _session(self, conn: ClientConnection, sink: IngestSink) -> bool:
-        """Read until the connection ends (an exception) or the live ends (``True``)."""
-        heartbeat = asyncio.create_task(self._heartbeats(conn), name=f"{self.name}-heartbeat")
-        try:
-            quiet_limit = self.settings.heartbeat_s + self.settings.receive_grace_s
+        """Read until the connection ends (an exception) or the live ends (closed here; ``True``)."""
+        info = self.room_info
+        room_id = info.room_id if info is not None else self.settings.room_id
+        self.health.connected(time.time())
+        self._mark_connected(sink, f"{self._display_url} room {room_id}")
+        if not await self._read(conn, sink):
+            return False
+        await conn.close(CloseCode.NORMAL_CLOSURE, "live ended")
+        sink.source_status(self.name, "finished", f"room {room_id}: the live ended")
+        return True
+
+    async def _read(self, conn: ClientConnection, sink: IngestSink) -> bool:
+        """Frames until the connection ends (an exception) or the live ends (``True``)."""
+        s = self.settings
+        async with self._heartbeating(conn, encode_heartbeat(), s.heartbeat_s):
+            quiet_limit = s.heartbeat_s + s.receive_grace_s
             while True:
-                async with asyncio.timeout(quiet_limit):
-                    message = await conn.recv()
-                data = message.encode("utf-8", "surrogateescape") if isinstance(message, str) else message
+                data = await self._receive(conn, quiet_limit)
                 now = time.time()
                 if self.recorder is not None:
                     self.recorder.write(data, now)
-                if len(data) >= self.settings.offload_bytes:  # a big frame never stalls the event loop
-                    self.offloaded += 1
-                    loop = asyncio.get_running_loop()
-                    out = await loop.run_in_executor(None, self.pump.feed, data, now)
-                else:
-                    out = self.pump.feed(data, now)
+                out = await self._offload(len(data), s.offload_bytes, self.pump.feed, data, now)
                 for reason, detail in out.drops:
                     sink.reject(REJECT_PREFIX + reason, source=self.name, detail=detail)
                 for batch in out.batches:
@@ -394,33 +354,11 @@ class DouyinSource(Source):
                     return True
                 if out.closing:
                     raise ServerClosing("the server sent a close frame")
-        finally:
-            heartbeat.cancel()
-            await asyncio.wait({heartbeat})  # unlike awaiting it, never swallows our own cancellation
 
-    async def _heartbeats(self, conn: ClientConnection) -> None:
-        frame = encode_heartbeat()
-        while True:
-            try:
-                await conn.send(frame)
-            except ConnectionClosed:
-                return
-            self.heartbeats_sent += 1
-            await asyncio.sleep(self.settings.heartbeat_s)
-
-    def _report_drop(
-        self, sink: IngestSink, conn: ClientConnection | None, exc: BaseException | None, delay: float
-    ) -> None:
-        url = _bare(self.settings.ws_url)
-        if conn is None:
-            detail = f"connect to {url} failed: {_safe(exc)}; retry in {delay:.1f} s"
-        else:
-            self.disconnects += 1
-            code, reason = _close_info(exc, conn)
-            self.last_close = (code, reason)
-            detail = f"disconnected from {url} (code {code}, reason {reason!r}); retry in {delay:.1f} s"
-        log.warning("source %s: %s", self.name, detail)
-        sink.source_status(self.name, "disconnected", detail)
+    def _close_info(self, exc: BaseException | None, conn: ClientConnection) -> tuple[int | None, str]:
+        if isinstance(exc, ServerClosing):
+            return None, str(exc)
+        return super()._close_info(exc, conn)
 
 
 def _bare(url: str) -> str:
@@ -433,17 +371,3 @@ def _safe(exc: BaseException | None) -> str:
     """An exception for the log, without a signed URL's query."""
     text = repr(exc)
     return re.sub(r"\?[^\s'\"]*", "?…", text)
-
-
-def _close_info(exc: BaseException | None, conn: ClientConnection) -> tuple[int | None, str]:
-    if isinstance(exc, ConnectionClosed):
-        if exc.rcvd is not None:
-            return exc.rcvd.code, exc.rcvd.reason
-        return None, "no close frame (connection lost)"
-    if isinstance(exc, ServerClosing):
-        return None, str(exc)
-    if isinstance(exc, TimeoutError):
-        return None, "no message within the heartbeat window"
-    if conn.close_code is not None:
-        return conn.close_code, conn.close_reason or ""
-    return None, _safe(exc) if exc is not None else ""

@@ -1,10 +1,13 @@
-"""A recorded session of known composition, written straight into SQLite (fast bulk insert).
+"""Test fixture: a recorded session of known composition, written straight into SQLite (fast bulk insert).
 
 For the review's tests and its benchmark: comments with triage rows, suggestions, operator actions (replies
 with known delays, coupons, mutes) and paid orders, drawn from ``random.Random(seed)``. The returned
-:class:`Composition` holds the exact counts, so a test can compare the report with the truth.
+:class:`Composition` holds the exact counts, so a test can compare the report with the truth. A
+test-database builder lives under ``tests/``, not in the package: nothing but the tests and the README's
+review benchmark uses it. Its rows follow the store's one table definition (:data:`livecs.store.TABLES`,
+through :func:`livecs.store.insert_sql`). From the repository root:
 
-    python -m livecs.review.synth --comments 1000000 --db /tmp/big.db [--duration 14400] [--seed 7]
+    python -m tests.review.session_db --comments 1000000 --db /tmp/big.db [--duration 14400] [--seed 7]
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from livecs.store import connect
+from livecs.store import connect, insert_sql
 
 BATCH = 50_000
 DEFAULT_DURATION_S = 4 * 3600.0
@@ -110,8 +113,7 @@ def synthesize(
     conn.execute("PRAGMA synchronous=OFF")
     end_ts = start_ts + duration_s
     conn.execute(
-        "INSERT OR REPLACE INTO sessions (session_id, room,"
-        " source, started_at, ended_at, stats) VALUES (?,?,?,?,?,?)",
+        insert_sql("sessions", conflict="REPLACE"),
         (sid, room, "synth", start_ts, end_ts, "{}"),
     )
     seen_users: set[int] = set()
@@ -127,11 +129,11 @@ def synthesize(
         if not force and len(rows_c) < BATCH:
             return
         with conn:
-            conn.executemany("INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows_c)
-            conn.executemany("INSERT OR IGNORE INTO triage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows_t)
-            conn.executemany("INSERT OR IGNORE INTO suggestions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows_s)
-            conn.executemany("INSERT OR IGNORE INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows_a)
-            conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?)", rows_e)
+            conn.executemany(insert_sql("comments"), rows_c)
+            conn.executemany(insert_sql("triage"), rows_t)
+            conn.executemany(insert_sql("suggestions"), rows_s)
+            conn.executemany(insert_sql("actions"), rows_a)
+            conn.executemany(insert_sql("events"), rows_e)
         for rows in (rows_c, rows_t, rows_s, rows_a, rows_e):
             rows.clear()
 
@@ -387,7 +389,7 @@ def synthesize(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m livecs.review.synth", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tests.review.session_db", description=__doc__.splitlines()[0])
     p.add_argument("--comments", type=int, required=True)
     p.add_argument("--db", required=True)
     p.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds (default 4 h)")
