@@ -42,9 +42,9 @@ def _quantile(values: list[float], q: float) -> float:
 async def run_pipeline_bench(
     rate: float, duration_s: float, speed: float | None, redis_url: str | None, seed: int
 ) -> dict[str, Any]:
-    from livecs.app import open_pipeline
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
-    from livecs.stages import build_processor
+    from livecs.processor.live import build_processor
+    from livecs.runner import open_pipeline
 
     settings = _bench_settings(redis_url)
     processor = build_processor(settings)
@@ -199,13 +199,13 @@ async def run_console_bench(
     push_per_s: float | None = None,
 ) -> dict[str, Any]:
     """The pipeline with the real console served and an operator's websocket client (see the module)."""
-    from livecs.app import open_pipeline
     from livecs.console.app import HUB, start_console
     from livecs.console.merchant import RegistryBackend
     from livecs.console.outbound import SimulatedRoomConnector
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
+    from livecs.processor.live import build_processor, open_registry
+    from livecs.runner import open_pipeline
     from livecs.serving import bound_port, new_token
-    from livecs.stages import build_processor, open_registry
 
     room = "bench"
     settings = _bench_settings(redis_url)

@@ -221,7 +221,7 @@ def _run(coro_fn: Callable[[], Coroutine[Any, Any, int]]) -> int:
 
 # -- commands -------------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from livecs.app import run_demo
+    from livecs.runner import run_demo
 
     settings = _settings(args)
     _setup_logging(args.log_level)
@@ -242,7 +242,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
-    from livecs.app import run_serve
+    from livecs.runner import run_serve
 
     settings = _settings(args)
     _setup_logging(args.log_level)
@@ -257,7 +257,7 @@ def _cmd_console(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from livecs.app import run_replay
+    from livecs.runner import run_replay
 
     settings = _settings(args)
     _setup_logging(args.log_level)
@@ -275,7 +275,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from livecs.app import run_serve
+    from livecs.runner import run_serve
 
     settings = _settings(args)
     _setup_logging(args.log_level)

@@ -1,9 +1,10 @@
 """The pipeline: sources → ingest sink → bus ``comments`` → processing workers → store (→ bus ``results``).
 
-The same code runs on both buses. A worker reads a batch, runs the pure :class:`~livecs.processing.Processor`
-on it (triage, scripts, coupons), writes comments, events, triage and suggestions to the store in one
-transaction, and only then acks the batch — so a worker that dies mid-batch loses nothing (on Redis its
-entries are reclaimed by another worker; the store ignores what it already has). Results then go to the
+The same code runs on both buses. A worker reads a batch, runs the pure
+:class:`~livecs.processor.base.Processor` on it (triage, scripts, coupons), writes comments, events, triage
+and suggestions to the store in one transaction, and only then acks the batch — so a worker that dies
+mid-batch loses nothing (on Redis its entries are reclaimed by another worker; the store ignores what it
+already has). Results then go to the
 ``results`` topic for consoles, one :class:`~livecs.models.Result` record per comment (the comment, its triage
 and its suggestions together): priorities the configuration lets the display shed are offered and dropped
 (counted) when consoles lag; the others wait. Nothing is ever shed from the record.
@@ -40,7 +41,7 @@ from livecs.ingest.sink import Ingestor, Unavailable
 from livecs.keys import COMMENTS_TOPIC, PROCESS_STAGE, RESULTS_TOPIC
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, EventKind, Intent, LiveEvent, Record, Result
-from livecs.processing import Processor
+from livecs.processor.base import Processor
 from livecs.store import Store, StoreBatch
 
 log = logging.getLogger("livecs.pipeline")

@@ -41,10 +41,10 @@ def rss_mb() -> float:
 async def run_soak(
     rate: float, minutes: float, sample_s: float, warmup: float, redis_url: str | None, seed: int
 ) -> dict[str, Any]:
-    from livecs.app import open_pipeline
     from livecs.config import load_settings
     from livecs.ingest.simulator import BroadcastSimulator, SimulatorSource
-    from livecs.stages import build_processor
+    from livecs.processor.live import build_processor
+    from livecs.runner import open_pipeline
 
     settings = load_settings()
     tmp = Path(tempfile.mkdtemp(prefix="livecs-soak-"))

@@ -85,7 +85,7 @@ def test_replay_of_a_missing_file_is_a_clear_error() -> None:
 
 def test_browser_is_opened_only_where_there_is_a_display() -> None:
     """A headless server must not get a text-mode browser taking over the demo's terminal."""
-    from livecs.app import can_open_browser
+    from livecs.runner import can_open_browser
 
     assert not can_open_browser("linux", {})
     assert can_open_browser("linux", {"DISPLAY": ":0"})

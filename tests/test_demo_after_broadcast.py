@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from livecs.app import run_demo
 from livecs.config import load_settings
+from livecs.runner import run_demo
 from tests.test_cli import ROOT, run
 
 STAY_LINE = "模拟直播已结束，场控台仍在运行"

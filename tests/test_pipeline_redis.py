@@ -10,7 +10,7 @@ from livecs.bus.redis import RedisBus
 from livecs.config import Settings, load_settings
 from livecs.models import Comment, Intent, LiveEvent, Sentiment, Triage
 from livecs.pipeline import Pipeline
-from livecs.processing import Processed
+from livecs.processor.base import Processed
 from livecs.store import Store, count_rows, list_sessions
 
 

@@ -17,7 +17,7 @@ from livecs.config import Settings
 from livecs.ingest.sink import Unavailable
 from livecs.models import Comment, Record
 from livecs.pipeline import Pipeline
-from livecs.processing import Processed
+from livecs.processor.base import Processed
 from livecs.store import Store, count_rows, list_sessions
 from tests.test_pipeline import KeywordProcessor, make_settings
 

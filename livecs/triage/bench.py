@@ -24,7 +24,7 @@ from livecs.triage import baselines
 from livecs.triage.config import REPO_ROOT
 from livecs.triage.engine import TriageEngine
 from livecs.triage.examples import load_hand_examples
-from livecs.triage.synth import synthetic_examples
+from livecs.triage.template_examples import synthetic_examples
 
 BILIBILI_CSV = REPO_ROOT.parent / "shared" / "data" / "real" / "bilibili_room11365_danmaku.csv"
 NAIVE_LIBRARY_SIZE = 300  # strings the naive baseline fuzzy-matches every comment against

@@ -121,7 +121,7 @@ def cmd_bench_triage(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_rooms(args: argparse.Namespace) -> int:
-    from livecs.stages import LiveProcessor
+    from livecs.processor.live import LiveProcessor
     from livecs.triage.config import load_config
     from livecs.triage.engine import TriageEngine
     from livecs.triage.model import LinearModel

@@ -2,7 +2,7 @@
 
 Replays whole rooms (the columns of ``commerce_rooms_dev.csv``, or wire-format JSON Lines) in each room's
 own order through the code a broadcast runs — the ingest :class:`~livecs.ingest.validate.Validator`, then the
-pipeline's processor (:class:`~livecs.stages.LiveProcessor`: triage with its flood windows and
+pipeline's processor (:class:`~livecs.processor.live.LiveProcessor`: triage with its flood windows and
 repeated-question clusters, priorities, script matching when a library is given) — and reports per room and
 overall: P0/P1/mod per 1,000 comments and, with labels, the operator's measures (false P0 per 1,000 calm
 comments, P0 precision and recall, intent/sentiment accuracy, intent macro-F1, moderation precision and spam

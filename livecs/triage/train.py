@@ -32,7 +32,7 @@ from livecs.triage.features import INTENT_FEATURE_PREFIX, text_features
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, MODEL_FILE, SENTIMENT_LABELS, LinearModel
 from livecs.triage.real_data import ROOMS_FILE, SHARED_LABELS, RealData, load_real_data
-from livecs.triage.synth import synthetic_examples
+from livecs.triage.template_examples import synthetic_examples
 
 DEFAULT_REVIEWS_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
 DEV_FILE = REPO_ROOT.parent / "shared" / "data" / "dev_comments.jsonl"  # CV scores its tune half only
@@ -499,7 +499,7 @@ def room_cross_validate(
     Predictions are pooled over folds; also the alarm rates of the held-out rooms. ``variants`` (name →
     ``{"section.key": value}`` engine-config overrides) are replayed with the same trained folds; the result
     has one entry per variant (``base`` = the configuration as it is)."""
-    from livecs.stages import LiveProcessor
+    from livecs.processor.live import LiveProcessor
     from livecs.triage.engine import TriageEngine
     from livecs.triage.rooms import Label, Outcome, labelled_measures, missed, replay
 

@@ -499,12 +499,12 @@ def test_console_tokens_command_prints_a_config_snippet(capsys) -> None:
 
 async def test_start_console_on_a_running_pipeline(tmp_path, capsys) -> None:
     """What ``make demo`` does: pipeline with published results → console on a port → a card via the API."""
-    from livecs.app import open_pipeline
     from livecs.config import load_settings
     from livecs.console.app import AUTH, start_console
     from livecs.console.outbound import SimulatedRoomConnector
     from livecs.models import Comment
-    from livecs.processing import Processed
+    from livecs.processor.base import Processed
+    from livecs.runner import open_pipeline
 
     class Proc:
         def process(self, c: Comment, now: float) -> Processed:
@@ -728,11 +728,11 @@ async def test_automatic_assignment_offers_cards_to_operators_online(make_consol
 async def test_one_console_watches_three_simulated_rooms_fed_at_once(tmp_path) -> None:
     """Three simulated broadcasts through the real pipeline (triage, scripts) into one console: each room gets
     its queue; the room switcher's overview has each room's open P0/P1; a socket switches rooms in place."""
-    from livecs.app import open_pipeline
     from livecs.config import load_settings
     from livecs.console.app import AUTH, HUB, start_console
     from livecs.console.outbound import SimulatedRoomConnector
     from livecs.ingest.simulator import SimulatorSource
+    from livecs.runner import open_pipeline
 
     s = load_settings(environ={})
     s.store.path = str(tmp_path / "rec.db")

@@ -41,8 +41,8 @@ def test_a_platform_cannot_send_an_on_air_event() -> None:
 
 
 async def test_the_demo_merchant_sets_the_rundown_on_air(make_console) -> None:
-    from livecs.app import DEMO_MERCHANT, demo_merchant
     from livecs.ingest.simulator import PlannedPhase
+    from livecs.runner import DEMO_MERCHANT, demo_merchant
 
     con = await make_console()
     con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)

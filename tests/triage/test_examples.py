@@ -9,7 +9,7 @@ import pytest
 
 from livecs.triage.examples import dev_split, load_hand_examples, load_jsonl, review_split
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS
-from livecs.triage.synth import synthetic_examples
+from livecs.triage.template_examples import synthetic_examples
 
 DEV_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_comments.jsonl"
 

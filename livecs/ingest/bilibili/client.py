@@ -6,7 +6,7 @@ connection and authenticates again on a new one, after fetching a fresh token fr
 one is given), then send a heartbeat at once and every ``heartbeat_s`` (30 s). Every binary message goes
 through :class:`~livecs.ingest.bilibili.codec.Decoder` — on a worker thread when it is at least
 ``offload_bytes`` long, so a large compressed bundle never stalls the event loop — and its commands through
-:class:`~livecs.ingest.bilibili.commands.CommandParser`; the records of one message go to
+:class:`~livecs.ingest.bilibili.messages.CommandParser`; the records of one message go to
 ``sink.submit_records`` together. Codec drops and unreadable commands are counted with
 ``sink.reject("bilibili_<reason>", source="bilibili")``; unknown commands only in the parser's counters.
 
@@ -42,7 +42,7 @@ from livecs.ingest.bilibili.codec import (
     encode_auth,
     encode_heartbeat,
 )
-from livecs.ingest.bilibili.commands import CommandParser, Record
+from livecs.ingest.bilibili.messages import CommandParser, Record
 from livecs.ingest.reconnect import Backoff, Dial, ReconnectingSource
 from livecs.ingest.validate import Limits
 

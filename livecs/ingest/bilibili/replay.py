@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Final
 
 from livecs.ingest.base import IngestSink, Source
-from livecs.ingest.bilibili.commands import PLATFORM, stable_id
+from livecs.ingest.bilibili.messages import PLATFORM, stable_id
 from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
 from livecs.ingest.replay import ReplayFormatError
 from livecs.models import Comment

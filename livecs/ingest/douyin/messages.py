@@ -44,7 +44,7 @@ from typing import Any, Final
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as ProtoMessage
 
-from livecs.ingest.bilibili.commands import stable_id
+from livecs.ingest.bilibili.messages import stable_id
 from livecs.ingest.douyin import webcast_pb2 as pb
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from livecs.app import run_replay
 from livecs.config import load_settings
 from livecs.ingest.douyin.codec import encode_batch
 from livecs.ingest.douyin.record import (
@@ -22,6 +21,7 @@ from livecs.ingest.douyin.record import (
 from livecs.ingest.douyin.replay import DouyinFramesReplaySource
 from livecs.ingest.replay import ReplayFormatError
 from livecs.models import EventKind
+from livecs.runner import run_replay
 from tests.ingest.conftest import Collected
 from tests.ingest.douyin.dy_fixtures import (
     FIXTURE,

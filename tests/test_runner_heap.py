@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from livecs import app
+from livecs import runner
 from livecs.config import load_settings
 
 
@@ -16,14 +16,14 @@ async def test_open_pipeline_takes_the_processor_out_of_full_collections(
     settings = load_settings(environ={})
     settings.store.path = str(tmp_path / "rec.db")
     settings.scripts.library_db = str(tmp_path / "library.db")
-    monkeypatch.setattr(app, "_heap_frozen", False)
+    monkeypatch.setattr(runner, "_heap_frozen", False)
     try:
-        async with app.open_pipeline(settings) as pipeline:
+        async with runner.open_pipeline(settings) as pipeline:
             processor = pipeline.processor
             assert gc.get_freeze_count() > 0
             assert not any(o is processor for o in gc.get_objects())  # not walked by a collection
             frozen = gc.get_freeze_count()
-            app.freeze_startup_heap()  # once per process: a second pipeline freezes nothing more
+            runner.freeze_startup_heap()  # once per process: a second pipeline freezes nothing more
             assert gc.get_freeze_count() == frozen
         tracked_later = {"k": [1]}  # what is allocated afterwards is collected as before
         assert any(o is tracked_later for o in gc.get_objects())

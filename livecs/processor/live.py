@@ -1,6 +1,6 @@
 """The processing stage the pipeline runs: triage every comment, then match scripts and coupons.
 
-:class:`LiveProcessor` implements :class:`~livecs.processing.Processor` by chaining the pure triage engine
+:class:`LiveProcessor` implements :class:`~livecs.processor.base.Processor` by chaining the pure triage engine
 (:mod:`livecs.triage`) and the active script matcher of the merchant's library registry
 (:mod:`livecs.scripts.versions`; read once per comment, so activating a new version mid-broadcast swaps it in
 without stopping anything). When a new library version becomes active, its per-intent keywords and example
@@ -14,11 +14,11 @@ from pathlib import Path
 
 from livecs.config import ROOT, ScriptsSettings, Settings
 from livecs.models import Comment, LiveEvent, Priority
-from livecs.processing import Processed
+from livecs.processor.base import Processed
 from livecs.scripts.versions import LibraryRegistry
 from livecs.triage.engine import TriageEngine
 
-log = logging.getLogger("livecs.stages")
+log = logging.getLogger("livecs.processor.live")
 
 
 def open_registry(settings: ScriptsSettings) -> LibraryRegistry:

@@ -24,12 +24,12 @@ from livecs.bus.base import open_bus
 from livecs.config import Settings
 from livecs.ingest.base import Source
 from livecs.pipeline import Pipeline
-from livecs.processing import Processor
+from livecs.processor.base import Processor
+from livecs.processor.live import build_processor, open_registry
 from livecs.serving import bound_port, new_token
-from livecs.stages import build_processor, open_registry
 from livecs.store import Store
 
-log = logging.getLogger("livecs.app")
+log = logging.getLogger("livecs.runner")
 
 #: `serve --source simulator` plays a broadcast this long (a drill; stop it with Ctrl-C)
 SIMULATOR_SERVE_HORIZON_S = 4 * 3600.0

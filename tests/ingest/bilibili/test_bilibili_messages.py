@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livecs.ingest.bilibili.commands import CommandParser, as_int, at, member_tier
+from livecs.ingest.bilibili.messages import CommandParser, as_int, at, member_tier
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
 from tests.ingest.bilibili.bili_fixtures import (
     OTHER_ROOM_ID,
