@@ -39,6 +39,7 @@ class ReviewResult:
     files: list[Path] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     xlsx_truncated: dict[str, int] = field(default_factory=dict)
+    detail_sheets: list[str] = field(default_factory=list)  # the XLSX's 客服-… and 商品-… sheets
     findings: list[Finding] = field(default_factory=list)
     masked: bool = True
     seconds: float = 0.0
@@ -187,6 +188,7 @@ def build_review(
         result.files += exp.files
         result.rows = exp.rows
         result.xlsx_truncated = exp.xlsx_truncated
+        result.detail_sheets = exp.detail_sheets
     finally:
         conn.close()
     result.seconds = time.perf_counter() - started

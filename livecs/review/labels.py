@@ -133,6 +133,8 @@ ACTION_LABELS = {
     "reply_all": "回复全部",
     "pin": "置顶",
     "ticket": "工单",
+    "resolve": "标记解决",
+    "satisfaction": "标记满意度",
 }
 YES_NO = {True: "是", False: "否"}
 
