@@ -94,8 +94,8 @@ def test_browser_is_opened_only_where_there_is_a_display() -> None:
 
 
 def test_demo_review_shows_the_audience_and_its_rates(tmp_path: Path) -> None:
-    """The simulated broadcast sends viewer counts, orders and follows: the review's 观看人数, 峰值在线, 互动率,
-    转化率 and 新增关注 are figures, not "–" (issue 13)."""
+    """The simulated broadcast sends viewer counts, orders and follows: the review's 观看人数, 峰值在线,
+    互动率, 转化率 and 新增关注 are figures, not "–" (issue 13)."""
     db = tmp_path / "demo.db"
     proc = run("demo", "--duration", "11", "--rate", "60", "--no-browser", "--db", str(db), "--port", "0")
     assert proc.returncode == 0, proc.stderr
