@@ -473,7 +473,7 @@ class Hub:
             self.tally(st.room).mark(kind.value, item.target_id, item.intent.value, operator, mark)
             item.marks[kind.value] = mark
             result["mark"] = mark
-            if item.status == OPEN:  # marking an open card 已解决/未解决 handles it
+            if item.status == OPEN and kind is ActionKind.RESOLVE:  # 已解决/未解决 closes an open card
                 st.close(item, mark, now)
             else:
                 st.bump(item)
