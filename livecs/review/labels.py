@@ -137,6 +137,8 @@ ACTION_LABELS = {
     "satisfaction": "标记满意度",
 }
 YES_NO = {True: "是", False: "否"}
+#: the note of a ``resolve`` / ``satisfaction`` action is its mark (a free-text note is never one of these)
+MARK_NOTE_ZH = {"resolved": "已解决", "unresolved": "未解决", "satisfied": "满意", "unsatisfied": "不满意"}
 
 #: per table, the columns whose values are codes shown by a Chinese label
 VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
@@ -149,7 +151,7 @@ VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
         "sla_breached": YES_NO,
     },
     "suggestions": {"priority": PRIORITY_ZH},
-    "actions": {"kind": ACTION_LABELS, "delivery_status": DELIVERY_ZH},
+    "actions": {"kind": ACTION_LABELS, "delivery_status": DELIVERY_ZH, "note": MARK_NOTE_ZH},
     "coupons": {"enabled": YES_NO},
     "events": {"kind": EVENT_ZH},
     "tickets": {

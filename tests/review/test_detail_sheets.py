@@ -22,7 +22,7 @@ from livecs.tickets.store import TicketStore
 
 from .conftest import START, Session
 from .test_adds_up import _rows
-from .test_review import _file, _jsonl
+from .test_review import _csv_rows, _file, _jsonl
 
 BAD_CHARS = set("[]:*?/\\")
 
@@ -237,3 +237,11 @@ def test_sheet_names_are_valid_for_excel(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(tmp_path / "w.xlsx", read_only=True)
     assert book.sheetnames == names
     book.close()
+
+
+def test_marks_read_in_chinese_in_the_actions_export(masked_review: ReviewResult) -> None:
+    rows = _csv_rows(_file(masked_review, "actions.csv"))
+    marks = [r for r in rows if r["kind"] in ("标记解决", "标记满意度")]
+    assert marks and {r["note"] for r in marks} <= {"已解决", "未解决", "满意", "不满意"}
+    js = _jsonl(_file(masked_review, "actions.jsonl"))
+    assert {r["note"] for r in js if r["kind"] == "resolve"} == {"resolved", "unresolved"}  # codes kept
