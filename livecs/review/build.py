@@ -71,6 +71,7 @@ def _bucket_labels(bounds: Sequence[float]) -> list[str]:
 
 def render_charts(data: ReviewData, masker: Masker, settings: ReviewSettings, tz: ZoneInfo) -> Charts:
     mb = settings.max_chart_bins
+    online = data.business.online_minute if data.business is not None else {}
     return Charts(
         volume=charts.volume_chart(
             data.per_minute,
@@ -89,6 +90,7 @@ def render_charts(data: ReviewData, masker: Masker, settings: ReviewSettings, tz
             [c.count for c in data.clusters],
             [c.intent for c in data.clusters],
         ),
+        online=charts.online_chart(online, tz, mb) if online else "",
     )
 
 
