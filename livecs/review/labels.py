@@ -7,7 +7,7 @@ unknown code is kept as is (never dropped). Pure tables and one function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from livecs.review.settings import ACTION_ZH, INTENT_ZH, PRIORITY_ZH
@@ -151,7 +151,7 @@ VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
         "sla_breached": YES_NO,
     },
     "suggestions": {"priority": PRIORITY_ZH},
-    "actions": {"kind": ACTION_LABELS, "delivery_status": DELIVERY_ZH, "note": MARK_NOTE_ZH},
+    "actions": {"kind": ACTION_LABELS, "delivery_status": DELIVERY_ZH},
     "coupons": {"enabled": YES_NO},
     "events": {"kind": EVENT_ZH},
     "tickets": {
@@ -164,12 +164,50 @@ VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
 }
 
 
+TICKET_NOTE_ZH = {
+    "create": "创建",
+    "take": "接手",
+    "reassign": "转派",
+    "note": "备注",
+    "contact": "联系观众",
+    "resolve": "标记已解决",
+    "close": "关闭",
+    "reopen": "重新打开",
+}
+OUTCOME_ZH = {"resolved": "已解决", "unresolved": "未解决"}
+
+
+def action_note(value: Any) -> Any:
+    """An action's note in Chinese where it is a code: a mark (``resolved`` → 已解决) or a ticket change
+    (``take`` → 接手, ``reassign → bob`` → 转派 → bob, ``close: resolved`` → 关闭：已解决). Free text is
+    kept."""
+    if not isinstance(value, str):
+        return value
+    if value in MARK_NOTE_ZH:
+        return MARK_NOTE_ZH[value]
+    if value in TICKET_NOTE_ZH:
+        return TICKET_NOTE_ZH[value]
+    if value.startswith("reassign → "):
+        return "转派 → " + value[len("reassign → ") :]
+    if value.startswith("close: "):
+        outcome = value[len("close: ") :]
+        return "关闭：" + OUTCOME_ZH.get(outcome, outcome)
+    return value
+
+
+#: per table, columns whose codes sit inside the value (translated by a function)
+VALUE_FN: dict[tuple[str, str], Callable[[Any], Any]] = {("actions", "note"): action_note}
+
+
 def header(columns: list[str]) -> list[str]:
     return [COLUMN_ZH.get(c, c) for c in columns]
 
 
 def label(table: str, column: str, value: Any) -> Any:
     """The Chinese label of a code value (the value itself when it is not a known code)."""
+    fn = VALUE_FN.get((table, column))
+    if fn is not None:
+        return fn(value)
     labels = VALUE_ZH.get(table, {}).get(column)
     if labels is None or value is None or isinstance(value, (dict, list)):
         return value

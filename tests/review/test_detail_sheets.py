@@ -245,3 +245,14 @@ def test_marks_read_in_chinese_in_the_actions_export(masked_review: ReviewResult
     assert marks and {r["note"] for r in marks} <= {"已解决", "未解决", "满意", "不满意"}
     js = _jsonl(_file(masked_review, "actions.jsonl"))
     assert {r["note"] for r in js if r["kind"] == "resolve"} == {"resolved", "unresolved"}  # codes kept
+
+
+def test_ticket_changes_read_in_chinese_in_the_actions_export() -> None:
+    from livecs.review.labels import label
+
+    assert label("actions", "note", "take") == "接手"
+    assert label("actions", "note", "reassign → bob") == "转派 → bob"
+    assert label("actions", "note", "close: unresolved") == "关闭：未解决"
+    assert label("actions", "note", "resolved") == "已解决"
+    assert label("actions", "note", "客户说明天再来") == "客户说明天再来"  # free text as it is
+    assert label("actions", "note", None) is None
