@@ -156,7 +156,7 @@ ACTION_ZH: Mapping[str, str] = {
     ActionKind.REPLY_ALL: "回复全部",
     ActionKind.PIN: "置顶主播",
     ActionKind.RESOLVE: "标记解决",
-    ActionKind.SATISFACTION: "满意度",
+    ActionKind.SATISFACTION: "标记满意度",
     ActionKind.TICKET: "工单",
 }
 ITEM_STATUS_ZH: Mapping[str, str] = {

@@ -91,3 +91,43 @@ def test_browser_is_opened_only_where_there_is_a_display() -> None:
     assert can_open_browser("linux", {"DISPLAY": ":0"})
     assert can_open_browser("linux", {"WAYLAND_DISPLAY": "wayland-0"})
     assert can_open_browser("darwin", {})
+
+
+def test_demo_review_shows_the_audience_and_its_rates(tmp_path: Path) -> None:
+    """The simulated broadcast sends viewer counts, orders and follows: the review's 观看人数, 峰值在线,
+    互动率, 转化率 and 新增关注 are figures, not "–" (issue 13)."""
+    db = tmp_path / "demo.db"
+    proc = run("demo", "--duration", "11", "--rate", "60", "--no-browser", "--db", str(db), "--port", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"events:.*viewers 2", proc.stdout), proc.stdout
+    out = tmp_path / "review"
+    proc = run("review", "latest", "--db", str(db), "--out", str(out), "--format", "html", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "report.html").read_text(encoding="utf-8")
+
+    def card(card_id: str) -> str:
+        m = re.search(rf'id="{card_id}"><div class="v">([^<]*)</div>', html)
+        assert m, card_id
+        return m.group(1)
+
+    with sqlite3.connect(db) as conn:
+        counts = [
+            (int(v), int(w))
+            for v, w in conn.execute(
+                "SELECT json_extract(data, '$.viewers'), json_extract(data, '$.watched') FROM events "
+                "WHERE kind='viewers' ORDER BY ts"
+            )
+        ]
+        commenters = conn.execute("SELECT COUNT(DISTINCT user_id) FROM comments").fetchone()[0]
+        buyers = conn.execute(
+            "SELECT COUNT(DISTINCT user_id) FROM events WHERE kind='order_paid'"
+        ).fetchone()[0]
+        follows = conn.execute("SELECT COUNT(*) FROM events WHERE kind='follow'").fetchone()[0]
+    assert len(counts) == 2 and buyers > 0 and follows > 0
+    audience = max(w for _, w in counts)  # the platform's cumulative count
+    assert card("summary-audience") == f"{audience:,}"
+    assert card("summary-peak-online") == f"{max(v for v, _ in counts):,}"
+    assert card("summary-interaction") == f"{100 * commenters / audience:.1f}%"
+    assert card("summary-conversion") == f"{100 * buyers / audience:.1f}%"
+    assert card("summary-follows") == f"{follows:,}"
+    assert "平均" in html

@@ -516,7 +516,7 @@ class Hub:
         self.tally(st.room).mark(kind.value, item.target_id, item.intent.value, ctx.operator, mark)
         item.marks[kind.value] = mark
         ctx.result["mark"] = mark
-        if item.status == OPEN:  # marking an open card 已解决/未解决 handles it
+        if item.status == OPEN and kind is ActionKind.RESOLVE:  # 已解决/未解决 closes an open card
             st.close(item, mark, ctx.now)
         else:
             st.bump(item)

@@ -240,6 +240,30 @@ class SimulatorConfig(BaseModel):
     ask_again_prob: float = Field(0.04, ge=0, le=1, description="P(the same viewer asks a question again)")
     ask_again_after_s: float = Field(20.0, gt=0, description="minimum wait before asking again")
 
+    # the room's audience: a ``viewers`` event (online count, cumulative watched) every ``online_every_s``
+    online_every_s: float = Field(10.0, ge=0, description="seconds between viewer counts (0 = none)")
+    online_per_user: float = Field(
+        4.0, gt=0, description="people online at full audience per viewer of the commenting pool"
+    )
+    online_ramp_frac: float = Field(0.15, ge=0, le=1, description="audience builds up over this share…")
+    online_ramp_max_s: float = Field(300.0, ge=0, description="…of the show, at most this long")
+    online_start_share: float = Field(0.35, gt=0, le=1, description="audience at the start, of the full one")
+    online_phase_boost: dict[str, float] = Field(
+        default_factory=lambda: {
+            "intro": 0.0,
+            "kou1_burst": 0.12,
+            "pitch": 0.05,
+            "coupon_burst": 0.22,
+            "tail": 0.08,
+        },
+        description="extra audience while a phase is on (a 扣1 call or a coupon draws people in)",
+    )
+    online_follow: float = Field(
+        0.5, gt=0, le=1, description="how fast the count follows its target per tick"
+    )
+    online_noise: float = Field(0.02, ge=0, description="relative jitter of each count")
+    online_stay_s: float = Field(240.0, gt=0, description="mean stay: people leave and others come in")
+
     # viewers
     users_per_rate: float = Field(60.0, gt=0, description="pool size = rate × this, clamped")
     min_users: int = 200
@@ -965,6 +989,57 @@ class BroadcastSimulator:
         return out
 
     def _stream(self, horizon: float) -> Iterator[tuple[float, Comment | LiveEvent]]:
+        """Comments and events merged with the audience counts (drawn from their own random stream, so the
+        comments are the same with or without them)."""
+        if self.config.online_every_s <= 0:
+            yield from self._records(horizon)
+            return
+        yield from heapq.merge(self._records(horizon), self._audience(horizon), key=lambda x: x[0])
+
+    def _audience(self, horizon: float) -> Iterator[tuple[float, LiveEvent]]:
+        """``viewers`` events: the online count (``viewers``) and the cumulative audience (``watched``).
+
+        The audience builds up over the first minutes, swells while a 扣1 call or a coupon is on, jitters a
+        little, and turns over (people leave after ``online_stay_s`` on average and others come in), so
+        ``watched`` grows faster than the online count. Without end, like the comments."""
+        cfg = self.config
+        rng = random.Random(f"online/{self.seed}")
+        full = len(self._viewers) * cfg.online_per_user
+        ramp = min(cfg.online_ramp_max_s, cfg.online_ramp_frac * horizon)
+        every = cfg.online_every_s
+        intervals = self._intervals(horizon)
+        iv = next(intervals)
+        online = full * cfg.online_start_share
+        watched = online
+        k = 0
+        while True:
+            t = k * every
+            while iv.end <= t:
+                iv = next(intervals)
+            build = 1.0 if ramp <= 0 else min(1.0, t / ramp)
+            share = cfg.online_start_share + (1.0 - cfg.online_start_share) * build
+            target = full * share * (1.0 + cfg.online_phase_boost.get(iv.mix.phase, 0.0))
+            if k:
+                before = online
+                online += cfg.online_follow * (target - online)
+                online *= 1.0 + rng.gauss(0.0, cfg.online_noise)
+                online = max(1.0, online)
+                watched += max(0.0, online - before) + before * every / cfg.online_stay_s
+            count, total = round(online), round(watched)
+            yield (
+                t,
+                LiveEvent(
+                    event_id=f"{self._id_prefix}v{k}",
+                    platform=self.platform,
+                    room=self.room,
+                    kind=EventKind.VIEWERS,
+                    ts=self.start_ts + t,
+                    data={"viewers": count, "watched": max(total, count)},
+                ),
+            )
+            k += 1
+
+    def _records(self, horizon: float) -> Iterator[tuple[float, Comment | LiveEvent]]:
         cfg = self.config
         rng = random.Random(self.seed)
         rand = rng.random

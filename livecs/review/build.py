@@ -39,6 +39,7 @@ class ReviewResult:
     files: list[Path] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     xlsx_truncated: dict[str, int] = field(default_factory=dict)
+    detail_sheets: list[str] = field(default_factory=list)  # the XLSX's 客服-… and 商品-… sheets
     findings: list[Finding] = field(default_factory=list)
     masked: bool = True
     seconds: float = 0.0
@@ -70,6 +71,7 @@ def _bucket_labels(bounds: Sequence[float]) -> list[str]:
 
 def render_charts(data: ReviewData, masker: Masker, settings: ReviewSettings, tz: ZoneInfo) -> Charts:
     mb = settings.max_chart_bins
+    online = data.business.online_minute if data.business is not None else {}
     return Charts(
         volume=charts.volume_chart(
             data.per_minute,
@@ -88,6 +90,7 @@ def render_charts(data: ReviewData, masker: Masker, settings: ReviewSettings, tz
             [c.count for c in data.clusters],
             [c.intent for c in data.clusters],
         ),
+        online=charts.online_chart(online, tz, mb) if online else "",
     )
 
 
@@ -187,6 +190,7 @@ def build_review(
         result.files += exp.files
         result.rows = exp.rows
         result.xlsx_truncated = exp.xlsx_truncated
+        result.detail_sheets = exp.detail_sheets
     finally:
         conn.close()
     result.seconds = time.perf_counter() - started

@@ -247,6 +247,40 @@ def negative_chart(negative_minute: Mapping[int, tuple[int, int]], tz: tzinfo, m
 
 
 @_styled
+def online_chart(online_minute: Mapping[int, int], tz: tzinfo, max_bins: int) -> str:
+    """The viewer curve: people online per minute (the platform's ``viewers`` counts; merged minutes show
+    their mean), with the peak and the average of the minutes."""
+    fig = _figure(FIG_WIDE, "online")
+    ax = fig.add_subplot()
+    if online_minute:
+        width = bin_minutes(list(online_minute), max_bins)
+        start, end = min(online_minute), max(online_minute)
+        sums = _rebin({m: float(v) for m, v in online_minute.items()}, width, start, end)
+        counts = _rebin(dict.fromkeys(online_minute, 1.0), width, start, end)
+        points = [(i, s / n) for i, (s, n) in enumerate(zip(sums, counts, strict=True)) if n]
+        times = _times(start, len(sums), width, tz)
+        ax.plot(
+            [times[i] for i, _ in points],
+            [v for _, v in points],
+            color=VOLUME_COLOUR,
+            linewidth=1.5,
+            marker="o",
+            markersize=2.5,
+            label="在线人数",
+        )
+        peak = max(online_minute.values())
+        avg = sum(online_minute.values()) / len(online_minute)
+        ax.axhline(peak, color=BUY_COLOUR, linestyle=":", linewidth=1, label=f"峰值 {peak:,}")
+        ax.axhline(avg, color="#555555", linestyle="--", linewidth=1, label=f"平均 {avg:,.0f}")
+        ax.set_ylim(bottom=0)
+        _time_axis(ax, tz)
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_ylabel("在线人数")
+    ax.set_title("在线人数随时间变化", loc="left")
+    return _render(fig, "chart-online")
+
+
+@_styled
 def response_chart(responses: Sequence[tuple[str, list[int]]], bucket_labels: Sequence[str]) -> str:
     """Response-time distribution per priority: grouped bars of the share of answered items per bin."""
     fig = _figure(FIG_WIDE, "response")

@@ -21,10 +21,11 @@ from typing import Any
 import orjson
 
 from livecs.review import labels
-from livecs.review.figures import Business, OperatorFigures
+from livecs.review.figures import Business, OperatorFigures, credit_first_responses
 from livecs.review.mask import Masker
 from livecs.review.queries import PRODUCT_KEYS, ReviewReader, loads, product_at
 from livecs.review.settings import XLSX_MAX_SHEET_ROWS, ReviewSettings
+from livecs.review.sheets import DetailSheets, ProductTally
 from livecs.review.stock import CouponStock
 from livecs.review.xlsx import Sheet, XlsxWriter
 
@@ -65,6 +66,7 @@ class ExportResult:
     files: list[Path] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     xlsx_truncated: dict[str, int] = field(default_factory=dict)  # table -> rows left out of the XLSX
+    detail_sheets: list[str] = field(default_factory=list)  # 客服-… and 商品-… sheets of the XLSX
 
 
 def _defuse(value: Any) -> Any:
@@ -569,6 +571,22 @@ class Exporter:
         return Table("operators", cols, frozenset(), rows, len(ops))
 
     # -- writing ----------------------------------------------------------------------------------------
+    def _detail_sheets(self, wb: XlsxWriter, tally: ProductTally) -> list[tuple[str, str]]:
+        """One sheet per operator and per product (after the tables); returns notes for the summary."""
+        credit_first_responses(self.r.conn, self.r.sid)
+        detail = DetailSheets(
+            self.r.conn,
+            self.r.sid,
+            self.m,
+            self._time,
+            _xlsx_cell,
+            self.s.xlsx_max_detail_sheets,
+            XLSX_MAX_SHEET_ROWS,
+        )
+        detail.operators(wb, self.operators, self.r.tickets())
+        detail.products(wb, self.business, self.r.on_air_periods(), tally)
+        return detail.notes
+
     def write(
         self,
         out_dir: Path,
@@ -585,7 +603,9 @@ class Exporter:
         if "xlsx" in fmts:
             wb = XlsxWriter(out_dir / XLSX_NAME)
             summary_no = wb.declare(labels.SHEET_ZH[SUMMARY_SHEET])  # first in the workbook, written last
+        tally = ProductTally() if wb is not None else None
         for table in self.tables():
+            feed = tally.add if tally is not None and table.name == "comments" else None
             writers: list[Any] = []
             if "csv" in fmts:
                 writers.append(_Csv(out_dir / f"{table.name}.csv", table.name, table.columns))
@@ -599,6 +619,8 @@ class Exporter:
             for row in table.rows():
                 for w in writers:
                     w.write(row)
+                if feed is not None:
+                    feed(row)
                 if xt is not None:
                     xt.write(row)
                 n += 1
@@ -614,6 +636,11 @@ class Exporter:
                 xt.close()
                 if xt.left_out:
                     result.xlsx_truncated[table.name] = xt.left_out
+        notes: list[tuple[str, str]] = []
+        if wb is not None and tally is not None:
+            before = len(wb.names)
+            notes = self._detail_sheets(wb, tally)
+            result.detail_sheets = wb.names[before:]
         if wb is not None:
             summary_ws = wb.open_sheet(summary_no, 2)
             summary_ws.append(["项目", "值"])
@@ -621,6 +648,10 @@ class Exporter:
                 summary_ws.append([_xlsx_cell(k), _xlsx_cell(v)])
             for name, n in result.rows.items():
                 summary_ws.append([f"{labels.SHEET_ZH.get(name, name)} 行数", n])
+            if result.detail_sheets:
+                summary_ws.append(["分表（每位客服、每个商品一页）", "、".join(result.detail_sheets)])
+            for k, v in notes:
+                summary_ws.append([k, v])
             for name, left in result.xlsx_truncated.items():
                 summary_ws.append(
                     [

@@ -96,6 +96,18 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
     return max(0.0, v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))])
 
 
+def orders_in_period(conn: sqlite3.Connection, sid: str, p: OnAirPeriod) -> int:
+    """Paid orders of the product on air in ``p`` placed during ``p``."""
+    link = "COALESCE(" + ", ".join(f"json_extract(data, '$.{k}')" for k in ORDER_PRODUCT_KEYS) + ")"
+    return int(
+        conn.execute(
+            f"SELECT COUNT(*) FROM events WHERE session_id=? AND kind='order_paid' AND ts>=? AND ts<? "
+            f"AND {link} IS NOT NULL AND (CAST({link} AS TEXT) || '号链接' = ? OR CAST({link} AS TEXT) = ?)",
+            (sid, p.start, p.end, p.label, p.label),
+        ).fetchone()[0]
+    )
+
+
 def business(conn: sqlite3.Connection, sid: str, periods: Sequence[OnAirPeriod]) -> Business:
     b = Business()
     link = "COALESCE(" + ", ".join(f"json_extract(data, '$.{k}')" for k in ORDER_PRODUCT_KEYS) + ")"
@@ -144,14 +156,29 @@ def business(conn: sqlite3.Connection, sid: str, periods: Sequence[OnAirPeriod])
         pf.orders += int(n)
         pf.gmv += float(gmv or 0.0)
     for p in periods:
-        n = conn.execute(
-            f"SELECT COUNT(*) FROM events WHERE session_id=? AND kind='order_paid' AND ts>=? AND ts<? "
-            f"AND {link} IS NOT NULL AND (CAST({link} AS TEXT) || '号链接' = ? OR CAST({link} AS TEXT) = ?)",
-            (sid, p.start, p.end, p.label, p.label),
-        ).fetchone()[0]
-        products[p.label].orders_on_air += int(n)
+        products[p.label].orders_on_air += orders_in_period(conn, sid, p)
     b.products = sorted(products.values(), key=lambda x: (-x.orders, x.label))
     return b
+
+
+def credit_first_responses(conn: sqlite3.Connection, sid: str) -> None:
+    """TEMP ``t_credit``: each answered comment with the operator whose action was its first response
+    (``''`` when none is found), the delay and whether it was late. Built once per connection (needs the
+    reader's TEMP tables ``t_act``, ``t_mod``, ``t_sugmap``, ``t_resp``)."""
+    if conn.execute("SELECT 1 FROM temp.sqlite_master WHERE type='table' AND name='t_credit'").fetchone():
+        return
+    conn.execute(
+        "CREATE TEMP TABLE t_credit AS SELECT r.comment_id, r.ts, r.deadline, r.first_ts, COALESCE("
+        "(SELECT a.operator FROM t_act a WHERE a.target_id=r.comment_id AND a.ts=r.first_ts LIMIT 1), "
+        "(SELECT a.operator FROM t_sugmap m JOIN t_act a ON a.target_id=m.suggestion_id "
+        " WHERE m.comment_id=r.comment_id AND a.ts=r.first_ts LIMIT 1), "
+        "(SELECT a.operator FROM t_act a WHERE a.target_id=r.ckey AND a.ts=r.first_ts LIMIT 1), "
+        "(SELECT m.operator FROM t_mod m JOIN comments c ON c.session_id=? AND c.comment_id=r.comment_id "
+        " WHERE m.user_id=c.user_id AND m.ts=r.first_ts LIMIT 1), '') operator, "
+        "r.first_ts - r.ts delay, r.first_ts > r.deadline late FROM t_resp r WHERE r.first_ts IS NOT NULL",
+        (sid,),
+    )
+    conn.execute("CREATE INDEX temp.t_credit_op ON t_credit (operator, ts)")
 
 
 def operators(conn: sqlite3.Connection, sid: str) -> list[OperatorFigures]:
@@ -192,18 +219,9 @@ def operators(conn: sqlite3.Connection, sid: str) -> list[OperatorFigures]:
     ):
         op(name).handled = int(n)
     # whose action was each comment's first response
+    credit_first_responses(conn, sid)
     times: dict[str, list[float]] = {}
-    for name, delay, late in conn.execute(
-        "SELECT COALESCE("
-        "(SELECT a.operator FROM t_act a WHERE a.target_id=r.comment_id AND a.ts=r.first_ts LIMIT 1), "
-        "(SELECT a.operator FROM t_sugmap m JOIN t_act a ON a.target_id=m.suggestion_id "
-        " WHERE m.comment_id=r.comment_id AND a.ts=r.first_ts LIMIT 1), "
-        "(SELECT a.operator FROM t_act a WHERE a.target_id=r.ckey AND a.ts=r.first_ts LIMIT 1), "
-        "(SELECT m.operator FROM t_mod m JOIN comments c ON c.session_id=? AND c.comment_id=r.comment_id "
-        " WHERE m.user_id=c.user_id AND m.ts=r.first_ts LIMIT 1), ''), "
-        "r.first_ts - r.ts, r.first_ts > r.deadline FROM t_resp r WHERE r.first_ts IS NOT NULL",
-        (sid,),
-    ):
+    for name, delay, late in conn.execute("SELECT operator, delay, late FROM t_credit"):
         f = op(str(name))
         f.first_responses += 1
         f.sla_breaches += int(bool(late))

@@ -71,6 +71,7 @@ class Charts:
     negative: str
     response: str
     clusters: str
+    online: str = ""  # the viewer curve (none without viewers events)
 
 
 def esc(value: object) -> str:
@@ -523,7 +524,8 @@ class HtmlReport:
         table = _table(
             ["商品", "在播时长", "订单", "GMV", "在播时订单", "在播每分钟订单"], rows, numeric=(2, 3, 4, 5)
         ).replace("<table>", '<table id="products-table">', 1)
-        return "<h2>生意数据</h2>" + note + table
+        curve = f"<figure>{self.charts.online}</figure>" if self.charts.online and b.online_minute else ""
+        return "<h2>生意数据</h2>" + note + curve + table
 
     def _people(self) -> str:
         rows = [

@@ -7,7 +7,7 @@ unknown code is kept as is (never dropped). Pure tables and one function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from livecs.vocabulary import (
@@ -18,7 +18,9 @@ from livecs.vocabulary import (
     INTENT_ZH,
     OUTCOME_ZH,
     PRIORITY_ZH,
+    SATISFACTION_ZH,
     SENTIMENT_ZH,
+    TICKET_CHANGE_ZH,
     TICKET_OVERDUE_ZH,
     TICKET_STATUS_ZH,
 )
@@ -126,6 +128,8 @@ COLUMN_ZH = {
 
 ACTION_LABELS = ACTION_ZH
 YES_NO = {True: "是", False: "否"}
+#: the note of a ``resolve`` / ``satisfaction`` action is its mark (a free-text note is never one of these)
+MARK_NOTE_ZH = {**OUTCOME_ZH, **SATISFACTION_ZH}
 
 #: per table, the columns whose values are codes shown by a Chinese label
 VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
@@ -151,12 +155,41 @@ VALUE_ZH: dict[str, dict[str, Mapping[Any, str]]] = {
 }
 
 
+TICKET_NOTE_ZH = TICKET_CHANGE_ZH
+OUTCOME_ZH = {"resolved": "已解决", "unresolved": "未解决"}
+
+
+def action_note(value: Any) -> Any:
+    """An action's note in Chinese where it is a code: a mark (``resolved`` → 已解决) or a ticket change
+    (``take`` → 接手, ``reassign → bob`` → 转派 → bob, ``close: resolved`` → 关闭：已解决). Free text is
+    kept."""
+    if not isinstance(value, str):
+        return value
+    if value in MARK_NOTE_ZH:
+        return MARK_NOTE_ZH[value]
+    if value in TICKET_NOTE_ZH:
+        return TICKET_NOTE_ZH[value]
+    if value.startswith("reassign → "):
+        return "转派 → " + value[len("reassign → ") :]
+    if value.startswith("close: "):
+        outcome = value[len("close: ") :]
+        return "关闭：" + OUTCOME_ZH.get(outcome, outcome)
+    return value
+
+
+#: per table, columns whose codes sit inside the value (translated by a function)
+VALUE_FN: dict[tuple[str, str], Callable[[Any], Any]] = {("actions", "note"): action_note}
+
+
 def header(columns: list[str]) -> list[str]:
     return [COLUMN_ZH.get(c, c) for c in columns]
 
 
 def label(table: str, column: str, value: Any) -> Any:
     """The Chinese label of a code value (the value itself when it is not a known code)."""
+    fn = VALUE_FN.get((table, column))
+    if fn is not None:
+        return fn(value)
     labels = VALUE_ZH.get(table, {}).get(column)
     if labels is None or value is None or isinstance(value, (dict, list)):
         return value

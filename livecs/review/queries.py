@@ -300,6 +300,7 @@ class ReviewReader:
         c.execute("DROP TABLE IF EXISTS temp.t_act")
         c.execute("DROP TABLE IF EXISTS temp.t_sugfirst")
         c.execute("DROP TABLE IF EXISTS temp.t_resp")
+        c.execute("DROP TABLE IF EXISTS temp.t_credit")  # built from these by figures.credit_first_responses
         c.execute(
             "CREATE TEMP TABLE t_act AS SELECT target_id, ts, kind, operator FROM actions "
             f"WHERE session_id=? "

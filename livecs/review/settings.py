@@ -81,6 +81,9 @@ class ReviewSettings(BaseModel):
     xlsx_max_sheets_per_table: int = Field(
         4, ge=1, description="a table longer than this many full sheets is cut, with a note"
     )
+    xlsx_max_detail_sheets: int = Field(
+        50, ge=0, description="per-operator and per-product sheets of the XLSX at most (each kind)"
+    )
     progress_interval_s: float = Field(0.25, gt=0, description="terminal progress redraw interval")
     # findings
     theme_min_share: float = Field(

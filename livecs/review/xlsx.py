@@ -90,7 +90,11 @@ class Sheet:
 
 
 def safe_sheet_name(name: str) -> str:
-    return _SHEET_NAME_BAD.sub("_", name)[:SHEET_NAME_MAX] or "sheet"
+    """A name Excel accepts: no ``[]:*?/\\``, no control characters, at most 31 characters, not
+    starting or ending with an apostrophe, not blank, not the reserved ``History``."""
+    name = _SHEET_NAME_BAD.sub("_", _ILLEGAL_RE.sub("", name)).strip()
+    name = name[:SHEET_NAME_MAX].strip("'").strip() or "sheet"
+    return name + "_" if name.casefold() == "history" else name
 
 
 class XlsxWriter:
@@ -109,12 +113,18 @@ class XlsxWriter:
         """Reserve a sheet's place in the workbook order; returns its number."""
         name = safe_sheet_name(name)
         base, k = name, 2
-        while name in self._names:
+        taken = {n.casefold() for n in self._names}  # Excel compares sheet names without case
+        while name.casefold() in taken:
             suffix = f" ({k})"
-            name = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+            name = base[: SHEET_NAME_MAX - len(suffix)].rstrip("'") + suffix
             k += 1
         self._names.append(name)
         return len(self._names)
+
+    @property
+    def names(self) -> list[str]:
+        """The sheet names declared so far, in workbook order."""
+        return list(self._names)
 
     def open_sheet(self, number: int, width: int) -> Sheet:
         """Start writing sheet ``number`` (one sheet open at a time)."""

@@ -74,3 +74,26 @@ async def test_marks_are_recorded_and_rated_by_intent_and_operator(make_console)
     ]
     assert not {i["text"][0] for i in q["items"]} & {"b", "c", "d"}  # marked open cards were handled
     assert ROOM in con.hub.tallies
+
+
+async def test_satisfaction_on_an_open_card_is_recorded_and_leaves_it_open(make_console) -> None:
+    """满意/不满意 is the viewers' follow-up, not a resolution: on an open card it is counted and the card
+    stays in the queue (only 已解决/未解决 closes it)."""
+    con = await make_console()
+    await con.publish(comment_group("e 有S码吗", intent=Intent.PRODUCT))
+    await con.settle()
+    (item,) = (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"]
+    r = await con.client.post(
+        "/api/actions",
+        json={"item_id": item["id"], "kind": "satisfaction", "note": "unsatisfied"},
+        headers=bearer("alice"),
+    )
+    assert r.status == 200
+    q = await (await con.client.get("/api/queue", headers=bearer("alice"))).json()
+    (still,) = q["items"]
+    assert still["id"] == item["id"] and still["status"] == "open"
+    assert still["marks"] == {"satisfaction": "unsatisfied"} and q["recent"] == []
+    stats = await (await con.client.get("/api/stats", headers=bearer("alice"))).json()
+    sat = stats["marks"]["satisfaction"]
+    assert (sat["good"], sat["marked"]) == (0, 1)
+    assert [(a["kind"], a["note"]) for a in con.actions()] == [("satisfaction", "unsatisfied")]

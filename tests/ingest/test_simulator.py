@@ -20,6 +20,7 @@ from livecs.ingest.simulator import (
     PlannedPhase,
     SimulatorSource,
     main,
+    record_to_wire,
     write_jsonl,
 )
 from livecs.ingest.validate import Validator
@@ -419,3 +420,67 @@ async def test_source_cancellation() -> None:
     assert sink.statuses[-1][:2] == ("simulator", "finished")
     assert "cancelled" in sink.statuses[-1][2]
     assert 0 < len(sink.records) < 100
+
+
+# ── the audience: viewers events (issue 13: 观看人数, 互动率, 转化率 in the demo's review) ──
+
+
+def test_viewer_counts_follow_a_plausible_curve(ten_minutes: Timeline, plan: list[PlannedPhase]) -> None:
+    counts = [(t, r) for t, r in ten_minutes if isinstance(r, LiveEvent) and r.kind is EventKind.VIEWERS]
+    # one count every 10 s from the start, in the wire format's ``viewers`` / ``watched`` fields
+    assert [t for t, _ in counts] == [10.0 * k for k in range(60)]
+    online = [int(r.data["viewers"]) for _, r in counts]
+    watched = [int(r.data["watched"]) for _, r in counts]
+    assert all(n > 0 for n in online)
+    # the audience builds up over the first minutes: the first count is well below the later average
+    later = sum(online[30:]) / len(online[30:])
+    assert online[0] < 0.5 * later
+    assert max(online[:3]) < later
+
+    # it swells while a coupon is on, compared with the intro of the same products
+    def mean_in(phase: str) -> float:
+        windows = [p for p in plan if p.phase == phase and p.start >= 120]
+        inside = [
+            n for (t, _), n in zip(counts, online, strict=True) if any(w.start <= t < w.end for w in windows)
+        ]
+        return sum(inside) / len(inside)
+
+    assert mean_in("coupon_burst") > 1.05 * mean_in("intro")
+    # watched is cumulative: never down, never below the online count, and grows with the turnover
+    assert all(b >= a for a, b in itertools.pairwise(watched))
+    assert all(w >= n for w, n in zip(watched, online, strict=True))
+    assert watched[-1] > 1.5 * max(online)
+    # ... and it is more people than ever commented or bought (rates below 100 %)
+    commenters = {r.user_id for _, r in ten_minutes if isinstance(r, Comment)}
+    buyers = {
+        r.user_id for _, r in ten_minutes if isinstance(r, LiveEvent) and r.kind is EventKind.ORDER_PAID
+    }
+    assert 0.01 < len(commenters) / watched[-1] < 0.5
+    assert 0.001 < len(buyers) / watched[-1] < len(commenters) / watched[-1]
+
+
+def test_viewer_counts_leave_the_rest_of_the_broadcast_alone() -> None:
+    from livecs.ingest.simulator import SimulatorConfig
+
+    with_counts = list(BroadcastSimulator(seed=5, room="r", rate=40.0, start_ts=START).timeline(60))
+    without = list(
+        BroadcastSimulator(
+            seed=5, room="r", rate=40.0, start_ts=START, config=SimulatorConfig(online_every_s=0)
+        ).timeline(60)
+    )
+    kept = [
+        (t, _comparable(r))
+        for t, r in with_counts
+        if not (isinstance(r, LiveEvent) and r.kind is EventKind.VIEWERS)
+    ]
+    assert kept == [(t, _comparable(r)) for t, r in without]
+    assert len(with_counts) == len(without) + 6
+    kinds = Counter(r.kind for _, r in with_counts if isinstance(r, LiveEvent))
+    assert kinds[EventKind.ORDER_PAID] > 10 and kinds[EventKind.FOLLOW] > 3  # orders and follows too
+    # the counts pass the ingest validator as viewers events, their numbers kept in the event's data
+    v = Validator()
+    counts = [r for _, r in with_counts if isinstance(r, LiveEvent) and r.kind is EventKind.VIEWERS]
+    for r in counts:
+        back = v.record(orjson.loads(orjson.dumps(record_to_wire(r))))
+        assert isinstance(back, LiveEvent) and back.kind is EventKind.VIEWERS
+        assert back.data == r.data and back.event_id == r.event_id

@@ -262,6 +262,10 @@ def test_business_figures(session_db: Session, masked_review: ReviewResult) -> N
     assert _card(html, "summary-follows") == f"{comp.follows:,}"
     avg = sum(comp.online) / len(comp.online)
     assert f"平均 {avg:,.0f}" in html
+    # the viewer curve, with its peak and average, in the 生意数据 section
+    business = html.split("<h2>生意数据</h2>", 1)[1].split("<h2>", 1)[0]
+    assert 'id="chart-online"' in business and "在线人数随时间变化" in business
+    assert f"峰值 {peak:,}" in business and f"平均 {avg:,.0f}" in business
     # per product: orders, GMV, time on air and orders while on air, from the merchant's changes
     products = {r["product"]: r for r in _jsonl(_file(masked_review, "products.jsonl"))}
     end = max(float(str(r[0])) for r in _rows(db, "SELECT MAX(ts) FROM comments"))

@@ -43,7 +43,8 @@ async def test_report_renders_offline_in_chromium(masked_review: ReviewResult) -
             await page.wait_for_load_state("load")
             assert await page.title() != ""
             assert "直播复盘报告" in await page.locator("h1").inner_text()
-            assert await page.locator("figure svg").count() == 5
+            assert await page.locator("figure svg").count() == 6  # + the viewer curve in 生意数据
+            assert "在线人数随时间变化" in (await page.locator("#chart-online").text_content() or "")
             # chart labels are text the browser draws (Chinese), not paths
             assert "每分钟评论量" in (await page.locator("#chart-volume").text_content() or "")
             box = await page.locator("#chart-intent").bounding_box()

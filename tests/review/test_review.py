@@ -223,8 +223,10 @@ def test_exports_hold_every_row_with_its_triage(session_db: Session, masked_revi
         assert len(_csv_rows(_file(masked_review, f"{t}.csv"))) == masked_review.rows[t]
         assert len(_jsonl(_file(masked_review, f"{t}.jsonl"))) == masked_review.rows[t]
     wb = openpyxl.load_workbook(_file(masked_review, "review.xlsx"), read_only=True)
+    tables = wb.sheetnames[: len(TABLES) + 1]  # then a sheet per operator and per product
+    assert wb.sheetnames[len(TABLES) + 1 :] == masked_review.detail_sheets
     assert (
-        wb.sheetnames
+        tables
         == [SHEET_ZH[t] for t in ("summary", *TABLES)]
         == ["概览", "评论", "建议回复", "客服操作", "发券与库存", "直播事件", "工单", "商品", "客服表现"]
     )

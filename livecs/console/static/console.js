@@ -45,6 +45,7 @@
         resolve: "已标记", satisfaction: "已标记"
       };
       var msg = done[kind] || "完成";
+      if ((kind === "resolve" || kind === "satisfaction") && MARK_ZH[body.note]) msg = "已标记：" + MARK_ZH[body.note];
       if (kind === "send" && r.data && r.data.members > 1) msg = "已回复全部 " + r.data.members + " 人";
       LC.toast(msg, "ok");
       if (kind === "send" || kind === "copy" || kind === "dismiss" || kind === "escalate") delete drafts[id];
@@ -107,7 +108,8 @@
       item.answered_before ? chip("此前已回复 " + item.answered_before + " 人", "answered") : null,
       item.pinned ? chip("已置顶", "pinned") : null,
       item.offered_to && !item.taken_by ? chip(item.offered_to === me.name ? "分配给我，请接手" : "已分配给 " + item.offered_to, "offered") : null,
-      item.taken_by ? chip(item.taken_by === me.name ? "我在处理" : "由 " + item.taken_by + " 处理中", "taken") : null
+      item.taken_by ? chip(item.taken_by === me.name ? "我在处理" : "由 " + item.taken_by + " 处理中", "taken") : null,
+      isMod ? null : cardMarks(item)
     );
     if (isMod) {
       var pick = el("input", { type: "checkbox", class: "pick", "aria-label": "选择", title: "选择（批量操作）" });
@@ -308,6 +310,37 @@
       item.taken_by ? el("small", { class: "muted" }, " · " + item.taken_by) : null,
       item.queue === "mod" ? null : markButtons(item)
     );
+  }
+
+  // On an open card: close it as 已解决 (R) / 未解决 (U); 满意 (Y) / 不满意 (N) where the viewers already got an
+  // answer (a reply sent on this card, or earlier members of the cluster answered). Recorded as actions; the
+  // live panel's 问题解决率 counts them.
+  var MARK_ZH = { resolved: "已解决", unresolved: "未解决", satisfied: "满意", unsatisfied: "不满意" };
+  var CARD_MARKS = [["resolve", "resolved", "R", "good"], ["resolve", "unresolved", "U", "bad"],
+    ["satisfaction", "satisfied", "Y", "good"], ["satisfaction", "unsatisfied", "N", "bad"]];
+
+  function satisfactionApplies(item) {
+    return item.queue !== "mod" && ((item.delivery && item.delivery.status === "sent") || item.answered_before > 0);
+  }
+
+  function markCard(id, kind, note) {
+    var item = items[id];
+    if (!item || item.queue === "mod") return;
+    if (kind === "satisfaction" && !satisfactionApplies(item)) return;
+    act(id, kind, { note: note });
+  }
+
+  function cardMarks(item) {
+    var marks = item.marks || {};
+    var shown = CARD_MARKS.filter(function (m) { return m[0] === "resolve" || satisfactionApplies(item); });
+    return el("span", { class: "mark-btns card-marks", role: "group", "aria-label": "结案标记" }, shown.map(function (m) {
+      var on = marks[m[0]] === m[1];
+      return el("button", {
+        type: "button", class: "mark " + m[3] + (on ? " on" : ""), title: "快捷键 " + m[2],
+        "aria-pressed": on ? "true" : "false", dataset: { act: "mark", mark: m[1] },
+        on: { click: function (e) { e.stopPropagation(); select(item.id); markCard(item.id, m[0], m[1]); } }
+      }, MARK_ZH[m[1]], el("kbd", null, m[2]));
+    }));
   }
 
   // 已解决/未解决 and 满意/不满意 on a handled card (the last mark counts; the live panel shows the rates)
@@ -526,11 +559,13 @@
     LC.setText("s-ingest", [ingest, cap].filter(Boolean).join("；") || "—");
     var marks = s.marks || {};
     var res = marks.resolve || { marked: 0 }, sat = marks.satisfaction || { marked: 0 };
-    LC.setText("s-resolve", fmtRate(res) + (sat.marked ? " · 满意 " + Math.round(sat.rate * 100) + "%" : ""));
+    LC.setText("s-resolve", fmtRate(res));
+    LC.setText("s-satisfaction", sat.marked ? "满意 " + fmtRate(sat) : "");
     var by = [];
     Object.keys(res.by_intent || {}).forEach(function (k) { by.push((LC.INTENT[k] || k) + " " + fmtRate(res.by_intent[k])); });
     Object.keys(res.by_operator || {}).forEach(function (k) { by.push(k + " " + fmtRate(res.by_operator[k])); });
     LC.setText("s-resolve-by", by.join(" · "));
+    document.getElementById("s-resolve-tile").title = by.join("\n");  // the whole list on hover
     var mix = document.getElementById("s-mix");
     LC.clear(mix);
     var total = 0;
@@ -636,6 +671,10 @@
       case "x": openTicket(id); break;
       case "m": if (item.kind === "single") act(id, "mute"); break;
       case "b": if (item.kind === "single") confirmBan(id); break;
+      case "r": markCard(id, "resolve", "resolved"); break;
+      case "u": markCard(id, "resolve", "unresolved"); break;
+      case "y": markCard(id, "satisfaction", "satisfied"); break;
+      case "n": markCard(id, "satisfaction", "unsatisfied"); break;
       default: handled = false;
     }
     if (handled) e.preventDefault();
