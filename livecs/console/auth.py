@@ -247,7 +247,8 @@ def requires(*roles: Role | frozenset[Any]) -> Callable[[_H], _H]:
 
 def roles_of(handler: Any) -> frozenset[Role] | bool | None:
     """The roles a handler allows, ``None`` when public, ``False`` when it declared nothing."""
-    return getattr(handler, _ROLES_ATTR, False)  # type: ignore[no-any-return]
+    roles: frozenset[Role] | bool | None = getattr(handler, _ROLES_ATTR, False)
+    return roles
 
 
 def client_address(request: web.Request) -> str:
@@ -344,4 +345,5 @@ def current_user(request: web.Request) -> User:
     user = request.get(USER)
     if user is None:  # only reachable if a route skipped the guard
         raise web.HTTPUnauthorized()
+    assert isinstance(user, User)
     return user

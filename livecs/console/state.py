@@ -599,7 +599,7 @@ class RoomState:
         replies = heapq.nsmallest(n, (i for i in pool if i.queue != "mod"), key=Item.sort_key)
         mods = heapq.nsmallest(n, (i for i in pool if i.queue == "mod"), key=Item.newest_first)
         items = sorted(replies + mods, key=lambda i: i.priority.rank)  # stable: each queue keeps its order
-        hidden = max(0, len(pool) - len(items))  # type: ignore[arg-type]
+        hidden = max(0, len(pool) - len(items))
         if view == "all":
             self._visible_cache = (self.ver, items, hidden)
         return items, hidden

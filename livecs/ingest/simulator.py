@@ -226,12 +226,12 @@ class SimulatorConfig(BaseModel):
                                  "tail": 0.15}
     )  # fmt: skip
     event_mix: dict[str, dict[str, float]] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type,return-value]
-            "intro": {"like": 55, "gift": 15, "follow": 22, "order_paid": 8},
-            "kou1_burst": {"like": 60, "gift": 10, "follow": 20, "order_paid": 10},
-            "pitch": {"like": 50, "gift": 15, "follow": 20, "order_paid": 15},
-            "coupon_burst": {"like": 12, "gift": 5, "follow": 8, "order_paid": 75},
-            "tail": {"like": 30, "gift": 10, "follow": 15, "order_paid": 45},
+        default_factory=lambda: {
+            "intro": {"like": 55.0, "gift": 15.0, "follow": 22.0, "order_paid": 8.0},
+            "kou1_burst": {"like": 60.0, "gift": 10.0, "follow": 20.0, "order_paid": 10.0},
+            "pitch": {"like": 50.0, "gift": 15.0, "follow": 20.0, "order_paid": 15.0},
+            "coupon_burst": {"like": 12.0, "gift": 5.0, "follow": 8.0, "order_paid": 75.0},
+            "tail": {"like": 30.0, "gift": 10.0, "follow": 15.0, "order_paid": 45.0},
         }
     )
     order_after_buy_signal: float = Field(
@@ -669,7 +669,9 @@ def _fmt_price(price: float) -> str:
     return f"{price:g}"
 
 
-def _product_families(product: Product, next_product: Product) -> dict[str, list[tuple[str, float, tuple]]]:
+def _product_families(
+    product: Product, next_product: Product
+) -> dict[str, list[tuple[str, float, tuple[Any, ...]]]]:
     """The phrase banks compiled for one product: intent -> [(family key, weight, variants)]."""
     static = {
         "n": product.short,
@@ -686,9 +688,9 @@ def _product_families(product: Product, next_product: Product) -> dict[str, list
         "sizel": _pick_from([s.lower() for s in sizes]),
         "color": _pick_from(product.colors),
     }
-    out: dict[str, list[tuple[str, float, tuple]]] = {}
+    out: dict[str, list[tuple[str, float, tuple[Any, ...]]]] = {}
     for intent, families in _BANK.items():
-        compiled: list[tuple[str, float, tuple]] = []
+        compiled: list[tuple[str, float, tuple[Any, ...]]] = []
         for key, weight, templates in families:
             full_key = f"{intent}.{key}"
             if key == "spec":
@@ -746,7 +748,7 @@ class _PhaseMix:
         self,
         phase: str,
         product: Product,
-        families: dict[str, list[tuple[str, float, tuple]]],
+        families: dict[str, list[tuple[str, float, tuple[Any, ...]]]],
         cfg: SimulatorConfig,
     ) -> None:
         self.phase = phase
@@ -983,7 +985,7 @@ class BroadcastSimulator:
         append = out.append
         for _, record in self._stream(max(1.0, n / self.rate)):
             if record.__class__ is Comment:
-                append(record)  # type: ignore[arg-type]
+                append(record)
                 if len(out) >= n:
                     break
         return out

@@ -22,7 +22,7 @@ from livecs.review.findings import Finding, compute_findings
 from livecs.review.html_report import Charts, HtmlReport, fmt_duration
 from livecs.review.mask import Masker
 from livecs.review.queries import ReviewData, ReviewError, ReviewReader, open_db, resolve_session
-from livecs.review.settings import ReviewSettings
+from livecs.review.settings import SECONDS_PER_MINUTE, ReviewSettings
 from livecs.review.stock import CouponStock, coupon_stock, load_library_coupons
 
 FORMATS = ("html", "csv", "xlsx", "jsonl")
@@ -61,7 +61,7 @@ def parse_formats(value: str | Sequence[str]) -> list[str]:
 
 def _bucket_labels(bounds: Sequence[float]) -> list[str]:
     def fmt(s: float) -> str:
-        return f"{s:g}秒" if s < charts.SECONDS_PER_MINUTE else f"{s / charts.SECONDS_PER_MINUTE:g}分"
+        return f"{s:g}秒" if s < SECONDS_PER_MINUTE else f"{s / SECONDS_PER_MINUTE:g}分"
 
     labels = [f"<{fmt(bounds[0])}"]
     labels += [f"{fmt(a)}–{fmt(b)}" for a, b in itertools.pairwise(bounds)]

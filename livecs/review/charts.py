@@ -134,7 +134,7 @@ def _rebin(data: Mapping[int, float], width: int, start: int, end: int) -> list[
 
 def _num(t: datetime) -> float:
     """A datetime as matplotlib's date number (what its date axis plots)."""
-    return float(mdates.date2num(t))
+    return float(mdates.date2num(t))  # type: ignore[no-untyped-call]
 
 
 def _times(start: int, n: int, width: int, tz: tzinfo) -> list[float]:
@@ -143,7 +143,7 @@ def _times(start: int, n: int, width: int, tz: tzinfo) -> list[float]:
 
 def _time_axis(ax: Any, tz: tzinfo) -> None:
     ax.xaxis_date(tz)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))  # type: ignore[no-untyped-call]
 
 
 @_styled

@@ -28,7 +28,7 @@ from livecs.review.mask import Masker
 from livecs.review.queries import BASE_ACTION_ID, OnAirPeriod, TicketRow, product_label
 from livecs.review.settings import XLSX_MAX_SHEET_ROWS
 from livecs.review.xlsx import XlsxWriter
-from livecs.vocabulary import INTENT_ZH, OUTCOME_ZH, PRIORITY_ZH, TICKET_STATUS_ZH
+from livecs.vocabulary import DELIVERY_ZH, INTENT_ZH, OUTCOME_ZH, PRIORITY_ZH, TICKET_STATUS_ZH
 from livecs.vocabulary import QUESTION_INTENT_ORDER as QUESTION_INTENTS
 
 OPERATOR_PREFIX = "客服-"
@@ -255,7 +255,7 @@ class DetailSheets:
                     INTENT_ZH.get(intent, intent),
                     PRIORITY_ZH.get(prio, prio),
                     rule,
-                    labels.DELIVERY_ZH.get(status, status),
+                    DELIVERY_ZH.get(status, status),
                     self._reply(text, nick),
                     self._reply(note, nick),
                 ]

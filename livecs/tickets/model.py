@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from livecs.errors import ErrorCode, LivecsError
 from livecs.vocabulary import TICKET_STATUS_ZH as STATUS_ZH
-from livecs.vocabulary import Outcome
-from livecs.vocabulary import TicketChange as Kind
-from livecs.vocabulary import TicketStatus as Status
+from livecs.vocabulary import Outcome, TicketChange, TicketStatus
 
+#: the ticket's statuses and changes, by their short names here (defined in the vocabulary)
+Status = TicketStatus
+Kind = TicketChange
 SECONDS_PER_HOUR = 3600.0
 MAX_TEXT = 2000
 MAX_NOTES = 500  # notes kept on one ticket (the record keeps them all as actions)

@@ -20,9 +20,10 @@ from livecs.triage.config import load_config
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import MODEL_FILE, LinearModel
 from livecs.triage.normalize import NormalizedText
-from livecs.triage.priority import QUESTION_INTENTS, PriorityInput, PriorityRules
+from livecs.triage.priority import PriorityInput, PriorityRules
 from livecs.triage.shop import ShopVoice
 from livecs.triage.spam import FloodTracker
+from livecs.vocabulary import QUESTION_INTENTS
 
 log = logging.getLogger(__name__)
 

@@ -138,13 +138,15 @@ class Normalizer:
         emoji = {fold(k): v for k, v in lexicon.get("emoji", {}).items()}
         self._emoji_single = {ord(k): v for k, v in emoji.items() if len(k) == 1}
         self._emoji_multi = {k: v for k, v in emoji.items() if len(k) > 1}
-        kaomoji = {fold(k): v for k, v in lexicon.get("kaomoji", {}).items()}
+        kaomoji: dict[str, str] = {fold(k): v for k, v in lexicon.get("kaomoji", {}).items()}
         kaomoji.update(self._emoji_multi)
         self._kaomoji = kaomoji
         self._kaomoji_re = re.compile(_alternation(list(kaomoji))) if kaomoji else None
-        self._homophones = {fold(k): v for k, v in lexicon.get("homophones", {}).items()}
+        self._homophones: dict[str, str] = {fold(k): v for k, v in lexicon.get("homophones", {}).items()}
         self._homophone_re = re.compile(_alternation(list(self._homophones)))
-        self._abbreviations = {fold(k): v for k, v in lexicon.get("abbreviations", {}).items()}
+        self._abbreviations: dict[str, str] = {
+            fold(k): v for k, v in lexicon.get("abbreviations", {}).items()
+        }
         self._abbreviation_re = re.compile(
             "(?<![a-z])(" + _alternation(list(self._abbreviations)) + ")(?![a-z])"
         )

@@ -125,7 +125,8 @@ def train_softmax(
 def _balanced(labels: np.ndarray, base: np.ndarray, n_classes: int) -> np.ndarray:
     counts = np.bincount(labels, weights=base, minlength=n_classes)
     per_class = np.where(counts > 0, base.sum() / (n_classes * np.maximum(counts, 1e-9)), 0.0)
-    return base * per_class[labels]
+    weighted: np.ndarray = base * per_class[labels]
+    return weighted
 
 
 def load_training_examples(seed: int) -> list[LabelledExample]:

@@ -215,7 +215,7 @@ def _inflate(data: bytes, limit: int) -> bytes:
 def _unbrotli(data: bytes, limit: int) -> bytes:
     """brotli-decompress at most ``limit`` bytes; raises :class:`_Bomb` or ``brotli.error``."""
     d = brotli.Decompressor()
-    out = d.process(data, output_buffer_limit=limit + 1)
+    out: bytes = d.process(data, output_buffer_limit=limit + 1)
     if len(out) > limit:
         raise _Bomb
     if not d.is_finished():

@@ -266,7 +266,7 @@ class Decoder:
             self._drop(
                 Drop.TOO_MANY_MESSAGES, f"{len(items)} messages, over {self.limits.max_messages} dropped"
             )
-            items = items[: self.limits.max_messages]  # type: ignore[assignment]
+            items = items[: self.limits.max_messages]
         messages: list[RawMessage] = []
         for m in items:
             if not m.method:
@@ -290,13 +290,15 @@ class Decoder:
 # -- encoding ---------------------------------------------------------------------------------------------
 def encode_heartbeat() -> bytes:
     """The client's heartbeat frame (payload type "hb"), sent every ``douyin.heartbeat_s``."""
-    return pb.PushFrame(payload_type=PAYLOAD_HEARTBEAT).SerializeToString()
+    out: bytes = pb.PushFrame(payload_type=PAYLOAD_HEARTBEAT).SerializeToString()
+    return out
 
 
 def encode_ack(log_id: int, internal_ext: str) -> bytes:
     """The client's ack of a batch whose Response had ``need_ack``: its log id and internal ext."""
     frame = pb.PushFrame(log_id=log_id, payload_type=PAYLOAD_ACK, payload=internal_ext.encode("utf-8"))
-    return frame.SerializeToString()
+    out: bytes = frame.SerializeToString()
+    return out
 
 
 def encode_message(method: str, payload: bytes | ProtoMessage, msg_id: int = 0) -> pb.Message:
@@ -323,7 +325,8 @@ def encode_response(
         heartbeat_duration=heartbeat_ms,
         now=now_ms,
     )
-    return response.SerializeToString()
+    out: bytes = response.SerializeToString()
+    return out
 
 
 def encode_frame(
@@ -348,7 +351,8 @@ def encode_frame(
         payload=body,
         headers=[pb.FrameHeader(key=k, value=v) for k, v in hdrs.items()],
     )
-    return frame.SerializeToString()
+    out: bytes = frame.SerializeToString()
+    return out
 
 
 def encode_batch(
