@@ -45,6 +45,16 @@ _GRIEVANCE_RE = re.compile(
 )
 
 
+# Asking for a reply, or saying a question went unanswered (TAXONOMY: asking again after being ignored,
+# 求回复, is complaint, disappointed, whatever the question was): 回复一下, 能回复吗, 问了3遍了.
+_REPLY_REQUEST_RE = re.compile(
+    r"回复一?下(?![面方边])|回一下|能不?能?回复|可以回复|回答一?下|有没?有?回复[吗么]|回复我|"
+    r"问(?:了|过)?(?:你们|你)?(?:都)?[0-9二两三四五六七八九十几好多很]+[遍次]|刚才?问(?:了|过)了?$"
+)
+# Goods whose name holds a grievance word (垃圾袋 is a bin bag, not "rubbish"): left out of the cue scan.
+_NOT_A_GRIEVANCE_RE = re.compile(r"垃圾(?:袋|桶|篓|箱|筐|分类|处理器|夹|铲|车)")
+
+
 def _grievance_evidence(text: str, hits: LexiconHits) -> bool:
     """Something in the text itself that an operator would call a grievance."""
     if hits.complaint_terms or hits.neg > hits.pos or hits.spam.get("insults"):
@@ -106,7 +116,8 @@ class TextAnalyzer:
 
     def analyze_normalized(self, norm: NormalizedText) -> TextAnalysis:
         text = norm.text
-        hits = self.lexicon.scan(text)
+        cue_text = _NOT_A_GRIEVANCE_RE.sub("", text) if "垃圾" in text else text
+        hits = self.lexicon.scan(cue_text)
         spam_reason = self.spam_rules.reason(norm, hits)
         summed = self.model.feature_sum(text_features(text, hits))
         logits = self.model.intent_logits(summed)
@@ -147,7 +158,7 @@ class TextAnalyzer:
             intent_index == _COMPLAINT
             and confidence < self.complaint_sure_without_evidence
             and self.complaint_needs_evidence
-            and not _grievance_evidence(text, hits)
+            and not _grievance_evidence(cue_text, hits)
         ):
             # An alarm needs evidence — a grievance or hostility word, a negative feeling word, being
             # ignored, waiting, a defect — or a model that is sure: a hesitant guess alone (stories,
@@ -203,6 +214,8 @@ class TextAnalyzer:
                 return _INTENT_INDEX[exact], 1.0
         if hits.complaint_terms:
             return _INTENT_INDEX["complaint"], max(confidence, 0.9)
+        if _REPLY_REQUEST_RE.search(text):
+            return _INTENT_INDEX["complaint"], 1.0  # left waiting: a grievance whatever the words around it
         if hits.spam.get("insults") and hits.shop_target:
             return _INTENT_INDEX["complaint"], max(confidence, 0.8)
         if _EMPTY_OR_TAGS_RE.fullmatch(text) or _PUNCT_ONLY_RE.fullmatch(text):
@@ -216,6 +229,8 @@ class TextAnalyzer:
         norm: NormalizedText, intent: str, spam_reason: str, sentiment: str, emotion: str
     ) -> tuple[str, str]:
         if intent == "complaint":
+            if emotion != "angry" and _REPLY_REQUEST_RE.search(norm.text):
+                return _NEGATIVE_AFFECT, "disappointed"
             return _NEGATIVE_AFFECT, emotion if emotion in ("angry", "disappointed") else "angry"
         if intent == "spam":
             if spam_reason == "insult" or (spam_reason == "model" and sentiment == _NEGATIVE_AFFECT):

@@ -262,6 +262,38 @@ def test_asking_again_after_being_ignored_is_an_alarm(
     assert t.intent is Intent.COMPLAINT and t.priority is Priority.P0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这件有M码吗 回复一下",
+        "能不能回答下问题",
+        "能回复吗 孕妇能用不",
+        "我问了3遍了",
+        "问了好多次",
+        "手上刚才问了",
+    ],
+)
+def test_a_request_for_a_reply_is_a_disappointed_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # TAXONOMY (real rooms): asking again after being ignored is complaint/disappointed, any question.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority) == (Intent.COMPLAINT, Priority.P0)
+    assert t.emotion.value in ("disappointed", "angry")
+    assert "threat" not in t.reasons  # no threat word: the card must not say 威胁
+
+
+@pytest.mark.parametrize(
+    "text", ["看回复下面的链接", "我刚问了客服", "垃圾袋", "垃圾袋有没有大号的", "垃圾桶还有吗"]
+)
+def test_not_a_reply_request_nor_a_grievance(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # 垃圾袋 / 垃圾桶 are goods (a real room sold bin bags: each name was a P0 "垃圾" complaint).
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.intent is not Intent.COMPLAINT and t.priority is not Priority.P0
+
+
 def test_shop_notices_without_a_mention(engine: TriageEngine, make_comment: CommentFactory) -> None:
     for text in ("售后问题请联系我们的在线客服哦", "发货时间请以商品详情页为准"):
         assert engine.triage(make_comment(text, user=""), 1000.0).reasons == ["shop_account"]
