@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from livecs.config import ROOT, ScriptsSettings, Settings
+from livecs.config import Settings
 from livecs.models import Comment, LiveEvent, Priority
+from livecs.paths import ROOT
 from livecs.processor.base import Processed
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.versions import LibraryRegistry
 from livecs.triage.engine import TriageEngine
 
