@@ -158,7 +158,9 @@ def init_app(
     if merchant is None:
         merchant = RegistryBackend.at(library_db, scripts)
     if coupons is None:
-        coupons = CouponService(merchant, open_stock(redis_url, store.path))
+        coupons = CouponService(
+            merchant, open_stock(redis_url, store.path, key_ttl_s=scripts.coupons.key_ttl_s)
+        )
     outbox = Outbox(connector or NoConnector(), settings.outbound)
     hub = Hub(
         settings,

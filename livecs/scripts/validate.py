@@ -21,6 +21,7 @@ from livecs.scripts.library import (
     BILINGUAL_SEPARATOR,
     COUPON_TYPE_ALIASES,
     INTENT_ALIASES,
+    SHOP_TIMEZONE_CONTEXT,
     TIER_ALIASES,
     CouponRule,
     Library,
@@ -183,6 +184,7 @@ def _pydantic_issues(exc: ValidationError, item: RawItem, item_id: str) -> list[
 def build_library(docs: list[RawDocument], config: ScriptsSettings | None = None) -> LoadResult:
     """Merge documents and validate them into a library (see module docstring)."""
     cfg = config or ScriptsSettings()
+    context = {SHOP_TIMEZONE_CONTEXT: cfg.coupons.shop_timezone}  # naive coupon dates are shop-local time
     issues: list[Issue] = [i for d in docs for i in d.issues]
     item_sources: dict[tuple[str, str], RawItem] = {}
     valid: dict[str, list[tuple[Any, RawItem]]] = {s: [] for s in LIST_SECTIONS}
@@ -278,7 +280,7 @@ def build_library(docs: list[RawDocument], config: ScriptsSettings | None = None
                     if absent:  # stand-ins for the missing column, so the row's other problems still show
                         data = {**data, **{n: _stand_in(n, item) for n in absent}}
                     try:
-                        obj = model.model_validate(data)
+                        obj = model.model_validate(data, context=context)
                     except ValidationError as exc:
                         issues.extend(_pydantic_issues(exc, item, raw_id))
                         continue

@@ -3,11 +3,13 @@ and mirrors the defaults; a missing key keeps its default; the environment overr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from livecs.config import load_settings
 from livecs.paths import CONFIG_DIR
 from livecs.scripts.settings import ScriptsSettings
+from livecs.scripts.validate import load_bytes
 
 
 def test_shipped_config_loads_and_mirrors_defaults() -> None:
@@ -39,3 +41,28 @@ def test_environment_overrides_scripts_yaml() -> None:
     ).scripts
     assert cfg.limits.max_scripts == 7 != base.limits.max_scripts
     assert cfg.library_db == "/tmp/not-ours.db"
+
+
+COUPON_LIBRARY = """\
+library: {name: 测试店}
+scripts:
+  - {id: s1, intents: [product], keywords: [尺码], reply: 亲，M码}
+coupons:
+  - {id: flash, name: 限时折扣, type: 限时折扣, percent_off: 10, stock: 5,
+     valid_from: "2025-06-01 20:00", valid_until: "2025-06-01 22:00"}
+"""
+
+
+def test_coupon_dates_are_read_in_the_shops_time_zone() -> None:
+    """``scripts.coupons.timezone_offset_hours``: a naive 20:00 is 20:00 in the shop (UTC+8 by default)."""
+    files = [("lib.yaml", COUPON_LIBRARY.encode("utf-8"))]
+    china = load_bytes(files).library
+    utc = load_bytes(files, ScriptsSettings.model_validate({"coupons": {"timezone_offset_hours": 0}})).library
+    assert china is not None and utc is not None
+    start_china, start_utc = china.coupons[0].valid_from, utc.coupons[0].valid_from
+    assert start_china is not None and start_utc is not None
+    assert start_china == datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    assert start_utc == datetime(2025, 6, 1, 20, 0, tzinfo=UTC)
+    aware = COUPON_LIBRARY.replace('"2025-06-01 20:00"', '"2025-06-01T20:00+09:00"')
+    kept = load_bytes([("lib.yaml", aware.encode("utf-8"))]).library
+    assert kept is not None and kept.coupons[0].valid_from == datetime(2025, 6, 1, 11, 0, tzinfo=UTC)
