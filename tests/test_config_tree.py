@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,23 @@ def test_train_variants_override_a_copy() -> None:
         base.with_overrides({"intent.negative_odz": 2})
     with pytest.raises(ValueError, match="not a section"):
         base.with_overrides({"nosuch.key": 1})
+
+
+def test_the_running_registry_takes_the_scripts_section(tmp_path: Path) -> None:
+    """The processing stage's library registry (and so its matcher, lint and coupon dates) is built from the
+    loaded ``scripts`` section, not from the defaults."""
+    from livecs.processor.live import open_registry
+
+    s = load_settings(
+        environ={
+            "LIVECS_SCRIPTS__LIBRARY_DB": str(tmp_path / "lib.db"),
+            "LIVECS_SCRIPTS__MATCHER__MIN_SCORE": "0.3",
+            "LIVECS_SCRIPTS__COUPONS__TIMEZONE_OFFSET_HOURS": "0",
+        }
+    )
+    registry = open_registry(s.scripts)
+    assert registry.config.matcher.min_score == 0.3
+    assert registry.matcher is not None and registry.matcher.config.matcher.min_score == 0.3
+    library = registry.matcher.library
+    offsets = {c.valid_from.utcoffset() for c in library.coupons if c.valid_from is not None}
+    assert offsets == {timedelta(0)}  # the bootstrap library's naive dates, read at UTC+0 as configured
