@@ -1,12 +1,24 @@
-"""Configuration: ``config/livecs.yaml`` validated into typed settings, with ``LIVECS_*`` overrides.
+"""The settings tree: one typed :class:`Settings` (``Settings.bus``, ``.triage``, ``.scripts``, ``.review``…),
+one loader (:func:`load_settings`), one environment rule.
+
+``config/livecs.yaml`` is the file; a section may keep its keys in a file of its own (``triage: {include:
+triage.yaml}``: that file's keys, then the keys beside ``include``). Relative paths (``store.path``,
+``scripts.library_db``…) are resolved against the directory of the file that sets them, never the working
+directory; built-in defaults are inside the repository.
 
 Override any key from the environment with ``LIVECS_<SECTION>__<KEY>=value`` (double underscore between
-levels, value parsed as YAML), e.g. ``LIVECS_BUS__QUEUE_SIZE=50000`` or ``LIVECS_STORE__PATH=/tmp/x.db``.
-``LIVECS_CONFIG`` points at another file. A bad value stops the start with a message naming the key.
+levels, as deep as the tree goes, value parsed as YAML), e.g. ``LIVECS_BUS__QUEUE_SIZE=50000`` or
+``LIVECS_TRIAGE__SPAM__GIBBERISH_RUN=10``. ``LIVECS_CONFIG`` points at another file. A bad value stops the
+start with a message naming the key and its variable.
+
+The stages own their sections' models (:mod:`livecs.ingest.settings`, :mod:`livecs.triage.settings`,
+:mod:`livecs.scripts.settings`, :mod:`livecs.review.settings`, :mod:`livecs.tickets.model`): plain pydantic
+modules, which this one composes; nothing here imports a stage's logic.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -16,12 +28,20 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import IngestSettings
+from livecs.paths import DEFAULT_CONFIG, PATH_FIELD, ROOT
+from livecs.review.settings import ReviewSettings
+from livecs.scripts.settings import ScriptsSettings
 from livecs.tickets.model import TicketSettings
+from livecs.triage.settings import TriageSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = ROOT / "config" / "livecs.yaml"
+log = logging.getLogger(__name__)
+
 ENV_PREFIX = "LIVECS_"
+#: the key of a section that names the file holding its keys
+INCLUDE_KEY = "include"
+#: sections whose variables had their own prefix before the one tree (``LIVECS_TRIAGE_CLUSTER__X``)
+_OLD_ENV_PREFIXES = ("TRIAGE", "SCRIPTS")
 
 
 class ConfigError(LivecsError, ValueError):
@@ -65,14 +85,12 @@ class BusSettings(_Section):
 
 
 class StoreSettings(_Section):
-    path: str = Field("data/livecs.db", description="SQLite file (relative to the working directory)")
+    path: str = Field(
+        str(ROOT / "data" / "livecs.db"),
+        description="SQLite file of the record",
+        json_schema_extra=PATH_FIELD,
+    )
     busy_timeout_ms: int = Field(10_000, ge=0)
-
-
-class IngestSettings(Limits):
-    model_config = ConfigDict(extra="forbid")
-    dedup_window: int = Field(500_000, ge=1, description="message ids remembered per session for dedup")
-    reject_log_interval_s: float = Field(60.0, gt=0, description="log each reject reason at most this often")
 
 
 class PipelineSettings(_Section):
@@ -81,27 +99,6 @@ class PipelineSettings(_Section):
     depth_refresh_s: float = Field(1.0, gt=0, description="how often queue depths are read for the counters")
     shed_display_priorities: list[str] = Field(
         default_factory=lambda: ["P3"], description="priorities the display may drop when consoles lag"
-    )
-
-
-class ScriptsSettings(_Section):
-    library_db: str = Field("data/library_versions.db", description="merchant library versions (SQLite)")
-    shop: str = Field("default", description="which shop's versions this process serves")
-    bootstrap: list[str] = Field(
-        default_factory=lambda: [
-            "scripts_library/apparel/library.yaml",
-            "scripts_library/apparel/catalogue.yaml",
-            "scripts_library/apparel/coupons.yaml",
-        ],
-        description="files uploaded and activated when the registry has no active version yet",
-    )
-    on_air_link: int | None = Field(1, description="product on air at start (link number); null = none")
-    suggestions_per_comment: int = Field(3, ge=0, le=10, description="ranked suggestions kept per comment")
-    suggest_priorities: list[str] = Field(
-        default_factory=lambda: ["P0", "P1", "P2"], description="priorities that get suggested replies"
-    )
-    learn_library_vocabulary: bool = Field(
-        True, description="feed the active library's keywords and examples to the triage engine"
     )
 
 
@@ -205,7 +202,9 @@ class DouyinSettings(_Section):
     member_club_level: int = Field(10, ge=1, description="this anchor's fan-club level counted as MEMBER")
     max_decompressed_bytes: int = Field(8_388_608, ge=1024, description="bound of one gunzipped payload")
     offload_bytes: int = Field(65_536, ge=0, description="frames this large are decoded off the event loop")
-    record: str = Field("", description="append raw frames to this file (serve --record FILE)")
+    record: str = Field(
+        "", description="append raw frames to this file (serve --record FILE)", json_schema_extra=PATH_FIELD
+    )
 
 
 class DemoSettings(_Section):
@@ -360,17 +359,18 @@ class Settings(_Section):
     douyin: DouyinSettings = Field(default_factory=DouyinSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     scripts: ScriptsSettings = Field(default_factory=ScriptsSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     redis_url: str | None = Field(None, description="Redis Streams bus; None = in-process")
 
 
 def env_overrides(
-    environ: Mapping[str, str], prefix: str, sections: Collection[str] | None = None
+    environ: Mapping[str, str], prefix: str = ENV_PREFIX, sections: Collection[str] | None = None
 ) -> dict[str, Any]:
-    """``<prefix><SECTION>__<KEY>=value`` variables as a nested dict (values parsed as YAML scalars).
+    """``<prefix><SECTION>__<KEY>[__<KEY>…]=value`` variables as a nested dict (values parsed as YAML).
 
-    Only names whose first part is in ``sections`` (when given) are taken, so several configuration files
-    can share the ``LIVECS_`` namespace: ``LIVECS_BUS__QUEUE_SIZE`` (livecs.yaml),
-    ``LIVECS_TRIAGE_CLUSTER__WINDOW_S`` (triage.yaml), ``LIVECS_SCRIPTS_MATCHER__K`` (scripts.yaml).
+    Only names whose first part is in ``sections`` (when given) are taken, so other ``LIVECS_`` variables
+    (``LIVECS_CONFIG``, ``LIVECS_SHARED``, test switches) are no settings.
     """
     out: dict[str, Any] = {}
     for key, raw in environ.items():
@@ -393,6 +393,20 @@ def env_overrides(
     return out
 
 
+def _renamed_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with the variables of the old per-file rule renamed to the tree's, with a warning:
+    ``LIVECS_TRIAGE_CLUSTER__WINDOW_S`` → ``LIVECS_TRIAGE__CLUSTER__WINDOW_S`` (same for ``SCRIPTS``)."""
+    out = dict(environ)
+    for key in environ:
+        for section in _OLD_ENV_PREFIXES:
+            old = f"{ENV_PREFIX}{section}_"
+            if key.startswith(old) and not key.startswith(old + "_") and "__" in key:
+                new = f"{ENV_PREFIX}{section}__{key[len(old) :]}"
+                log.warning("%s is the old name of %s; please rename it", key, new)
+                out.setdefault(new, environ[key])
+    return out
+
+
 def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``over`` into ``base`` in place (nested mappings merged, everything else replaced)."""
     for k, v in over.items():
@@ -403,28 +417,91 @@ def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return base
 
 
-def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read the YAML file (if present), apply env overrides, validate. Raises :class:`ConfigError`."""
-    environ = dict(os.environ if environ is None else environ)
-    cfg_path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG)
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return loaded or {}
+
+
+def _is_path_field(field: Any) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("path"))
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def resolve_paths(data: Any, model: type[BaseModel], base: Path) -> None:
+    """Make the relative paths in ``data`` (raw values for ``model``) absolute against ``base``, in place."""
+    if not isinstance(data, dict):
+        return
+    for name, field in model.model_fields.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if _is_path_field(field):
+            if isinstance(value, str):
+                data[name] = _absolute(value, base)
+            elif isinstance(value, list):
+                data[name] = [_absolute(v, base) if isinstance(v, str) else v for v in value]
+        elif (sub := _submodel(field.annotation)) is not None:
+            resolve_paths(value, sub, base)
+
+
+def _absolute(value: str, base: Path) -> str:
+    return os.path.normpath(base / Path(value).expanduser()) if value else value
+
+
+def _read_sections(cfg_path: Path) -> dict[str, Any]:
+    """The file's sections, each with its ``include`` file merged under its own keys, paths made absolute."""
+    data = _read_yaml(cfg_path)
+    base = cfg_path.resolve().parent
+    for name, section in data.items():
+        field = Settings.model_fields.get(name)
+        model = _submodel(field.annotation) if field is not None else None
+        if not isinstance(section, dict) or model is None:
+            continue
+        include = section.pop(INCLUDE_KEY, None)
+        resolve_paths(section, model, base)
+        if include is None:
+            continue
+        if not isinstance(include, str) or not include:
+            raise ConfigError(f"{cfg_path}: {name}.{INCLUDE_KEY} must be a file name")
+        inc_path = base / include
+        if not inc_path.exists():
+            raise ConfigError(f"{cfg_path}: {name}.{INCLUDE_KEY}: no such file {inc_path}")
+        included = _read_yaml(inc_path)
+        resolve_paths(included, model, inc_path.resolve().parent)
+        data[name] = deep_merge(included, section)
+    return data
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings tree: the YAML file (if present) and the files its sections include, then the
+    ``LIVECS_<SECTION>__<KEY>`` overrides, validated. Raises :class:`ConfigError` naming the key."""
+    env = _renamed_env(os.environ if environ is None else environ)
+    cfg_path = Path(path or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG)
     data: dict[str, Any] = {}
     if cfg_path.exists():
-        try:
-            loaded = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{cfg_path}: not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{cfg_path}: top level must be a mapping")
-        data = loaded or {}
+        data = _read_sections(cfg_path)
     elif path is not None:
         raise ConfigError(f"{cfg_path}: no such configuration file")
-    deep_merge(data, env_overrides(environ, ENV_PREFIX, Settings.model_fields))
+    overrides = env_overrides(env, ENV_PREFIX, Settings.model_fields)
+    resolve_paths(overrides, Settings, Path.cwd())
+    deep_merge(data, overrides)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         lines = [f"{cfg_path}: invalid configuration"]
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
-            env = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"  {loc} (env {env}): {err['msg']} (got {err.get('input')!r})")
+            var = ENV_PREFIX + "__".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"  {loc} (env {var}): {err['msg']} (got {err.get('input')!r})")
         raise ConfigError("\n".join(lines)) from None

@@ -108,6 +108,15 @@ def _uncancel() -> None:
         task.uncancel()
 
 
+def shown_path(path: str | Path) -> str:
+    """``path`` as the user reads it: relative to the working directory when it is inside it (settings hold
+    absolute paths, resolved against the configuration file)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def print_summary(
     pipeline: Pipeline, elapsed: float, out: TextIO | None = None, sessions: list[str] | None = None
 ) -> None:
@@ -118,7 +127,7 @@ def print_summary(
     lines = [
         "── livecs summary ─────────────────────────────",
         f"sessions:  {', '.join(names) or '-'}",
-        f"record:    {pipeline.store.path}",
+        f"record:    {shown_path(pipeline.store.path)}",
         f"bus:       {pipeline.bus.name}",
         f"received:  {s['received']}   (收到)",
         f"accepted:  {s['accepted']}   ({rate:,.0f}/s over {elapsed:.1f}s)",
@@ -203,7 +212,7 @@ async def run_demo(
         )
         print(
             f"livecs demo: room {room}, {rate:g} comments/s for {duration_s:g}s, bus {pipeline.bus.name}, "
-            f"record {pipeline.store.path}",
+            f"record {shown_path(pipeline.store.path)}",
             flush=True,
         )
         url = f"http://127.0.0.1:{bound_port(runner, port)}/login"
@@ -441,7 +450,8 @@ async def run_serve(
                     flush=True,
                 )
         print(
-            f"livecs serving: sources {sources}, bus {pipeline.bus.name}, record {pipeline.store.path}",
+            f"livecs serving: sources {sources}, bus {pipeline.bus.name}, "
+            f"record {shown_path(pipeline.store.path)}",
             flush=True,
         )
         try:

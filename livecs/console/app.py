@@ -13,13 +13,13 @@ nodes only.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, web
 
 from livecs.bus.base import Bus
-from livecs.config import ConsoleSettings, ScriptsSettings, Settings
+from livecs.config import ConsoleSettings, Settings
 from livecs.console.auth import Auth, Role, make_middleware
 from livecs.console.hub import Hub
 from livecs.console.merchant import CouponService, MerchantBackend, RegistryBackend
@@ -39,6 +39,7 @@ from livecs.console.views.review import REVIEW_CSP
 from livecs.console.views.viewer import VIEWER_DB
 from livecs.metrics import Counters
 from livecs.scripts.coupons import open_stock
+from livecs.scripts.settings import ScriptsSettings
 from livecs.serving import bound_port
 from livecs.store import Store
 from livecs.tickets.routes import TICKETS
@@ -140,18 +141,26 @@ def init_app(
     review: ReviewDownloads | None = None,
     review_settings: ReviewSettings | None = None,
     redis_url: str | None = None,
+    scripts: ScriptsSettings | None = None,
+    sla_s: Mapping[str, float | None] | None = None,
 ) -> web.Application:
     """The console app. ``public_routes`` (e.g. the webhook) bypass the role guard: they do their own auth.
 
-    Without ``merchant``, a library registry is opened at ``library_db`` (default ``scripts.library_db``).
+    Without ``merchant``, a library registry is opened at ``library_db`` (default ``scripts.library_db``) with
+    the ``scripts`` settings (default: the built-in ones). ``sla_s``: the triage's SLA per priority, used when
+    ``console.sla_s`` is empty (default: the built-in table).
     Review downloads read ``store.path`` (``review_settings`` overrides the review's defaults).
     Coupons are issued against the stock in Redis when ``redis_url`` is given (shared by every console), else
     against the stock kept in the record (``store.path``), which a restart keeps.
     """
+    scripts = scripts or ScriptsSettings()
+    library_db = library_db or scripts.library_db
     if merchant is None:
-        merchant = RegistryBackend.at(library_db or ScriptsSettings().library_db)
+        merchant = RegistryBackend.at(library_db, scripts)
     if coupons is None:
-        coupons = CouponService(merchant, open_stock(redis_url, store.path))
+        coupons = CouponService(
+            merchant, open_stock(redis_url, store.path, key_ttl_s=scripts.coupons.key_ttl_s)
+        )
     outbox = Outbox(connector or NoConnector(), settings.outbound)
     hub = Hub(
         settings,
@@ -162,6 +171,7 @@ def init_app(
         coupons,
         default_room=default_room,
         products=_catalogue(merchant),
+        sla_s=sla_s,
     )
     hub.term_hits = merchant.term_hits
     app = web.Application(
@@ -179,7 +189,7 @@ def init_app(
         store.path,
         store.reader,
         settings=review_settings,
-        library_db=library_db or ScriptsSettings().library_db,
+        library_db=library_db,
     )
     tickets = TicketService(TicketStore(store.path), store, settings.tickets, outbox)
     hub.tickets = tickets
@@ -236,7 +246,10 @@ async def start_console(
         default_room=default_room,
         public_routes=public_routes,
         library_db=settings.scripts.library_db,
+        review_settings=settings.review,
         redis_url=settings.redis_url,
+        scripts=settings.scripts,
+        sla_s=settings.triage.priority.sla_s,
     )
     await app[HUB].declare()  # before the pipeline publishes its first result
     runner = web.AppRunner(app, access_log=None)

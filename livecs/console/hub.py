@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,18 +72,6 @@ def _mentionable(nickname: str) -> bool:
     """Whether a nickname may be @-mentioned in the shop's reply: short, no contact details, no claims (a
     stranger's words never go out in the shop's name)."""
     return bool(nickname) and len(nickname) <= MENTION_MAX_CHARS and not _CONTACT_OR_CLAIM.search(nickname)
-
-
-def _triage_sla() -> dict[str, float | None] | None:
-    """Seconds to first action per priority from the triage configuration (one source for both)."""
-    try:
-        from livecs.triage.config import load_config
-
-        table = load_config()["priority"]["sla_s"]
-        return {str(k): (None if v is None else float(v)) for k, v in table.items()}
-    except Exception as exc:  # the console still runs on its defaults
-        log.warning("console: triage SLA table not readable (%r); using defaults", exc)
-        return None
 
 
 #: the note a forced send is recorded with (the review's 质检 table lists them)
@@ -153,6 +141,7 @@ class Hub:
         default_room: str | None = None,
         clock: Callable[[], float] = time.time,
         products: Callable[[], dict[str, Any]] | None = None,
+        sla_s: Mapping[str, float | None] | None = None,
     ) -> None:
         self.cfg = settings
         self.bus = bus
@@ -170,7 +159,7 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._consumer = f"console-{secrets.token_hex(3)}"
         self._stats_cache: dict[str, tuple[float, int, dict[str, Any]]] = {}
-        self._sla = _triage_sla()
+        self._sla = sla_s  # the triage's table (``triage.priority.sla_s``): one source for both
         self.online: dict[str, Counter[str]] = {}  # room -> operators with a console open on it
         self.tickets: TicketService | None = None  # set by the app: escalations become stored tickets
         self.tallies: dict[str, Tally] = {}  # room -> resolution and satisfaction marks

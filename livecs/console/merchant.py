@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from livecs.errors import ErrorCode, LivecsError
 from livecs.models import MemberTier
+from livecs.scripts.settings import ScriptsSettings
 
 log = logging.getLogger("livecs.console.coupons")
 
@@ -52,11 +53,11 @@ class RegistryBackend:
         self.registry = registry
 
     @classmethod
-    def at(cls, db_path: str | Path) -> RegistryBackend:
+    def at(cls, db_path: str | Path, config: ScriptsSettings | None = None) -> RegistryBackend:
         from livecs.scripts.versions import LibraryRegistry
 
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        return cls(LibraryRegistry(db_path))
+        return cls(LibraryRegistry(db_path, config=config))
 
     def upload(
         self, files: list[tuple[str, bytes]], by: str, activate: bool = False, name: str = ""

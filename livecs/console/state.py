@@ -41,12 +41,13 @@ from livecs.models import (
     Suggestion,
     Triage,
 )
+from livecs.triage.settings import PrioritySettings
 from livecs.vocabulary import CLUSTER_CARD_INTENTS, SOURCE_STATE_ZH, ItemStatus
 
 OPEN = ItemStatus.OPEN
 SECONDS_PER_MINUTE = 60.0
-#: seconds to first action per priority when neither the console nor the triage configuration says
-DEFAULT_SLA_S: dict[str, float | None] = {"P0": 30, "P1": 60, "P2": 180, "P3": None, "mod": 60}
+#: seconds to first action per priority when neither the console nor the triage settings say
+DEFAULT_SLA_S: dict[str, float | None] = PrioritySettings().sla_s
 #: when the open items exceed ``queue_max_items``, the least urgent are closed down to this share of it
 EVICT_TO_SHARE = 0.9
 

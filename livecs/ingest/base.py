@@ -11,7 +11,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 from livecs.models import Comment, LiveEvent
 
 
@@ -19,7 +19,7 @@ class PayloadDecoder(Protocol):
     """What a source needs to frame raw input before handing it over: the limits and the JSON check."""
 
     @property
-    def limits(self) -> Limits:
+    def limits(self) -> RecordLimits:
         """The input limits (payload, line and frame sizes, batch, text length)."""
         ...
 

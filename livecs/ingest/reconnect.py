@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketExcepti
 from websockets.frames import CloseCode
 
 from livecs.ingest.base import IngestSink, Source
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 
 #: growth factor of the reconnect delay
 BACKOFF_FACTOR = 2.0
@@ -135,7 +135,7 @@ class ReconnectingSource(Source):
     #: a connection usable this long resets the backoff; ``None``: only a delivered record does
     healthy_after_s: float | None = HEALTHY_AFTER_S
 
-    def __init__(self, *, name: str, backoff: Backoff, limits: Limits | None = None) -> None:
+    def __init__(self, *, name: str, backoff: Backoff, limits: RecordLimits | None = None) -> None:
         self.name = name
         self.backoff = backoff
         #: frame size limit (``max_payload_bytes``); ``None``: the sink's
@@ -154,7 +154,7 @@ class ReconnectingSource(Source):
 
     # -- what a source supplies ---------------------------------------------------------------------------
     @abc.abstractmethod
-    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial | None:
+    async def _dial(self, sink: IngestSink, limits: RecordLimits) -> Dial | None:
         """Where to connect now; ``None`` ends the source (reported by the source itself)."""
 
     @abc.abstractmethod
@@ -170,7 +170,7 @@ class ReconnectingSource(Source):
     def _connection_closed(self) -> None:
         """Called after every attempt, whatever its end."""
 
-    def _closed_with(self, sink: IngestSink, code: int | None, limits: Limits) -> None:
+    def _closed_with(self, sink: IngestSink, code: int | None, limits: RecordLimits) -> None:
         """Called when a usable connection was dropped with ``code``, before it is reported."""
 
     def _report_own_drop(self, sink: IngestSink, exc: BaseException | None, delay: float) -> bool:
@@ -287,7 +287,7 @@ class ReconnectingSource(Source):
         conn: ClientConnection | None,
         exc: BaseException | None,
         delay: float,
-        limits: Limits,
+        limits: RecordLimits,
     ) -> None:
         if self._report_own_drop(sink, exc, delay):
             return

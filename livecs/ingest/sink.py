@@ -25,7 +25,8 @@ from typing import Any
 
 from livecs.bus.base import BusUnavailable
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.validate import Limits, Rejected, Validator, clean_text
+from livecs.ingest.settings import RecordLimits
+from livecs.ingest.validate import Rejected, Validator, clean_text
 from livecs.metrics import Counters, ThrottledLog
 from livecs.models import Comment, LiveEvent
 
@@ -81,13 +82,14 @@ class SeenIds:
 class Ingestor:
     """The one :class:`IngestSink` of a process, and its one :class:`Validator`.
 
-    ``validator`` is that validator, or the :class:`Limits` to build it from. Sources that frame raw input
+    ``validator`` is that validator, or the :class:`RecordLimits` to build it from. Sources that frame raw
+    input
     themselves (the webhook's body, a replay file's lines) use :attr:`limits` and :meth:`decode_payload`.
     """
 
     def __init__(
         self,
-        validator: Validator | Limits,
+        validator: Validator | RecordLimits,
         publish: Publish,
         session_for: SessionFor,
         counters: Counters,
@@ -119,7 +121,7 @@ class Ingestor:
 
     # -- IngestSink -------------------------------------------------------------------------------------
     @property
-    def limits(self) -> Limits:
+    def limits(self) -> RecordLimits:
         return self.validator.limits
 
     def decode_payload(self, payload: bytes | str) -> list[Any]:

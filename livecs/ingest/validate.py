@@ -28,6 +28,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from livecs.errors import ErrorCode, LivecsError
+from livecs.ingest.settings import RecordLimits
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
 
 # C0/C1 controls, DEL, zero-width joiners used to smuggle text past filters are kept for the normaliser,
@@ -50,17 +51,6 @@ class Rejected(LivecsError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
-
-
-class Limits(BaseModel):
-    """Caps applied to untrusted fields (``config/livecs.yaml`` → ``ingest``)."""
-
-    max_text_chars: int = 500
-    max_nickname_chars: int = 64
-    max_id_chars: int = 128
-    max_payload_bytes: int = 4 * 1024 * 1024
-    max_batch: int = 5000
-    max_extras_bytes: int = 4096
 
 
 def clean_text(value: str) -> str:
@@ -190,10 +180,10 @@ def stable_id(*parts: Any) -> str:
 
 
 class Validator:
-    """Turns decoded JSON objects into records, applying :class:`Limits` and counting nothing itself."""
+    """Turns decoded JSON objects into records, applying :class:`RecordLimits` and counting nothing itself."""
 
-    def __init__(self, limits: Limits | None = None, default_platform: str = "generic") -> None:
-        self.limits = limits or Limits()
+    def __init__(self, limits: RecordLimits | None = None, default_platform: str = "generic") -> None:
+        self.limits = limits or RecordLimits()
         self.default_platform = default_platform
 
     def decode_payload(self, payload: bytes | str) -> list[Any]:

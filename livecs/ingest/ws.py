@@ -31,7 +31,7 @@ from websockets.protocol import State
 from livecs.config import WsSourceSettings
 from livecs.ingest.base import IngestSink
 from livecs.ingest.reconnect import CLOSE_TIMEOUT_S, Backoff, Dial, ReconnectingSource
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 
 __all__ = ["Backoff", "WebSocketSource"]
 
@@ -56,7 +56,7 @@ class WebSocketSource(ReconnectingSource):
         *,
         room: str | None = None,
         name: str = "ws",
-        limits: Limits | None = None,
+        limits: RecordLimits | None = None,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(name=name, backoff=Backoff.from_settings(settings, rng), limits=limits)
@@ -92,7 +92,7 @@ class WebSocketSource(ReconnectingSource):
     def _display_url(self) -> str:
         return self.settings.url
 
-    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial:
+    async def _dial(self, sink: IngestSink, limits: RecordLimits) -> Dial:
         heartbeat = self.settings.heartbeat_s
         return Dial(
             self.settings.url,
@@ -134,7 +134,7 @@ class WebSocketSource(ReconnectingSource):
                 await conn.send(orjson.dumps(pong).decode("utf-8"))
         return True
 
-    def _closed_with(self, sink: IngestSink, code: int | None, limits: Limits) -> None:
+    def _closed_with(self, sink: IngestSink, code: int | None, limits: RecordLimits) -> None:
         if code == CloseCode.MESSAGE_TOO_BIG:
             sink.reject(
                 "payload_too_large",

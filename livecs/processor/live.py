@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from livecs.config import ROOT, ScriptsSettings, Settings
+from livecs.config import Settings
 from livecs.models import Comment, LiveEvent, Priority
+from livecs.paths import ROOT
 from livecs.processor.base import Processed
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.versions import LibraryRegistry
 from livecs.triage.engine import TriageEngine
 
@@ -24,7 +26,7 @@ log = logging.getLogger("livecs.processor.live")
 def open_registry(settings: ScriptsSettings) -> LibraryRegistry:
     """The merchant library registry; uploads and activates ``bootstrap`` files when nothing is active."""
     Path(settings.library_db).parent.mkdir(parents=True, exist_ok=True)
-    registry = LibraryRegistry(settings.library_db, shop=settings.shop)
+    registry = LibraryRegistry(settings.library_db, shop=settings.shop, config=settings)
     if registry.active_version is None and settings.bootstrap:
         paths = [p if Path(p).is_absolute() else str(ROOT / p) for p in settings.bootstrap]
         result = registry.upload_paths(paths, uploaded_by="bootstrap")

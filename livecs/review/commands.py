@@ -10,6 +10,7 @@ from typing import Any
 from livecs.review.build import FORMATS, build_review
 from livecs.review.progress import TerminalProgress
 from livecs.review.queries import ReviewError
+from livecs.review.settings import ReviewSettings
 
 EXIT_ERROR = 2
 DEFAULT_SHOP = "default"
@@ -76,8 +77,23 @@ def _library(args: argparse.Namespace) -> tuple[str | None, str]:
     return (scripts.library_db if Path(scripts.library_db).is_file() else None), scripts.shop
 
 
+def _review_settings(args: argparse.Namespace) -> ReviewSettings:
+    """The ``review`` section of the settings (the defaults when the configuration cannot be read and the
+    record is given with ``--db``: a review needs no other setting)."""
+    from livecs.config import ConfigError, load_settings
+
+    try:
+        return load_settings(args.config).review
+    except ConfigError:
+        if not args.db:
+            raise
+        print("review: configuration not readable; review defaults used", file=sys.stderr)
+        return ReviewSettings()
+
+
 def run(args: argparse.Namespace) -> int:
-    progress = None if args.quiet else TerminalProgress()
+    settings = _review_settings(args)
+    progress = None if args.quiet else TerminalProgress(interval_s=settings.progress_interval_s)
     try:
         library_db, shop = _library(args)
         result = build_review(
@@ -90,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             library_db=library_db,
             library_shop=shop,
             compare=None if args.compare == "none" else args.compare,
+            settings=settings,
         )
     except ReviewError as exc:
         if progress:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from livecs.config import load_settings
 from livecs.scripts.evaluate import (
     PAIRS_FILE,
     REAL_LABELS_FILE,
@@ -32,6 +33,7 @@ from livecs.scripts.evaluate import (
 from livecs.scripts.loaders import dump_yaml, write_csv_dir, write_xlsx
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.validate import LoadResult, check, load_files
 
 EXIT_OK = 0
@@ -42,6 +44,11 @@ REAL_TOP1_TARGET = 0.85  # issue 12: on real questions, with wrong-product + inv
 TOP3_TARGET = 0.97
 MISSES_SHOWN = 15
 SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
+
+
+def _settings() -> ScriptsSettings:
+    """The ``scripts`` section of the settings tree (config/livecs.yaml, config/scripts.yaml, environment)."""
+    return load_settings().scripts
 
 
 def _expand(paths: list[str], suffixes: tuple[str, ...] = (".yaml", ".yml")) -> list[Path]:
@@ -70,7 +77,7 @@ def _summary(result: LoadResult) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     files = _expand(args.files)
-    result = check(files)
+    result = check(files, _settings())
     _print_issues(result.issues)
     lib = result.library
     if lib is not None:
@@ -84,7 +91,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    result = check(_expand(args.files, SPREADSHEET_SUFFIXES))
+    result = check(_expand(args.files, SPREADSHEET_SUFFIXES), _settings())
     _print_issues(result.issues, sys.stderr)
     if result.library is None:
         print(_summary(result), file=sys.stderr)
@@ -95,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    result = load_files(_expand(args.files))
+    result = load_files(_expand(args.files), _settings())
     _print_issues(result.issues, sys.stderr)
     if result.library is None:
         return EXIT_ERRORS
@@ -125,12 +132,13 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     out: list[dict[str, object]] = []
+    config = _settings()
     for directory in [Path(p) for p in args.real]:
-        result = load_files(sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml")))
+        result = load_files(sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml")), config)
         if result.library is None:
             _print_issues(result.issues, sys.stderr)
             return EXIT_ERRORS
-        matcher = ScriptMatcher(result.library)
+        matcher = ScriptMatcher(result.library, config)
         triager, triage_name = make_triager(matcher, args.triage)
         joined, skipped = join_real(load_real_labels(directory / REAL_LABELS_FILE), rooms)
         outcome = evaluate_real(matcher, joined, triager, triage_name)
@@ -163,11 +171,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if pairs_path.is_dir():
         pairs_path = pairs_path / PAIRS_FILE
     library_paths = _expand(args.library) if args.library else library_files_near(pairs_path)
-    result = load_files(library_paths)
+    config = _settings()
+    result = load_files(library_paths, config)
     if result.library is None:
         _print_issues(result.issues, sys.stderr)
         return EXIT_ERRORS
-    matcher = ScriptMatcher(result.library)
+    matcher = ScriptMatcher(result.library, config)
     triager, triage_name = make_triager(matcher, args.triage)
     outcome = evaluate(matcher, load_pairs(pairs_path), triager, triage_name)
     if args.json:
@@ -185,7 +194,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     library_paths = _expand(args.files)
-    result = load_files(library_paths)
+    config = _settings()
+    result = load_files(library_paths, config)
     if result.library is None:
         _print_issues(result.issues, sys.stderr)
         return EXIT_ERRORS

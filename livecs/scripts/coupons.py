@@ -43,6 +43,7 @@ from livecs import keys
 from livecs.errors import ErrorCode, LivecsError
 from livecs.models import Comment, Intent, MemberTier, Sentiment, Triage
 from livecs.scripts.library import CouponRule, Product
+from livecs.scripts.settings import CouponSettings
 from livecs.vocabulary import INTENT_ZH, MEMBER_TIER_ZH
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ TIER_CHINESE = {**MEMBER_TIER_ZH, MemberTier.NONE: "所有观众"}
 FIRST_ORDER_EXTRAS = ("first_order", "new_customer")
 PERCENT = 100.0
 DISCOUNT_TENTHS = 10.0
-DEFAULT_KEY_TTL_S = 7 * 24 * 3600
+DEFAULT_KEY_TTL_S = CouponSettings().key_ttl_s  # scripts.coupons.key_ttl_s
 MS_PER_S = 1000
 _SENTIMENT_BY_ID = {id(s): s for s in Sentiment}
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from livecs.models import Comment, Emotion, Intent, Priority, Sentiment, Triage
 from livecs.scripts.library import Library, Script
 from livecs.scripts.matcher import ScriptMatcher, normalize
-from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.settings import ScriptsSettings
 
 LIBRARY_SUFFIXES = (".yaml", ".yml")
 PAIRS_FILE = "match_pairs.jsonl"
@@ -53,9 +53,9 @@ class KeywordFallbackTriage:
 
     name = "keyword fallback"
 
-    def __init__(self, matcher: ScriptMatcher, config: ScriptsConfig | None = None) -> None:
+    def __init__(self, matcher: ScriptMatcher, config: ScriptsSettings | None = None) -> None:
         self.matcher = matcher
-        cfg = (config or default_config()).fallback_triage
+        cfg = (config or ScriptsSettings()).fallback_triage
         self.negative_cues = [normalize(c) for c in cfg.negative_cues]
         self.emotion_cues = {e: [normalize(c) for c in cues] for e, cues in cfg.emotion_cues.items()}
 

@@ -24,12 +24,21 @@ validators raise ``ValueError("中文||English")`` so :mod:`livecs.scripts.valid
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from livecs.models import Intent, MemberTier, Sentiment
+from livecs.scripts.settings import CouponSettings
 from livecs.scripts.template import TemplateSyntaxError, parse_template
 from livecs.vocabulary import INTENT_ZH, MEMBER_TIER_ZH, SENTIMENT_ZH
 
@@ -42,8 +51,10 @@ SHIP_DAYS_MAX = 60
 #: Bounds on one raw item (a script, a product…) before it is validated.
 MAX_INPUT_NODES = 20_000
 MAX_INPUT_DEPTH = 5
-#: Naive datetimes in a library are shop-local time; livecs shops are in China (UTC+8).
-SHOP_TIMEZONE = timezone(timedelta(hours=8))
+#: Naive datetimes in a library are shop-local time: ``scripts.coupons.timezone_offset_hours`` (default UTC+8,
+#: shops in China), passed to validation as ``context={SHOP_TIMEZONE_CONTEXT: tzinfo}``.
+SHOP_TIMEZONE_CONTEXT = "shop_timezone"
+DEFAULT_SHOP_TIMEZONE: tzinfo = CouponSettings().shop_timezone
 
 LIST_SPLIT = re.compile(r"[|\n、，,;；]")
 EXAMPLE_SPLIT = re.compile(r"[|\n]")
@@ -113,9 +124,12 @@ def _check_template(value: str) -> str:
     return value
 
 
-def _as_datetime_local(value: datetime | None) -> datetime | None:
+def _as_datetime_local(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    """A naive datetime read in the shop's time zone (the validation context's, else the default's)."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=SHOP_TIMEZONE)
+        context = info.context if isinstance(info.context, dict) else {}
+        tz = context.get(SHOP_TIMEZONE_CONTEXT) or DEFAULT_SHOP_TIMEZONE
+        return value.replace(tzinfo=tz)
     return value
 
 
@@ -345,8 +359,8 @@ class CouponRule(_Strict):
 
     @field_validator("valid_from", "valid_until")
     @classmethod
-    def _local(cls, v: datetime | None) -> datetime | None:
-        return _as_datetime_local(v)
+    def _local(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
+        return _as_datetime_local(v, info)
 
     @field_validator("gift", mode="before")
     @classmethod

@@ -26,7 +26,7 @@ from livecs.scripts.library import Library, Script
 from livecs.scripts.loaders import RawItem
 from livecs.scripts.matcher import BUILTIN_VARIABLES, QuestionForms, normalize
 from livecs.scripts.report import Issue, Location
-from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.template import Variable, Variants, parse_template
 from livecs.scripts.terms import AdLawCategory, AdLawScanner, AdLawTerms, TermGate, ad_law_scanner
 from livecs.vocabulary import INTENT_ZH
@@ -56,11 +56,11 @@ def on_air_display_length(template: str) -> int:
 
 def lint_library(
     library: Library,
-    config: ScriptsConfig | None = None,
+    config: ScriptsSettings | None = None,
     sources: dict[tuple[str, str], RawItem] | None = None,
 ) -> list[Issue]:
     """Every lint finding for ``library`` (``sources`` gives file/line positions when known)."""
-    cfg = config or default_config()
+    cfg = config or ScriptsSettings()
     sev = cfg.lint.severity_of
     where = sources or {}
     issues: list[Issue] = []

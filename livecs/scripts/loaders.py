@@ -38,7 +38,7 @@ import yaml
 from livecs.models import MemberTier
 from livecs.scripts.library import Library
 from livecs.scripts.report import Issue, Location
-from livecs.scripts.settings import Limits
+from livecs.scripts.settings import UploadLimits
 
 MAPPING_SECTIONS = ("library", "variables")
 LIST_SECTIONS = ("scripts", "products", "size_charts", "coupons")
@@ -237,7 +237,7 @@ class RawDocument:
         self.issues.append(Issue("warning", code, zh, en, location or Location(self.file)))
 
 
-def read_document(name: str, content: bytes, limits: Limits) -> RawDocument:
+def read_document(name: str, content: bytes, limits: UploadLimits) -> RawDocument:
     """Read one file (format from its suffix); never raises on bad content."""
     doc = RawDocument(file=name)
     if len(content) > limits.max_file_bytes:
@@ -275,7 +275,7 @@ def read_document(name: str, content: bytes, limits: Limits) -> RawDocument:
     return doc
 
 
-def read_path(path: str | Path, limits: Limits) -> RawDocument:
+def read_path(path: str | Path, limits: UploadLimits) -> RawDocument:
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -295,7 +295,7 @@ def read_path(path: str | Path, limits: Limits) -> RawDocument:
     return read_document(p.name, content, limits)
 
 
-def _check_row_counts(doc: RawDocument, limits: Limits) -> None:
+def _check_row_counts(doc: RawDocument, limits: UploadLimits) -> None:
     if any(i.code in STREAM_LIMIT_CODES for i in doc.issues):
         return  # reading stopped at a limit and said so
     for section, items in doc.sections.items():
@@ -310,7 +310,7 @@ def _check_row_counts(doc: RawDocument, limits: Limits) -> None:
 # --- YAML ------------------------------------------------------------------------------------------
 
 
-def _read_yaml(doc: RawDocument, content: bytes, limits: Limits) -> None:
+def _read_yaml(doc: RawDocument, content: bytes, limits: UploadLimits) -> None:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -389,7 +389,7 @@ def _read_yaml(doc: RawDocument, content: bytes, limits: Limits) -> None:
             doc.sections[section] = items
 
 
-def _scan_yaml(doc: RawDocument, text: str, limits: Limits) -> bool:
+def _scan_yaml(doc: RawDocument, text: str, limits: UploadLimits) -> bool:
     """Stream the parser's events (nothing is built) and count nodes, an alias counting as the whole node it
     repeats; False (and an error) at the first node over ``max_yaml_nodes``. A syntax error is left to the
     real load, which reports it with its line; rows per section are checked after the (bounded) load."""
@@ -511,7 +511,7 @@ def _table_to_items(
     header: list[str],
     rows: Iterable[tuple[int, list[Any]]],
     base: Location,
-    limits: Limits,
+    limits: UploadLimits,
 ) -> None:
     """Turn header + rows into raw items of ``section`` (size chart rows grouped by chart)."""
     known = set(TABLE_COLUMNS[section])
@@ -616,7 +616,7 @@ class _CellBudget:
 def _bounded_rows(
     doc: RawDocument,
     rows: Iterable[tuple[int, list[Any]]],
-    limits: Limits,
+    limits: UploadLimits,
     budget: _CellBudget,
     where: Location,
 ) -> Iterator[tuple[int, list[Any]]]:
@@ -678,7 +678,7 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _read_csv(doc: RawDocument, name: str, content: bytes, limits: Limits) -> None:
+def _read_csv(doc: RawDocument, name: str, content: bytes, limits: UploadLimits) -> None:
     text = None
     for encoding in CSV_ENCODINGS:
         try:
@@ -725,7 +725,7 @@ def _guess_intent(text: str) -> str:
     return "product"
 
 
-def _read_rules(doc: RawDocument, content: bytes, limits: Limits) -> None:
+def _read_rules(doc: RawDocument, content: bytes, limits: UploadLimits) -> None:
     """``关键词/同义词|回复`` lines (``#`` starts a comment): one script per line, its intent guessed from the
     words (reported once, to be checked), the library named after the file unless another file names it."""
     text = None
@@ -785,7 +785,7 @@ def _read_rules(doc: RawDocument, content: bytes, limits: Limits) -> None:
     )
 
 
-def _read_xlsx(doc: RawDocument, content: bytes, limits: Limits) -> None:
+def _read_xlsx(doc: RawDocument, content: bytes, limits: UploadLimits) -> None:
     from livecs.scripts.xlsx_stream import XlsxCorrupt, XlsxLimit, read_sheets
 
     try:

@@ -46,7 +46,7 @@ from livecs.scripts.catalogue import AliasHit, CatalogueIndex, Gap, QuestionFact
 from livecs.scripts.coupons import CouponCandidate, CouponEngine, EligibleCoupon
 from livecs.scripts.library import Library, Product, Script
 from livecs.scripts.nickname import reply_nickname
-from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.template import CompiledTemplate, Part, Variable, Variants, parse_template
 from livecs.scripts.terms import TermGate, term_gate
 
@@ -316,11 +316,11 @@ class ScriptMatcher:
     def __init__(
         self,
         library: Library,
-        config: ScriptsConfig | None = None,
+        config: ScriptsSettings | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.library = library
-        self.config = config or default_config()
+        self.config = config or ScriptsSettings()
         self.settings = self.config.matcher
         self.rng = rng or random.Random()
         self.catalogue = CatalogueIndex(library)

@@ -1,34 +1,32 @@
-"""Typed tunables of the scripts package, read from ``config/scripts.yaml`` (every key optional).
+"""The ``scripts`` section of the settings tree (``Settings.scripts``): where the merchant's library lives and
+the tunables of the library, matcher, lint and coupon engine.
 
-The defaults below are the named constants; the YAML file mirrors them so a merchant-facing deployment can
-change limits, lint severities, matcher weights and reply structure without touching code.
+``config/livecs.yaml`` → ``scripts`` holds the runtime keys (library database, shop, bootstrap files…);
+the tunables (limits, lint, matcher, replies, coupons…) are in ``config/scripts.yaml``, which that section
+includes. Every key is optional (a missing key keeps the default named here). Load it with
+:func:`livecs.config.load_settings` (``.scripts``); override a key with ``LIVECS_SCRIPTS__<SECTION>__<KEY>``.
+Code handed no settings uses ``ScriptsSettings()``, the defaults (the shipped files mirror them).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from datetime import timedelta, timezone
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from livecs.config import deep_merge, env_overrides
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-DEFAULT_CONFIG_PATH = CONFIG_DIR / "scripts.yaml"
-ENV_PREFIX = "LIVECS_SCRIPTS_"
+from livecs.paths import CONFIG_DIR, PATH_FIELD, ROOT
 
 Severity = Literal["error", "warning", "off"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
 
-class Limits(_Section):
+class UploadLimits(_Section):
+    """Bounds on one uploaded library file (YAML, CSV or XLSX) and on the library it makes."""
+
     max_file_bytes: int = 5_000_000
     max_xlsx_uncompressed_bytes: int = 50_000_000
     max_rows_per_section: int = 5000
@@ -67,7 +65,11 @@ class LintSettings(_Section):
         }
     )
     on_air_max_chars: int = 30
-    ad_law_terms_file: str = "ad_law_terms.yaml"
+    ad_law_terms_file: str = Field(
+        str(CONFIG_DIR / "ad_law_terms.yaml"),
+        description="advertising-law term list",
+        json_schema_extra=PATH_FIELD,
+    )
 
     def severity_of(self, rule: str) -> Severity:
         return self.severity.get(rule, "warning")
@@ -186,17 +188,64 @@ class SizeAdviceSettings(_Section):
 
 
 class CouponSettings(_Section):
-    key_ttl_s: int = 7 * 24 * 3600
-    timezone_offset_hours: int = 8
+    key_ttl_s: int = Field(
+        7 * 24 * 3600, ge=1, description="Redis coupon counters expire after the last issue"
+    )
+    timezone_offset_hours: float = Field(
+        8, ge=-12, le=14, description="the shop's UTC offset: naive coupon dates in a library are read in it"
+    )
+
+    @property
+    def shop_timezone(self) -> timezone:
+        """The shop's fixed-offset time zone (UTC+8 for shops in China)."""
+        return timezone(timedelta(hours=self.timezone_offset_hours))
 
 
 class FallbackTriageSettings(_Section):
-    negative_cues: list[str] = Field(default_factory=lambda: ["投诉", "骗子", "差评", "垃圾", "退钱", "太差"])
-    emotion_cues: dict[str, list[str]] = Field(default_factory=dict)
+    """Cues of the keyword triage ``scripts evaluate`` falls back to when the triage engine cannot start."""
+
+    negative_cues: list[str] = Field(
+        default_factory=lambda: (
+            "投诉 骗子 差评 垃圾 退钱 太差 坑 气死 生气 失望 慢死 急死 怎么还 还不 烂 假货 "
+            "破了 坏了 起球 掉色 不理人 没人理 太贵 贵了 用不了 失败 扣了两次 几天了 没动 过分 恶心"
+        ).split()
+    )
+    emotion_cues: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "angry": ["骗子", "投诉", "差评", "垃圾", "气死", "12315", "举报", "恶心", "过分"],
+            "anxious": ["急", "快点", "几天了", "还没", "赶紧", "等着"],
+            "confused": ["怎么", "用不了", "失败", "不会", "看不懂", "为什么"],
+            "disappointed": ["失望", "太差", "不理人", "没人理", "贵了", "太贵", "烂"],
+        }
+    )
 
 
-class ScriptsConfig(_Section):
-    limits: Limits = Field(default_factory=Limits)
+class ScriptsSettings(_Section):
+    # runtime (config/livecs.yaml → scripts)
+    library_db: str = Field(
+        str(ROOT / "data" / "library_versions.db"),
+        description="merchant library versions (SQLite)",
+        json_schema_extra=PATH_FIELD,
+    )
+    shop: str = Field("default", description="which shop's versions this process serves")
+    bootstrap: list[str] = Field(
+        default_factory=lambda: [
+            str(ROOT / "scripts_library" / "apparel" / name)
+            for name in ("library.yaml", "catalogue.yaml", "coupons.yaml")
+        ],
+        description="files uploaded and activated when the registry has no active version yet",
+        json_schema_extra=PATH_FIELD,
+    )
+    on_air_link: int | None = Field(1, description="product on air at start (link number); null = none")
+    suggestions_per_comment: int = Field(3, ge=0, le=10, description="ranked suggestions kept per comment")
+    suggest_priorities: list[str] = Field(
+        default_factory=lambda: ["P0", "P1", "P2"], description="priorities that get suggested replies"
+    )
+    learn_library_vocabulary: bool = Field(
+        True, description="feed the active library's keywords and examples to the triage engine"
+    )
+    # tunables (config/scripts.yaml)
+    limits: UploadLimits = Field(default_factory=UploadLimits)
     lint: LintSettings = Field(default_factory=LintSettings)
     matcher: MatcherSettings = Field(default_factory=MatcherSettings)
     negative_reply: NegativeReplySettings = Field(default_factory=NegativeReplySettings)
@@ -205,27 +254,3 @@ class ScriptsConfig(_Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     coupons: CouponSettings = Field(default_factory=CouponSettings)
     fallback_triage: FallbackTriageSettings = Field(default_factory=FallbackTriageSettings)
-    config_dir: Path = CONFIG_DIR
-
-    @classmethod
-    def load(cls, path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> ScriptsConfig:
-        """Read ``path`` (default ``config/scripts.yaml``; a missing default file gives the defaults), then
-        apply ``LIVECS_SCRIPTS_<SECTION>__<KEY>`` environment overrides."""
-        p = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-        data: dict[str, Any] = {}
-        if p.exists():
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        elif path is not None:
-            raise FileNotFoundError(p)
-        env = os.environ if environ is None else environ
-        deep_merge(data, env_overrides(env, ENV_PREFIX, cls.model_fields))
-        cfg = cls.model_validate(data)
-        if p.exists():
-            cfg.config_dir = p.resolve().parent
-        return cfg
-
-
-@lru_cache(maxsize=1)
-def default_config() -> ScriptsConfig:
-    """The process-wide default configuration (read once)."""
-    return ScriptsConfig.load()

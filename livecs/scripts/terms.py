@@ -15,7 +15,8 @@ import ahocorasick
 import yaml
 from pydantic import BaseModel, Field
 
-from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.paths import ROOT
+from livecs.scripts.settings import ScriptsSettings
 
 ERROR = "error"
 TABOO_CATEGORY = "禁忌语 / shop taboo list"
@@ -94,9 +95,9 @@ def _load_terms(path: str) -> AdLawTerms:
     return AdLawTerms.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")) or {})
 
 
-def ad_law_scanner(config: ScriptsConfig | None = None) -> AdLawScanner:
-    cfg = config or default_config()
-    return AdLawScanner(_load_terms(str(cfg.config_dir / cfg.lint.ad_law_terms_file)))
+def ad_law_scanner(config: ScriptsSettings | None = None) -> AdLawScanner:
+    cfg = config or ScriptsSettings()
+    return AdLawScanner(_load_terms(str(ROOT / cfg.lint.ad_law_terms_file)))
 
 
 class TermGate:
@@ -120,6 +121,6 @@ class TermGate:
         return [(term, cat) for term, cat, _sev in self._scanner.scan(text)]
 
 
-def term_gate(config: ScriptsConfig | None = None, taboo: list[str] | tuple[str, ...] = ()) -> TermGate:
-    cfg = config or default_config()
-    return TermGate(_load_terms(str(cfg.config_dir / cfg.lint.ad_law_terms_file)), taboo)
+def term_gate(config: ScriptsSettings | None = None, taboo: list[str] | tuple[str, ...] = ()) -> TermGate:
+    cfg = config or ScriptsSettings()
+    return TermGate(_load_terms(str(ROOT / cfg.lint.ad_law_terms_file)), taboo)

@@ -21,6 +21,7 @@ from livecs.scripts.library import (
     BILINGUAL_SEPARATOR,
     COUPON_TYPE_ALIASES,
     INTENT_ALIASES,
+    SHOP_TIMEZONE_CONTEXT,
     TIER_ALIASES,
     CouponRule,
     Library,
@@ -38,7 +39,7 @@ from livecs.scripts.loaders import (
     read_path,
 )
 from livecs.scripts.report import Issue, Location, has_errors
-from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.settings import ScriptsSettings
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
     "scripts": Script,
@@ -108,31 +109,31 @@ class LoadResult:
         return self.library is not None and not has_errors(self.issues)
 
 
-def load_files(paths: Iterable[str | Path], config: ScriptsConfig | None = None) -> LoadResult:
+def load_files(paths: Iterable[str | Path], config: ScriptsSettings | None = None) -> LoadResult:
     """Read and validate library files from disk."""
-    cfg = config or default_config()
+    cfg = config or ScriptsSettings()
     return build_library([read_path(p, cfg.limits) for p in paths], cfg)
 
 
-def load_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsConfig | None = None) -> LoadResult:
+def load_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsSettings | None = None) -> LoadResult:
     """Read and validate uploaded files given as ``(file name, content)``."""
-    cfg = config or default_config()
+    cfg = config or ScriptsSettings()
     return build_library([read_document(name, content, cfg.limits) for name, content in files], cfg)
 
 
-def check(paths: Iterable[str | Path], config: ScriptsConfig | None = None) -> LoadResult:
+def check(paths: Iterable[str | Path], config: ScriptsSettings | None = None) -> LoadResult:
     """Validate and lint files: what ``scripts check`` prints."""
-    cfg = config or default_config()
+    cfg = config or ScriptsSettings()
     return with_lint(load_files(paths, cfg), cfg)
 
 
-def check_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsConfig | None = None) -> LoadResult:
+def check_bytes(files: Iterable[tuple[str, bytes]], config: ScriptsSettings | None = None) -> LoadResult:
     """Validate and lint uploaded files (the console's upload)."""
-    cfg = config or default_config()
+    cfg = config or ScriptsSettings()
     return with_lint(load_bytes(files, cfg), cfg)
 
 
-def with_lint(result: LoadResult, config: ScriptsConfig) -> LoadResult:
+def with_lint(result: LoadResult, config: ScriptsSettings) -> LoadResult:
     """Add lint findings; a lint error (e.g. an unknown variable) makes the library unusable — except an
     error-level term (广告法, 禁忌语): that library is kept, and activating it needs an admin's override.
 
@@ -180,9 +181,10 @@ def _pydantic_issues(exc: ValidationError, item: RawItem, item_id: str) -> list[
     return issues
 
 
-def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) -> LoadResult:
+def build_library(docs: list[RawDocument], config: ScriptsSettings | None = None) -> LoadResult:
     """Merge documents and validate them into a library (see module docstring)."""
-    cfg = config or default_config()
+    cfg = config or ScriptsSettings()
+    context = {SHOP_TIMEZONE_CONTEXT: cfg.coupons.shop_timezone}  # naive coupon dates are shop-local time
     issues: list[Issue] = [i for d in docs for i in d.issues]
     item_sources: dict[tuple[str, str], RawItem] = {}
     valid: dict[str, list[tuple[Any, RawItem]]] = {s: [] for s in LIST_SECTIONS}
@@ -278,7 +280,7 @@ def build_library(docs: list[RawDocument], config: ScriptsConfig | None = None) 
                     if absent:  # stand-ins for the missing column, so the row's other problems still show
                         data = {**data, **{n: _stand_in(n, item) for n in absent}}
                     try:
-                        obj = model.model_validate(data)
+                        obj = model.model_validate(data, context=context)
                     except ValidationError as exc:
                         issues.extend(_pydantic_issues(exc, item, raw_id))
                         continue
@@ -370,7 +372,7 @@ def _partial(
         return None
 
 
-def _cap(issues: list[Issue], cfg: ScriptsConfig) -> list[Issue]:
+def _cap(issues: list[Issue], cfg: ScriptsSettings) -> list[Issue]:
     limit = cfg.limits.max_errors_reported
     if len(issues) <= limit:
         return issues
@@ -383,7 +385,7 @@ def _cap(issues: list[Issue], cfg: ScriptsConfig) -> list[Issue]:
 
 def _cross_checks(
     valid: dict[str, list[tuple[Any, RawItem]]],
-    cfg: ScriptsConfig,
+    cfg: ScriptsSettings,
     item_sources: dict[tuple[str, str], RawItem],
 ) -> list[Issue]:
     issues: list[Issue] = []

@@ -23,7 +23,7 @@ from livecs.errors import ErrorCode, LivecsError
 from livecs.scripts.library import Library
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
-from livecs.scripts.settings import ScriptsConfig, default_config
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.terms import TERM_CODES, term_gate
 from livecs.scripts.validate import check_bytes
 
@@ -91,7 +91,7 @@ def diff_libraries(old: Library | None, new: Library) -> dict[str, dict[str, lis
     return out
 
 
-def blocked_terms(library: Library, config: ScriptsConfig | None = None) -> list[str]:
+def blocked_terms(library: Library, config: ScriptsSettings | None = None) -> list[str]:
     """Error-level terms (广告法 absolutes, the shop's 禁忌语) in what the library would say, in order."""
     gate = term_gate(config, library.library.taboo)
     texts = [t for s in library.scripts if s.enabled for t in (s.reply, s.on_air)]
@@ -153,12 +153,12 @@ class LibraryRegistry:
         db_path: str | Path,
         *,
         shop: str = "default",
-        config: ScriptsConfig | None = None,
+        config: ScriptsSettings | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.db_path = str(db_path)
         self.shop = shop
-        self.config = config or default_config()
+        self.config = config or ScriptsSettings()
         self._rng = rng
         self._lock = threading.Lock()
         self._matcher: ScriptMatcher | None = None

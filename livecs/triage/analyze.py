@@ -16,6 +16,7 @@ from livecs.triage.features import text_features
 from livecs.triage.lexicon import Lexicon, LexiconHits
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS, LinearModel, argmax, softmax
 from livecs.triage.normalize import NormalizedText, Normalizer
+from livecs.triage.settings import IntentSettings, TriageSettings
 from livecs.triage.shop import shop_voice
 from livecs.triage.spam import SpamRules
 
@@ -90,19 +91,19 @@ class TextAnalyzer:
         lexicon: Lexicon,
         model: LinearModel,
         spam_rules: SpamRules,
-        settings: dict[str, Any],
+        settings: IntentSettings,
     ) -> None:
         self.normalizer = normalizer
         self.lexicon = lexicon
         self.model = model
         self.spam_rules = spam_rules
-        self.merchant_keyword_boost = float(settings["merchant_keyword_boost"])
-        self.merchant_example_similarity = float(settings["merchant_example_similarity"])
-        self.min_confidence = float(settings["min_confidence"])
-        self.model_spam_min_confidence = float(settings["model_spam_min_confidence"])
-        self.negative_odds = float(settings["negative_odds"])
-        self.complaint_needs_evidence = bool(settings.get("complaint_needs_evidence", True))
-        self.complaint_sure_without_evidence = float(settings.get("complaint_sure_without_evidence", 1.0))
+        self.merchant_keyword_boost = settings.merchant_keyword_boost
+        self.merchant_example_similarity = settings.merchant_example_similarity
+        self.min_confidence = settings.min_confidence
+        self.model_spam_min_confidence = settings.model_spam_min_confidence
+        self.negative_odds = settings.negative_odds
+        self.complaint_needs_evidence = settings.complaint_needs_evidence
+        self.complaint_sure_without_evidence = settings.complaint_sure_without_evidence
         self.merchant_examples: dict[str, str] = {}  # normalised example -> intent
 
     def add_examples(self, intent: str, examples: list[str]) -> int:
@@ -242,10 +243,10 @@ class TextAnalyzer:
 
 
 def load_analyzer_parts(
-    lexicon_data: dict[str, Any], config: dict[str, Any]
+    lexicon_data: dict[str, Any], config: TriageSettings
 ) -> tuple[Normalizer, Lexicon, SpamRules]:
     """The model-independent parts (shared by the engine and the trainer)."""
-    normalizer = Normalizer(lexicon_data, config["normalise"])
+    normalizer = Normalizer(lexicon_data, config.normalise)
     lexicon = Lexicon(lexicon_data)
-    spam_rules = SpamRules.from_config(config["spam"], lexicon_data)
+    spam_rules = SpamRules.from_config(config.spam, lexicon_data)
     return normalizer, lexicon, spam_rules

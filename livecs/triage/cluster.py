@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from rapidfuzz import fuzz, process
+
+from livecs.triage.settings import ClusterSettings
 
 # Words and particles that do not change which question is asked (主播 有S码吗 == 有S码吗呀).
 _LEADING_FILLERS = (
@@ -67,12 +68,12 @@ class _RoomClusters:
 
 
 class ClusterTracker:
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.window_s = float(settings["window_s"])
-        self.similarity = float(settings["similarity"])
-        self.max_open_per_intent = int(settings["max_open_per_intent"])
-        self.max_members_kept = int(settings["max_members_kept"])
-        self.intents = frozenset(settings["intents"])
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.window_s = float(settings.window_s)
+        self.similarity = float(settings.similarity)
+        self.max_open_per_intent = settings.max_open_per_intent
+        self.max_members_kept = settings.max_members_kept
+        self.intents = frozenset(settings.intents)
         self.rooms: dict[str, _RoomClusters] = {}
         self._seq = 0
         self._last_room_sweep = 0.0

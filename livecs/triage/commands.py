@@ -121,8 +121,8 @@ def cmd_bench_triage(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_rooms(args: argparse.Namespace) -> int:
+    from livecs.config import load_settings
     from livecs.processor.live import LiveProcessor
-    from livecs.triage.config import load_config
     from livecs.triage.engine import TriageEngine
     from livecs.triage.model import LinearModel
     from livecs.triage.rooms import evaluate_rooms, format_report, read_labels, read_rooms
@@ -151,9 +151,9 @@ def cmd_eval_rooms(args: argparse.Namespace) -> int:
         labels, skipped = read_labels(args.labels, rows)
         if skipped:
             print(f"eval-rooms: labels skipped: {dict(skipped)}", file=sys.stderr)
-    config = load_config()
+    config = load_settings().triage
     if args.shop_account:
-        config["shop"]["accounts"] = list(config["shop"].get("accounts") or []) + list(args.shop_account)
+        config = config.with_overrides({"shop.accounts": [*config.shop.accounts, *args.shop_account]})
     model = LinearModel.load(Path(args.model)) if args.model else None
     processor = LiveProcessor(TriageEngine(config, model), None)
     result = evaluate_rooms(rows, lambda c, now: processor.process(c, now).triage, labels, args.worst)

@@ -11,16 +11,16 @@ import logging
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+from livecs.config import load_settings
 from livecs.models import Comment, Emotion, Intent, MemberTier, Priority, Sentiment, Triage
 from livecs.triage.analyze import TextAnalysis, TextAnalyzer, load_analyzer_parts
 from livecs.triage.cluster import Cluster, ClusterTracker
-from livecs.triage.config import load_config
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import MODEL_FILE, LinearModel
 from livecs.triage.normalize import NormalizedText
 from livecs.triage.priority import PriorityInput, PriorityRules
+from livecs.triage.settings import TriageSettings
 from livecs.triage.shop import ShopVoice
 from livecs.triage.spam import FloodTracker
 from livecs.vocabulary import QUESTION_INTENTS
@@ -32,34 +32,34 @@ _FLOODABLE_INTENTS = frozenset({Intent.CHITCHAT, Intent.BUY_SIGNAL, Intent.SPAM}
 
 
 class TriageEngine:
-    def __init__(self, config: dict[str, Any], model: LinearModel | None = None) -> None:
+    def __init__(self, config: TriageSettings, model: LinearModel | None = None) -> None:
+        # The typed settings are read here, once: every part keeps plain attributes for the hot path.
         self.config = config
         lexicon_data = load_lexicon_data()
         normalizer, lexicon, spam_rules = load_analyzer_parts(lexicon_data, config)
         self.normalizer = normalizer
         self.analyzer = TextAnalyzer(
-            normalizer, lexicon, model or LinearModel.load(MODEL_FILE), spam_rules, config["intent"]
+            normalizer, lexicon, model or LinearModel.load(MODEL_FILE), spam_rules, config.intent
         )
-        self.flood = FloodTracker(config["flood"])
-        self.clusters = ClusterTracker(config["cluster"])
-        self.priority = PriorityRules(config["priority"])
-        self.shop = ShopVoice(config.get("shop") or {})
-        clock = config.get("clock") or {}
-        self.use_comment_time = bool(clock.get("use_comment_time", True))
-        self.max_future_s = float(clock.get("max_future_s", 300.0))
-        cache = config["cache"]
-        self._raw_cache_size = int(cache["normalise_size"])
-        self._analysis_cache_size = int(cache["text_analysis_size"])
+        self.flood = FloodTracker(config.flood)
+        self.clusters = ClusterTracker(config.cluster)
+        self.priority = PriorityRules(config.priority)
+        self.shop = ShopVoice(config.shop)
+        self.use_comment_time = config.clock.use_comment_time
+        self.max_future_s = float(config.clock.max_future_s)
+        self._raw_cache_size = config.cache.normalise_size
+        self._analysis_cache_size = config.cache.text_analysis_size
         self._reset_analysis_cache()
-        for intent, keywords in (config.get("keywords") or {}).items():
-            self.add_keywords(Intent(intent), list(keywords or []))
-        for intent, examples in (config.get("examples") or {}).items():
-            self.add_keywords(Intent(intent), [], list(examples or []))
+        for intent, keywords in config.keywords.items():
+            self.add_keywords(Intent(intent), list(keywords))
+        for intent, examples in config.examples.items():
+            self.add_keywords(Intent(intent), [], list(examples))
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> TriageEngine:
-        """Engine from ``config/triage.yaml`` (or ``path``) with ``LIVECS_TRIAGE_*`` overrides."""
-        return cls(load_config(path))
+        """Engine from the ``triage`` section of the settings (``config/livecs.yaml`` or ``path``, with its
+        ``config/triage.yaml`` and ``LIVECS_TRIAGE__<SECTION>__<KEY>`` overrides)."""
+        return cls(load_settings(path).triage)
 
     def _reset_analysis_cache(self) -> None:
         # Two levels: raw text -> analysis (one C-level lookup on the hot path), and on a miss normalised

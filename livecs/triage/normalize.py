@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import opencc
 
+from livecs.triage.settings import NormaliseSettings
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OPENCC_CHAR_TABLE = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
 
@@ -127,10 +129,10 @@ class NormalizedText(NamedTuple):
 class Normalizer:
     """Stateless after construction; ``normalize`` never raises on str input."""
 
-    def __init__(self, lexicon: dict[str, Any], settings: dict[str, Any]) -> None:
-        self.max_chars = int(settings.get("max_chars", 400))
-        self.max_char_repeat = int(settings.get("max_char_repeat", 3))
-        self.max_punct_repeat = int(settings.get("max_punct_repeat", 2))
+    def __init__(self, lexicon: dict[str, Any], settings: NormaliseSettings) -> None:
+        self.max_chars = settings.max_chars
+        self.max_char_repeat = settings.max_char_repeat
+        self.max_punct_repeat = settings.max_punct_repeat
         self._char_run_re = re.compile(r"(.)\1{" + str(self.max_char_repeat) + ",}")
         self._t2s = load_t2s_table()
         self._traditional_re = _any_char_re(self._t2s)
@@ -174,11 +176,11 @@ class Normalizer:
         return match.group(1) * min(len(match.group(0)), self.max_punct_repeat)
 
     @classmethod
-    def from_data(cls, settings: dict[str, Any] | None = None) -> Normalizer:
+    def from_data(cls, settings: NormaliseSettings | None = None) -> Normalizer:
         import yaml
 
         lexicon = yaml.safe_load((DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8"))
-        return cls(lexicon, settings or {})
+        return cls(lexicon, settings or NormaliseSettings())
 
     @staticmethod
     def _fold_only(text: str) -> str:

@@ -7,9 +7,9 @@ question is not an alarm), P3 buy signals and chit-chat,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from livecs.models import Emotion, Intent, MemberTier, Priority, Sentiment
+from livecs.triage.settings import PrioritySettings
 from livecs.vocabulary import QUESTION_INTENTS
 
 _ORDER = (Priority.P0, Priority.P1, Priority.P2, Priority.P3)
@@ -31,20 +31,20 @@ class PriorityInput:
 
 
 class PriorityRules:
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, settings: PrioritySettings) -> None:
         self.sla_s: dict[Priority, float | None] = {
             Priority(name): (None if value is None else float(value))
-            for name, value in settings["sla_s"].items()
+            for name, value in settings.sla_s.items()
         }
-        self.high_tier_min = int(settings["high_tier_min"])
-        self.raise_tier_min = int(settings["raise_tier_min"])
-        self.cluster_size_p1 = int(settings["cluster_size_p1"])
-        self.cluster_age_p1_s = float(settings["cluster_age_p1_s"])
-        self.cluster_min_for_age = int(settings["cluster_min_for_age"])
-        self.angry_p0_intents = frozenset(Intent(i) for i in settings["angry_p0_intents"])
-        self.blocking_p1_intents = frozenset(Intent(i) for i in settings["blocking_p1_intents"])
-        self.coupon_failure_p1 = bool(settings["coupon_failure_p1"])
-        self.stock_urgency_p1 = bool(settings["stock_urgency_p1"])
+        self.high_tier_min = settings.high_tier_min
+        self.raise_tier_min = settings.raise_tier_min
+        self.cluster_size_p1 = settings.cluster_size_p1
+        self.cluster_age_p1_s = float(settings.cluster_age_p1_s)
+        self.cluster_min_for_age = settings.cluster_min_for_age
+        self.angry_p0_intents = frozenset(Intent(i) for i in settings.angry_p0_intents)
+        self.blocking_p1_intents = frozenset(Intent(i) for i in settings.blocking_p1_intents)
+        self.coupon_failure_p1 = settings.coupon_failure_p1
+        self.stock_urgency_p1 = settings.stock_urgency_p1
 
     def decide(self, item: PriorityInput, now: float) -> tuple[Priority, float | None, list[str]]:
         """Priority, SLA deadline (epoch seconds or None) and the reasons that set it."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Any
+
+from livecs.triage.settings import ShopSettings
 
 # "@<name>" then the shop's service phrasing; the name may be masked by the platform (阿***).
 _MENTION_RE = re.compile(r"^\s*[@＠]")
@@ -37,10 +38,10 @@ def shop_voice(folded: str, grievance: bool) -> str:
 class ShopVoice:
     """Tells the shop's own comments apart (pure; bounded per-room state)."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.accounts = frozenset(str(a) for a in settings.get("accounts") or [] if str(a))
-        self.voice_replies = bool(settings.get("voice_replies", True))
-        self.learn_after = int(settings.get("learn_after", 2))  # 0: never learn an account
+    def __init__(self, settings: ShopSettings) -> None:
+        self.accounts = frozenset(a for a in settings.accounts if a)
+        self.voice_replies = settings.voice_replies
+        self.learn_after = settings.learn_after  # 0: never learn an account
         self._seen: dict[str, OrderedDict[str, int]] = {}
 
     def is_shop(self, room: str, user_id: str, voice: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from livecs.triage.lexicon import LexiconHits
 from livecs.triage.normalize import NormalizedText
+from livecs.triage.settings import FloodSettings, SpamSettings
 
 _LINK_RE = re.compile(
     r"https?://|www\.|(?<![a-z0-9])[a-z0-9\-]{2,}\.(?:com|cn|cc|net|top|xyz|shop|vip|me|io|link|site|club)(?![a-z])"
@@ -75,15 +76,15 @@ class SpamRules:
         object.__setattr__(self, "char_run_re", re.compile(r"(.)\1{" + str(self.gibberish_run - 1) + ",}"))
 
     @classmethod
-    def from_config(cls, settings: dict[str, Any], lexicon: dict[str, Any]) -> SpamRules:
+    def from_config(cls, settings: SpamSettings, lexicon: dict[str, Any]) -> SpamRules:
         spam_lex = lexicon.get("spam", {})
         return cls(
-            gibberish_run=int(settings["gibberish_run"]),
-            punct_only_len=int(settings["punct_only_len"]),
-            latin_gibberish_len=int(settings["latin_gibberish_len"]),
-            handle_min_len=int(settings["handle_min_len"]),
-            contact_digits=int(settings["contact_digits"]),
-            bare_digits=int(settings["bare_digits"]),
+            gibberish_run=settings.gibberish_run,
+            punct_only_len=settings.punct_only_len,
+            latin_gibberish_len=settings.latin_gibberish_len,
+            handle_min_len=settings.handle_min_len,
+            contact_digits=settings.contact_digits,
+            bare_digits=settings.bare_digits,
             keyboard_runs=tuple(str(r) for r in spam_lex.get("keyboard_runs", [])),
             cheer_chars=frozenset(str(spam_lex.get("cheer_chars", ""))),
         )
@@ -211,14 +212,14 @@ class _RoomFlood:
 class FloodTracker:
     """Sliding windows per room: a user repeating a text, a user posting too fast, a copy-paste wave."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self.window_s = float(settings["window_s"])
-        self.same_user_same_text = int(settings["same_user_same_text"])
-        self.same_user_same_text_min_chars = int(settings.get("same_user_same_text_min_chars", 1))
-        self.same_user_any_text = int(settings["same_user_any_text"])
-        self.same_text_many_users = int(settings["same_text_many_users"])
-        self.same_text_min_chars = int(settings["same_text_min_chars"])
-        self.max_tracked_users = int(settings["max_tracked_users"])
+    def __init__(self, settings: FloodSettings) -> None:
+        self.window_s = float(settings.window_s)
+        self.same_user_same_text = settings.same_user_same_text
+        self.same_user_same_text_min_chars = settings.same_user_same_text_min_chars
+        self.same_user_any_text = settings.same_user_any_text
+        self.same_text_many_users = settings.same_text_many_users
+        self.same_text_min_chars = settings.same_text_min_chars
+        self.max_tracked_users = settings.max_tracked_users
         self.rooms: dict[str, _RoomFlood] = {}
 
     def observe(self, room: str, user: str, text_key: str, now: float, copy_paste_candidate: bool) -> str:

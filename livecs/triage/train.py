@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from livecs.config import load_settings
+from livecs.paths import SHARED_DIR
 from livecs.triage.analyze import TextAnalyzer, load_analyzer_parts
-from livecs.triage.config import REPO_ROOT, load_config
 from livecs.triage.examples import (
     LabelledExample,
     dev_split,
@@ -34,8 +35,8 @@ from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, MODEL_FILE, SENTI
 from livecs.triage.real_data import ROOMS_FILE, SHARED_LABELS, RealData, load_real_data
 from livecs.triage.template_examples import synthetic_examples
 
-DEFAULT_REVIEWS_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
-DEV_FILE = REPO_ROOT.parent / "shared" / "data" / "dev_comments.jsonl"  # CV scores its tune half only
+DEFAULT_REVIEWS_DIR = SHARED_DIR / "data" / "real"
+DEV_FILE = SHARED_DIR / "data" / "dev_comments.jsonl"  # CV scores its tune half only
 REVIEW_FILES = ("online_shopping_10_cats.csv", "waimai_10k.csv")
 
 
@@ -160,7 +161,7 @@ class FittedHeads:
 
 
 def prepare(settings: TrainSettings, log: Callable[[str], object] = print) -> PreparedData:
-    config = load_config()
+    config = load_settings().triage
     lexicon_data = load_lexicon_data()
     normalizer, lexicon, _ = load_analyzer_parts(lexicon_data, config)
 
@@ -358,9 +359,9 @@ def train(
 
 
 def _analyzer(model: LinearModel) -> TextAnalyzer:
-    config = load_config()
+    config = load_settings().triage
     normalizer, lexicon, spam_rules = load_analyzer_parts(load_lexicon_data(), config)
-    return TextAnalyzer(normalizer, lexicon, model, spam_rules, config["intent"])
+    return TextAnalyzer(normalizer, lexicon, model, spam_rules, config.intent)
 
 
 def score_rows(analyzer: TextAnalyzer, rows: list[LabelledExample]) -> list[tuple[str, str, str]]:
@@ -476,17 +477,6 @@ def room_folds(sizes: dict[str, int], k: int) -> list[frozenset[str]]:
     return [frozenset(f) for f in folds]
 
 
-def _with_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the engine config with ``section.key`` overrides."""
-    import copy
-
-    out = copy.deepcopy(config)
-    for dotted, value in overrides.items():
-        section, key = dotted.split(".", 1)
-        out.setdefault(section, {})[key] = value
-    return out
-
-
 def room_cross_validate(
     settings: TrainSettings,
     k: int = 4,
@@ -510,8 +500,8 @@ def room_cross_validate(
     real = data.real
     sizes = Counter(r.room for r in real.rows)
     folds = room_folds(dict(sizes), k)
-    config = load_config()
-    configs = {"base": config} | {name: _with_overrides(config, o) for name, o in (variants or {}).items()}
+    config = load_settings().triage
+    configs = {"base": config} | {name: config.with_overrides(o) for name, o in (variants or {}).items()}
     pairs: dict[str, list[tuple[Outcome, Label]]] = {name: [] for name in configs}
     counts: dict[str, Counter[str]] = {name: Counter() for name in configs}
     started = time.perf_counter()

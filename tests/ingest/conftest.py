@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from livecs.ingest.settings import RecordLimits
 from livecs.ingest.sink import Ingestor
-from livecs.ingest.validate import Limits, Validator
+from livecs.ingest.validate import Validator
 from livecs.metrics import Counters
 from livecs.models import Comment, LiveEvent, Record
 
@@ -43,7 +44,7 @@ class Collected:
         return [c.comment_id for c in self.comments]
 
 
-def make_collected(limits: Limits | None = None, default_room: str | None = None) -> Collected:
+def make_collected(limits: RecordLimits | None = None, default_room: str | None = None) -> Collected:
     counters = Counters()
     published: list[tuple[str, str, Record]] = []
     sessions: list[tuple[str, str]] = []
@@ -57,7 +58,7 @@ def make_collected(limits: Limits | None = None, default_room: str | None = None
         return f"s-{room}"
 
     sink = Ingestor(
-        Validator(limits or Limits(max_text_chars=TEST_MAX_TEXT_CHARS)),
+        Validator(limits or RecordLimits(max_text_chars=TEST_MAX_TEXT_CHARS)),
         publish,
         session_for,
         counters,

@@ -18,7 +18,7 @@ from websockets.frames import CloseCode
 
 from livecs.ingest.base import IngestSink
 from livecs.ingest.reconnect import STOP_REASON, Backoff, Dial, ReconnectingSource
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 from tests.ingest.test_ws import hold
 from tests.ingest.test_ws import relay as server
 from tests.ingest.test_ws import running as running_ws
@@ -62,7 +62,7 @@ class LineSource(ReconnectingSource):
     def _display_url(self) -> str:
         return self.url
 
-    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial | None:
+    async def _dial(self, sink: IngestSink, limits: RecordLimits) -> Dial | None:
         if self.dial_errors:
             self.dial_errors -= 1
             raise Flaky("signer away")

@@ -24,7 +24,7 @@ from livecs.ingest.replay import (
     detect_format,
     iter_raw_lines,
 )
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 from livecs.models import MemberTier
 from livecs.pipeline import Pipeline
 from livecs.store import Store, count_rows, list_sessions
@@ -142,7 +142,7 @@ async def test_jsonl_every_bad_line_is_counted_and_good_ones_flow(
 async def test_jsonl_absurdly_long_line_is_rejected_and_replay_goes_on(
     tmp_path: Path, make_sink: Any
 ) -> None:
-    limits = Limits(max_payload_bytes=1024, max_text_chars=100)
+    limits = RecordLimits(max_payload_bytes=1024, max_text_chars=100)
     collected = make_sink(limits)
     data = jsonl(comment(1), comment(2, text="x" * 10_000), comment(3))
     src = ReplaySource(write(tmp_path, "long.jsonl", data))

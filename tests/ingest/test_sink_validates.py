@@ -9,8 +9,9 @@ import orjson
 import pytest
 
 from livecs.ingest.replay import ReplaySource
+from livecs.ingest.settings import RecordLimits
 from livecs.ingest.sink import Ingestor
-from livecs.ingest.validate import Limits, Rejected, Validator
+from livecs.ingest.validate import Rejected, Validator
 from livecs.ingest.webhook import build_webhook_app
 from livecs.metrics import Counters
 
@@ -26,7 +27,7 @@ async def _session_for(room: str, source: str) -> str:
 
 
 def test_the_sink_builds_its_one_validator_from_limits_and_decodes_without_counting() -> None:
-    limits = Limits(max_batch=2)
+    limits = RecordLimits(max_batch=2)
     counters = Counters()
     sink = Ingestor(limits, _publish, _session_for, counters)
     assert isinstance(sink.validator, Validator) and sink.limits is limits
@@ -38,7 +39,7 @@ def test_the_sink_builds_its_one_validator_from_limits_and_decodes_without_count
 
 
 async def test_the_webhook_decodes_with_the_sinks_limits(aiohttp_client: Any, make_sink: Any) -> None:
-    collected = make_sink(Limits(max_batch=2))
+    collected = make_sink(RecordLimits(max_batch=2))
     client = await aiohttp_client(build_webhook_app(collected.sink, TOKEN))
     body = orjson.dumps([{"id": f"c{i}", "user_id": "u", "text": "好"} for i in range(3)])
     resp = await client.post(
@@ -51,7 +52,7 @@ async def test_the_webhook_decodes_with_the_sinks_limits(aiohttp_client: Any, ma
 
 
 async def test_a_replay_decodes_each_line_with_the_sinks_limits(tmp_path: Path, make_sink: Any) -> None:
-    collected = make_sink(Limits(max_batch=2))
+    collected = make_sink(RecordLimits(max_batch=2))
     rows = [{"id": f"c{i}", "room": "r", "user_id": "u", "text": "好"} for i in range(4)]
     path = tmp_path / "r.jsonl"
     path.write_bytes(orjson.dumps(rows[:3]) + b"\n" + orjson.dumps(rows[3]) + b"\n")

@@ -5,10 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livecs.ingest.validate import Limits, Rejected, Validator, clean_text, parse_ts
+from livecs.ingest.settings import RecordLimits
+from livecs.ingest.validate import Rejected, Validator, clean_text, parse_ts
 from livecs.models import Comment, EventKind, LiveEvent, MemberTier
 
-V = Validator(Limits(max_text_chars=20))
+V = Validator(RecordLimits(max_text_chars=20))
 
 
 def reason(obj: object, room: str | None = "r") -> str:
@@ -87,7 +88,7 @@ def test_payload_decoding() -> None:
         with pytest.raises(Rejected) as exc:
             V.decode_payload(bad)
         assert exc.value.reason == why
-    small = Validator(Limits(max_payload_bytes=10, max_batch=2))
+    small = Validator(RecordLimits(max_payload_bytes=10, max_batch=2))
     with pytest.raises(Rejected, match="payload_too_large"):
         small.decode_payload(b"[" + b" " * 20 + b"]")
     with pytest.raises(Rejected, match="batch_too_large"):

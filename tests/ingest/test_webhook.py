@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from livecs.config import WebhookSettings
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 from livecs.ingest.webhook import (
     WEBHOOK_HANDLER_KEY,
     WebhookSource,
@@ -154,7 +154,7 @@ async def test_invalid_room_is_400(client: TestClient, room: str) -> None:
 async def test_body_over_the_limit_is_413_with_and_without_content_length(
     aiohttp_client: Any, make_sink: Any
 ) -> None:
-    collected = make_sink(Limits(max_payload_bytes=1000))
+    collected = make_sink(RecordLimits(max_payload_bytes=1000))
     client = await aiohttp_client(build_webhook_app(collected.sink, TOKEN))
     big = orjson.dumps([comment(i) for i in range(100)])
     assert len(big) > 1000

@@ -19,7 +19,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidURI
 
 from livecs.config import WsSourceSettings
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 from livecs.ingest.ws import Backoff, WebSocketSource
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ async def test_cancellation_closes_with_a_going_away_close_frame(collected: Coll
 
 
 async def test_oversized_frame_is_counted_and_the_source_reconnects(make_sink: Any, wait_until: Any) -> None:
-    collected = make_sink(Limits(max_payload_bytes=1000))
+    collected = make_sink(RecordLimits(max_payload_bytes=1000))
 
     async def big(conn: ServerConnection) -> None:
         await conn.send(frame(comment(1, text="x" * 5000)))

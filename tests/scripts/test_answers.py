@@ -8,7 +8,7 @@ import random
 from livecs.models import Emotion, Intent, Sentiment, Suggestion
 from livecs.scripts.library import Library
 from livecs.scripts.matcher import ON_AIR_MAX_CHARS, ScriptMatcher
-from livecs.scripts.settings import ScriptsConfig
+from livecs.scripts.settings import ScriptsSettings
 
 from .conftest import NOW, make_comment, make_triage
 
@@ -147,7 +147,7 @@ def test_register_formal(apparel_library: Library) -> None:
 
 
 def test_register_from_settings() -> None:
-    cfg = ScriptsConfig.model_validate({"voice": {"tone": "formal"}})
+    cfg = ScriptsSettings.model_validate({"voice": {"tone": "formal"}})
     assert cfg.voice.tone == "formal"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from livecs.models import Intent
 from livecs.scripts.library import Library, Script
 from livecs.scripts.lint import AdLawScanner, AdLawTerms, ad_law_scanner, lint_library, on_air_display_length
-from livecs.scripts.settings import ScriptsConfig
+from livecs.scripts.settings import ScriptsSettings
 
 
 def _lib(*scripts: Script, base: Library) -> Library:
@@ -111,7 +111,7 @@ def test_on_air_rules(apparel_library: Library) -> None:
 
 def test_severity_configurable(apparel_library: Library) -> None:
     lib = _lib(_script("typo", reply="{prise}元", on_air=""), base=apparel_library)
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     cfg.lint.severity["unknown_variable"] = "warning"
     cfg.lint.severity["on_air_empty"] = "off"
     issues = [i for i in lint_library(lib, cfg) if i.item_id == "typo"]

@@ -177,9 +177,9 @@ def test_a_900k_row_xlsx_is_refused_while_streaming() -> None:
 
 
 def test_blank_rows_wide_rows_and_cell_totals_stop_reading() -> None:
-    from livecs.scripts.settings import ScriptsConfig
+    from livecs.scripts.settings import ScriptsSettings
 
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     blank = ("reply\n" + "\n" * 2_000_000).encode()  # 2 MB of blank rows: bounded too
     codes, elapsed, _ = _measured([("scripts.csv", blank)])
     assert codes[0] == "too_many_rows" and elapsed < UPLOAD_BUDGET_S
@@ -193,9 +193,9 @@ def test_blank_rows_wide_rows_and_cell_totals_stop_reading() -> None:
 
 
 def test_xlsx_limits_while_streaming(apparel_library: Library) -> None:
-    from livecs.scripts.settings import ScriptsConfig
+    from livecs.scripts.settings import ScriptsSettings
 
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "scripts"
@@ -224,12 +224,12 @@ def test_xlsx_limits_while_streaming(apparel_library: Library) -> None:
 
 
 def test_yaml_nodes_are_counted_before_loading() -> None:
-    from livecs.scripts.settings import ScriptsConfig
+    from livecs.scripts.settings import ScriptsSettings
 
     flat = ("scripts:\n- id: x\n  keywords:\n" + "  - a\n" * 800_000).encode()  # 4.8 MB, 800,000 nodes
     codes, elapsed, peak = _measured([("shop.yaml", flat)])
     assert codes == ["yaml_too_large"]
     assert elapsed < UPLOAD_BUDGET_S and peak < UPLOAD_BUDGET_BYTES, (elapsed, peak)
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     cfg.limits.max_yaml_nodes = 5
     assert _codes(load_bytes([("shop.yaml", b"scripts:\n- {id: a, reply: b}\n")], cfg)) == ["yaml_too_large"]

@@ -207,9 +207,9 @@ def test_match_never_raises(
 def test_shared_between_threads(apparel_library: Library) -> None:
     import threading
 
-    from livecs.scripts.settings import ScriptsConfig
+    from livecs.scripts.settings import ScriptsSettings
 
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     cfg.matcher.cache_size = 8  # constant eviction
     m = ScriptMatcher(apparel_library, cfg, rng=random.Random(0))
     questions = [p.question for p in load_pairs(APPAREL / "match_pairs.jsonl")][:60]

@@ -11,7 +11,7 @@ import pytest
 
 from livecs.models import Intent, Sentiment, Suggestion
 from livecs.scripts.matcher import QuestionForms, ScriptMatcher
-from livecs.scripts.settings import default_config
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.validate import load_bytes
 
 from .conftest import NOW, make_comment, make_triage
@@ -73,7 +73,7 @@ def _best(m: ScriptMatcher, text: str, intent: Intent = Intent.PRODUCT) -> Sugge
 
 
 def test_topic_of_a_keyword() -> None:
-    forms = QuestionForms(default_config().answer.question_forms)
+    forms = QuestionForms(ScriptsSettings().answer.question_forms)
     assert forms.topic("有吗") == ""
     assert forms.topic("还有没有") == ""
     assert forms.topic("还有吗") == ""
@@ -130,7 +130,7 @@ def test_why_question_about_a_product_the_shop_does_not_sell(matcher: ScriptMatc
 
 
 def test_particles_only_at_the_end() -> None:
-    forms = QuestionForms(default_config().answer.question_forms)
+    forms = QuestionForms(ScriptsSettings().answer.question_forms)
     assert forms.topic("哈哈") == "哈哈"  # laughter is chit-chat, not a question form
     assert forms.topic("吧台") == "吧台"  # a particle is not taken off the start
     assert forms.topic("有弹力吗") == "弹力"

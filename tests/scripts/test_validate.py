@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from livecs.scripts.settings import ScriptsConfig
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.validate import check, load_bytes
 
 GOOD = """\
@@ -146,13 +146,13 @@ def test_unknown_format_and_size_limit() -> None:
     assert _codes(load_bytes([("shop.docx", b"x")])) == ["unknown_format"]
     # .txt is the 关键词|回复 rules format (issue 12): a line without | is a format error, not an unknown file
     assert "rule_format" in _codes(load_bytes([("shop.txt", b"x")]))
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     cfg.limits.max_file_bytes = 10
     assert "file_too_large" in _codes(load_bytes([("shop.yaml", GOOD.encode())], cfg))
 
 
 def test_row_and_count_limits() -> None:
-    cfg = ScriptsConfig()
+    cfg = ScriptsSettings()
     cfg.limits.max_rows_per_section = 1
     cfg.limits.max_reply_chars = 2
     text = GOOD + '  - {id: b, intents: [product], keywords: [x], reply: "很长的回复", on_air: "y"}\n'

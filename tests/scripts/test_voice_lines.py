@@ -8,7 +8,7 @@ import random
 
 from livecs.models import Intent, Sentiment, Suggestion
 from livecs.scripts.matcher import ON_AIR_MAX_CHARS, ScriptMatcher, clip_line
-from livecs.scripts.settings import default_config
+from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.validate import load_bytes
 
 from .conftest import NOW, make_comment, make_triage
@@ -45,7 +45,7 @@ products:
 def _matcher(tone: str) -> ScriptMatcher:
     result = load_bytes([("lib.yaml", (LIBRARY % {"tone": tone}).encode("utf-8"))])
     assert result.library is not None, result.issues
-    config = default_config().model_copy(deep=True)
+    config = ScriptsSettings().model_copy(deep=True)
     config.size_advice.no_chart = "这款是{sizes}，尺码问题您可以私信客服"  # a merchant's own wording, with 您
     return ScriptMatcher(result.library, config, rng=random.Random(1))
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
+from livecs.config import load_settings
 from livecs.models import Comment, MemberTier
-from livecs.triage.config import load_config
 from livecs.triage.engine import TriageEngine
 from livecs.triage.model import MODEL_FILE, LinearModel
+from livecs.triage.settings import TriageSettings
 
 
 @pytest.fixture(scope="session")
-def base_config() -> dict[str, Any]:
-    return load_config(environ={})
+def base_config() -> TriageSettings:
+    return load_settings(environ={}).triage
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def model() -> LinearModel:
 
 
 @pytest.fixture
-def engine(base_config: dict[str, Any], model: LinearModel) -> TriageEngine:
+def engine(base_config: TriageSettings, model: LinearModel) -> TriageEngine:
     return TriageEngine(base_config, model=model)
 
 

@@ -3,12 +3,12 @@ stay relative to processing time (``now``)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from livecs.models import Intent, Priority
 from livecs.triage.engine import TriageEngine
 from livecs.triage.model import LinearModel
+from livecs.triage.settings import TriageSettings
 
 from .conftest import CommentFactory
 
@@ -21,9 +21,8 @@ PASTED = "关注主播不迷路天天都有好东西分享"  # a long pasted mes
 REPLAY_NOW = 1_800_000_000.0
 
 
-def _engine(base_config: dict[str, Any], model: LinearModel, **clock: Any) -> TriageEngine:
-    config = copy.deepcopy(base_config)
-    config["clock"].update(clock)
+def _engine(base_config: TriageSettings, model: LinearModel, **clock: Any) -> TriageEngine:
+    config = base_config.with_overrides({f"clock.{key}": value for key, value in clock.items()})
     return TriageEngine(config, model=model)
 
 
@@ -40,7 +39,7 @@ def _four_hour_recording(make_comment: CommentFactory, users: int = 120, gap_s: 
 
 
 def test_max_speed_replay_of_ordinary_comments_is_not_a_flood(
-    base_config: dict[str, Any], model: LinearModel, make_comment: CommentFactory
+    base_config: TriageSettings, model: LinearModel, make_comment: CommentFactory
 ) -> None:
     engine = TriageEngine(base_config, model=model)
     comments = _four_hour_recording(make_comment)
@@ -49,7 +48,7 @@ def test_max_speed_replay_of_ordinary_comments_is_not_a_flood(
 
 
 def test_processing_time_windows_would_flag_the_replay(
-    base_config: dict[str, Any], model: LinearModel, make_comment: CommentFactory
+    base_config: TriageSettings, model: LinearModel, make_comment: CommentFactory
 ) -> None:
     engine = _engine(base_config, model, use_comment_time=False)  # the old behaviour, for contrast
     comments = _four_hour_recording(make_comment)
@@ -92,7 +91,7 @@ def test_absurd_or_missing_comment_time_falls_back_to_now(
 
 
 def test_max_future_is_configurable(
-    base_config: dict[str, Any], model: LinearModel, make_comment: CommentFactory
+    base_config: TriageSettings, model: LinearModel, make_comment: CommentFactory
 ) -> None:
     engine = _engine(base_config, model, max_future_s=10.0)
     assert engine.event_time(make_comment("x", ts=1020.0), 1000.0) == 1000.0

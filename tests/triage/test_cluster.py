@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from livecs.triage.cluster import ClusterTracker, cluster_key
+from livecs.triage.settings import ClusterSettings
 
 
 def tracker(**overrides: Any) -> ClusterTracker:
@@ -15,7 +16,7 @@ def tracker(**overrides: Any) -> ClusterTracker:
         "intents": ["product", "logistics"],
     }  # fmt: skip
     settings.update(overrides)
-    return ClusterTracker(settings)
+    return ClusterTracker(ClusterSettings(**settings))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 
 from livecs.models import Emotion, Intent, MemberTier, Priority, Sentiment
 from livecs.triage.engine import TriageEngine
+from livecs.triage.settings import TriageSettings
 
 from .conftest import CommentFactory
 
@@ -110,9 +111,12 @@ def test_add_keywords_and_examples(engine: TriageEngine, make_comment: CommentFa
 
 
 def test_from_config_reads_yaml_and_keywords(tmp_path: Path, monkeypatch: Any) -> None:
-    path = tmp_path / "triage.yaml"
-    path.write_text("cluster:\n  window_s: 5\nexamples:\n  order: [帮我把两单拼一起寄]\n", encoding="utf-8")
-    monkeypatch.setenv("LIVECS_TRIAGE_FLOOD__SAME_USER_SAME_TEXT", "2")
+    (tmp_path / "triage.yaml").write_text(
+        "cluster:\n  window_s: 5\nexamples:\n  order: [帮我把两单拼一起寄]\n", encoding="utf-8"
+    )
+    path = tmp_path / "livecs.yaml"
+    path.write_text("triage:\n  include: triage.yaml\n", encoding="utf-8")
+    monkeypatch.setenv("LIVECS_TRIAGE__FLOOD__SAME_USER_SAME_TEXT", "2")
     engine = TriageEngine.from_config(path)
     assert engine.clusters.window_s == 5.0 and engine.flood.same_user_same_text == 2
     assert engine.analyze_text("帮我把两单拼一起寄").intent is Intent.ORDER
@@ -215,8 +219,8 @@ def test_an_account_posting_shop_replies_is_learned(
     assert other_room.reasons != ["shop_account"]
 
 
-def test_configured_shop_account(base_config: dict[str, Any], make_comment: CommentFactory) -> None:
-    config = {**base_config, "shop": {**base_config["shop"], "accounts": ["844868159547143"]}}
+def test_configured_shop_account(base_config: TriageSettings, make_comment: CommentFactory) -> None:
+    config = base_config.with_overrides({"shop.accounts": [844868159547143]})  # a YAML number is an id too
     engine = TriageEngine(config)
     t = engine.triage(make_comment("骗子", user="844868159547143"), 1000.0)
     assert t.priority is Priority.P3 and t.reasons == ["shop_account"]

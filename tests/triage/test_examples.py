@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from livecs.paths import SHARED_DIR
 from livecs.triage.examples import dev_split, load_hand_examples, load_jsonl, review_split
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS
 from livecs.triage.template_examples import synthetic_examples
 
-DEV_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "dev_comments.jsonl"
+DEV_FILE = SHARED_DIR / "data" / "dev_comments.jsonl"
 
 
 def test_hand_examples_use_taxonomy_labels() -> None:

@@ -13,6 +13,7 @@ from livecs.triage import features, normalize
 from livecs.triage.cluster import _FILLER_RE, cluster_key
 from livecs.triage.lexicon import LexiconHits
 from livecs.triage.normalize import NormalizedText, Normalizer
+from livecs.triage.settings import NormaliseSettings
 
 SAMPLES = [
     "",
@@ -107,7 +108,7 @@ def _full_normalize(n: Normalizer, raw: str) -> NormalizedText:
 
 @pytest.mark.parametrize("max_char_repeat", [0, 1, 3])
 def test_normalize_equals_every_pass(max_char_repeat: int) -> None:
-    n = Normalizer.from_data({"max_char_repeat": max_char_repeat})
+    n = Normalizer.from_data(NormaliseSettings(max_char_repeat=max_char_repeat))
     for raw in _samples():
         assert n.normalize(raw) == _full_normalize(n, raw), raw
 

@@ -8,13 +8,14 @@ import pytest
 
 from livecs.models import Emotion, Intent, MemberTier, Priority, Sentiment
 from livecs.triage.priority import PriorityInput, PriorityRules
+from livecs.triage.settings import TriageSettings
 
 NOW = 1000.0
 
 
 @pytest.fixture
-def rules(base_config: dict[str, Any]) -> PriorityRules:
-    return PriorityRules(base_config["priority"])
+def rules(base_config: TriageSettings) -> PriorityRules:
+    return PriorityRules(base_config.priority)
 
 
 def item(**overrides: Any) -> PriorityInput:

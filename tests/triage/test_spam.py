@@ -8,11 +8,12 @@ import pytest
 
 from livecs.triage.analyze import load_analyzer_parts
 from livecs.triage.lexicon import load_lexicon_data
+from livecs.triage.settings import FloodSettings, TriageSettings
 from livecs.triage.spam import FloodTracker
 
 
 @pytest.fixture(scope="module")
-def parts(base_config: dict[str, Any]) -> Any:
+def parts(base_config: TriageSettings) -> Any:
     return load_analyzer_parts(load_lexicon_data(), base_config)
 
 
@@ -105,13 +106,14 @@ def test_not_spam(parts: Any, raw: str) -> None:
     assert reason(parts, raw) == ""
 
 
-def flood_settings(**overrides: Any) -> dict[str, Any]:
-    settings = {
-        "window_s": 60.0, "same_user_same_text": 3, "same_user_any_text": 20,
+def flood_settings(**overrides: Any) -> FloodSettings:
+    settings: dict[str, Any] = {
+        "window_s": 60.0, "same_user_same_text": 3, "same_user_same_text_min_chars": 1,
+        "same_user_any_text": 20,
         "same_text_many_users": 4, "same_text_min_chars": 6, "max_tracked_users": 100,
     }  # fmt: skip
     settings.update(overrides)
-    return settings
+    return FloodSettings(**settings)
 
 
 def test_flood_same_user_same_text() -> None:

@@ -44,7 +44,7 @@ from livecs.ingest.bilibili.codec import (
 )
 from livecs.ingest.bilibili.messages import CommandParser, Record
 from livecs.ingest.reconnect import Backoff, Dial, ReconnectingSource
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 
 log = logging.getLogger("livecs.ingest.bilibili")
 
@@ -76,7 +76,7 @@ class BilibiliSource(ReconnectingSource):
         *,
         room: str | None = None,
         key_provider: KeyProvider | None = None,
-        limits: Limits | None = None,
+        limits: RecordLimits | None = None,
         rng: random.Random | None = None,
         name: str = SOURCE_NAME,
     ) -> None:
@@ -108,7 +108,7 @@ class BilibiliSource(ReconnectingSource):
     def _display_url(self) -> str:
         return self.settings.url
 
-    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial:
+    async def _dial(self, sink: IngestSink, limits: RecordLimits) -> Dial:
         if self._need_key and self.key_provider is not None:
             try:
                 self.key = await self.key_provider()

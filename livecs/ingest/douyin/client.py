@@ -51,7 +51,7 @@ from livecs.ingest.douyin.pump import REJECT_PREFIX, FramePump
 from livecs.ingest.douyin.record import FrameWriter
 from livecs.ingest.douyin.signer import Signer, SignerError, make_signer
 from livecs.ingest.reconnect import Backoff, Dial, ReconnectingSource
-from livecs.ingest.validate import Limits
+from livecs.ingest.settings import RecordLimits
 
 log = logging.getLogger("livecs.ingest.douyin")
 #: the websocket library's logger for this source: never below INFO, since its DEBUG lines print the
@@ -242,7 +242,7 @@ class DouyinSource(ReconnectingSource):
     def _connection_closed(self) -> None:
         self.health.disconnected()
 
-    async def _dial(self, sink: IngestSink, limits: Limits) -> Dial | None:
+    async def _dial(self, sink: IngestSink, limits: RecordLimits) -> Dial | None:
         info = await self._room(sink)
         if info is None:
             return None
