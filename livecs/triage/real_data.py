@@ -6,10 +6,14 @@ the repository. Labels are stored keyed by room and row with a short hash of the
 joined with the rooms file at training and evaluation time when it is present; the shared annotator's file
 (``commerce_dev_labels.jsonl``, which carries its text) is read from beside it. Without ``../shared`` the
 trainer falls back to the hand-written data and says so.
+
+The shared folder is ``../shared`` beside the repository, or ``$LIVECS_SHARED`` when set (a worktree or a
+checkout somewhere else): :data:`SHARED_DIR`, read once at import.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +22,10 @@ from livecs.triage.config import REPO_ROOT
 from livecs.triage.examples import LabelledExample
 from livecs.triage.rooms import Label, RoomRow, read_labels, read_rooms
 
-REAL_DIR = REPO_ROOT.parent / "shared" / "data" / "real"
+#: environment variable naming the shared data folder (default ``../shared`` beside the repository)
+SHARED_ENV = "LIVECS_SHARED"
+SHARED_DIR = Path(os.environ.get(SHARED_ENV) or REPO_ROOT.parent / "shared")
+REAL_DIR = SHARED_DIR / "data" / "real"
 ROOMS_FILE = REAL_DIR / "commerce_rooms_dev.csv"
 SHARED_LABELS = REAL_DIR / "commerce_dev_labels.jsonl"
 LABELS_DIR = Path(__file__).resolve().parent / "data" / "real_labels"
