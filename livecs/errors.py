@@ -64,3 +64,16 @@ class LivecsError(Exception):
         if message is None:
             message = self.zh if self.en == self.zh else f"{self.zh} / {self.en}"
         super().__init__(message)
+
+
+class ConfirmationRequired(LivecsError):
+    """An action that changes what goes live was asked for without its confirmation (say what is needed)."""
+
+    code = ErrorCode.BAD_REQUEST
+
+
+class ConfirmationStale(LivecsError):
+    """The confirmation given no longer matches what the action would do now: something changed since the
+    preview it was given for (preview again, then confirm)."""
+
+    code = ErrorCode.CONFLICT

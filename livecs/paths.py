@@ -15,7 +15,8 @@ from pydantic.config import JsonDict
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "livecs.yaml"
-SHARED_DIR = Path(os.environ.get("LIVECS_SHARED") or ROOT.parent / "shared")
+SHARED_ENV = "LIVECS_SHARED"  # names another shared folder (a worktree, a checkout elsewhere)
+SHARED_DIR = Path(os.environ.get(SHARED_ENV) or ROOT.parent / "shared")
 
 #: ``json_schema_extra`` of a settings field holding a file path (or a list of them): the loader resolves a
 #: relative one against the directory of the file that sets it (an environment value: the working directory)

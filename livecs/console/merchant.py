@@ -39,7 +39,10 @@ class MerchantBackend(Protocol):
     ) -> dict[str, Any]: ...
     def versions(self) -> list[dict[str, Any]]: ...
     def activate(self, version: str, by: str, override_reason: str = "") -> dict[str, Any]: ...
-    def rollback(self, by: str) -> dict[str, Any]: ...
+    def rollback_preview(self) -> dict[str, Any]: ...
+    def rollback(
+        self, by: str, token: str = "", version: str = "", confirm: bool = False
+    ) -> dict[str, Any]: ...
     def products(self) -> dict[str, Any]: ...
     def set_on_air(self, link: int | None, by: str) -> dict[str, Any]: ...
     def active_library(self) -> Any: ...
@@ -147,13 +150,52 @@ class RegistryBackend:
 
         return term_gate(self.registry.config).hits(text)
 
-    def rollback(self, by: str) -> dict[str, Any]:
+    def rollback_preview(self) -> dict[str, Any]:
+        """What a rollback would do now, for the merchant to confirm: the version it goes back to (number,
+        name, when and by whom uploaded, its counts), how many scripts, products and coupon rules it adds,
+        removes and changes against the active one (``changes``; ``diff`` lists the first ids), and
+        ``confirm_token``, which :meth:`rollback` needs."""
+        from livecs.scripts.versions import DIFF_LISTED, RegistryError
+
+        try:
+            preview = self.registry.rollback_preview()
+        except RegistryError as exc:
+            raise MerchantError(exc.zh, exc.en, code=ErrorCode.CONFLICT) from None
+        target = preview.target
+        lib = self.registry.library(target.version_id)
+        return {
+            "version": str(target.version_id),
+            "version_name": target.name,
+            "library_version": target.label,
+            "uploaded_at": target.created_at,
+            "uploaded_by": target.uploaded_by,
+            "files": [f for f in target.sources.split(", ") if f],
+            "scripts": len(lib.scripts),
+            "products": len(lib.products),
+            "coupons": len(lib.coupons),
+            "from_version": str(preview.active_id),
+            "changes": preview.counts(),
+            "diff": {
+                section: {kind: ids[:DIFF_LISTED] for kind, ids in kinds.items()}
+                for section, kinds in preview.changes.items()
+            },
+            "confirm_token": preview.token,
+        }
+
+    def rollback(self, by: str, token: str = "", version: str = "", confirm: bool = False) -> dict[str, Any]:
+        """Roll back, confirmed by ``token`` (from :meth:`rollback_preview`) or by the target ``version``
+        with ``confirm``; an unconfirmed or stale request raises (400 / 409) and changes nothing."""
         from livecs.scripts.versions import RegistryError
 
         try:
-            vid = self.registry.rollback(by=by)
+            vid = self.registry.rollback(
+                by=by,
+                token=token,
+                version=self._version_id(version) if version else None,
+                confirm=confirm,
+            )
         except RegistryError as exc:
-            raise MerchantError(str(exc), "nothing to roll back to", code=ErrorCode.CONFLICT) from None
+            raise MerchantError(exc.zh, exc.en, code=ErrorCode.CONFLICT) from None
         return {"active": str(vid)}
 
     def active_library(self) -> Any:

@@ -9,7 +9,7 @@ Routes::
     POST /api/actions  /api/actions/bulk            operator                           views.api
     GET  /api/viewer?user_id=                       operator (the viewer card)         views.viewer
     GET  /api/sessions  /api/review/{session_id}    operator (``mask=0``: admin only)  views.review
-    GET  /api/merchant/versions  /api/merchant/products                                views.merchant
+    GET  /api/merchant/versions  /products  /rollback (its preview)                  views.merchant
     POST /api/merchant/upload  /activate  /rollback  /on-air                           views.merchant
     GET  /ws?view=console|streamer&room=…          websocket (operator / streamer)    views.feed
     GET  /api/tickets[/{id}]  POST /api/tickets/{id}   工单 (added by the factory)   livecs.tickets.routes
@@ -52,6 +52,7 @@ def setup_routes(app: web.Application, public_routes: Iterable[web.RouteDef] = (
     r.add_get("/api/merchant/products", merchant.merchant_products)
     r.add_post("/api/merchant/upload", merchant.merchant_upload)
     r.add_post("/api/merchant/activate", merchant.merchant_activate)
+    r.add_get("/api/merchant/rollback", merchant.merchant_rollback_preview)
     r.add_post("/api/merchant/rollback", merchant.merchant_rollback)
     r.add_post("/api/merchant/on-air", merchant.merchant_on_air)
     r.add_get("/ws", feed.ws_handler)

@@ -5,6 +5,12 @@ nothing else in it is touched). Uploading validates and lints first: a library w
 version. Activating builds the new :class:`~livecs.scripts.matcher.ScriptMatcher` completely, *then* swaps one
 reference — a comment being matched keeps the matcher it started with, the next one gets the new one, so
 nothing is dropped, delayed or matched against a half-loaded library. The product on air carries over.
+
+Rolling back is confirmed, not only asked about: :meth:`LibraryRegistry.rollback_preview` says which
+version it would re-activate (number, name, when and by whom uploaded, what it adds and removes against the
+active one) and gives a token naming exactly that change; :meth:`LibraryRegistry.rollback` needs that token,
+or the target version with ``confirm=True``, and refuses a token made stale by any activation since the
+preview.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livecs.errors import ErrorCode, LivecsError
+from livecs.errors import ConfirmationRequired, ConfirmationStale, ErrorCode, LivecsError
 from livecs.scripts.library import Library
 from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.report import Issue, has_errors
@@ -55,11 +61,16 @@ SQLITE_TIMEOUT_S = 10.0
 VERSION_NAME_MAX = 80
 #: What a diff lists per section (the rest is counted).
 DIFF_LISTED = 20
+#: hex digits of a rollback confirmation token
+ROLLBACK_TOKEN_HEX = 16
 
 
-def diff_libraries(old: Library | None, new: Library) -> dict[str, dict[str, list[str]]]:
+def diff_libraries(
+    old: Library | None, new: Library, *, listed: int | None = DIFF_LISTED
+) -> dict[str, dict[str, list[str]]]:
     """What ``new`` changes against ``old`` (the active version): per section the ids added, removed and
-    changed; a product's price and stock changes are spelled out (``NY-D01 价格 129→119``)."""
+    changed (at most ``listed`` of each; ``None``: all); a product's price and stock changes are spelled out
+    (``NY-D01 价格 129→119``)."""
     sections: dict[str, tuple[dict[str, object], dict[str, object]]] = {
         "scripts": ({s.id: s for s in old.scripts} if old else {}, {s.id: s for s in new.scripts}),
         "products": ({p.sku: p for p in old.products} if old else {}, {p.sku: p for p in new.products}),
@@ -84,9 +95,9 @@ def diff_libraries(old: Library | None, new: Library) -> dict[str, dict[str, lis
                 detail = " ".join([key, *parts])
             changed.append(detail)
         out[section] = {
-            "added": sorted(after.keys() - before.keys())[:DIFF_LISTED],
-            "removed": sorted(before.keys() - after.keys())[:DIFF_LISTED],
-            "changed": sorted(changed)[:DIFF_LISTED],
+            "added": sorted(after.keys() - before.keys())[:listed],
+            "removed": sorted(before.keys() - after.keys())[:listed],
+            "changed": sorted(changed)[:listed],
         }
     return out
 
@@ -143,6 +154,30 @@ class VersionInfo:
     warnings: int
     active: bool
     name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackPreview:
+    """What a rollback would do now: re-activate ``target`` in place of ``active_id``.
+
+    ``activation_seq`` is the shop's last activation (its row id): any activation after the preview makes
+    the :attr:`token` stale, so a confirmation given for one change never performs another (or twice)."""
+
+    shop: str
+    active_id: int
+    target: VersionInfo
+    activation_seq: int
+    #: every id the target adds, removes and changes against the active version (not truncated)
+    changes: dict[str, dict[str, list[str]]]
+
+    @property
+    def token(self) -> str:
+        key = f"rollback:{self.shop}:{self.active_id}->{self.target.version_id}@{self.activation_seq}"
+        return hashlib.sha256(key.encode()).hexdigest()[:ROLLBACK_TOKEN_HEX]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per section how many ids the rollback adds, removes and changes."""
+        return {section: {k: len(ids) for k, ids in kinds.items()} for section, kinds in self.changes.items()}
 
 
 class LibraryRegistry:
@@ -308,18 +343,65 @@ class LibraryRegistry:
             for r in rows
         ]
 
-    def rollback(self, *, by: str = "", now: float | None = None) -> int:
-        """Re-activate the version that was live before the current one; returns its id."""
+    def rollback_preview(self) -> RollbackPreview:
+        """What :meth:`rollback` would do now: the version live before the current one (the shop's latest
+        activation in the file, which another process may have made) and what it changes."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT version_id FROM library_activations WHERE shop = ? ORDER BY id DESC", (self.shop,)
+                "SELECT id, version_id FROM library_activations WHERE shop = ? ORDER BY id DESC", (self.shop,)
             ).fetchall()
-        current = self._active_id
-        previous = next((r[0] for r in rows if r[0] != current), None)
+        if not rows:
+            raise RegistryError("没有可回滚的上一个版本", "no previous version to roll back to")
+        seq, current = int(rows[0][0]), int(rows[0][1])
+        previous = next((int(r[1]) for r in rows if r[1] != current), None)
         if previous is None:
             raise RegistryError("没有可回滚的上一个版本", "no previous version to roll back to")
-        self._activate(previous, by, "rollback", now)
-        return int(previous)
+        info = next(v for v in self.versions() if v.version_id == previous)
+        changes = diff_libraries(self.library(current), self.library(previous), listed=None)
+        return RollbackPreview(self.shop, current, info, seq, changes)
+
+    def rollback(
+        self,
+        *,
+        by: str = "",
+        now: float | None = None,
+        token: str = "",
+        version: int | None = None,
+        confirm: bool = False,
+    ) -> int:
+        """Re-activate the version that was live before the current one; returns its id.
+
+        Confirmed: ``token`` from :meth:`rollback_preview`, or ``version`` (the target's id) with
+        ``confirm=True``. Without either it raises :class:`~livecs.errors.ConfirmationRequired`; a token made
+        stale by an activation since its preview, or a version that is not the target, raises
+        :class:`~livecs.errors.ConfirmationStale` — checked again in the same transaction that records the
+        rollback, so two confirmations of one preview roll back once."""
+        preview = self.rollback_preview()
+        target = preview.target.version_id
+        if token:
+            if token != preview.token:
+                raise ConfirmationStale(
+                    "确认已失效：查看回滚内容之后话术库版本又有变动，请重新查看后再确认",
+                    "stale confirmation: the library versions changed since the preview; preview again",
+                    rollback_to=str(target),
+                )
+        elif version is not None and confirm:
+            if version != target:
+                raise ConfirmationStale(
+                    f"现在回滚会切换到版本 {target}，不是版本 {version}，请重新查看后再确认",
+                    f"a rollback now goes to version {target}, not {version}; preview again",
+                    rollback_to=str(target),
+                )
+        else:
+            raise ConfirmationRequired(
+                f"回滚需要确认：先查看将回滚到的版本（版本 {target}），再提交确认令牌，"
+                f'或提交 {{"version": "{target}", "confirm": true}}',
+                f"rollback needs a confirmation: preview it (GET /api/merchant/rollback: version {target}), "
+                f'then send its confirm_token, or {{"version": "{target}", "confirm": true}}',
+                rollback_to=str(target),
+            )
+        self._activate(target, by, "rollback", now, expect_seq=preview.activation_seq)
+        return target
 
     def refresh(self) -> bool:
         """Pick up an activation made by another process on the same file; ``True`` when it swapped.
@@ -341,11 +423,30 @@ class LibraryRegistry:
             m.library.set_on_air(link)
 
     def _activate(
-        self, version_id: int, by: str, kind: str, now: float | None, reason: str = ""
+        self,
+        version_id: int,
+        by: str,
+        kind: str,
+        now: float | None,
+        reason: str = "",
+        *,
+        expect_seq: int | None = None,
     ) -> ScriptMatcher:
+        """Record the activation and swap; with ``expect_seq`` only if the shop's last activation is still
+        that one (checked in the writing transaction: another process's activation counts too)."""
         matcher = self._build(version_id)  # outside the lock: matching goes on meanwhile
         with self._lock:
             with self._connect() as db:
+                if expect_seq is not None:
+                    db.execute("BEGIN IMMEDIATE")
+                    row = db.execute(
+                        "SELECT MAX(id) FROM library_activations WHERE shop = ?", (self.shop,)
+                    ).fetchone()
+                    if row is None or row[0] != expect_seq:
+                        raise ConfirmationStale(
+                            "确认已失效：话术库版本刚刚有变动，请重新查看后再确认",
+                            "stale confirmation: another activation came first; preview again",
+                        )
                 db.execute(
                     "INSERT INTO library_activations (shop, version_id, activated_at, activated_by, kind, "
                     "reason) VALUES (?, ?, ?, ?, ?, ?)",

@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from livecs.models import Comment, MemberTier
-from livecs.paths import SHARED_DIR
 from livecs.triage import baselines
 from livecs.triage.engine import TriageEngine
 from livecs.triage.examples import load_hand_examples
+from livecs.triage.real_data import REAL_DIR
 from livecs.triage.template_examples import synthetic_examples
 
-BILIBILI_CSV = SHARED_DIR / "data" / "real" / "bilibili_room11365_danmaku.csv"
+BILIBILI_CSV = REAL_DIR / "bilibili_room11365_danmaku.csv"
 NAIVE_LIBRARY_SIZE = 300  # strings the naive baseline fuzzy-matches every comment against
 NAIVE_MAX_N = 600  # the naive baseline is ~400/s: a few hundred comments measure it well
 UNIQUE_GAP_S = 0.001  # simulated seconds between unique comments (a busy room)
-REAL_ROOMS_CSV = SHARED_DIR / "data" / "real" / "commerce_rooms_dev.csv"
+REAL_ROOMS_CSV = REAL_DIR / "commerce_rooms_dev.csv"
 REAL_WARMUP = 2_000  # real-rooms comments run before timing starts (imports, first cache entries)
 
 

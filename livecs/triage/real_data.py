@@ -6,6 +6,9 @@ the repository. Labels are stored keyed by room and row with a short hash of the
 joined with the rooms file at training and evaluation time when it is present; the shared annotator's file
 (``commerce_dev_labels.jsonl``, which carries its text) is read from beside it. Without ``../shared`` the
 trainer falls back to the hand-written data and says so.
+
+The shared folder is ``../shared`` beside the repository, or ``$LIVECS_SHARED`` when set (a worktree or a
+checkout somewhere else): :data:`SHARED_DIR`, read once at import.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from livecs.config import load_settings
-from livecs.paths import SHARED_DIR
 from livecs.triage.analyze import TextAnalyzer, load_analyzer_parts
 from livecs.triage.examples import (
     LabelledExample,
@@ -32,11 +31,11 @@ from livecs.triage.examples import (
 from livecs.triage.features import INTENT_FEATURE_PREFIX, text_features
 from livecs.triage.lexicon import load_lexicon_data
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, MODEL_FILE, SENTIMENT_LABELS, LinearModel
-from livecs.triage.real_data import ROOMS_FILE, SHARED_LABELS, RealData, load_real_data
+from livecs.triage.real_data import REAL_DIR, ROOMS_FILE, SHARED_LABELS, RealData, load_real_data
 from livecs.triage.template_examples import synthetic_examples
 
-DEFAULT_REVIEWS_DIR = SHARED_DIR / "data" / "real"
-DEV_FILE = SHARED_DIR / "data" / "dev_comments.jsonl"  # CV scores its tune half only
+DEFAULT_REVIEWS_DIR = REAL_DIR
+DEV_FILE = REAL_DIR.parent / "dev_comments.jsonl"  # CV scores its tune half only
 REVIEW_FILES = ("online_shopping_10_cats.csv", "waimai_10k.csv")
 
 

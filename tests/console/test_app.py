@@ -36,6 +36,7 @@ ROUTES = [
     ("GET", "/api/merchant/products", {"merchant"}),
     ("POST", "/api/merchant/upload", {"merchant"}),
     ("POST", "/api/merchant/activate", {"merchant"}),
+    ("GET", "/api/merchant/rollback", {"merchant"}),
     ("POST", "/api/merchant/rollback", {"merchant"}),
     ("POST", "/api/merchant/on-air", {"merchant"}),
     ("POST", "/logout", {"operator", "streamer", "merchant"}),

@@ -89,12 +89,15 @@ async def test_merchant_page_activation_gate(make_console, browser: Browser, tmp
     assert live is not None and live >= int(version)  # a blocked version (the newest one listed first)
     last = con.merchant.registry.activations()[-1]
     assert last["kind"] == "override" and last["by"] == "root" and last["reason"] == "直播间价格经法务核实"
-    # rollback asks for confirmation: dismissed, nothing changes
+    # rollback asks for confirmation (the page's dialog names the version): cancelled, nothing changes
     await admin.click("#rollback-btn")
-    await wait_until(lambda: len(admin_dialogs) == 2)
-    assert "回滚" in admin_dialogs[1]
+    dialog = admin.locator("#rollback-dialog")
+    await dialog.locator("#rb-version", has_text=f"版本 {first}").wait_for(timeout=WAIT_MS)
+    await dialog.locator("#rb-cancel").click()
     await asyncio.sleep(0.3)
+    assert not await dialog.is_visible()
     assert con.merchant.registry.active_version == live
+    assert len(admin_dialogs) == 1  # no browser dialog besides the override's reason
 
 
 async def test_console_send_gate_and_no_match_card(make_console, browser: Browser) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from livecs.errors import ConfirmationRequired, ConfirmationStale
 from livecs.models import Intent
+from livecs.scripts.matcher import ScriptMatcher
 from livecs.scripts.versions import LibraryRegistry, RegistryError
 
 from .conftest import APPAREL, NOW, SKINCARE, make_comment, make_triage, yaml_files
@@ -35,7 +37,7 @@ def test_upload_activate_rollback(tmp_path: Path) -> None:
     reg.activate(v2)
     assert reg.active_version == v2
     assert reg.matcher.library.on_air_link == 2  # the product on air carries over
-    assert reg.rollback() == v1
+    assert reg.rollback(token=reg.rollback_preview().token) == v1
     assert reg.matcher.library.library.category == "apparel"
     assert [v.active for v in reg.versions()] == [True, False]
     # a new registry on the same file comes back with the active version
@@ -89,3 +91,55 @@ def test_refresh_picks_up_another_process_activation(tmp_path: Path) -> None:
     assert worker.matcher is None
     assert worker.refresh() is True and worker.active_version == v1
     assert worker.refresh() is False
+
+
+def test_rollback_needs_a_confirmation_of_this_change(tmp_path: Path) -> None:
+    reg = LibraryRegistry(tmp_path / "v.sqlite3")
+    v1 = reg.upload(_files(APPAREL), uploaded_by="merchant", name="六月版").version_id
+    v2 = reg.upload(_files(SKINCARE), uploaded_by="merchant").version_id
+    assert v1 and v2
+    reg.activate(v1)
+    reg.activate(v2)
+    preview = reg.rollback_preview()
+    assert (preview.active_id, preview.target.version_id, preview.target.name) == (v2, v1, "六月版")
+    counts = preview.counts()
+    assert counts["scripts"]["added"] == len(
+        {s.id for s in reg.library(v1).scripts} - {s.id for s in reg.library(v2).scripts}
+    )
+    with pytest.raises(ConfirmationRequired):
+        reg.rollback()
+    with pytest.raises(ConfirmationRequired):
+        reg.rollback(version=v1)  # the version alone is not a confirmation
+    with pytest.raises(ConfirmationStale):
+        reg.rollback(version=v2, confirm=True)  # not where a rollback goes
+    with pytest.raises(ConfirmationStale):
+        reg.rollback(token="0" * 16)
+    assert reg.active_version == v2
+    assert reg.rollback(version=v1, confirm=True) == v1
+    with pytest.raises(ConfirmationStale):  # that confirmation was for 2 → 1, which is done
+        reg.rollback(token=preview.token)
+
+
+def test_an_activation_between_check_and_write_makes_the_rollback_stale(tmp_path: Path) -> None:
+    """Another process activates while this one builds the rollback's matcher (outside the lock): the
+    rollback's transaction sees it and records nothing."""
+    db = tmp_path / "v.sqlite3"
+    reg = LibraryRegistry(db)
+    other = LibraryRegistry(db)
+    v1 = reg.upload(_files(APPAREL)).version_id
+    v2 = reg.upload(_files(SKINCARE)).version_id
+    assert v1 and v2
+    reg.activate(v1)
+    reg.activate(v2)
+    token = reg.rollback_preview().token
+    build = reg._build
+
+    def build_while_other_activates(version_id: int) -> ScriptMatcher:
+        other.activate(v1, by="other process")
+        return build(version_id)
+
+    reg._build = build_while_other_activates  # type: ignore[method-assign]
+    with pytest.raises(ConfirmationStale):
+        reg.rollback(token=token)
+    kinds = [a["kind"] for a in reg.activations()]
+    assert kinds == ["activate", "activate", "activate"]  # no rollback recorded

@@ -128,10 +128,67 @@
     LC.api("/api/merchant/upload", { method: "POST", form: form }).then(showUpload);
   });
 
+  // Rollback: the server says what it would do (the version, when and by whom uploaded, what it adds and
+  // removes) and gives a token naming exactly that change; the dialog shows it, 确认回滚 sends the token
+  // (a version change since the preview makes it stale: 409, nothing rolled back).
+  function fmtDateTime(epoch) {
+    if (!epoch) return "";
+    var d = new Date(epoch * 1000);
+    function pad(n) { return n < 10 ? "0" + n : String(n); }
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function changesText(changes) {
+    var parts = [];
+    Object.keys(SECTION_ZH).forEach(function (k) {
+      var c = changes[k];
+      if (!c) return;
+      var bits = [];
+      if (c.added) bits.push("新增 " + c.added);
+      if (c.removed) bits.push("删除 " + c.removed);
+      if (c.changed) bits.push("修改 " + c.changed);
+      if (bits.length) parts.push(SECTION_ZH[k] + " " + bits.join("、"));
+    });
+    return parts.length ? "回滚后：" + parts.join("；") : "回滚后：话术、商品、优惠券都没有变化";
+  }
+
+  var rollbackToken = null;
+  var dialog = document.getElementById("rollback-dialog");
+
+  function showRollback(p) {
+    rollbackToken = p.confirm_token;
+    LC.setText("rb-version", "版本 " + p.version);
+    LC.setText("rb-name", p.version_name ? "「" + p.version_name + "」" : "");
+    LC.setText("rb-from", "版本 " + p.from_version);
+    LC.setText("rb-uploaded", (p.uploaded_by || "—") + " 上传于 " + fmtDateTime(p.uploaded_at) +
+      ((p.files || []).length ? "（" + p.files.join("、") + "）" : ""));
+    LC.setText("rb-counts", "该版本含话术 " + p.scripts + " 条、商品 " + p.products + " 个、优惠券规则 " + p.coupons + " 条");
+    LC.setText("rb-changes", changesText(p.changes || {}));
+    LC.setText("rb-confirm", "确认回滚到版本 " + p.version);
+    dialog.showModal();
+    document.getElementById("rb-cancel").focus();
+  }
+
   document.getElementById("rollback-btn").addEventListener("click", function () {
-    if (!window.confirm("确认回滚到上一个启用的版本？直播中的话术和价格会立即切换。")) return;
-    LC.api("/api/merchant/rollback", { method: "POST" }).then(function (r) {
-      LC.toast(r.ok ? "已回滚到 " + r.data.active : (r.data.message || "回滚失败"), r.ok ? "ok" : "error");
+    LC.api("/api/merchant/rollback").then(function (r) {
+      if (!r.ok) { LC.toast(r.data.message || "无法回滚", "error"); return; }
+      showRollback(r.data);
+    });
+  });
+
+  document.getElementById("rb-cancel").addEventListener("click", function () {
+    rollbackToken = null;
+    dialog.close();
+  });
+  dialog.addEventListener("close", function () { rollbackToken = null; });
+
+  document.getElementById("rb-confirm").addEventListener("click", function () {
+    var token = rollbackToken;
+    dialog.close();
+    if (!token) return;
+    LC.api("/api/merchant/rollback", { method: "POST", json: { confirm_token: token } }).then(function (r) {
+      LC.toast(r.ok ? "已回滚到版本 " + r.data.active : (r.data.message || "回滚失败"), r.ok ? "ok" : "error");
       loadVersions();
     });
   });

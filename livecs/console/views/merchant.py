@@ -1,8 +1,10 @@
 """The merchant API (merchant, admin): library versions, products, upload, activate, roll back, on air.
 
-``GET /api/merchant/versions`` ``/api/merchant/products``; ``POST /api/merchant/upload`` (multipart:
-``file`` × up to :data:`MAX_UPLOAD_FILES`, ``name``, ``activate``) ``/api/merchant/activate``
-``/api/merchant/rollback`` ``/api/merchant/on-air``. The work is
+``GET /api/merchant/versions`` ``/api/merchant/products`` ``/api/merchant/rollback`` (the preview: what a
+rollback would do, with its ``confirm_token``, also sent as the ``ETag``); ``POST /api/merchant/upload``
+(multipart: ``file`` × up to :data:`MAX_UPLOAD_FILES`, ``name``, ``activate``) ``/api/merchant/activate``
+``/api/merchant/rollback`` (``{confirm_token}``, ``If-Match: <ETag>`` or ``{version, confirm: true}``;
+anything else: 400, a stale one: 409) ``/api/merchant/on-air``. The work is
 :class:`livecs.console.merchant.MerchantBackend`'s; its :class:`~livecs.console.merchant.MerchantError` is
 answered by :mod:`livecs.console.views.errors`.
 """
@@ -27,6 +29,15 @@ MAX_VERSION_NAME_BYTES = 400  # a version name field: read at most this much
 class OnAirIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     link: int | None = Field(None, ge=0, le=100_000)
+
+
+class RollbackIn(BaseModel):
+    """A rollback's confirmation: the preview's token, or the version it goes to with ``confirm``."""
+
+    model_config = ConfigDict(extra="forbid")
+    confirm_token: str = Field("", max_length=64)
+    version: str = Field("", max_length=32)
+    confirm: bool = False
 
 
 class VersionIn(BaseModel):
@@ -104,9 +115,22 @@ async def merchant_activate(request: web.Request) -> web.StreamResponse:
 
 
 @requires(Role.MERCHANT)
+async def merchant_rollback_preview(request: web.Request) -> web.StreamResponse:
+    """What a rollback would do now; its ``confirm_token`` is also the ``ETag``."""
+    preview = request.app[MERCHANT].rollback_preview()
+    response = json_response(preview)
+    response.headers["ETag"] = f'"{preview["confirm_token"]}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@requires(Role.MERCHANT)
 async def merchant_rollback(request: web.Request) -> web.StreamResponse:
+    """Roll back, confirmed (see :class:`RollbackIn`; an empty body is an unconfirmed request)."""
+    body = await read_model(request, RollbackIn) if await request.read() else RollbackIn()
+    token = body.confirm_token or request.headers.get("If-Match", "").strip().strip('"')
     user = current_user(request).name
-    return json_response(request.app[MERCHANT].rollback(user))
+    return json_response(request.app[MERCHANT].rollback(user, token, body.version, body.confirm))
 
 
 @requires(Role.MERCHANT)
