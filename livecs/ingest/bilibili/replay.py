@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Final, Unpack
 
 from livecs.ingest.base import IngestSink
-from livecs.ingest.bilibili.messages import PLATFORM, stable_id
+from livecs.ingest.bilibili.messages import PLATFORM
+from livecs.ingest.message_parser import stable_id
 from livecs.ingest.pacing import LOOP_GAP_S
 from livecs.ingest.replay import ReplayFormatError
 from livecs.ingest.replay_base import ReplayOptions, ReplaySourceBase, Span, Taken

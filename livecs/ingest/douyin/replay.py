@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Final, cast
 
 from livecs.ingest.base import IngestSink
-from livecs.ingest.douyin.messages import MessageParser, Record
+from livecs.ingest.douyin.messages import MessageParser
 from livecs.ingest.douyin.pump import REJECT_PREFIX, FramePump
 from livecs.ingest.douyin.record import BadRecord, FrameFileError, RecordedFrame, read_frames
+from livecs.ingest.message_parser import Record
 from livecs.ingest.replay import ReplayFormatError
 from livecs.ingest.replay_base import DEFAULT_BATCH, ReplaySourceBase, Taken
 
