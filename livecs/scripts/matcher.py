@@ -307,6 +307,26 @@ _make_suggestion: Callable[..., Suggestion] = (
 _SENTIMENT_NOTES = {id(s): f"written for {s.value} comments" for s in Sentiment}
 
 
+def _keyword_found(
+    keyword_hits: dict[int, list[str]],
+    keyword_miss: dict[int, float],
+    word: str,
+    idxs: tuple[int, ...],
+    miss: float,
+) -> None:
+    """Keyword ``word`` found for the scripts ``idxs``: listed once per script, its ``miss`` (the chance
+    it is not what the script is about) multiplied into the script's."""
+    for idx in idxs:
+        hits = keyword_hits.get(idx)
+        if hits is None:
+            keyword_hits[idx] = [word]
+        elif word in hits:
+            continue
+        else:
+            hits.append(word)
+        keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
+
+
 class ScriptMatcher:
     """Matches triaged comments against one library version (see module docstring).
 
@@ -865,15 +885,7 @@ class ScriptMatcher:
                 elif idxs is not None and negations and _negated(query, end, word, negations):
                     negated_from, negated_end = end - len(word) + 1, end
                 elif idxs is not None:
-                    for idx in idxs:
-                        hits = keyword_hits.get(idx)
-                        if hits is None:
-                            keyword_hits[idx] = [word]
-                        elif word in hits:
-                            continue
-                        else:
-                            hits.append(word)
-                        keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
+                    _keyword_found(keyword_hits, keyword_miss, word, idxs, miss)
                 if weight is not None:
                     query_weight += weight
                     for idx, v in by_view[number]:
@@ -883,15 +895,7 @@ class ScriptMatcher:
         if bare_hits and product_why.startswith(NAMED_PRODUCT):
             # 阔腿裤还有货吗: the question form asks about the product the comment names
             for word, idxs, miss in bare_hits:
-                for idx in idxs:
-                    hits = keyword_hits.get(idx)
-                    if hits is None:
-                        keyword_hits[idx] = [word]
-                    elif word in hits:
-                        continue
-                    else:
-                        hits.append(word)
-                    keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
+                _keyword_found(keyword_hits, keyword_miss, word, idxs, miss)
         coupons: tuple[CouponCandidate, ...] = ()
         if intent is not None:
             seen = coupon_word if self._sees_coupon_words else None
