@@ -355,12 +355,8 @@ class CouponEngine:
         first_order: bool | None = None,
     ) -> list[EligibleCoupon]:
         """The rest of eligibility, per comment: validity window, cluster size, member tier, first order."""
-        out: list[EligibleCoupon] = []
-        for cand in candidates:
-            eligible = self._eligible(cand, comment, triage, now, first_order)
-            if eligible is not None:
-                out.append(eligible)
-        return out
+        fits = (self._eligible(cand, comment, triage, now, first_order) for cand in candidates)
+        return [eligible for eligible in fits if eligible is not None]
 
     def best_among(
         self,
