@@ -49,6 +49,7 @@ from livecs.scripts.nickname import reply_nickname
 from livecs.scripts.settings import ScriptsConfig, default_config
 from livecs.scripts.template import CompiledTemplate, Part, Variable, Variants, parse_template
 from livecs.scripts.terms import TermGate, term_gate
+from livecs.vocabulary import QUESTION_INTENTS
 
 PERCENT = 100.0
 SCORE_DIGITS = 4
@@ -66,17 +67,7 @@ _ROUNDING_MARGIN = 1e-9
 FALLBACK_NOTE = "fallback for the intent"
 NO_PRODUCT_NOTE = "no product resolved: set the product on air or name a link number"
 #: Intents whose negative comments get the 倾听-共情-引导-解决 wrapper (not chit-chat, spam, buy signals).
-SERVICE_INTENTS = frozenset(
-    {
-        Intent.PRODUCT,
-        Intent.PRICE_PROMO,
-        Intent.ORDER,
-        Intent.LOGISTICS,
-        Intent.PAYMENT,
-        Intent.AFTER_SALES,
-        Intent.COMPLAINT,
-    }
-)
+SERVICE_INTENTS = QUESTION_INTENTS | {Intent.COMPLAINT}
 #: Intents whose fallback script (an apology, a warning) may stand when nothing else matches; other fallbacks
 #: answer only on evidence of their own (a keyword or an example).
 ACKNOWLEDGING_INTENTS = frozenset({Intent.COMPLAINT, Intent.SPAM})
