@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from livecs.cli import bench_target
 from livecs.config import ConsoleUser, Settings, load_settings
 from livecs.keys import BENCH_DISPLAY_STAGE as BENCH_STAGE
 from livecs.keys import RESULTS_TOPIC
@@ -37,6 +38,29 @@ def _quantile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _run_figures(display: str, rate: float, speed: float | None, redis_url: str | None) -> dict[str, Any]:
+    """What a bench run was: paced or flat out, on which bus, timed at which display."""
+    return {
+        "mode": "paced" if speed else "max",
+        "bus": "redis" if redis_url else "memory",
+        "display": display,
+        "target_rate": rate if speed else None,
+    }
+
+
+def _display_figures(counters: dict[str, Any], elapsed: float, latencies: list[float]) -> dict[str, Any]:
+    """Throughput and ingest→display latency (``latencies`` in seconds) of a bench run."""
+    return {
+        "accepted": counters["accepted"],
+        "recorded": counters["recorded"],
+        "elapsed_s": round(elapsed, 2),
+        "throughput_per_s": round(counters["accepted"] / elapsed, 1) if elapsed else 0.0,
+        "display_p50_ms": round(_quantile(latencies, 0.5) * 1000, 2),
+        "display_p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
+        "display_mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+    }
 
 
 async def run_pipeline_bench(
@@ -77,21 +101,11 @@ async def run_pipeline_bench(
         stop.set()
         await reader
         counters = pipeline.counters.snapshot()
-    comments = len(latencies)
     return {
-        "mode": "paced" if speed else "max",
-        "bus": "redis" if redis_url else "memory",
-        "display": "results-topic consumer",
-        "target_rate": rate if speed else None,
-        "accepted": counters["accepted"],
-        "recorded": counters["recorded"],
-        "elapsed_s": round(elapsed, 2),
-        "throughput_per_s": round(counters["accepted"] / elapsed, 1) if elapsed else 0.0,
-        "display_p50_ms": round(_quantile(latencies, 0.5) * 1000, 2),
-        "display_p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
-        "display_mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+        **_run_figures("results-topic consumer", rate, speed, redis_url),
+        **_display_figures(counters, elapsed, latencies),
         "stored_p99_ms": counters["lag_p99_ms"],
-        "comments_seen_by_display": comments,
+        "comments_seen_by_display": len(latencies),
     }
 
 
@@ -259,18 +273,9 @@ async def run_console_bench(
         if arrived is not None:
             latencies.append(arrived - received)
     return {
-        "mode": "paced" if speed else "max",
-        "bus": "redis" if redis_url else "memory",
-        "display": "console websocket",
-        "target_rate": rate if speed else None,
+        **_run_figures("console websocket", rate, speed, redis_url),
         "max_push_per_s": settings.console.max_push_per_s,
-        "accepted": counters["accepted"],
-        "recorded": counters["recorded"],
-        "elapsed_s": round(elapsed, 2),
-        "throughput_per_s": round(counters["accepted"] / elapsed, 1) if elapsed else 0.0,
-        "display_p50_ms": round(_quantile(latencies, 0.5) * 1000, 2),
-        "display_p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
-        "display_mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else 0.0,
+        **_display_figures(counters, elapsed, latencies),
         "in_console_state_p50_ms": round(_quantile(tracker.applied, 0.5) * 1000, 2),
         "in_console_state_p99_ms": round(_quantile(tracker.applied, 0.99) * 1000, 2),
         "stored_p99_ms": counters["lag_p99_ms"],
@@ -312,16 +317,7 @@ def cmd_bench_pipeline(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = subparsers.choices.get("bench")
-    if bench is None:
-        bench = subparsers.add_parser("bench", help="benchmarks")
-    targets = next(
-        (a for a in bench._actions if isinstance(a, argparse._SubParsersAction)),
-        None,
-    )
-    if targets is None:
-        targets = bench.add_subparsers(dest="bench_target", metavar="<target>", required=True)
-    p = targets.add_parser("pipeline", help="end-to-end pipeline throughput and ingest→display latency")
+    p = bench_target(subparsers, "pipeline", "end-to-end pipeline throughput and ingest→display latency")
     p.add_argument("--rate", type=float, default=2000.0, help="simulated comments per second (paced mode)")
     p.add_argument("--duration", type=float, default=10.0, help="simulated seconds")
     p.add_argument("--speed", default="1", help="1 = real pace at --rate; 'max' = as fast as possible")

@@ -39,6 +39,20 @@ COMMAND_MODULES = (
 )
 
 
+def bench_target(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+) -> argparse.ArgumentParser:
+    """The parser of ``bench <name>``: a stage module's benchmark joins the one ``bench`` command (made by
+    whichever module adds the first target)."""
+    bench = subparsers.choices.get("bench")
+    if bench is None:
+        bench = subparsers.add_parser("bench", help="benchmarks")
+    targets = next((a for a in bench._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if targets is None:
+        targets = bench.add_subparsers(dest="bench_target", metavar="<target>", required=True)
+    return targets.add_parser(name, help=help)
+
+
 def _speed(value: str) -> float | None:
     if value in {"max", "inf", "0"}:
         return None

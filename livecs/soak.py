@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from livecs.cli import bench_target
 from livecs.keys import RESULTS_TOPIC
 from livecs.keys import SOAK_DISPLAY_STAGE as SOAK_STAGE
 
@@ -144,13 +145,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = subparsers.choices.get("bench")
-    if bench is None:
-        bench = subparsers.add_parser("bench", help="benchmarks")
-    targets = next((a for a in bench._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if targets is None:
-        targets = bench.add_subparsers(dest="bench_target", metavar="<target>", required=True)
-    p = targets.add_parser("soak", help="a simulated room for minutes: RSS over time, recorded vs accepted")
+    p = bench_target(subparsers, "soak", "a simulated room for minutes: RSS over time, recorded vs accepted")
     p.add_argument("--rate", type=float, default=1000.0, help="simulated comments per second")
     p.add_argument("--minutes", type=float, default=30.0, help="how long the room runs")
     p.add_argument("--sample-s", type=float, default=30.0, help="seconds between two RSS samples")

@@ -34,7 +34,7 @@ from livecs.console.state import OPEN, Item, RoomState
 from livecs.errors import ErrorCode, LivecsError
 from livecs.keys import RESULTS_TOPIC
 from livecs.metrics import Counters
-from livecs.models import ActionKind, EventKind, LiveEvent, OperatorAction
+from livecs.models import ActionKind, EventKind, LiveEvent, MemberTier, OperatorAction
 from livecs.scripts.terms import FORCED_SEND_NOTE
 from livecs.store import Store, StoreBatch
 from livecs.tickets.resolution import MARKS, MarkError, Tally, check_mark
@@ -592,7 +592,7 @@ class Hub:
                 operator=operator,
                 approved_by=operator if approve else "",
                 comment_id=item.first.comment_id,
-                member_tier=item.first.member_tier,
+                member_tier=MemberTier(item.first.member_tier),
             )
         except CouponRefused as exc:
             item.coupon = {"rule_id": rule_id, "status": "refused", "reason": exc.zh}

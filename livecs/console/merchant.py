@@ -18,11 +18,13 @@ import logging
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from livecs.errors import ErrorCode, LivecsError
-from livecs.models import MemberTier
 from livecs.scripts.settings import ScriptsSettings
+
+if TYPE_CHECKING:
+    from livecs.scripts.coupons import IssueAsk
 
 log = logging.getLogger("livecs.console.coupons")
 
@@ -294,33 +296,13 @@ class CouponService:
             return []
         return [d for r in engine.rules if r.enabled and (d := self.describe(r.id)) is not None]
 
-    async def issue(
-        self,
-        rule_id: str,
-        *,
-        room: str,
-        user_id: str,
-        operator: str,
-        approved_by: str = "",
-        comment_id: str = "",
-        member_tier: int | None = None,
-    ) -> dict[str, Any]:
+    async def issue(self, rule_id: str, **ask: Unpack[IssueAsk]) -> dict[str, Any]:
         """The issued coupon as a dict; raises ``CouponRefused`` or :class:`MerchantError` (``unavailable``
         when the stock cannot be reached: nothing was issued)."""
         from redis.exceptions import RedisError
 
         try:
-            issued = await self._engine().issue(
-                self.backend,
-                rule_id,
-                user_id=user_id,
-                room=room,
-                operator=operator,
-                now=time.time(),
-                approved_by=approved_by,
-                comment_id=comment_id,
-                member_tier=MemberTier(member_tier) if member_tier is not None else None,
-            )
+            issued = await self._engine().issue(self.backend, rule_id, now=time.time(), **ask)
         except (RedisError, sqlite3.Error, OSError) as exc:
             log.error("coupon %s not issued: stock unreachable (%r)", rule_id, exc)
             raise MerchantError(

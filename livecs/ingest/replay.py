@@ -26,16 +26,15 @@ import csv
 import logging
 from collections import deque
 from collections.abc import Generator, Iterator
-from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Unpack
 
 import orjson
 
 from livecs.errors import ErrorCode, LivecsError
-from livecs.ingest.base import IngestSink, PayloadDecoder, Source
-from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
+from livecs.ingest.base import IngestSink, PayloadDecoder
+from livecs.ingest.replay_base import ReplayOptions, ReplaySourceBase, Taken
 from livecs.ingest.validate import Rejected, parse_ts
 
 log = logging.getLogger("livecs.ingest.replay")
@@ -46,8 +45,6 @@ ReplayFormat = Literal["jsonl", "csv"]
 EXTENSIONS: dict[str, ReplayFormat] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 #: bytes read from the file at a time
 CHUNK_BYTES = 256 * 1024
-#: default number of records per ``submit_objects`` call
-DEFAULT_BATCH = 500
 #: a CSV record may span at most this many physical lines (a quoted field holding line breaks)
 MAX_CSV_RECORD_LINES = 32
 #: the columns a CSV replay file is documented with (``type`` optional, others allowed)
@@ -156,17 +153,25 @@ def _first_ts(objects: list[Any]) -> float | None:
     return None
 
 
+def _item_start(lineno: int, line: bytes | _TooLong) -> bytes | Bad | None:
+    """The line an item starts on: :class:`Bad` when over the size cap, ``None`` when blank (skipped), else
+    its bytes (without the BOM on line 1)."""
+    if isinstance(line, _TooLong):
+        return Bad("payload_too_large", f"line {lineno}: {line.size} bytes", lineno)
+    if lineno == 1:
+        line = line.removeprefix(_UTF8_BOM)
+    return line if line.strip() else None
+
+
 def iter_jsonl(fh: BinaryIO, decoder: PayloadDecoder) -> Iterator[Item]:
     """JSON Lines → :class:`Entry`/:class:`Bad` items (blank lines skipped), each line decoded by ``decoder``
     (the sink)."""
     max_bytes = decoder.limits.max_payload_bytes
-    for lineno, raw in enumerate(iter_raw_lines(fh, max_bytes), start=1):
-        if isinstance(raw, _TooLong):
-            yield Bad("payload_too_large", f"line {lineno}: {raw.size} bytes", lineno)
-            continue
-        if lineno == 1:
-            raw = raw.removeprefix(_UTF8_BOM)
-        if not raw.strip():
+    for lineno, line in enumerate(iter_raw_lines(fh, max_bytes), start=1):
+        raw = _item_start(lineno, line)
+        if isinstance(raw, Bad):
+            yield raw
+        if not isinstance(raw, bytes):
             continue
         try:
             objects = decoder.decode_payload(raw)
@@ -225,13 +230,11 @@ def iter_csv(fh: BinaryIO, decoder: PayloadDecoder) -> Iterator[Item]:
 
     header: list[str] | None = None
     while (got := next_line()) is not None:
-        lineno, raw = got
-        if isinstance(raw, _TooLong):
-            yield Bad("payload_too_large", f"line {lineno}: {raw.size} bytes", lineno)
-            continue
-        if lineno == 1:
-            raw = raw.removeprefix(_UTF8_BOM)
-        if not raw.strip():
+        lineno, line = got
+        raw = _item_start(lineno, line)
+        if isinstance(raw, Bad):
+            yield raw
+        if not isinstance(raw, bytes):
             continue
         text = raw.decode("utf-8", "surrogateescape")
         # a quoted field may hold line breaks: join physical lines until the record is complete
@@ -270,51 +273,33 @@ def iter_csv(fh: BinaryIO, decoder: PayloadDecoder) -> Iterator[Item]:
         yield Entry(objects, _first_ts(objects), lineno)
 
 
-class ReplaySource(Source):
+class ReplaySource(ReplaySourceBase[Item, Any]):
     """A recorded broadcast replayed into the sink. Progress: :attr:`records_read`, :attr:`lines_read`."""
 
     name = "replay"
+    logger = log
 
     def __init__(
-        self,
-        path: str | Path,
-        *,
-        fmt: ReplayFormat | None = None,
-        speed: float | None = None,
-        room: str | None = None,
-        loop: bool = False,
-        batch: int = DEFAULT_BATCH,
-        max_passes: int | None = None,
-        name: str = "replay",
+        self, path: str | Path, *, fmt: ReplayFormat | None = None, **options: Unpack[ReplayOptions]
     ) -> None:
-        if speed is not None and speed <= 0:
-            raise ValueError("speed must be > 0 (or None for as fast as possible)")
-        if batch < 1:
-            raise ValueError("batch must be >= 1")
-        self.path = Path(path)
+        super().__init__(path, **options)
         self.fmt: ReplayFormat = fmt or detect_format(self.path)
         if self.fmt not in ("jsonl", "csv"):
             raise ReplayFormatError(f"unknown replay format {self.fmt!r}")
-        self.speed = speed
-        self.room = room
-        self.loop = loop
-        self.batch = batch
-        self.max_passes = max_passes if loop else 1
-        self.name = name
+        self.read_chunk = self.batch
         #: progress: values (objects/rows) read and handed to the sink, lines/records read (good or bad)
         self.records_read = 0
         self.lines_read = 0
         self.bad_lines = 0
-        self.passes = 0
 
     # -- the reader side (runs on the reader thread) ----------------------------------------------------
-    def _items(self, decoder: PayloadDecoder) -> Generator[Item, None, None]:
+    def items(self, sink: IngestSink) -> Generator[Item, None, None]:
         with self.path.open("rb") as fh:
             parse = iter_jsonl if self.fmt == "jsonl" else iter_csv
-            yield from parse(fh, decoder)
+            yield from parse(fh, sink)
 
     # -- the event-loop side ----------------------------------------------------------------------------
-    def _rewrite(self, objects: list[Any], pass_no: int, shift: float) -> None:
+    def _rewrite(self, objects: list[Any], pass_no: int) -> None:
         """Room override; in loop passes ≥ 2, ``#k`` id suffixes and shifted timestamps."""
         for obj in objects:
             if not isinstance(obj, dict):
@@ -329,48 +314,31 @@ class ReplaySource(Source):
             ts_key = next((k for k in _TS_KEYS if k in obj), None)
             if ts_key is not None:
                 try:
-                    obj[ts_key] = parse_ts(obj[ts_key]) + shift
+                    obj[ts_key] = parse_ts(obj[ts_key]) + self.shift
                 except (ValueError, TypeError, OverflowError):
                     pass  # the validator will reject it as before
 
-    async def run(self, sink: IngestSink) -> None:
-        async def submit(objects: list[Any]) -> None:
-            await sink.submit_objects(objects, source=self.name, room=self.room)
+    def take(self, item: Item, pass_no: int, sink: IngestSink) -> Taken[Any] | None:
+        self.lines_read += 1
+        if isinstance(item, Bad):
+            self.bad_lines += 1
+            sink.reject(item.reason, source=self.name, detail=item.detail)
+            return None
+        self._rewrite(item.objects, pass_no)
+        self.records_read += len(item.objects)
+        return Taken(item.objects, item.ts)
 
-        submitter = PacedSubmitter(Pacer[Any](self.speed, max_batch=self.batch), submit)
-        shift = 0.0  # recorded-time offset of the current pass (loop mode)
-        with ChunkReader(self.name) as reader:
-            for pass_no in passes(self.max_passes):
-                self.passes = pass_no
-                first_ts: float | None = None
-                last_ts: float | None = None
-                async with aclosing(reader.chunks(self._items(sink), self.batch)) as chunks:
-                    async for chunk in chunks:
-                        for item in chunk:
-                            self.lines_read += 1
-                            if isinstance(item, Bad):
-                                self.bad_lines += 1
-                                sink.reject(item.reason, source=self.name, detail=item.detail)
-                                continue
-                            self._rewrite(item.objects, pass_no, shift)
-                            self.records_read += len(item.objects)
-                            if item.ts is not None:
-                                first_ts = item.ts if first_ts is None else first_ts
-                                last_ts = item.ts if last_ts is None else max(last_ts, item.ts)
-                            await submitter.put(item.objects, None if item.ts is None else item.ts + shift)
-                await submitter.flush()
-                if self.records_read == 0:
-                    if self.loop:
-                        log.warning("replay %s: no records in the file; not looping", self.path)
-                    break
-                if first_ts is not None and last_ts is not None:
-                    shift += last_ts - first_ts + LOOP_GAP_S
-                elif self.loop:
-                    shift += LOOP_GAP_S
-                log.info(
-                    "replay %s: pass %d done (%d records, %d bad lines so far)",
-                    self.path.name,
-                    pass_no,
-                    self.records_read,
-                    self.bad_lines,
-                )
+    async def submit(self, sink: IngestSink, records: list[Any]) -> None:
+        await sink.submit_objects(records, source=self.name, room=self.room)
+
+    def pass_done(self, pass_no: int) -> bool:
+        if not self.stop_if_empty(self.records_read, "records"):
+            return False
+        log.info(
+            "replay %s: pass %d done (%d records, %d bad lines so far)",
+            self.path.name,
+            pass_no,
+            self.records_read,
+            self.bad_lines,
+        )
+        return True

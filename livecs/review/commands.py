@@ -31,14 +31,13 @@ def register(sub: Any) -> None:
         metavar="LIST",
         help=f"comma-separated formats among {','.join(FORMATS)} (default: all)",
     )
-    p.add_argument("--db", metavar="PATH", help="SQLite record (default: store.path of the configuration)")
+    add_record_options(p, config_for="store.path, scripts.library_db, scripts.shop")
     p.add_argument(
         "--library-db",
         metavar="PATH",
         help="merchant library versions (SQLite, read-only) for coupon stock; default: scripts.library_db of "
         "the configuration when that file exists, else the report says 库存未知",
     )
-    p.add_argument("--config", help="configuration file (for store.path, scripts.library_db, scripts.shop)")
     p.add_argument(
         "--no-mask",
         action="store_true",
@@ -55,7 +54,14 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _db_path(args: argparse.Namespace) -> str:
+def add_record_options(p: argparse.ArgumentParser, config_for: str = "store.path") -> None:
+    """``--db`` and ``--config`` of a command that reads the record (see :func:`record_path`)."""
+    p.add_argument("--db", metavar="PATH", help="SQLite record (default: store.path of the configuration)")
+    p.add_argument("--config", help=f"configuration file (for {config_for})")
+
+
+def record_path(args: argparse.Namespace) -> str:
+    """The record's SQLite file: ``--db``, else ``store.path`` of the configuration (``--config``)."""
     if args.db:
         return str(args.db)
     from livecs.config import load_settings
@@ -97,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         library_db, shop = _library(args)
         result = build_review(
-            _db_path(args),
+            record_path(args),
             args.session,
             args.out,
             args.format,

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from livecs.review import charts, figures
+from livecs.review.commands import add_record_options, record_path
 from livecs.review.compare import headline
 from livecs.review.queries import ReviewError, ReviewReader, open_db, resolve_session
 from livecs.review.settings import ReviewSettings
@@ -170,17 +171,12 @@ def register(sub: Any) -> None:
     p.add_argument("--until", type=date.fromisoformat, help="last day YYYY-MM-DD (default: today)")
     p.add_argument("--by", choices=("day", "week"), default="day")
     p.add_argument("--out", metavar="DIR", help="also write trend.csv and trend.html here")
-    p.add_argument("--db", metavar="PATH", help="SQLite record (default: store.path of the configuration)")
-    p.add_argument("--config", help="configuration file (for store.path)")
+    add_record_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    db = args.db
-    if not db:
-        from livecs.config import load_settings
-
-        db = load_settings(args.config).store.path
+    db = record_path(args)
     if args.days < 1:
         print("trend: --days must be at least 1", file=sys.stderr)
         return EXIT_ERROR

@@ -34,10 +34,11 @@ import re
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from re import Pattern
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict, Unpack
 
 from livecs import keys
 from livecs.errors import ErrorCode, LivecsError
@@ -183,6 +184,24 @@ class _KeywordPlan:
 _Plan = tuple[CouponCandidate, ...] | _KeywordPlan
 
 
+class IssueAsk(TypedDict):
+    """Who asks for a coupon, for whom, where and on whose approval (an operator's side of a request)."""
+
+    user_id: str
+    room: str
+    operator: str
+    approved_by: NotRequired[str]
+    comment_id: NotRequired[str]
+    member_tier: NotRequired[MemberTier | None]
+    first_order: NotRequired[bool | None]
+
+
+class IssueRequest(IssueAsk):
+    """An :class:`IssueAsk` at a time: :meth:`CouponEngine.issue`'s keywords."""
+
+    now: float
+
+
 def _first_order(comment: Comment, override: bool | None) -> bool | None:
     if override is not None:
         return override
@@ -273,6 +292,18 @@ class CouponEngine:
                 out.append(CouponCandidate(rule, (*head, keyword, *tail)))
         return tuple(out)
 
+    def _fitting(self, intent: Intent, sentiment: Sentiment, product: Product | None) -> Iterator[CouponRule]:
+        """The automatic rules, best first, whose intent and sentiment triggers and product scope fit
+        (keywords aside)."""
+        for rule in self._auto_by_intent[id(intent)]:
+            sentiments = rule.trigger.sentiments
+            if sentiments and sentiment not in sentiments:
+                continue
+            if rule.products and product is not None:
+                if str(product.link) not in rule.products and product.sku not in rule.products:
+                    continue
+            yield rule
+
     def _plan(self, intent: Intent, sentiment: Sentiment, product: Product | None) -> _Plan:
         """:meth:`candidates` for one (intent, sentiment, product) with only the keyword search left to do:
         the rules that fit, in order, each with its keyword pattern (None: no keyword trigger, the candidate
@@ -280,13 +311,8 @@ class CouponEngine:
         (one search tells whether any keyword rule can fit) and the candidates when none does; a plain tuple
         when no rule has keywords."""
         steps: list[_Step] = []
-        for rule in self._auto_by_intent[id(intent)]:
+        for rule in self._fitting(intent, sentiment, product):
             trig = rule.trigger
-            if trig.sentiments and sentiment not in trig.sentiments:
-                continue
-            if rule.products and product is not None:
-                if str(product.link) not in rule.products and product.sku not in rule.products:
-                    continue
             head = (f"coupon {rule.id}: intent {INTENT_ZH[intent]}",) if trig.intents else ()
             tail = (f"coupon {rule.id}: sentiment {sentiment.value}",) if trig.sentiments else ()
             if trig.keywords:
@@ -305,13 +331,8 @@ class CouponEngine:
     ) -> list[CouponCandidate]:
         """:meth:`candidates` worked out rule by rule (for a sentiment that is not a :class:`Sentiment`)."""
         out: list[CouponCandidate] = []
-        for rule in self._auto_by_intent[id(intent)]:
+        for rule in self._fitting(intent, sentiment, product):
             trig = rule.trigger
-            if trig.sentiments and sentiment not in trig.sentiments:
-                continue
-            if rule.products and product is not None:
-                if str(product.link) not in rule.products and product.sku not in rule.products:
-                    continue
             reasons: list[str] = []
             if trig.keywords:
                 found = self._keywords[rule.id].search(lowered)
@@ -335,12 +356,8 @@ class CouponEngine:
         first_order: bool | None = None,
     ) -> list[EligibleCoupon]:
         """The rest of eligibility, per comment: validity window, cluster size, member tier, first order."""
-        out: list[EligibleCoupon] = []
-        for cand in candidates:
-            eligible = self._eligible(cand, comment, triage, now, first_order)
-            if eligible is not None:
-                out.append(eligible)
-        return out
+        fits = (self._eligible(cand, comment, triage, now, first_order) for cand in candidates)
+        return [eligible for eligible in fits if eligible is not None]
 
     def best_among(
         self,
@@ -413,71 +430,44 @@ class CouponEngine:
         return rule
 
     async def issue(
-        self,
-        backend: StockBackend,
-        rule_id: str,
-        *,
-        user_id: str,
-        room: str,
-        operator: str,
-        now: float,
-        approved_by: str = "",
-        comment_id: str = "",
-        member_tier: MemberTier | None = None,
-        first_order: bool | None = None,
+        self, backend: StockBackend, rule_id: str, **request: Unpack[IssueRequest]
     ) -> IssuedCoupon:
         """Issue one coupon atomically (stock, per-user limit, cooldown) or raise :class:`CouponRefused`."""
-        rule = self.check_issuable(
-            rule_id, now, approved_by=approved_by, member_tier=member_tier, first_order=first_order
-        )
-        status, sequence = await backend.claim(room, rule, user_id, now)
-        return self._record(rule, status, sequence, user_id, room, operator, now, approved_by, comment_id)
+        rule = self._issuable(rule_id, request)
+        status, sequence = await backend.claim(request["room"], rule, request["user_id"], request["now"])
+        return self._record(rule, status, sequence, request)
 
     def issue_sync(
-        self,
-        backend: InProcessStock | SqliteStock,
-        rule_id: str,
-        *,
-        user_id: str,
-        room: str,
-        operator: str,
-        now: float,
-        approved_by: str = "",
-        comment_id: str = "",
-        member_tier: MemberTier | None = None,
-        first_order: bool | None = None,
+        self, backend: InProcessStock | SqliteStock, rule_id: str, **request: Unpack[IssueRequest]
     ) -> IssuedCoupon:
         """:meth:`issue` for synchronous callers (threads) on the in-process or SQLite backend."""
-        rule = self.check_issuable(
-            rule_id, now, approved_by=approved_by, member_tier=member_tier, first_order=first_order
+        rule = self._issuable(rule_id, request)
+        status, sequence = backend.claim_sync(request["room"], rule, request["user_id"], request["now"])
+        return self._record(rule, status, sequence, request)
+
+    def _issuable(self, rule_id: str, request: IssueRequest) -> CouponRule:
+        return self.check_issuable(
+            rule_id,
+            request["now"],
+            approved_by=request.get("approved_by", ""),
+            member_tier=request.get("member_tier"),
+            first_order=request.get("first_order"),
         )
-        status, sequence = backend.claim_sync(room, rule, user_id, now)
-        return self._record(rule, status, sequence, user_id, room, operator, now, approved_by, comment_id)
 
     @staticmethod
-    def _record(
-        rule: CouponRule,
-        status: ClaimStatus,
-        sequence: int,
-        user_id: str,
-        room: str,
-        operator: str,
-        now: float,
-        approved_by: str,
-        comment_id: str,
-    ) -> IssuedCoupon:
+    def _record(rule: CouponRule, status: ClaimStatus, sequence: int, request: IssueRequest) -> IssuedCoupon:
         if status is not ClaimStatus.OK:
             raise CouponRefused(_STATUS_REASON[status], rule.id)
         return IssuedCoupon(
             issue_id=uuid.uuid4().hex,
             rule_id=rule.id,
             rule_type=rule.type,
-            user_id=user_id,
-            room=room,
-            operator=operator,
-            issued_at=now,
-            approved_by=approved_by,
-            comment_id=comment_id,
+            user_id=request["user_id"],
+            room=request["room"],
+            operator=request["operator"],
+            issued_at=request["now"],
+            approved_by=request.get("approved_by", ""),
+            comment_id=request.get("comment_id", ""),
             sequence=sequence,
         )
 

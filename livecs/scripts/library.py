@@ -24,11 +24,13 @@ validators raise ``ValueError("中文||English")`` so :mod:`livecs.scripts.valid
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -116,6 +118,38 @@ def split_list(value: Any, pattern: re.Pattern[str] = LIST_SPLIT) -> Any:
     return value
 
 
+def _aliased_list(aliases: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """A list cell (see :func:`split_list`) whose items may be written by an alias (a Chinese name)."""
+
+    def convert(value: Any) -> Any:
+        items = split_list(value)
+        if isinstance(items, list):
+            return [aliases.get(x, x) if isinstance(x, str) else x for x in items]
+        return items
+
+    return convert
+
+
+def _number_as_text(value: Any) -> Any:
+    """A number typed into a text field (a SKU, a size, a version) → its text."""
+    return str(value) if isinstance(value, (int, float)) else value
+
+
+def _empty_as_none(value: Any) -> Any:
+    """An empty cell in an optional field → not given."""
+    return None if value == "" else value
+
+
+#: field types that read spreadsheet cells: a list written as one cell, aliases, numbers typed as text…
+TextList = Annotated[list[str], BeforeValidator(lambda v: split_list(v))]
+ExampleList = Annotated[list[str], BeforeValidator(lambda v: split_list(v, EXAMPLE_SPLIT))]
+IntentList = Annotated[list[Intent], BeforeValidator(_aliased_list(INTENT_ALIASES))]
+SentimentList = Annotated[list[Sentiment], BeforeValidator(_aliased_list(SENTIMENT_ALIASES))]
+NumberText = Annotated[str, BeforeValidator(_number_as_text)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_as_none)]
+TextMapping = Annotated[dict[str, str], BeforeValidator(lambda v: _parse_mapping(v))]
+
+
 def _check_template(value: str) -> str:
     try:
         parse_template(value)
@@ -149,35 +183,17 @@ class Script(_Strict):
     """One reply script: when it applies (intents, keywords, examples, product scope) and what it says."""
 
     id: str = Field(pattern=SCRIPT_ID_PATTERN)
-    intents: list[Intent] = Field(min_length=1)
-    keywords: list[str] = Field(default_factory=list)
-    examples: list[str] = Field(default_factory=list)
-    products: list[str] = Field(default_factory=list)  # link numbers ("3") or SKUs; empty = any product
+    intents: IntentList = Field(min_length=1)
+    keywords: TextList = Field(default_factory=list)
+    examples: ExampleList = Field(default_factory=list)
+    products: TextList = Field(default_factory=list)  # link numbers ("3") or SKUs; empty = any product
     sentiment: Sentiment | None = None  # written for comments of this sentiment (None = any)
     reply: str = Field(min_length=1)
     on_air: str = ""
-    tags: list[str] = Field(default_factory=list)
+    tags: TextList = Field(default_factory=list)
     enabled: bool = True
     fallback: bool = False  # the intent's generic reply when nothing specific matches
     empathetic: bool = False  # reply already follows 倾听-共情-引导-解决 (used as is for negative comments)
-
-    @field_validator("intents", mode="before")
-    @classmethod
-    def _intents(cls, v: Any) -> Any:
-        items = split_list(v)
-        if isinstance(items, list):
-            return [INTENT_ALIASES.get(x, x) if isinstance(x, str) else x for x in items]
-        return items
-
-    @field_validator("keywords", "tags", "products", mode="before")
-    @classmethod
-    def _lists(cls, v: Any) -> Any:
-        return split_list(v)
-
-    @field_validator("examples", mode="before")
-    @classmethod
-    def _examples(cls, v: Any) -> Any:
-        return split_list(v, EXAMPLE_SPLIT)
 
     @field_validator("sentiment", mode="before")
     @classmethod
@@ -202,22 +218,12 @@ class Script(_Strict):
 class SizeRow(_Strict):
     """One row of a size chart: the size and the height (cm) / weight (斤) range it fits."""
 
-    size: str = Field(min_length=1)
+    size: NumberText = Field(min_length=1)
     height_min: float | None = None
     height_max: float | None = None
     weight_min: float | None = None  # 斤 (500 g), as Chinese shops write it
     weight_max: float | None = None
-    measurements: dict[str, str] = Field(default_factory=dict)  # 胸围: 88, 衣长: 62 …
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _size(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, (int, float)) else v
-
-    @field_validator("measurements", mode="before")
-    @classmethod
-    def _measurements(cls, v: Any) -> Any:
-        return _parse_mapping(v)
+    measurements: TextMapping = Field(default_factory=dict)  # 胸围: 88, 衣长: 62 …
 
     @model_validator(mode="after")
     def _ranges(self) -> SizeRow:
@@ -240,69 +246,28 @@ class SizeChart(_Strict):
 class Product(_Strict):
     """One product in the catalogue: link number (小黄车序号), price, stock, sizes, specs."""
 
-    sku: str = Field(min_length=1, max_length=SKU_MAX_CHARS)
+    sku: NumberText = Field(min_length=1, max_length=SKU_MAX_CHARS)
     link: int = Field(ge=1, le=LINK_MAX)
     name: str = Field(min_length=1)
     price: float = Field(ge=0)
     original_price: float | None = Field(default=None, ge=0)
     stock: int = Field(ge=0)
-    aliases: list[str] = Field(default_factory=list)  # words viewers use for it: 阔腿裤, 小白鞋…
-    colors: list[str] = Field(default_factory=list)
-    sizes: list[str] = Field(default_factory=list)
-    size_chart: str | None = None
-    skin_types: list[str] = Field(default_factory=list)
-    specs: dict[str, str] = Field(default_factory=dict)
+    aliases: TextList = Field(default_factory=list)  # words viewers use for it: 阔腿裤, 小白鞋…
+    colors: TextList = Field(default_factory=list)
+    sizes: TextList = Field(default_factory=list)
+    size_chart: OptionalText = None
+    skin_types: TextList = Field(default_factory=list)
+    specs: TextMapping = Field(default_factory=dict)
     ship_days: int | None = Field(default=None, ge=0, le=SHIP_DAYS_MAX)
-
-    @field_validator("sku", mode="before")
-    @classmethod
-    def _sku(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, (int, float)) else v
-
-    @field_validator("aliases", "colors", "sizes", "skin_types", mode="before")
-    @classmethod
-    def _lists(cls, v: Any) -> Any:
-        return split_list(v)
-
-    @field_validator("specs", mode="before")
-    @classmethod
-    def _specs(cls, v: Any) -> Any:
-        return _parse_mapping(v)
-
-    @field_validator("size_chart", mode="before")
-    @classmethod
-    def _chart(cls, v: Any) -> Any:
-        return None if v == "" else v
 
 
 class CouponTrigger(_Strict):
     """When the engine suggests a coupon by itself. All empty = manual only (never auto-suggested)."""
 
-    intents: list[Intent] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
-    sentiments: list[Sentiment] = Field(default_factory=list)
+    intents: IntentList = Field(default_factory=list)
+    keywords: TextList = Field(default_factory=list)
+    sentiments: SentimentList = Field(default_factory=list)
     min_cluster_size: int = Field(default=1, ge=1)
-
-    @field_validator("intents", mode="before")
-    @classmethod
-    def _intents(cls, v: Any) -> Any:
-        items = split_list(v)
-        if isinstance(items, list):
-            return [INTENT_ALIASES.get(x, x) if isinstance(x, str) else x for x in items]
-        return items
-
-    @field_validator("sentiments", mode="before")
-    @classmethod
-    def _sentiments(cls, v: Any) -> Any:
-        items = split_list(v)
-        if isinstance(items, list):
-            return [SENTIMENT_ALIASES.get(x, x) if isinstance(x, str) else x for x in items]
-        return items
-
-    @field_validator("keywords", mode="before")
-    @classmethod
-    def _keywords(cls, v: Any) -> Any:
-        return split_list(v)
 
     @property
     def is_manual_only(self) -> bool:
@@ -320,9 +285,9 @@ class CouponRule(_Strict):
     amount: float | None = Field(default=None, gt=0)  # 减 Y / 立减 / 补偿金额
     percent_off: float | None = Field(default=None, gt=0, lt=100)  # 限时折扣: 10 = 9折
     min_tier: MemberTier | None = None  # 会员专享
-    gift: str | None = None  # 赠品
+    gift: OptionalText = None  # 赠品
     requires_approval: bool = False  # always true for compensation
-    products: list[str] = Field(default_factory=list)  # scope: link numbers or SKUs; empty = whole shop
+    products: TextList = Field(default_factory=list)  # scope: link numbers or SKUs; empty = whole shop
     trigger: CouponTrigger = Field(default_factory=CouponTrigger)
     stock: int = Field(ge=0)  # total that may be issued per room
     per_user_limit: int = Field(default=1, ge=1)
@@ -352,20 +317,10 @@ class CouponRule(_Strict):
                 return int(key)
         return v
 
-    @field_validator("products", mode="before")
-    @classmethod
-    def _lists(cls, v: Any) -> Any:
-        return split_list(v)
-
     @field_validator("valid_from", "valid_until")
     @classmethod
     def _local(cls, v: datetime | None, info: ValidationInfo) -> datetime | None:
         return _as_datetime_local(v, info)
-
-    @field_validator("gift", mode="before")
-    @classmethod
-    def _gift(cls, v: Any) -> Any:
-        return None if v == "" else v
 
     @model_validator(mode="after")
     def _type_fields(self) -> CouponRule:
@@ -412,21 +367,11 @@ class LibraryInfo(_Strict):
 
     name: str = Field(min_length=1)
     category: str = ""
-    version: str = ""
+    version: NumberText = ""
     #: how replies address a viewer: ``casual`` 宝宝/亲 + 你, ``formal`` 您 (None: the ``voice.tone`` setting)
     tone: Literal["casual", "formal"] | None = None
     #: the shop's own taboo list (禁忌语): error-level terms like the advertising-law absolutes
-    taboo: list[str] = Field(default_factory=list)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, (int, float)) else v
-
-    @field_validator("taboo", mode="before")
-    @classmethod
-    def _taboo(cls, v: Any) -> Any:
-        return split_list(v)
+    taboo: TextList = Field(default_factory=list)
 
     @field_validator("tone", mode="before")
     @classmethod

@@ -678,14 +678,18 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _read_csv(doc: RawDocument, name: str, content: bytes, limits: UploadLimits) -> None:
-    text = None
+def _decode_text(content: bytes) -> str | None:
+    """A text file (CSV, rules) in the first of :data:`CSV_ENCODINGS` that decodes it; ``None`` if none."""
     for encoding in CSV_ENCODINGS:
         try:
-            text = content.decode(encoding)
-            break
+            return content.decode(encoding)
         except UnicodeDecodeError:
             continue
+    return None
+
+
+def _read_csv(doc: RawDocument, name: str, content: bytes, limits: UploadLimits) -> None:
+    text = _decode_text(content)
     if text is None:
         doc.error("encoding", "CSV 编码无法识别（请用 UTF-8）", "cannot decode CSV (use UTF-8)")
         return
@@ -728,13 +732,7 @@ def _guess_intent(text: str) -> str:
 def _read_rules(doc: RawDocument, content: bytes, limits: UploadLimits) -> None:
     """``关键词/同义词|回复`` lines (``#`` starts a comment): one script per line, its intent guessed from the
     words (reported once, to be checked), the library named after the file unless another file names it."""
-    text = None
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = _decode_text(content)
     if text is None:
         doc.error(
             "encoding", "规则文件编码无法识别（请用 UTF-8）", "cannot decode the rules file (use UTF-8)"

@@ -49,6 +49,7 @@ from livecs.scripts.nickname import reply_nickname
 from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.template import CompiledTemplate, Part, Variable, Variants, parse_template
 from livecs.scripts.terms import TermGate, term_gate
+from livecs.vocabulary import QUESTION_INTENTS
 
 PERCENT = 100.0
 SCORE_DIGITS = 4
@@ -66,17 +67,7 @@ _ROUNDING_MARGIN = 1e-9
 FALLBACK_NOTE = "fallback for the intent"
 NO_PRODUCT_NOTE = "no product resolved: set the product on air or name a link number"
 #: Intents whose negative comments get the 倾听-共情-引导-解决 wrapper (not chit-chat, spam, buy signals).
-SERVICE_INTENTS = frozenset(
-    {
-        Intent.PRODUCT,
-        Intent.PRICE_PROMO,
-        Intent.ORDER,
-        Intent.LOGISTICS,
-        Intent.PAYMENT,
-        Intent.AFTER_SALES,
-        Intent.COMPLAINT,
-    }
-)
+SERVICE_INTENTS = QUESTION_INTENTS | {Intent.COMPLAINT}
 #: Intents whose fallback script (an apology, a warning) may stand when nothing else matches; other fallbacks
 #: answer only on evidence of their own (a keyword or an example).
 ACKNOWLEDGING_INTENTS = frozenset({Intent.COMPLAINT, Intent.SPAM})
@@ -305,6 +296,26 @@ _make_suggestion: Callable[..., Suggestion] = (
     Suggestion if tuple(f.name for f in fields(Suggestion)) == _SUGGESTION_ORDER else _suggestion_by_keywords
 )
 _SENTIMENT_NOTES = {id(s): f"written for {s.value} comments" for s in Sentiment}
+
+
+def _keyword_found(
+    keyword_hits: dict[int, list[str]],
+    keyword_miss: dict[int, float],
+    word: str,
+    idxs: tuple[int, ...],
+    miss: float,
+) -> None:
+    """Keyword ``word`` found for the scripts ``idxs``: listed once per script, its ``miss`` (the chance
+    it is not what the script is about) multiplied into the script's."""
+    for idx in idxs:
+        hits = keyword_hits.get(idx)
+        if hits is None:
+            keyword_hits[idx] = [word]
+        elif word in hits:
+            continue
+        else:
+            hits.append(word)
+        keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
 
 
 class ScriptMatcher:
@@ -865,15 +876,7 @@ class ScriptMatcher:
                 elif idxs is not None and negations and _negated(query, end, word, negations):
                     negated_from, negated_end = end - len(word) + 1, end
                 elif idxs is not None:
-                    for idx in idxs:
-                        hits = keyword_hits.get(idx)
-                        if hits is None:
-                            keyword_hits[idx] = [word]
-                        elif word in hits:
-                            continue
-                        else:
-                            hits.append(word)
-                        keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
+                    _keyword_found(keyword_hits, keyword_miss, word, idxs, miss)
                 if weight is not None:
                     query_weight += weight
                     for idx, v in by_view[number]:
@@ -883,15 +886,7 @@ class ScriptMatcher:
         if bare_hits and product_why.startswith(NAMED_PRODUCT):
             # 阔腿裤还有货吗: the question form asks about the product the comment names
             for word, idxs, miss in bare_hits:
-                for idx in idxs:
-                    hits = keyword_hits.get(idx)
-                    if hits is None:
-                        keyword_hits[idx] = [word]
-                    elif word in hits:
-                        continue
-                    else:
-                        hits.append(word)
-                    keyword_miss[idx] = keyword_miss.get(idx, 1.0) * miss
+                _keyword_found(keyword_hits, keyword_miss, word, idxs, miss)
         coupons: tuple[CouponCandidate, ...] = ()
         if intent is not None:
             seen = coupon_word if self._sees_coupon_words else None

@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from livecs.review.commands import add_record_options, record_path
+
 SURVEY_KIND = "survey"
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -196,19 +198,14 @@ def register(sub: Any) -> None:
     )
     p.add_argument("file", help="CSV with user_id/用户ID and satisfied/满意 or score/评分")
     p.add_argument("--session", default="latest", help="session id, or 'latest' (default)")
-    p.add_argument("--db", metavar="PATH", help="SQLite record (default: store.path of the configuration)")
-    p.add_argument("--config", help="configuration file (for store.path)")
+    add_record_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from livecs.review.queries import ReviewError
 
-    db = args.db
-    if not db:
-        from livecs.config import load_settings
-
-        db = load_settings(args.config).store.path
+    db = record_path(args)
     try:
         sid, added, parsed = import_survey(db, args.session, args.file)
     except (ValueError, OSError, ReviewError) as exc:

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from livecs.cli import bench_target
+
 MIN_REVIEW_ACCURACY_GAP = 0.0  # livecs must not be below snownlp on reviews (informational in the output)
 
 
@@ -229,16 +231,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="with --cv: print one JSON object")
     p.set_defaults(func=cmd_train)
 
-    bench = subparsers.choices.get("bench") if hasattr(subparsers, "choices") else None
-    if bench is None:
-        bench = subparsers.add_parser("bench", help="benchmarks (bench triage)")
-    bench_sub = None
-    for action in bench._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            bench_sub = action
-    if bench_sub is None:
-        bench_sub = bench.add_subparsers(dest="bench_target", metavar="<target>", required=True)
-    p = bench_sub.add_parser("triage", help="triage throughput: realistic replay, all-unique, naive baseline")
+    p = bench_target(subparsers, "triage", "triage throughput: realistic replay, all-unique, naive baseline")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--n", type=int, default=20_000, help="realistic comments (default 20000)")
     p.add_argument("--unique", type=int, help="all-unique comments (default n/4)")

@@ -13,11 +13,10 @@ import io
 import threading
 import time
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from livecs.console.app import REVIEW, REVIEW_CSP
 from livecs.console.review import Download, ReviewDownloads
@@ -32,7 +31,6 @@ from livecs.models import (
     Triage,
 )
 from livecs.store import StoreBatch
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 
 from .conftest import ROOM, bearer, login
 from .test_browser import WAIT_MS
@@ -264,24 +262,14 @@ async def test_a_requester_leaving_does_not_cancel_the_shared_build(tmp_path: Pa
     await downloads.close()
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
 @pytest.mark.browser
 async def test_console_lists_sessions_and_downloads_the_review(
-    make_console, chromium: Browser, tmp_path: Path
+    make_console, browser: Browser, tmp_path: Path
 ) -> None:
     """In Chromium: the 复盘报告 area lists the session; an operator sees no 不脱敏 box, an admin does;
     the ZIP button downloads the archive."""
     con, review_tmp = await review_console(make_console, tmp_path)
-    page, dialogs = await login(chromium, con, "alice", "/console")
+    page, dialogs = await login(browser, con, "alice", "/console")
     await page.click("#review summary")
     row = page.locator(f'#review-list li[data-session="{REVIEW_SESSION}"]')
     await row.wait_for(timeout=WAIT_MS)
@@ -291,7 +279,7 @@ async def test_console_lists_sessions_and_downloads_the_review(
     assert all(h and "mask=1" in h for h in hrefs)
     await page.context.close()
 
-    page, dialogs = await login(chromium, con, "root", "/console")
+    page, dialogs = await login(browser, con, "root", "/console")
     await page.click("#review summary")
     row = page.locator(f'#review-list li[data-session="{REVIEW_SESSION}"]')
     await row.wait_for(timeout=WAIT_MS)

@@ -19,9 +19,9 @@ from websockets.frames import CloseCode
 from livecs.ingest.base import IngestSink
 from livecs.ingest.reconnect import STOP_REASON, Backoff, Dial, ReconnectingSource
 from livecs.ingest.settings import RecordLimits
+from tests.ingest.source_support import running as running_ws
 from tests.ingest.test_ws import hold
 from tests.ingest.test_ws import relay as server
-from tests.ingest.test_ws import running as running_ws
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import Collected
@@ -111,7 +111,7 @@ async def running(source: LineSource, collected: Collected) -> AsyncIterator[Non
         sink_status(name, state, detail)
 
     collected.sink.source_status = status  # type: ignore[method-assign]
-    async with running_ws(source, collected):  # type: ignore[arg-type]
+    async with running_ws(source, collected.sink):
         yield
 
 

@@ -7,25 +7,24 @@ import base64
 import hashlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, InvalidURI
 
 from livecs.config import WsSourceSettings
 from livecs.ingest.settings import RecordLimits
 from livecs.ingest.ws import Backoff, WebSocketSource
+from tests.ingest.source_support import Script, record_statuses, running, scripted_server
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import Collected
 
-Script = Callable[[ServerConnection], Awaitable[None]]
 FAST = {"backoff_initial_s": 0.02, "backoff_max_s": 0.1, "backoff_jitter": 0.5}
 
 
@@ -42,29 +41,9 @@ async def hold(conn: ServerConnection) -> None:
     await conn.wait_closed()
 
 
-@asynccontextmanager
-async def relay(*scripts: Script) -> AsyncIterator[tuple[str, list[ServerConnection]]]:
+def relay(*scripts: Script) -> AbstractAsyncContextManager[tuple[str, list[ServerConnection]]]:
     """A local relay running ``scripts[k]`` on its k-th connection (the last one repeats)."""
-    conns: list[ServerConnection] = []
-
-    async def handler(conn: ServerConnection) -> None:
-        conns.append(conn)
-        await scripts[min(len(conns), len(scripts)) - 1](conn)
-
-    async with serve(handler, "127.0.0.1", 0, ping_interval=None) as server:
-        port = server.sockets[0].getsockname()[1]
-        yield f"ws://127.0.0.1:{port}/", conns
-
-
-@asynccontextmanager
-async def running(source: WebSocketSource, collected: Collected) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(source.run(collected.sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    return scripted_server(scripts)
 
 
 # -- Backoff (pure) ---------------------------------------------------------------------------------------
@@ -112,14 +91,7 @@ async def test_frames_garbage_drops_and_reconnects_accept_every_comment_once(
     collected: Collected, wait_until: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     received: list[Any] = []
-    statuses: list[str] = []
-    real_status = collected.sink.source_status
-
-    def record_status(source: str, status: str, detail: str = "") -> None:
-        statuses.append(status)
-        real_status(source, status, detail)
-
-    collected.sink.source_status = record_status  # type: ignore[method-assign]
+    statuses = record_statuses(collected.sink)
 
     async def first(conn: ServerConnection) -> None:
         received.append(orjson.loads(await conn.recv()))  # the subscribe frame
@@ -150,7 +122,7 @@ async def test_frames_garbage_drops_and_reconnects_accept_every_comment_once(
     async with relay(first, second, third) as (url, _):
         settings = WsSourceSettings(url=url, subscribe={"op": "subscribe", "room": "r1"}, **FAST)
         source = WebSocketSource(settings, room="r1")
-        async with running(source, collected):
+        async with running(source, collected.sink):
             await wait_until(lambda: "c7" in collected.comment_ids)
             assert source.is_connected and source.connects == 3 and source.disconnects == 2
 
@@ -178,7 +150,7 @@ async def test_refused_connections_are_retried_with_backoff(collected: Collected
     async with relay(hold) as (url, _):
         pass  # the port is free again: nothing listens
     source = WebSocketSource(WsSourceSettings(url=url, **FAST))
-    async with running(source, collected):
+    async with running(source, collected.sink):
         await wait_until(lambda: source.backoff.attempt >= 4)
         assert collected.counters.sources["ws"] in {"disconnected", "reconnecting"}
         assert source.connects == 0 and not source.is_connected
@@ -193,7 +165,7 @@ async def test_invalid_url_stops_the_source(collected: Collected) -> None:
 async def test_protocol_heartbeat_measures_latency(collected: Collected, wait_until: Any) -> None:
     async with relay(hold) as (url, _):
         source = WebSocketSource(WsSourceSettings(url=url, heartbeat_s=0.05, **FAST))
-        async with running(source, collected):
+        async with running(source, collected.sink):
             await wait_until(lambda: source.latency > 0)
             assert source.connects == 1
 
@@ -227,7 +199,7 @@ async def test_silent_relay_is_dropped_by_the_heartbeat_and_reconnected(
     try:
         settings = WsSourceSettings(url=f"ws://127.0.0.1:{port}/", heartbeat_s=0.05, **FAST)
         source = WebSocketSource(settings)
-        async with running(source, collected):
+        async with running(source, collected.sink):
             await wait_until(lambda: source.connects >= 2)
         assert source.disconnects >= 1
     finally:
@@ -247,7 +219,7 @@ async def test_send_goes_out_on_the_live_connection(collected: Collected, wait_u
     async with relay(echo_in) as (url, _):
         source = WebSocketSource(WsSourceSettings(url=url, **FAST))
         assert await source.send({"type": "reply"}) is False  # not connected yet
-        async with running(source, collected):
+        async with running(source, collected.sink):
             await asyncio.wait_for(source.connected.wait(), 5)
             reply = {"type": "reply", "room": "r1", "comment_id": "c1", "text": "S码有货"}
             assert await source.send(reply) is True
@@ -265,7 +237,7 @@ async def test_cancellation_closes_with_a_going_away_close_frame(collected: Coll
 
     async with relay(watch) as (url, conns):
         source = WebSocketSource(WsSourceSettings(url=url, **FAST))
-        async with running(source, collected):
+        async with running(source, collected.sink):
             await asyncio.wait_for(source.connected.wait(), 5)
         await asyncio.wait_for(conns[0].wait_closed(), 5)
         await asyncio.sleep(0.05)
@@ -285,7 +257,7 @@ async def test_oversized_frame_is_counted_and_the_source_reconnects(make_sink: A
 
     async with relay(big, fine) as (url, _):
         source = WebSocketSource(WsSourceSettings(url=url, **FAST))
-        async with running(source, collected):
+        async with running(source, collected.sink):
             await wait_until(lambda: collected.comment_ids == ["c2"])
     assert collected.counters.rejected["payload_too_large"] == 1
     assert source.last_close is not None and source.last_close[0] == 1009

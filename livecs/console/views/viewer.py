@@ -19,20 +19,12 @@ from aiohttp import web
 from livecs.console.auth import Role, current_user, requires
 from livecs.errors import ErrorCode, LivecsError
 from livecs.review.mask import Masker
+from livecs.review.queries import loads
 
 LIMIT = 50
 MAX_ID = 128
 VIEWER_DB: web.AppKey[Path] = web.AppKey("viewer_db", Path)
 COUPON_KINDS = ("issue_coupon", "approve_coupon")
-
-
-def _loads(raw: str | None) -> Any:
-    if not raw:
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
 
 
 def viewer_history(db: Path, user_id: str, *, masked: bool) -> dict[str, Any]:
@@ -75,7 +67,7 @@ def viewer_history(db: Path, user_id: str, *, masked: bool) -> dict[str, Any]:
             (user_id, *COUPON_KINDS),
         ).fetchone()[0]
         orders = [
-            {"session_id": s, "ts": ts, "data": m.value(_loads(data))}
+            {"session_id": s, "ts": ts, "data": m.value(loads(data))}
             for s, ts, data in conn.execute(
                 "SELECT session_id, ts, data FROM events WHERE user_id=? AND kind='order_paid' "
                 "ORDER BY ts DESC LIMIT ?",
@@ -92,7 +84,7 @@ def viewer_history(db: Path, user_id: str, *, masked: bool) -> dict[str, Any]:
                 "ORDER BY ticket_no DESC LIMIT ?",
                 (user_id, LIMIT),
             ):
-                t = _loads(raw) or {}
+                t = loads(raw) or {}
                 tickets.append(
                     {
                         "ticket_id": t.get("ticket_id"),

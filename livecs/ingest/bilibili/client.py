@@ -42,7 +42,8 @@ from livecs.ingest.bilibili.codec import (
     encode_auth,
     encode_heartbeat,
 )
-from livecs.ingest.bilibili.messages import CommandParser, Record
+from livecs.ingest.bilibili.messages import CommandParser
+from livecs.ingest.message_parser import Record
 from livecs.ingest.reconnect import Backoff, Dial, ReconnectingSource
 from livecs.ingest.settings import RecordLimits
 

@@ -34,17 +34,16 @@ of their identifying fields.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 
-from livecs.models import Comment, EventKind, LiveEvent, MemberTier
+from livecs.ingest.message_parser import PlatformParser, Record, stable_id
+from livecs.models import EventKind, LiveEvent, MemberTier
 
 log = logging.getLogger("livecs.ingest.bilibili")
 
@@ -82,12 +81,8 @@ INTERACT_KINDS: Final = {
 }
 #: likes carry no id or time: clicks by one viewer within this many seconds are one like for dedup
 LIKE_BUCKET_S: Final = 1.0
-#: hex digits of a hashed id
-HASH_ID_CHARS: Final = 20
 #: inline emoticon names kept per danmaku
 MAX_EMOTS: Final = 16
-
-Record = Comment | LiveEvent
 
 
 # -- defensive readers -----------------------------------------------------------------------------------
@@ -156,14 +151,6 @@ def as_dict(value: Any) -> dict[str, Any]:
     return {}
 
 
-def stable_id(prefix: str, *parts: Any) -> str:
-    """``prefix-<hash>`` of the parts: the same message delivered twice gets the same id."""
-    digest = hashlib.blake2b(
-        "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass"), digest_size=16
-    )
-    return f"{prefix}-{digest.hexdigest()[:HASH_ID_CHARS]}"
-
-
 def timestamp(value: Any, now: float) -> float:
     """Epoch seconds from a seconds or milliseconds value; ``now`` when absent."""
     t = as_float(value)
@@ -198,8 +185,12 @@ def member_tier(
 
 
 # -- the parser ------------------------------------------------------------------------------------------
-class CommandParser:
+class CommandParser(PlatformParser[Standing]):
     """Commands of one room → records. Counters: :attr:`parsed`, :attr:`unknown`, :attr:`malformed`."""
+
+    label = "bilibili"
+    name_kind = "command"
+    logger = log
 
     def __init__(
         self,
@@ -209,14 +200,9 @@ class CommandParser:
         member_medal_level: int = MEMBER_MEDAL_LEVEL,
         platform: str = PLATFORM,
     ) -> None:
-        self.room = room
+        super().__init__(room, platform)
         self.room_id = room_id if room_id is not None else (as_int(room) or None)
         self.member_medal_level = member_medal_level
-        self.platform = platform
-        self.parsed: Counter[str] = Counter()
-        self.unknown: Counter[str] = Counter()
-        self.malformed: Counter[str] = Counter()
-        self.skipped: Counter[str] = Counter()
         self._handlers: dict[str, Callable[[dict[str, Any], float], list[Record]]] = {
             "DANMU_MSG": self._danmu,
             "SEND_GIFT": self._gift,
@@ -227,31 +213,14 @@ class CommandParser:
             "WATCHED_CHANGE": self._watched,
         }
 
-    @property
-    def handled(self) -> frozenset[str]:
-        return frozenset(self._handlers)
-
     def parse(self, command: dict[str, Any], now: float | None = None) -> list[Record]:
         """Records for one command (``[]`` for unknown, skipped or malformed ones). Never raises."""
         now = time.time() if now is None else now
         cmd = as_str(command.get("cmd") if isinstance(command, dict) else None).split(":", 1)[0]
         handler = self._handlers.get(cmd)
         if handler is None:
-            self.unknown[cmd] += 1
-            if self.unknown[cmd] == 1:
-                log.info(
-                    "bilibili room %s: command %r not handled (counted, logged once)", self.room, cmd[:64]
-                )
-            return []
-        try:
-            records = handler(command, now)
-        except Exception as exc:  # defensive reading should make this unreachable; count it, never crash
-            self.malformed[cmd] += 1
-            log.warning("bilibili room %s: %s could not be read: %r", self.room, cmd, exc)
-            return []
-        if records:
-            self.parsed[cmd] += 1
-        return records
+            return self.not_handled(cmd)
+        return self.guarded(cmd, lambda: handler(command, now))
 
     # -- standing -----------------------------------------------------------------------------------------
     def standing(self, guard_level: int, medal_level: int, medal_name: str, medal_room_id: int) -> Standing:
@@ -267,8 +236,7 @@ class CommandParser:
         room_id = as_int(m.get("anchor_roomid"))
         return self.standing(guard, as_int(m.get("medal_level")), as_str(m.get("medal_name")), room_id)
 
-    @staticmethod
-    def _standing_extras(s: Standing) -> dict[str, Any]:
+    def standing_extras(self, s: Standing) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if s.guard_level:
             out["guard_level"] = s.guard_level
@@ -286,18 +254,8 @@ class CommandParser:
         standing: Standing | None,
         data: dict[str, Any],
     ) -> LiveEvent:
-        if standing is not None:
-            data.update(self._standing_extras(standing))
-        return LiveEvent(
-            event_id=event_id,
-            platform=self.platform,
-            room=self.room,
-            kind=kind,
-            ts=ts,
-            user_id=as_str(uid),
-            nickname=as_str(nickname),
-            member_tier=standing.tier if standing is not None else MemberTier.NONE,
-            data=data,
+        return self.event(
+            event_id, kind, ts, user_id=as_str(uid), nickname=as_str(nickname), standing=standing, data=data
         )
 
     # -- handlers -----------------------------------------------------------------------------------------
@@ -328,7 +286,7 @@ class CommandParser:
             comment_id = f"bili-{id_str}"
         else:
             comment_id = stable_id("bili-h", as_str(uid), as_str(ts_raw), as_str(at(meta, 5)), text)
-        extras: dict[str, Any] = self._standing_extras(standing)
+        extras: dict[str, Any] = self.standing_extras(standing)
         user_level = as_int(at(info, 4, 0))
         if user_level:
             extras["user_level"] = user_level
@@ -345,16 +303,13 @@ class CommandParser:
         if reply_to:
             extras["reply_to"] = reply_to
         return [
-            Comment(
-                comment_id=comment_id,
-                platform=self.platform,
-                room=self.room,
+            self.comment(
+                comment_id,
                 user_id=as_str(uid),
                 nickname=nickname,
                 text=text,
                 ts=ts,
-                member_tier=standing.tier,
-                fan_level=standing.fan_level,
+                standing=standing,
                 extras=extras,
             )
         ]
@@ -394,19 +349,15 @@ class CommandParser:
         data: dict[str, Any] = {"price": price, "message": message, "duration_s": as_int(d.get("time"))}
         records: list[Record] = [self._event(base, EventKind.SUPER_CHAT, ts, uid, nickname, standing, data)]
         if message:
-            extras = self._standing_extras(standing)
-            extras.update({"super_chat": True, "price": price})
+            extras = self.standing_extras(standing) | {"super_chat": True, "price": price}
             records.append(
-                Comment(
-                    comment_id=base,
-                    platform=self.platform,
-                    room=self.room,
+                self.comment(
+                    base,
                     user_id=as_str(uid),
                     nickname=nickname,
                     text=message,
                     ts=ts,
-                    member_tier=standing.tier,
-                    fan_level=standing.fan_level,
+                    standing=standing,
                     extras=extras,
                 )
             )

@@ -25,16 +25,17 @@ import logging
 import math
 import re
 from collections.abc import Generator
-from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Final
+from typing import Final, Unpack
 
-from livecs.ingest.base import IngestSink, Source
-from livecs.ingest.bilibili.messages import PLATFORM, stable_id
-from livecs.ingest.pacing import LOOP_GAP_S, ChunkReader, PacedSubmitter, Pacer, passes
+from livecs.ingest.base import IngestSink
+from livecs.ingest.bilibili.messages import PLATFORM
+from livecs.ingest.message_parser import stable_id
+from livecs.ingest.pacing import LOOP_GAP_S
 from livecs.ingest.replay import ReplayFormatError
+from livecs.ingest.replay_base import ReplayOptions, ReplaySourceBase, Span, Taken
 from livecs.models import Comment
 
 log = logging.getLogger("livecs.ingest.bilibili.replay")
@@ -50,7 +51,6 @@ TIME_FORMAT: Final = "%H:%M:%S"
 MAX_SUBSECOND: Final = 0.999
 #: rows read from the file per trip to the reader thread
 READ_CHUNK_ROWS: Final = 2000
-DEFAULT_BATCH: Final = 500
 #: room taken from a file name like ``bilibili_room11365_danmaku.csv``
 ROOM_IN_NAME: Final = re.compile(r"room[_-]?(\d+)", re.IGNORECASE)
 DEFAULT_ROOM: Final = "bilibili"
@@ -154,38 +154,36 @@ class _Reader:
         )
 
 
-class BilibiliCsvReplaySource(Source):
+class BilibiliCsvReplaySource(ReplaySourceBase[Row | BadRow, Comment]):
     """A recorded Bilibili room replayed into the sink. Progress: :attr:`rows_read`, :attr:`bad_rows`."""
 
     name = SOURCE_NAME
+    read_chunk = READ_CHUNK_ROWS
+    logger = log
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        speed: float | None = None,
-        room: str | None = None,
-        loop: bool = False,
-        batch: int = DEFAULT_BATCH,
-        max_passes: int | None = None,
-        name: str = SOURCE_NAME,
-    ) -> None:
-        if speed is not None and speed <= 0:
-            raise ValueError("speed must be > 0 (or None for as fast as possible)")
-        if batch < 1:
-            raise ValueError("batch must be >= 1")
-        self.path = Path(path)
-        self.speed = speed
-        self.room = room or room_from_name(self.path)
-        self.loop = loop
-        self.batch = batch
-        self.max_passes = max_passes if loop else 1
-        self.name = name
+    def __init__(self, path: str | Path, **options: Unpack[ReplayOptions]) -> None:
+        super().__init__(path, **options)
+        self.room: str = self.room or room_from_name(self.path)
         self.rows_read = 0
         self.bad_rows = 0
-        self.passes = 0
+        #: the wall-clock span of the current pass, and the wall-clock offset of the pass (loop mode);
+        #: :attr:`shift` is the pacing (``delta_s``) offset
+        self._wall_span = Span()
+        self._ts_shift = 0.0
 
-    def _comment(self, row: Row, pass_no: int, ts_shift: float) -> Comment:
+    def items(self, sink: IngestSink) -> Generator[Row | BadRow, None, None]:
+        return _Reader(self.path).rows()
+
+    def take(self, item: Row | BadRow, pass_no: int, sink: IngestSink) -> Taken[Comment] | None:
+        if isinstance(item, BadRow):
+            self.bad_rows += 1
+            sink.reject("malformed_csv", source=self.name, detail=f"line {item.line}: {item.detail}")
+            return None
+        self.rows_read += 1
+        self._wall_span.see(item.ts)
+        return Taken([self._comment(item, pass_no)], item.pace)
+
+    def _comment(self, row: Row, pass_no: int) -> Comment:
         comment_id = stable_id("bcsv", row.line, row.user, row.clock)
         if pass_no >= 2:
             comment_id = f"{comment_id}#{pass_no}"
@@ -196,48 +194,22 @@ class BilibiliCsvReplaySource(Source):
             user_id=row.user,
             nickname=row.user,
             text=row.text,
-            ts=row.ts + ts_shift,
+            ts=row.ts + self._ts_shift,
         )
 
-    async def run(self, sink: IngestSink) -> None:
-        async def submit(comments: list[Comment]) -> None:
-            await sink.submit_records(comments, source=self.name)
+    async def submit(self, sink: IngestSink, records: list[Comment]) -> None:
+        await sink.submit_records(records, source=self.name)
 
-        submitter = PacedSubmitter(Pacer[Comment](self.speed, max_batch=self.batch), submit)
-        pace_shift = ts_shift = 0.0  # offsets of the current pass (loop mode)
-        with ChunkReader(self.name) as reader:
-            for pass_no in passes(self.max_passes):
-                self.passes = pass_no
-                first: Row | None = None
-                last: Row | None = None
-                async with aclosing(reader.chunks(_Reader(self.path).rows(), READ_CHUNK_ROWS)) as chunks:
-                    async for chunk in chunks:
-                        for item in chunk:
-                            if isinstance(item, BadRow):
-                                self.bad_rows += 1
-                                sink.reject(
-                                    "malformed_csv",
-                                    source=self.name,
-                                    detail=f"line {item.line}: {item.detail}",
-                                )
-                                continue
-                            self.rows_read += 1
-                            first = first or item
-                            last = item
-                            await submitter.put(
-                                [self._comment(item, pass_no, ts_shift)], item.pace + pace_shift
-                            )
-                await submitter.flush()
-                if first is None or last is None:
-                    if self.loop:
-                        log.warning("replay %s: no rows in the file; not looping", self.path)
-                    break
-                pace_shift += last.pace - first.pace + LOOP_GAP_S
-                ts_shift += last.ts - first.ts + LOOP_GAP_S
-                log.info(
-                    "replay %s: pass %d done (%d rows, %d malformed so far)",
-                    self.path.name,
-                    pass_no,
-                    self.rows_read,
-                    self.bad_rows,
-                )
+    def pass_done(self, pass_no: int) -> bool:
+        if not self.stop_if_empty(self.rows_read, "rows"):
+            return False
+        self._ts_shift += self._wall_span.length + LOOP_GAP_S
+        self._wall_span = Span()
+        log.info(
+            "replay %s: pass %d done (%d rows, %d malformed so far)",
+            self.path.name,
+            pass_no,
+            self.rows_read,
+            self.bad_rows,
+        )
+        return True

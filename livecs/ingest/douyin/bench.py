@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any, Final
 
+from livecs.cli import bench_target
 from livecs.errors import ErrorCode, LivecsError
 from livecs.ingest.douyin import webcast_pb2 as pb
 from livecs.ingest.douyin.codec import Batch, Decoder, encode_batch, encode_message
@@ -255,14 +256,8 @@ def cmd_bench_douyin(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = subparsers.choices.get("bench")
-    if bench is None:
-        bench = subparsers.add_parser("bench", help="benchmarks")
-    targets = next((a for a in bench._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if targets is None:
-        targets = bench.add_subparsers(dest="bench_target", metavar="<target>", required=True)
-    p = targets.add_parser(
-        "douyin", help="Douyin frame decode rate: generated protobuf vs hand-written reader"
+    p = bench_target(
+        subparsers, "douyin", "Douyin frame decode rate: generated protobuf vs hand-written reader"
     )
     p.add_argument("--frames", type=int, default=500)
     p.add_argument("--messages", type=int, default=20, help="messages per frame")

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -44,9 +43,9 @@ from typing import Any, Final
 from google.protobuf.message import DecodeError
 from google.protobuf.message import Message as ProtoMessage
 
-from livecs.ingest.bilibili.messages import stable_id
 from livecs.ingest.douyin import webcast_pb2 as pb
-from livecs.models import Comment, EventKind, LiveEvent, MemberTier
+from livecs.ingest.message_parser import PlatformParser, Record, stable_id
+from livecs.models import EventKind, LiveEvent, MemberTier
 
 log = logging.getLogger("livecs.ingest.douyin")
 
@@ -74,8 +73,6 @@ CONTROL_LIVE_ENDED: Final = 3
 MS_THRESHOLD: Final = 10**11
 #: likes carry no id of their own when common.msg_id is missing: one bucket per viewer and second
 LIKE_BUCKET_S: Final = 1.0
-
-Record = Comment | LiveEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +115,13 @@ def user_id(user: pb.User) -> str:
     return user.id_str or (str(user.id) if user.id else "") or user.sec_uid
 
 
-class MessageParser:
+class MessageParser(PlatformParser[Standing]):
     """Messages of one room → records. Counters: :attr:`parsed`, :attr:`unknown`, :attr:`malformed`,
     :attr:`skipped` (by method); :attr:`ended` once the live-ended control message arrived."""
+
+    label = "douyin"
+    name_kind = "method"
+    logger = log
 
     def __init__(
         self,
@@ -132,16 +133,11 @@ class MessageParser:
         member_club_level: int = MEMBER_CLUB_LEVEL,
         platform: str = PLATFORM,
     ) -> None:
-        self.room = room
+        super().__init__(room, platform)
         self.anchor_id = anchor_id
         self.svip_grade = svip_grade
         self.vip_grade = vip_grade
         self.member_club_level = member_club_level
-        self.platform = platform
-        self.parsed: Counter[str] = Counter()
-        self.unknown: Counter[str] = Counter()
-        self.malformed: Counter[str] = Counter()
-        self.skipped: Counter[str] = Counter()
         self.ended = False
         self._handlers: dict[str, tuple[type[ProtoMessage], Callable[[Any, int, float], list[Record]]]] = {
             CHAT: (pb.ChatMessage, self._chat),
@@ -154,36 +150,20 @@ class MessageParser:
             CONTROL: (pb.ControlMessage, self._control),
         }
 
-    @property
-    def handled(self) -> frozenset[str]:
-        return frozenset(self._handlers)
-
     def parse(self, method: str, payload: bytes, msg_id: int = 0, now: float | None = None) -> list[Record]:
         """Records for one message (``[]`` for unknown, skipped or malformed ones). Never raises."""
         now = time.time() if now is None else now
         entry = self._handlers.get(method)
         if entry is None:
-            self.unknown[method] += 1
-            if self.unknown[method] == 1:
-                log.info(
-                    "douyin room %s: method %r not handled (counted, logged once)", self.room, method[:64]
-                )
-            return []
+            return self.not_handled(method)
         message_type, handler = entry
-        message = message_type()
-        try:
+
+        def read() -> list[Record]:
+            message = message_type()
             message.ParseFromString(payload)
-            records = handler(message, msg_id, now)
-        except DecodeError:
-            self.malformed[method] += 1
-            return []
-        except Exception as exc:  # defensive reading should make this unreachable; count it, never crash
-            self.malformed[method] += 1
-            log.warning("douyin room %s: %s could not be read: %r", self.room, method, exc)
-            return []
-        if records:
-            self.parsed[method] += 1
-        return records
+            return handler(message, msg_id, now)
+
+        return self.guarded(method, read, quiet=(DecodeError,))
 
     # -- standing -----------------------------------------------------------------------------------------
     def standing(self, user: pb.User) -> Standing:
@@ -202,8 +182,7 @@ class MessageParser:
         )
         return Standing(tier, level, grade, club.club_name if own else "")
 
-    @staticmethod
-    def _extras(s: Standing) -> dict[str, Any]:
+    def standing_extras(self, s: Standing) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if s.pay_grade:
             out["pay_grade"] = s.pay_grade
@@ -223,18 +202,15 @@ class MessageParser:
         user: pb.User | None,
         data: dict[str, Any],
     ) -> LiveEvent:
-        standing = self.standing(user) if user is not None else None
-        if standing is not None:
-            data.update(self._extras(standing))
-        return LiveEvent(
-            event_id=event_id,
-            platform=self.platform,
-            room=self.room,
-            kind=kind,
-            ts=ts,
-            user_id=user_id(user) if user is not None else "",
-            nickname=user.nickname if user is not None else "",
-            member_tier=standing.tier if standing is not None else MemberTier.NONE,
+        if user is None:
+            return self.event(event_id, kind, ts, user_id="", nickname="", standing=None, data=data)
+        return self.event(
+            event_id,
+            kind,
+            ts,
+            user_id=user_id(user),
+            nickname=user.nickname,
+            standing=self.standing(user),
             data=data,
         )
 
@@ -249,17 +225,14 @@ class MessageParser:
         comment_id = f"dy-{mid}" if mid else stable_id("dy-h", uid, m.common.create_time, m.content)
         standing = self.standing(m.user)
         return [
-            Comment(
-                comment_id=comment_id,
-                platform=self.platform,
-                room=self.room,
+            self.comment(
+                comment_id,
                 user_id=uid,
                 nickname=m.user.nickname,
                 text=m.content,
                 ts=ts,
-                member_tier=standing.tier,
-                fan_level=standing.fan_level,
-                extras=self._extras(standing),
+                standing=standing,
+                extras=self.standing_extras(standing),
             )
         ]
 

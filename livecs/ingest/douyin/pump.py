@@ -15,7 +15,8 @@ from typing import Final
 
 from livecs.ingest.douyin.codec import Batch, Closing, Decoder, DecoderLimits, ServerHeartbeat
 from livecs.ingest.douyin.health import CaptureHealth
-from livecs.ingest.douyin.messages import MessageParser, Record
+from livecs.ingest.douyin.messages import MessageParser
+from livecs.ingest.message_parser import Record
 
 #: prefix of the reject reasons the Douyin sources report (``douyin_bad_frame``…)
 REJECT_PREFIX: Final = "douyin_"

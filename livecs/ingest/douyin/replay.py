@@ -17,16 +17,17 @@ file's header, else ``douyin``. The file is read on a worker thread in chunks.
 from __future__ import annotations
 
 import logging
-from contextlib import aclosing
+from collections.abc import Generator
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
-from livecs.ingest.base import IngestSink, Source
-from livecs.ingest.douyin.messages import MessageParser, Record
+from livecs.ingest.base import IngestSink
+from livecs.ingest.douyin.messages import MessageParser
 from livecs.ingest.douyin.pump import REJECT_PREFIX, FramePump
 from livecs.ingest.douyin.record import BadRecord, FrameFileError, RecordedFrame, read_frames
-from livecs.ingest.pacing import ChunkReader, PacedSubmitter, Pacer
+from livecs.ingest.message_parser import Record
 from livecs.ingest.replay import ReplayFormatError
+from livecs.ingest.replay_base import DEFAULT_BATCH, ReplaySourceBase, Taken
 
 log = logging.getLogger("livecs.ingest.douyin.replay")
 
@@ -34,14 +35,15 @@ FORMAT_NAME: Final = "douyin-frames"
 SOURCE_NAME: Final = "douyin-frames"
 DEFAULT_ROOM: Final = "douyin"
 READ_CHUNK_FRAMES: Final = 256
-DEFAULT_BATCH: Final = 500
 TORN_RECORD: Final = "torn_record"
 
 
-class DouyinFramesReplaySource(Source):
+class DouyinFramesReplaySource(ReplaySourceBase[RecordedFrame | BadRecord, Record]):
     """Recorded frames replayed into the sink. Progress: :attr:`frames_read`, :attr:`records`."""
 
     name = SOURCE_NAME
+    read_chunk = READ_CHUNK_FRAMES
+    logger = log
 
     def __init__(
         self,
@@ -52,57 +54,47 @@ class DouyinFramesReplaySource(Source):
         batch: int = DEFAULT_BATCH,
         name: str = SOURCE_NAME,
     ) -> None:
-        if speed is not None and speed <= 0:
-            raise ValueError("speed must be > 0 (or None for as fast as possible)")
-        self.path = Path(path)
-        self.speed = speed
-        self.room = room
-        self.batch = batch
-        self.name = name
+        super().__init__(path, speed=speed, room=room, loop=False, batch=batch, max_passes=1, name=name)
         self.frames_read = 0
         self.records = 0
         self.pump: FramePump | None = None
 
-    async def run(self, sink: IngestSink) -> None:
-        async def submit(records: list[Record]) -> None:
-            await sink.submit_records(records, source=self.name)
+    def items(self, sink: IngestSink) -> Generator[RecordedFrame | BadRecord, None, None]:
+        """The frames after the file's header; the header (read here) gives the room and the anchor."""
+        try:
+            frames = read_frames(self.path)
+            header = next(frames)
+        except FrameFileError as exc:
+            raise ReplayFormatError(str(exc)) from None
+        assert isinstance(header, dict)
+        room = self.room or str(header.get("room") or "") or DEFAULT_ROOM
+        anchor = header.get("anchor_id")
+        self.pump = FramePump(MessageParser(room, anchor_id=anchor if isinstance(anchor, int) else 0))
+        return cast("Generator[RecordedFrame | BadRecord, None, None]", frames)
 
-        submitter = PacedSubmitter(Pacer[Record](self.speed, max_batch=self.batch), submit)
-        with ChunkReader(self.name) as reader:
-            try:
-                items = read_frames(self.path)
-                header = next(items)
-            except FrameFileError as exc:
-                raise ReplayFormatError(str(exc)) from None
-            assert isinstance(header, dict)
-            room = self.room or str(header.get("room") or "") or DEFAULT_ROOM
-            anchor = header.get("anchor_id")
-            parser = MessageParser(room, anchor_id=anchor if isinstance(anchor, int) else 0)
-            pump = self.pump = FramePump(parser)
-            async with aclosing(reader.chunks(items, READ_CHUNK_FRAMES)) as chunks:
-                async for chunk in chunks:
-                    for item in chunk:
-                        if isinstance(item, BadRecord):
-                            sink.reject(
-                                REJECT_PREFIX + TORN_RECORD,
-                                source=self.name,
-                                detail=f"{self.path}: {item.detail}",
-                            )
-                            continue
-                        assert isinstance(item, RecordedFrame)
-                        self.frames_read += 1
-                        out = pump.feed(item.data, item.arrival)
-                        for reason, detail in out.drops:
-                            sink.reject(REJECT_PREFIX + reason, source=self.name, detail=detail)
-                        if out.records:
-                            self.records += len(out.records)
-                            await submitter.put(out.records, item.arrival)
-            await submitter.flush()
+    def take(self, item: RecordedFrame | BadRecord, pass_no: int, sink: IngestSink) -> Taken[Record] | None:
+        if isinstance(item, BadRecord):
+            sink.reject(REJECT_PREFIX + TORN_RECORD, source=self.name, detail=f"{self.path}: {item.detail}")
+            return None
+        assert self.pump is not None
+        self.frames_read += 1
+        out = self.pump.feed(item.data, item.arrival)
+        for reason, detail in out.drops:
+            sink.reject(REJECT_PREFIX + reason, source=self.name, detail=detail)
+        self.records += len(out.records)
+        return Taken(out.records, item.arrival)
+
+    async def submit(self, sink: IngestSink, records: list[Record]) -> None:
+        await sink.submit_records(records, source=self.name)
+
+    def pass_done(self, pass_no: int) -> bool:
+        assert self.pump is not None
         log.info(
             "replay %s: %d frames, %d records, %d dropped, live ended: %s",
             self.path.name,
             self.frames_read,
             self.records,
-            pump.health.snapshot(0)["dropped"],
-            parser.ended,
+            self.pump.health.snapshot(0)["dropped"],
+            self.pump.parser.ended,
         )
+        return False

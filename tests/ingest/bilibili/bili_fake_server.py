@@ -12,9 +12,10 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from livecs.ingest.bilibili.codec import (
@@ -25,6 +26,7 @@ from livecs.ingest.bilibili.codec import (
     encode_auth_reply,
     encode_heartbeat_reply,
 )
+from tests.ingest.source_support import scripted_server
 
 Script = Callable[["FakeBilibili", ServerConnection], Awaitable[None]]
 POPULARITY = 4242
@@ -63,16 +65,8 @@ class FakeBilibili:
 async def fake_bilibili(*scripts: Script) -> AsyncIterator[FakeBilibili]:
     """Run the server; the k-th connection runs ``scripts[k]`` (the last one repeats)."""
     server = FakeBilibili(scripts)
-
-    async def handler(conn: ServerConnection) -> None:
-        server.conns.append(conn)
-        script = scripts[min(len(server.conns), len(scripts)) - 1]
-        with contextlib.suppress(ConnectionClosed):
-            await script(server, conn)
-
-    async with serve(handler, "127.0.0.1", 0, ping_interval=None) as ws_server:
-        port = ws_server.sockets[0].getsockname()[1]
-        server.url = f"ws://127.0.0.1:{port}/sub"
+    async with scripted_server([partial(script, server) for script in scripts], "/sub") as (url, conns):
+        server.url, server.conns = url, conns
         yield server
 
 

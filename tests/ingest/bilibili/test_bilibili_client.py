@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +27,7 @@ from livecs.pipeline import Pipeline
 from livecs.store import Store
 from tests.ingest.bilibili.bili_fake_server import FakeBilibili, fake_bilibili, hold
 from tests.ingest.bilibili.bili_fixtures import ROOM_ID, danmu, guard_buy, like, send_gift, super_chat
+from tests.ingest.source_support import record_statuses, running
 
 if TYPE_CHECKING:
     from tests.ingest.conftest import Collected
@@ -50,29 +49,11 @@ def make_source(url: str, **kw: Any) -> BilibiliSource:
     return BilibiliSource(settings, room=str(ROOM_ID), rng=random.Random(1), **kw)
 
 
-@asynccontextmanager
-async def running(source: BilibiliSource, sink: Any) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(source.run(sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-
 async def test_auth_failure_reauth_bundles_disconnect_reconnect_every_comment_once(
     collected: Collected, wait_until: Any
 ) -> None:
     """The acceptance scenario: every comment the server sent is recorded exactly once."""
-    statuses: list[str] = []
-    real_status = collected.sink.source_status
-
-    def record_status(source: str, status: str, detail: str = "") -> None:
-        statuses.append(status)
-        real_status(source, status, detail)
-
-    collected.sink.source_status = record_status  # type: ignore[method-assign]
+    statuses = record_statuses(collected.sink)
     sent: list[str] = []
 
     def batch(lo: int, hi: int) -> list[dict[str, Any]]:

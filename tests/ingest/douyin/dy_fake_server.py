@@ -12,11 +12,12 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from livecs.ingest.douyin.codec import (
@@ -26,8 +27,10 @@ from livecs.ingest.douyin.codec import (
     Decoder,
     encode_frame,
 )
+from tests.ingest.source_support import scripted_server
 
 Script = Callable[["FakeDouyin", ServerConnection], Awaitable[None]]
+PUSH_PATH = "/webcast/im/push/v2/"
 
 
 @dataclass
@@ -70,7 +73,7 @@ async def fake_douyin(*scripts: Script) -> AsyncIterator[FakeDouyin]:
     """Run the server; the k-th connection runs ``scripts[k]`` (the last one repeats)."""
     server = FakeDouyin(scripts)
 
-    async def handler(conn: ServerConnection) -> None:
+    def keep_request(conn: ServerConnection) -> None:
         assert conn.request is not None
         server.requests.append(
             Request(
@@ -78,14 +81,10 @@ async def fake_douyin(*scripts: Script) -> AsyncIterator[FakeDouyin]:
                 {k.lower(): v for k, v in conn.request.headers.raw_items()},
             )
         )
-        server.conns.append(conn)
-        script = scripts[min(len(server.conns), len(scripts)) - 1]
-        with contextlib.suppress(ConnectionClosed):
-            await script(server, conn)
 
-    async with serve(handler, "127.0.0.1", 0, ping_interval=None) as ws_server:
-        port = ws_server.sockets[0].getsockname()[1]
-        server.url = f"ws://127.0.0.1:{port}/webcast/im/push/v2/"
+    scripts_for_server = [partial(script, server) for script in scripts]
+    async with scripted_server(scripts_for_server, PUSH_PATH, on_connect=keep_request) as (url, conns):
+        server.url, server.conns = url, conns
         yield server
 
 
