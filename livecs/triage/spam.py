@@ -29,6 +29,12 @@ _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _REACTION_MARKS_RE = re.compile(r"[?？!！~～]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+# A long latin token with almost no vowels is a key-mash (dgdgfgfdgudugjd, hghivvhjj); pinyin and English
+# words run at a third vowels or more, abbreviations (xswl, yyds) are short.
+MASH_MIN_LEN = 7  # letters, once each drawn-out run is squeezed to one
+_LETTER_RUN_RE = re.compile(r"(.)\1+")
+MASH_MAX_VOWEL_SHARE = 0.15
 _KEYBOARD_ROWS = (frozenset("qwertyuiop"), frozenset("asdfghjkl"), frozenset("zxcvbnm"))
 _BOPOMOFO_RUN_RE = re.compile(r"[\u3105-\u312f\u31a0-\u31bf]{3,}")  # ㄅㄆㄇㄈ… typed as noise
 _MASH_SYMBOLS = frozenset("@#$%^&*`|\\{}[];'<>/")
@@ -170,8 +176,12 @@ class SpamRules:
             if sum(ch not in _CHEER_SYMBOLS for ch in symbols) >= MASH_SYMBOLS_TOTAL:
                 return True  # %%%&&& (but not a row of \小宇/ cheering arms)
         for run in self.char_run_re.finditer(compact):
-            if run.group(1) not in self.cheer_chars and not run.group(1).isdigit():
-                return True
+            char = run.group(1)
+            if char in self.cheer_chars or char.isdigit():
+                continue
+            if _CJK_RE.match(char) and set(_NOT_WORD_RE.sub("", compact)) != {char}:
+                continue  # emphasis inside a phrase (帅哥哥哥哥…, 牛牛牛…逼); 刷刷刷… alone is a flood
+            return True
         for token in _LATIN_TOKEN_RE.findall(folded):
             if set(token) <= self.cheer_chars:
                 continue  # hhhhhhh is laughter
@@ -182,6 +192,10 @@ class SpamRules:
                 return True  # typed along one keyboard row (fdsafdsa, poiuyt)
             if len(token) >= self.latin_gibberish_len and not (_VOWELS & set(token)):
                 return True  # qqqqqqqq, rwkkrwkk (but nooooo, ohhhhh, zuzuzuzu are exclamations)
+            squeezed = _LETTER_RUN_RE.sub(r"\1", token)  # ohhhhhhh → oh: drawn out, not mashed
+            vowels = sum(ch in _VOWELS for ch in squeezed)
+            if len(squeezed) >= MASH_MIN_LEN and vowels <= MASH_MAX_VOWEL_SHARE * len(squeezed):
+                return True
         return False
 
 

@@ -164,6 +164,10 @@ def test_flood_memory_is_bounded() -> None:
         ("互粉互关 看我主页", "lure"),
         ("qqqqqqqqqqqqqq", "gibberish"),
         ("。。。。。。。。。。。。", "gibberish"),
+        ("sdfgdgjdkfhgdjsdgfhjd", "gibberish"),  # a key-mash with a stray vowel or two
+        ("hghivvhjj", "gibberish"),
+        ("刷刷刷刷刷刷刷刷刷刷刷刷刷刷", "gibberish"),  # one character and nothing else: a flood
+        ("公积金咨询 秒办", "ad"),
     ],
 )
 def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
@@ -182,6 +186,10 @@ def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
         "祝主播生日快乐[互粉]",  # the platform's emote is not an invitation
         "太牛逼了主播",  # praise, not an insult
         "苦逼的打工人",
+        "帅哥哥哥哥哥哥哥哥哥哥哥哥哥哥",  # a character drawn out inside a phrase is emphasis
+        "牛牛牛牛牛牛牛牛牛牛牛牛牛牛牛逼",
+        "zhongguorenmin",  # pinyin and words run at a third vowels or more
+        "shenzhenfahuoma",
     ],
 )
 def test_real_room_cheers_are_not_spam(parts: Any, raw: str) -> None:
