@@ -15,6 +15,7 @@ from pydantic.config import JsonDict
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "livecs.yaml"
+TRIAGE_DATA_DIR = ROOT / "livecs" / "triage" / "data"  # lexicon, training lines, model, real labels
 SHARED_ENV = "LIVECS_SHARED"  # names another shared folder (a worktree, a checkout elsewhere)
 SHARED_DIR = Path(os.environ.get(SHARED_ENV) or ROOT.parent / "shared")
 

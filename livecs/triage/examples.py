@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from livecs.paths import TRIAGE_DATA_DIR
 from livecs.triage.model import EMOTION_LABELS, INTENT_LABELS, SENTIMENT_LABELS
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-EXAMPLES_FILE = DATA_DIR / "examples.txt"
+EXAMPLES_FILE = TRIAGE_DATA_DIR / "examples.txt"
 EXAMPLES_GLOB = "examples*.txt"  # every hand-written training file (examples.txt, examples_<slice>.txt)
 # Share of review rows held out for evaluation (by text hash); the rest may be used for training.
 REVIEW_EVAL_BUCKETS = 1  # out of REVIEW_HASH_BUCKETS
@@ -56,7 +56,7 @@ def dev_split(text: str) -> str:
 
 def hand_example_files() -> list[Path]:
     """The hand-written training files, in a stable order."""
-    return sorted(DATA_DIR.glob(EXAMPLES_GLOB))
+    return sorted(TRIAGE_DATA_DIR.glob(EXAMPLES_GLOB))
 
 
 def load_hand_examples(path: Path | None = None) -> list[LabelledExample]:

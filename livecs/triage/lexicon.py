@@ -11,8 +11,9 @@ from typing import Any
 import ahocorasick
 import yaml
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-LEXICON_FILE = DATA_DIR / "lexicon.yaml"
+from livecs.paths import TRIAGE_DATA_DIR
+
+LEXICON_FILE = TRIAGE_DATA_DIR / "lexicon.yaml"
 
 NEGATION_WINDOW = 3  # a negation this many characters (or fewer) before a sentiment word flips it
 INTENSIFIER_GAIN = 1.5  # weight of a sentiment word right after an intensifier

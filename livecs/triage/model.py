@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from livecs.paths import TRIAGE_DATA_DIR
 from livecs.triage.features import INTENT_FEATURE_PREFIX
 
 _add_reduce = np.add.reduce
-DATA_DIR = Path(__file__).resolve().parent / "data"
-MODEL_FILE = DATA_DIR / "model.npz"
+MODEL_FILE = TRIAGE_DATA_DIR / "model.npz"
 INTENT_LABELS = (
     "product", "price_promo", "order", "logistics", "payment",
     "after_sales", "complaint", "buy_signal", "chitchat", "spam",

@@ -20,7 +20,6 @@ import opencc
 
 from livecs.triage.settings import NormaliseSettings
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 OPENCC_CHAR_TABLE = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
 
 # Control and format characters (zero-width, bidi marks, BOM, variation selectors) are dropped.
@@ -177,10 +176,9 @@ class Normalizer:
 
     @classmethod
     def from_data(cls, settings: NormaliseSettings | None = None) -> Normalizer:
-        import yaml
+        from livecs.triage.lexicon import load_lexicon_data
 
-        lexicon = yaml.safe_load((DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8"))
-        return cls(lexicon, settings or NormaliseSettings())
+        return cls(load_lexicon_data(), settings or NormaliseSettings())
 
     @staticmethod
     def _fold_only(text: str) -> str:

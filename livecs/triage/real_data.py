@@ -17,14 +17,14 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from livecs.paths import SHARED_DIR
+from livecs.paths import SHARED_DIR, TRIAGE_DATA_DIR
 from livecs.triage.examples import LabelledExample
 from livecs.triage.rooms import Label, RoomRow, read_labels, read_rooms
 
 REAL_DIR = SHARED_DIR / "data" / "real"
 ROOMS_FILE = REAL_DIR / "commerce_rooms_dev.csv"
 SHARED_LABELS = REAL_DIR / "commerce_dev_labels.jsonl"
-LABELS_DIR = Path(__file__).resolve().parent / "data" / "real_labels"
+LABELS_DIR = TRIAGE_DATA_DIR / "real_labels"
 
 
 def label_files(include_shared: bool = True) -> list[Path]:
