@@ -610,7 +610,7 @@
     var hidden = document.getElementById("q-hidden");
     hidden.textContent = msg.hidden ? "另有 " + msg.hidden + " 条较低优先级未显示" : "";
     render();
-    renderStats(msg.stats);
+    if (msg.stats) renderStats(msg.stats);  // the live panel comes at most panel_push_per_s times a second
   }
 
   function tick() {
