@@ -146,7 +146,10 @@ class ConsoleClient:
 
     def __init__(self, base: str, token: str, room: str) -> None:
         self.base, self.token, self.room = base, token, room
-        self.pushes: dict[str, list[tuple[int, float]]] = {}  # item id -> [(count, arrival)] in order
+        #: (item id, count, arrival) of every card pushed, in order: one flat list of tuples (the collector
+        #: stops tracking tuples of plain values), so the client adds no work to the server's full collections
+        self.pushes: list[tuple[str, int, float]] = []
+        self._by_item: dict[str, list[tuple[int, float]]] | None = None
         self.messages = 0
         self.bytes = 0
         self.ready = asyncio.Event()
@@ -177,14 +180,18 @@ class ConsoleClient:
                     self.messages += 1
                     self.bytes += len(msg.data)
                     data = orjson.loads(msg.data)
-                    for card in data.get("items", ()):
-                        self.pushes.setdefault(card["id"], []).append((int(card["count"]), arrived))
+                    cards = data.get("items", ())
+                    self.pushes += [(card["id"], int(card["count"]), arrived) for card in cards]
             finally:
                 await ws.close()
 
     def first_push(self, item_id: str, count: int) -> float | None:
         """Arrival of the first push carrying ``item_id`` with at least ``count`` members."""
-        for n, arrived in self.pushes.get(item_id, ()):
+        if self._by_item is None:  # indexed once, after the run
+            self._by_item = {}
+            for pushed_id, n, arrived in self.pushes:
+                self._by_item.setdefault(pushed_id, []).append((n, arrived))
+        for n, arrived in self._by_item.get(item_id, ()):
             if n >= count:
                 return arrived
         return None

@@ -51,6 +51,15 @@ def test_a_full_collection_freezes_its_survivors(fresh_collector: Any) -> None:
     gc.collect()  # …until it survives a full collection: then the next ones no longer walk it
     assert not any(o is survivor for o in gc.get_objects())
     assert collector.installed().full_collections >= 1
+    assert gc.get_threshold()[2] == collector.FULL_AFTER_MIDDLE  # each full collection walks little
+
+
+def test_release_restores_the_thresholds(fresh_collector: Any) -> None:
+    before = gc.get_threshold()
+    collector.freeze_startup_heap()
+    assert gc.get_threshold() != before
+    collector.release()
+    assert gc.get_threshold() == before and collector.installed() is None
 
 
 def test_every_deep_interval_one_full_collection_walks_everything(fresh_collector: Any) -> None:

@@ -110,7 +110,7 @@ class Item:
     pinned: bool = False  # cluster: pinned to the streamer view
     offered_to: str = ""  # automatic assignment: the operator this card is offered to…
     offered_until: float = 0.0  # …until then (then it moves on)
-    offered_before: list[str] = field(default_factory=list)
+    offered_before: tuple[str, ...] = ()  # a tuple: one object less per card for the collector to walk
     #: :meth:`sort_key` and :meth:`newest_first`, kept: the queue is sorted for every push (thousands of
     #: open cards under a flood); :meth:`rerank` after a change of priority or deadline
     urgency: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
@@ -583,7 +583,7 @@ class RoomState:
             who = min(choice, key=lambda p: (load[p], p))
             if item.offered_to:
                 load[item.offered_to] -= 1
-                item.offered_before.append(item.offered_to)
+                item.offered_before += (item.offered_to,)
             item.offered_to, item.offered_until = who, now + cfg.offer_s
             load[who] += 1
             self.offered[item.item_id] = item
