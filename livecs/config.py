@@ -335,7 +335,7 @@ class ConsoleSettings(_Section):
     )
     recent_done: int = Field(30, ge=1, description="handled cards kept to show delivery status")
     max_push_per_s: float = Field(
-        30.0, gt=0, le=100, description="at most this many websocket messages a second per client"
+        40.0, gt=0, le=100, description="at most this many websocket messages a second per client"
     )
     push_coalesce_ms: float = Field(
         5.0, ge=0, le=1000, description="a changed card is pushed this long after it changed (others join it)"

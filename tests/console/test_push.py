@@ -13,7 +13,7 @@ from livecs.console.views.feed import ClientFeed
 from livecs.models import Priority
 from tests.console.conftest import comment_group
 
-COALESCE, MIN_GAP, PANEL_GAP, IDLE = 0.005, 1 / 30, 0.1, 1.0
+COALESCE, MIN_GAP, PANEL_GAP, IDLE = 0.005, 1 / 40, 0.1, 1.0
 
 
 def schedule() -> PushSchedule:
