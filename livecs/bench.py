@@ -9,10 +9,10 @@ Two displays: by default a consumer of the ``results`` topic stands in for the c
 real console app is served (port 0), a client logs in as an operator and subscribes to ``/ws?view=console``
 as a browser does, and the display latency of a comment is the time from its ingest (``received_at``) to the
 arrival of the FIRST websocket push that contains it — its own card, or its cluster card with a member count
-that includes it. The console coalesces: at most ``console.max_push_per_s`` pushes a second per client, each
-carrying the cards that changed, so a comment can wait up to one push interval by design. Comments that get
-no card (P3 counted only, muted senders) or whose card is never among the pushed (``queue_visible``) cards
-are counted, not timed.
+that includes it. The console pushes a changed card ``console.push_coalesce_ms`` after the change, never more
+than ``console.max_push_per_s`` messages a second per client (see :mod:`livecs.console.push`), so under a
+flood a comment waits up to one push gap by design. Comments that get no card (P3 counted only, muted
+senders) or whose card is never among the pushed (``queue_visible``) cards are counted, not timed.
 """
 
 from __future__ import annotations
@@ -340,7 +340,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="display = the real console: an operator's websocket client (first push containing the comment)",
     )
     p.add_argument(
-        "--push-per-s", type=float, metavar="N", help="with --ws: console.max_push_per_s for this run"
+        "--push-per-s",
+        type=float,
+        metavar="N",
+        help="with --ws: console.max_push_per_s (the cap on pushes a second) for this run",
     )
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_bench_pipeline)
