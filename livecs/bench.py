@@ -9,10 +9,10 @@ Two displays: by default a consumer of the ``results`` topic stands in for the c
 real console app is served (port 0), a client logs in as an operator and subscribes to ``/ws?view=console``
 as a browser does, and the display latency of a comment is the time from its ingest (``received_at``) to the
 arrival of the FIRST websocket push that contains it — its own card, or its cluster card with a member count
-that includes it. The console coalesces: at most ``console.max_push_per_s`` pushes a second per client, each
-carrying the cards that changed, so a comment can wait up to one push interval by design. Comments that get
-no card (P3 counted only, muted senders) or whose card is never among the pushed (``queue_visible``) cards
-are counted, not timed.
+that includes it. The console pushes a changed card ``console.push_coalesce_ms`` after the change, never more
+than ``console.max_push_per_s`` messages a second per client (see :mod:`livecs.console.push`), so under a
+flood a comment waits up to one push gap by design. Comments that get no card (P3 counted only, muted
+senders) or whose card is never among the pushed (``queue_visible``) cards are counted, not timed.
 """
 
 from __future__ import annotations
@@ -160,7 +160,10 @@ class ConsoleClient:
 
     def __init__(self, base: str, token: str, room: str) -> None:
         self.base, self.token, self.room = base, token, room
-        self.pushes: dict[str, list[tuple[int, float]]] = {}  # item id -> [(count, arrival)] in order
+        #: (item id, count, arrival) of every card pushed, in order: one flat list of tuples (the collector
+        #: stops tracking tuples of plain values), so the client adds no work to the server's full collections
+        self.pushes: list[tuple[str, int, float]] = []
+        self._by_item: dict[str, list[tuple[int, float]]] | None = None
         self.messages = 0
         self.bytes = 0
         self.ready = asyncio.Event()
@@ -191,14 +194,18 @@ class ConsoleClient:
                     self.messages += 1
                     self.bytes += len(msg.data)
                     data = orjson.loads(msg.data)
-                    for card in data.get("items", ()):
-                        self.pushes.setdefault(card["id"], []).append((int(card["count"]), arrived))
+                    cards = data.get("items", ())
+                    self.pushes += [(card["id"], int(card["count"]), arrived) for card in cards]
             finally:
                 await ws.close()
 
     def first_push(self, item_id: str, count: int) -> float | None:
         """Arrival of the first push carrying ``item_id`` with at least ``count`` members."""
-        for n, arrived in self.pushes.get(item_id, ()):
+        if self._by_item is None:  # indexed once, after the run
+            self._by_item = {}
+            for pushed_id, n, arrived in self.pushes:
+                self._by_item.setdefault(pushed_id, []).append((n, arrived))
+        for n, arrived in self._by_item.get(item_id, ()):
             if n >= count:
                 return arrived
         return None
@@ -329,7 +336,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="display = the real console: an operator's websocket client (first push containing the comment)",
     )
     p.add_argument(
-        "--push-per-s", type=float, metavar="N", help="with --ws: console.max_push_per_s for this run"
+        "--push-per-s",
+        type=float,
+        metavar="N",
+        help="with --ws: console.max_push_per_s (the cap on pushes a second) for this run",
     )
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_bench_pipeline)

@@ -333,7 +333,15 @@ class ConsoleSettings(_Section):
         description="seconds to first action per priority; empty = the triage configuration's priority.sla_s",
     )
     recent_done: int = Field(30, ge=1, description="handled cards kept to show delivery status")
-    max_push_per_s: float = Field(10.0, gt=0, le=50, description="messages per second per websocket client")
+    max_push_per_s: float = Field(
+        40.0, gt=0, le=100, description="at most this many websocket messages a second per client"
+    )
+    push_coalesce_ms: float = Field(
+        5.0, ge=0, le=1000, description="a changed card is pushed this long after it changed (others join it)"
+    )
+    panel_push_per_s: float = Field(
+        10.0, gt=0, le=100, description="live panel, room switcher and streamer view: updates a second"
+    )
     stats_window_s: float = Field(60.0, gt=0, description="live panel window (comments/min, intent mix…)")
     response_samples: int = Field(500, ge=1, description="recent first-action delays for the median")
     streamer_clusters: int = Field(5, ge=1, le=10)

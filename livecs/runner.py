@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from livecs.bus.base import open_bus
+from livecs.collector import freeze_startup_heap
 from livecs.config import Settings
 from livecs.ingest.base import Source
 from livecs.pipeline import Pipeline
@@ -70,23 +70,6 @@ async def open_pipeline(
             except Exception as exc:
                 log.warning("closing the bus failed: %r", exc)
             await store.close()
-
-
-_heap_frozen = False
-
-
-def freeze_startup_heap() -> None:
-    """Move everything allocated so far (the triage model, lexicons, the script library, settings) out of the
-    garbage collector's reach: it lives as long as the process, and a full collection that walks it stalls
-    the event loop for 100–150 ms on this machine (the p99 of ingest→display at 2,000 comments/s). Later
-    allocations are collected as before; only cycles among the frozen start-up objects would outlive their
-    use (a bounded, one-time amount). Once per process (the first pipeline: what a command runs)."""
-    global _heap_frozen
-    if _heap_frozen:
-        return
-    _heap_frozen = True
-    gc.collect()
-    gc.freeze()
 
 
 async def stop_fully(pipeline: Pipeline) -> None:

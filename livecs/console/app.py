@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSCloseCode, web
 
 from livecs.bus.base import Bus
+from livecs.collector import freeze_more_startup
 from livecs.config import ConsoleSettings, Settings
 from livecs.console.auth import Auth, Role, make_middleware
 from livecs.console.hub import Hub
@@ -257,6 +258,7 @@ async def start_console(
     bind_host = host or cfg.host
     site = web.TCPSite(runner, bind_host, cfg.port if port is None else port)
     await site.start()
+    freeze_more_startup()  # the app, its routes and templates live as long as the process
     if print_tokens:
         real_port = bound_port(runner, cfg.port if port is None else port)
         print(auth.describe(f"http://{bind_host}:{real_port}"), flush=True)

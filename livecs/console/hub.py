@@ -2,15 +2,17 @@
 
 One :class:`Hub` per console process. Its pump task reads the bus (its own stage, so it sees every result) and
 feeds :class:`~livecs.console.state.RoomState`; every connected websocket gets a
-:class:`~livecs.console.views.feed.ClientFeed` that waits for a change and sends a coalesced view no more
-often than ``console.max_push_per_s`` — under a flood a client gets at most that many messages a second, each
-with everything that changed since the last one (only the cards whose version moved, the order of the visible
-cards, the count of the rest, the live panel). Actions (:meth:`Hub.act`: the checks every action shares, then
-the kind's handler from :data:`ACTIONS`; one that cannot be done raises :class:`ActionError`, a
-:class:`~livecs.errors.LivecsError` with no HTTP in it) change the shared state, so every console of a room
-sees an item taken by one operator as taken; each is recorded as an :class:`~livecs.models.OperatorAction` in
-the store, with the operator and the time. Replies and moderation commands go out through the
-:class:`~livecs.console.outbound.Outbox`.
+:class:`~livecs.console.views.feed.ClientFeed` that waits for a change and sends what changed on a
+:class:`~livecs.console.push.PushSchedule`: a changed card a few milliseconds after the change, never more
+than ``console.max_push_per_s`` messages a second — each with everything that changed since the last one
+(only the cards whose version moved, the order of the visible cards, the count of the rest), the live panel
+at most ``console.panel_push_per_s`` times a second.
+
+Actions (:meth:`Hub.act`: the checks every action shares, then the kind's handler from :data:`ACTIONS`; one
+that cannot be done raises :class:`ActionError`, a :class:`~livecs.errors.LivecsError` with no HTTP in it)
+change the shared state, so every console of a room sees an item taken by one operator as taken; each is
+recorded as an :class:`~livecs.models.OperatorAction` in the store, with the operator and the time. Replies
+and moderation commands go out through the :class:`~livecs.console.outbound.Outbox`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import statistics
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -110,7 +111,18 @@ class Item:
     pinned: bool = False  # cluster: pinned to the streamer view
     offered_to: str = ""  # automatic assignment: the operator this card is offered to…
     offered_until: float = 0.0  # …until then (then it moves on)
-    offered_before: list[str] = field(default_factory=list)
+    offered_before: tuple[str, ...] = ()  # a tuple: one object less per card for the collector to walk
+    #: :meth:`sort_key` and :meth:`newest_first`, kept: the queue is sorted for every push (thousands of
+    #: open cards under a flood); :meth:`rerank` after a change of priority or deadline
+    urgency: tuple[int, int, float, float] = (0, 0, 0.0, 0.0)
+    recency: tuple[float, str] = (0.0, "")
+
+    def __post_init__(self) -> None:
+        self.rerank()
+        self.recency = self.newest_first()
+
+    def rerank(self) -> None:
+        self.urgency = self.sort_key()
 
     @property
     def first(self) -> Member:
@@ -164,6 +176,10 @@ class Item:
             "offered_to": self.offered_to,
             "ver": self.ver,
         }
+
+
+_URGENCY = operator.attrgetter("urgency")
+_RECENCY = operator.attrgetter("recency")
 
 
 class SlidingCounts:
@@ -254,6 +270,7 @@ class RoomState:
         table = settings.sla_s or sla_s or DEFAULT_SLA_S
         self._sla: dict[Priority, float | None] = {Priority(k): v for k, v in table.items()}
         self.ver = 0
+        self.cards_ver = 0  # the version of the last change to a card (the rest: numbers on the live panel)
         self.items: dict[str, Item] = {}
         self.recent: deque[Item] = deque(maxlen=settings.recent_done)
         self._by_comment: dict[str, str] = {}  # comment id -> open item id (for late suggestions)
@@ -282,7 +299,7 @@ class RoomState:
     def bump(self, item: Item | None = None) -> int:
         self.ver += 1
         if item is not None:
-            item.ver = self.ver
+            item.ver = self.cards_ver = self.ver
         return self.ver
 
     def apply(self, records: Iterable[tuple[str, Record]], now: float) -> None:
@@ -354,6 +371,7 @@ class RoomState:
                 if t.priority.rank < item.priority.rank:
                     item.priority = t.priority
                     item.sla_deadline = self.deadline(item.priority, item.created_at, None)
+                    item.rerank()
                 self._by_comment[c.comment_id] = item.item_id
                 self.bump(item)
                 return
@@ -451,7 +469,7 @@ class RoomState:
         """Too many open items: close the least urgent ones (they stay in the record)."""
         keep = int(self.cfg.queue_max_items * EVICT_TO_SHARE)  # in chunks: eviction stays off the hot path
         excess = len(self.items) - keep
-        victims = heapq.nlargest(excess, self.items.values(), key=Item.sort_key)
+        victims = heapq.nlargest(excess, self.items.values(), key=_URGENCY)
         for item in victims:
             self._forget(item)
             item.status = ItemStatus.EVICTED
@@ -566,7 +584,7 @@ class RoomState:
             who = min(choice, key=lambda p: (load[p], p))
             if item.offered_to:
                 load[item.offered_to] -= 1
-                item.offered_before.append(item.offered_to)
+                item.offered_before += (item.offered_to,)
             item.offered_to, item.offered_until = who, now + cfg.offer_s
             load[who] += 1
             self.offered[item.item_id] = item
@@ -595,12 +613,14 @@ class RoomState:
             ]
         elif view == "unassigned":
             pool = [i for i in pool if not i.taken_by and not i.offered_to]
-        else:
-            pool = list(pool)
-        replies = heapq.nsmallest(n, (i for i in pool if i.queue != "mod"), key=Item.sort_key)
-        mods = heapq.nsmallest(n, (i for i in pool if i.queue == "mod"), key=Item.newest_first)
+        reply_pool: list[Item] = []
+        mod_pool: list[Item] = []
+        for i in pool:  # one pass, kept keys: this runs for every push under a flood
+            (mod_pool if i.queue == "mod" else reply_pool).append(i)
+        replies = heapq.nsmallest(n, reply_pool, key=_URGENCY)
+        mods = heapq.nsmallest(n, mod_pool, key=_RECENCY)
         items = sorted(replies + mods, key=lambda i: i.priority.rank)  # stable: each queue keeps its order
-        hidden = max(0, len(pool) - len(items))
+        hidden = max(0, len(reply_pool) + len(mod_pool) - len(items))
         if view == "all":
             self._visible_cache = (self.ver, items, hidden)
         return items, hidden
@@ -625,8 +645,12 @@ class RoomState:
         n = w["comments"]
         triaged = sum(v for k, v in w.items() if k.startswith("intent:"))
         mix = {k.split(":", 1)[1]: v for k, v in w.items() if k.startswith("intent:")}
-        open_by = Counter(i.priority.value for i in self.items.values())
-        breached = sum(1 for i in self.items.values() if i.sla_deadline is not None and i.sla_deadline < now)
+        open_by: Counter[Priority] = Counter()
+        breached = 0
+        for i in self.items.values():  # one pass (thousands of open cards under a flood)
+            open_by[i.priority] += 1
+            if i.sla_deadline is not None and i.sla_deadline < now:
+                breached += 1
         median_first = statistics.median(self.response_times) if self.response_times else None
         return {
             "window_s": span,
@@ -636,9 +660,9 @@ class RoomState:
             "buy_signals_per_min": round(w["buy"] * SECONDS_PER_MINUTE / span, 1),
             "buy_signals_total": int(counters.get("buy_signals", self.totals["buy"])),
             "open": len(self.items),
-            "open_p0": open_by.get("P0", 0),
-            "open_p1": open_by.get("P1", 0),
-            "open_mod": open_by.get("mod", 0),
+            "open_p0": open_by[Priority.P0],
+            "open_p1": open_by[Priority.P1],
+            "open_mod": open_by[Priority.MOD],
             "sla_breached": breached,
             "median_first_action_s": round(median_first, 1) if median_first is not None else None,
             "comments_total": self.totals["comments"],

@@ -367,7 +367,10 @@
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
   }
 
+  // Only what changed touches the page: a card is rebuilt when its version moved and moved only when it is
+  // out of place (pushes come up to console.max_push_per_s times a second under a flood).
   function renderColumn(parent, ids) {
+    var at = parent.firstChild;
     ids.forEach(function (id) {
       var item = items[id];
       if (!item) return;
@@ -375,12 +378,18 @@
       if (!card || card._ver !== item.ver) {
         var fresh = buildCard(item);
         fresh._ver = item.ver;
-        if (card) card.replaceWith(fresh);
+        if (card) {
+          if (at === card) at = fresh;
+          card.replaceWith(fresh);
+        }
         cards[id] = card = fresh;
       }
-      parent.appendChild(card);  // moves it into order
+      if (card === at) at = at.nextSibling;
+      else parent.insertBefore(card, at);  // moves it into order
     });
   }
+
+  var recentShown = "";  // the ids and versions the 最近处理 list shows
 
   function render() {
     var queue = document.getElementById("queue");
@@ -404,6 +413,9 @@
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
     LC.setText("q-count", replies.length ? "（" + replies.length + "）" : "");
     document.getElementById("q-empty").classList.toggle("hidden", order.length > 0);
+    var shown = recent.map(function (id) { return items[id] ? id + "@" + items[id].ver : ""; }).join(" ");
+    if (shown === recentShown) return;
+    recentShown = shown;
     var rec = document.getElementById("recent");
     LC.clear(rec);
     recent.forEach(function (id) { if (items[id]) rec.appendChild(buildRecent(items[id])); });
@@ -610,7 +622,7 @@
     var hidden = document.getElementById("q-hidden");
     hidden.textContent = msg.hidden ? "另有 " + msg.hidden + " 条较低优先级未显示" : "";
     render();
-    renderStats(msg.stats);
+    if (msg.stats) renderStats(msg.stats);  // the live panel comes at most panel_push_per_s times a second
   }
 
   function tick() {
