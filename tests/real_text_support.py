@@ -46,7 +46,9 @@ _SKIP_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__", ".mypy_c
 #: quoted examples in prose (Markdown, comment lines of the training files): 「…」, "…", `…`
 _QUOTED = re.compile(r"「([^」\n]+)」|\"([^\"\n]+)\"|`([^`\n]+)`|“([^”\n]+)”")
 #: string literals of JavaScript and HTML (good enough for an equality check: no line is missed for it)
-_JS_STRING = re.compile(r"\"([^\"\n\\]*(?:\\.[^\"\n\\]*)*)\"|'([^'\n\\]*(?:\\.[^'\n\\]*)*)'|`([^`\\]*(?:\\.[^`\\]*)*)`")
+_JS_STRING = re.compile(
+    r"\"([^\"\n\\]*(?:\\.[^\"\n\\]*)*)\"|'([^'\n\\]*(?:\\.[^'\n\\]*)*)'|`([^`\\]*(?:\\.[^`\\]*)*)`"
+)
 _LATIN_WORD = re.compile(r"[a-z]+")
 
 
@@ -54,7 +56,9 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 def _dropped() -> dict[int, None]:
     """``str.translate`` table deleting whitespace, punctuation (P), symbols (S) and separators (Z)."""
     return dict.fromkeys(
-        cp for cp in range(sys.maxunicode + 1) if chr(cp).isspace() or unicodedata.category(chr(cp))[0] in "PSZ"
+        cp
+        for cp in range(sys.maxunicode + 1)
+        if chr(cp).isspace() or unicodedata.category(chr(cp))[0] in "PSZ"
     )
 
 
