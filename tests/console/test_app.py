@@ -254,7 +254,7 @@ async def test_send_delivers_and_is_recorded_with_operator_and_time(make_console
 
 async def test_failed_delivery_is_retried_then_sent(make_console) -> None:
     con = await make_console(connector=RecordingConnector(fail=2))
-    await con.publish(comment_group("什么时候发货", intent=Intent.LOGISTICS))
+    await con.publish(comment_group("这单什么时候发货", intent=Intent.LOGISTICS))
     await con.settle()
     item = (await (await con.client.get("/api/queue", headers=bearer("alice"))).json())["items"][0]
     await con.client.post(

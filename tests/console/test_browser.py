@@ -85,7 +85,7 @@ async def fill_room(con: Console) -> None:
                 on_air="现货48小时发货，预售7天",
                 sla_s=175,
             )
-            for i, t in enumerate(["什么时候发货", "几天能到", "发什么快递"] * 4)
+            for i, t in enumerate(["这单什么时候发货", "几天能到", "发什么快递"] * 4)
         ],
         comment_group(
             "加V信领内部券 vx123456", priority=Priority.MOD, intent=Intent.SPAM, spam=True, nickname="福利官"

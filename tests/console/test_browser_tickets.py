@@ -46,7 +46,7 @@ async def test_ticket_lifecycle_in_the_browser(make_console, browser, tmp_path: 
     await card.locator("form.ticket input").fill("要求退款，核实物流单号后回电")
     await card.locator("form.ticket button[type=submit]").click()
     await wait_until(lambda: "T00001" in _tickets(con.store.path))
-    cluster = page.locator(".card", has_text="什么时候发货")
+    cluster = page.locator(".card", has_text="这单什么时候发货")
     await cluster.wait_for(timeout=WAIT_MS)
     await cluster.locator("button[data-act=escalate]").click()
     await cluster.locator("form.ticket input").fill("批量询问发货时效，请仓库确认")

@@ -42,7 +42,7 @@ START = 1_716_033_600.0  # 2024-05-18 20:00 Asia/Shanghai
 TEXTS = [
     ("有S码吗", Intent.PRODUCT),
     ("165/110斤穿什么码", Intent.PRODUCT),
-    ("什么时候发货", Intent.LOGISTICS),
+    ("这单什么时候发货", Intent.LOGISTICS),
     ("有优惠券吗", Intent.PRICE_PROMO),
     ("已拍", Intent.BUY_SIGNAL),
     ("主播好漂亮", Intent.CHITCHAT),

@@ -200,7 +200,7 @@ async def test_escalating_a_cluster_keeps_its_comments(make_console) -> None:
     con = await make_console()
     for i in range(3):
         await con.publish(
-            comment_group(f"什么时候发货{i}", cluster="ship", priority=Priority.P2, nickname=f"观众{i}")
+            comment_group(f"这单什么时候发货{i}", cluster="ship", priority=Priority.P2, nickname=f"观众{i}")
         )
     await con.settle(lambda: any(i.kind == "cluster" for i in con.hub.room(ROOM).items.values()))
     r = await con.client.get("/api/queue", headers=bearer("alice"))

@@ -44,7 +44,7 @@ def test_personal_data_is_replaced(text: str, expected: str) -> None:
         "新疆发吗",
         "上海市发货吗",
         "我家在朝阳区",
-        "拍了 什么时候发",
+        "拍了 几天能发出",
         "扣1",
         "666",
         "主播好美",

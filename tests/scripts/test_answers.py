@@ -176,7 +176,7 @@ def test_streamer_line_carries_the_answer(apparel_matcher: ScriptMatcher) -> Non
     """多少钱 ×48 → 今天满300减50，满199送围巾 (no price)."""
     for s in _match(apparel_matcher, "多少钱", Intent.PRICE_PROMO, cluster_size=48):
         assert "1号" in s.on_air and "129元" in s.on_air and len(s.on_air) <= ON_AIR_MAX_CHARS
-    ship = _match(apparel_matcher, "什么时候发货", Intent.LOGISTICS)
+    ship = _match(apparel_matcher, "这单什么时候发货", Intent.LOGISTICS)
     assert all("2天内发" in s.on_air and len(s.on_air) <= ON_AIR_MAX_CHARS for s in ship if s.script_id)
 
 

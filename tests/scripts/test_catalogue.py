@@ -54,5 +54,5 @@ def test_product_resolution(apparel_library: Library) -> None:
     assert index.product_for("这个多少钱", None) == (None, "")
     texts = SizeAdviceSettings()
     scarf = apparel_library.product_by_link(13)
-    assert index.advice_for(scarf, "160/100斤", texts) == "这款是均码，尺码问题可以私信客服"
-    assert index.advice_for(None, "160/100斤", texts) == texts.no_product
+    assert index.advice_for(scarf, "160/102斤", texts) == "这款是均码，尺码问题可以私信客服"
+    assert index.advice_for(None, "160/102斤", texts) == texts.no_product

@@ -13,7 +13,7 @@ from livecs.triage.settings import TriageSettings
 from .conftest import CommentFactory
 
 _ORDINARY = [
-    "主播好美", "有S码吗", "什么时候发货", "拍了拍了", "这个颜色好看", "多少钱", "扣1", "哈哈哈",
+    "主播好美", "有S码吗", "这单什么时候发货", "拍了拍了", "这个颜色真好看", "多少钱", "扣1", "哈哈哈",
     "能用花呗吗", "上链接", "好喜欢", "1号链接是什么面料", "主播晚上好", "已关注", "怎么退货",
 ]  # fmt: skip
 START = 1_700_000_000.0  # the recording started ~2023; replayed much later

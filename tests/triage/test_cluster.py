@@ -40,7 +40,7 @@ def test_near_duplicates_join_one_cluster() -> None:
 def test_different_questions_and_intents_stay_apart() -> None:
     clusters = tracker()
     size = clusters.observe("r", "product", "有S码吗", "c1", 0.0)
-    ship = clusters.observe("r", "logistics", "什么时候发货", "c2", 1.0)
+    ship = clusters.observe("r", "logistics", "这单什么时候发货", "c2", 1.0)
     other_room = clusters.observe("r2", "product", "有S码吗", "c3", 1.0)
     assert size is not None and ship is not None and other_room is not None
     assert len({size.cluster_id, ship.cluster_id, other_room.cluster_id}) == 3

@@ -17,7 +17,7 @@ FIXTURE = [
     {"text": "骗子 我要投诉", "intent": "complaint", "sentiment": "neg", "emotion": "angry"},
     {"text": "加微信 abc12345", "intent": "spam", "sentiment": "neu", "emotion": ""},
     {"text": "主播好美", "intent": "chitchat", "sentiment": "pos", "emotion": ""},
-    {"text": "什么时候发货", "intent": "logistics", "sentiment": "neu", "emotion": ""},
+    {"text": "这单什么时候发货", "intent": "logistics", "sentiment": "neu", "emotion": ""},
 ]
 
 

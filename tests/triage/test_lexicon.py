@@ -17,7 +17,7 @@ def lexicon() -> Lexicon:
     [
         ("好看", 1),
         ("不好看", -1),  # negation flips
-        ("一点都不好用", -1),  # one multi-char negation, not two
+        ("感觉一点都不好用", -1),  # one multi-char negation, not two
         ("不是不好看", 1),  # double negation
         ("不错", 1),  # longest match: 不错 is positive, not 不 + 错
         ("太贵了", -1),

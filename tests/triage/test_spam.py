@@ -98,8 +98,8 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "加一件 一二三四五六",
         "一百二十斤穿什么码 身高一六五",
         "有团购群吗",
-        "I live you bsby",  # "sb" inside a latin word is not an insult
-        "\\小宇/\\小宇/\\小宇/\\小宇/\\小宇/",  # cheering arms repeated (a real bilibili line), not key-mash
+        "I live you so much bsby",  # "sb" inside a latin word is not an insult
+        "\\阿杰/\\阿杰/\\阿杰/\\阿杰/\\阿杰/",  # cheering arms repeated, not key-mash
     ],
 )
 def test_not_spam(parts: Any, raw: str) -> None:

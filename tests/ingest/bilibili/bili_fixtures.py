@@ -216,7 +216,7 @@ def like(uid: int = 6001) -> dict[str, Any]:
             "msg_type": 6,
             "like_icon": "https://i0.hdslb.com/like.png",
             "uid": uid,
-            "like_text": "为主播点赞了",
+            "like_text": "给主播点了个赞",
             "uname": "点赞的人",
             "fans_medal": {
                 "anchor_roomid": ROOM_ID,
