@@ -191,6 +191,7 @@ def init_app(
         store.reader,
         settings=review_settings,
         library_db=library_db,
+        scripts=scripts,
     )
     tickets = TicketService(TicketStore(store.path), store, settings.tickets, outbox)
     hub.tickets = tickets

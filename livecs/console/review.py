@@ -30,6 +30,7 @@ from livecs.store import count_rows, list_sessions
 
 if TYPE_CHECKING:  # livecs.review pulls in matplotlib: imported on the first build, not at console start
     from livecs.review.settings import ReviewSettings
+    from livecs.scripts.settings import ScriptsSettings
 
 log = logging.getLogger("livecs.console.review")
 
@@ -103,9 +104,11 @@ class ReviewDownloads:
         tmp_dir: str | Path | None = None,
         max_concurrent: int = MAX_CONCURRENT_BUILDS,
         library_db: str | Path | None = None,
+        scripts: ScriptsSettings | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.library_db = library_db  # the merchant library, for coupons against stock
+        self.scripts = scripts  # the configured ad-law terms, for the 质检 table
         self._reader = reader
         self.settings = settings
         self.tmp_dir = Path(tmp_dir) if tmp_dir is not None else None
@@ -165,6 +168,7 @@ class ReviewDownloads:
             mask=mask,
             settings=self.settings,
             library_db=self.library_db,
+            scripts=self.scripts,
         )
         name = download_name(result.session_id, kind, result.masked)
         if kind == "html":

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from livecs.review import charts, figures
@@ -24,6 +25,9 @@ from livecs.review.mask import Masker
 from livecs.review.queries import ReviewData, ReviewError, ReviewReader, open_db, resolve_session
 from livecs.review.settings import SECONDS_PER_MINUTE, ReviewSettings
 from livecs.review.stock import CouponStock, coupon_stock, load_library_coupons
+
+if TYPE_CHECKING:
+    from livecs.scripts.settings import ScriptsSettings
 
 FORMATS = ("html", "csv", "xlsx", "jsonl")
 REPORT_NAME = "report.html"
@@ -128,6 +132,7 @@ def build_review(
     library_db: str | Path | None = None,
     library_shop: str = "default",
     compare: str | None = AUTO,
+    scripts: ScriptsSettings | None = None,
 ) -> ReviewResult:
     """Review ``session_id`` (or ``"latest"``) of the record at ``db_path`` into ``out_dir``.
 
@@ -135,7 +140,8 @@ def build_review(
     registry (``scripts.library_db``): the coupons issued are set against the stock of ``library_shop``'s
     version active now, read-only; without it (or without an active version) the report says 库存未知.
     ``compare``: ``"auto"`` (default) sets the headline figures against the same room's previous broadcast,
-    a session id against that one, ``None`` not at all.
+    a session id against that one, ``None`` not at all. ``scripts``: the configured scripts settings, whose
+    ad-law terms file the 质检 table checks sent replies against (None: the shipped terms).
     Raises :class:`ReviewError` when the database or session is missing or a format is unknown.
     """
     started = time.perf_counter()
@@ -149,7 +155,7 @@ def build_review(
     try:
         meta = resolve_session(conn, session_id)
         finish_comparison = prepare_comparison(conn, meta, compare, settings)  # before our TEMP tables
-        reader = ReviewReader(conn, meta, settings)
+        reader = ReviewReader(conn, meta, settings, scripts)
         steps = 4
         if progress:
             progress("汇总（SQL）", 0, steps)

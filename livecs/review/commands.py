@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livecs.review.build import FORMATS, build_review
 from livecs.review.progress import TerminalProgress
 from livecs.review.queries import ReviewError
 from livecs.review.settings import ReviewSettings
+
+if TYPE_CHECKING:
+    from livecs.scripts.settings import ScriptsSettings
 
 EXIT_ERROR = 2
 DEFAULT_SHOP = "default"
@@ -69,6 +72,16 @@ def record_path(args: argparse.Namespace) -> str:
     return load_settings(args.config).store.path
 
 
+def _scripts_settings(args: argparse.Namespace) -> ScriptsSettings | None:
+    """The configured ``scripts`` section (its ad-law terms for the 质检 table); None when unreadable."""
+    from livecs.config import ConfigError, load_settings
+
+    try:
+        return load_settings(args.config).scripts
+    except ConfigError:
+        return None
+
+
 def _library(args: argparse.Namespace) -> tuple[str | None, str]:
     """(library db to read, shop): ``--library-db`` as given (a missing file reads as 库存未知), else the
     configured ``scripts.library_db`` if it exists."""
@@ -113,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             library_shop=shop,
             compare=None if args.compare == "none" else args.compare,
             settings=settings,
+            scripts=_scripts_settings(args),
         )
     except ReviewError as exc:
         if progress:

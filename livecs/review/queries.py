@@ -29,6 +29,7 @@ from livecs.vocabulary import QUESTION_INTENT_ORDER as QUESTION_INTENTS
 if TYPE_CHECKING:
     from livecs.review.compare import Comparison
     from livecs.review.figures import Business, OperatorFigures
+    from livecs.scripts.settings import ScriptsSettings
 
 #: comment ``extras`` keys (first present wins) naming the product on air
 PRODUCT_KEYS = ("on_air", "product_on_air", "product", "link", "sku")
@@ -283,10 +284,17 @@ def _product_expr(column: str, keys: Sequence[str]) -> str:
 class ReviewReader:
     """Aggregates of one session. Call :meth:`prepare` once (builds the TEMP tables), then the queries."""
 
-    def __init__(self, conn: sqlite3.Connection, meta: SessionMeta, settings: ReviewSettings) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        meta: SessionMeta,
+        settings: ReviewSettings,
+        scripts: ScriptsSettings | None = None,
+    ) -> None:
         self.conn = conn
         self.meta = meta
         self.settings = settings
+        self.scripts = scripts  # the configured ad-law terms file (None: the shipped one) for the 质检 table
         self.sid = meta.session_id
         self._prepared = False
 
@@ -749,7 +757,7 @@ class ReviewReader:
         from livecs.scripts.terms import FORCED_SEND_NOTE, term_gate
 
         c, sid = self.conn, self.sid
-        gate = term_gate()
+        gate = term_gate(self.scripts)
         rows: list[QualityRow] = []
         totals = {"edit": 0, "forced": 0, "term": 0}
         edits = c.execute(

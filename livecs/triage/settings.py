@@ -31,7 +31,9 @@ class CacheSettings(_Section):
 
 class SpamSettings(_Section):
     gibberish_run: int = Field(
-        12, ge=1, description="a run of one non-cheer character this long is gibberish"
+        12,
+        ge=1,
+        description="a run of one non-cheer character this long is gibberish (a Chinese one only when alone)",
     )
     punct_only_len: int = Field(8, ge=1, description="a comment of only punctuation this long is flooding")
     latin_gibberish_len: int = Field(7, ge=1, description="a latin token this long without vowels")

@@ -550,3 +550,33 @@ def test_quality_table_lists_edits_forced_sends_and_term_hits(tmp_path: Path) ->
     assert "全网最低价" in section and "国家级" in section
     totals = html.split("id='quality-totals'>", 1)[1].split("</p>", 1)[0]
     assert "强制发送 1 次" in totals and "其他含违禁用语的回复 1 条" in totals
+
+
+def test_quality_table_checks_the_configured_terms(tmp_path: Path) -> None:
+    """The 质检 table reads the ad-law terms file the scripts settings name, not always the shipped one."""
+    from livecs.scripts.settings import ScriptsSettings
+    from tests.review.session_db import synthesize
+
+    db = tmp_path / "t.db"
+    comp = synthesize(db, 100, seed=3, duration_s=300)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            insert_sql("actions", conflict=None),
+            (comp.session_id, "t-a1.1", comp.room, "alice", "send", "t-c1", comp.first_ts + 5,
+             "闭眼入，包您满意", "attempt 1/3", "", "", "sent"),
+        )  # fmt: skip
+    conn.close()
+    terms = tmp_path / "terms.yaml"
+    terms.write_text(
+        'version: "t"\ncategories:\n  - {name: 店规, severity: error, terms: [闭眼入]}\n', "utf-8"
+    )
+    scripts = ScriptsSettings.model_validate({"lint": {"ad_law_terms_file": str(terms)}})
+
+    def quality_section(**kwargs: Any) -> str:
+        res = build_review(db, "latest", tmp_path / f"out{len(kwargs)}", "html", mask=False, **kwargs)
+        html = _file(res, "report.html").read_text(encoding="utf-8")
+        return html.split("id='quality-totals'>", 1)[1].split("</p>", 1)[0]
+
+    assert "其他含违禁用语的回复 1 条" in quality_section(scripts=scripts)
+    assert "其他含违禁用语的回复 1 条" not in quality_section()  # the shipped list has no 闭眼入
