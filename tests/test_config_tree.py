@@ -159,3 +159,22 @@ def test_the_running_registry_takes_the_scripts_section(tmp_path: Path) -> None:
     library = registry.matcher.library
     offsets = {c.valid_from.utcoffset() for c in library.coupons if c.valid_from is not None}
     assert offsets == {timedelta(0)}  # the bootstrap library's naive dates, read at UTC+0 as configured
+
+
+def test_starting_on_a_library_activated_earlier_says_which_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A demo after the merchant page activated another library answered with it and said nothing (the
+    bootstrap line is logged only into an empty registry): the start names the active version."""
+    from livecs.processor.live import open_registry
+
+    s = load_settings(environ={"LIVECS_SCRIPTS__LIBRARY_DB": str(tmp_path / "lib.db")})
+    first = open_registry(s.scripts)
+    folder = ROOT / "scripts_library" / "skincare"
+    skincare = first.upload_paths([folder / f for f in ("library.yaml", "catalogue.yaml", "coupons.yaml")])
+    assert skincare.version_id is not None
+    first.activate(skincare.version_id)
+    with caplog.at_level(logging.INFO, logger="livecs.processor.live"):
+        again = open_registry(s.scripts)
+    assert again.active_version == skincare.version_id
+    assert any(f"library: version {skincare.version_id} 「" in r.getMessage() for r in caplog.records)

@@ -95,11 +95,13 @@ class RegistryBackend:
         return out
 
     def versions(self) -> list[dict[str, Any]]:
-        from livecs.scripts.versions import blocked_terms
+        from livecs.scripts.versions import blocked_terms, diff_counts, listed_diff
 
         out = []
         for v in reversed(self.registry.versions()):
             lib = self.registry.library(v.version_id)
+            # counted in full (the page says "话术 +27 −26 改51"), listed up to DIFF_LISTED ids
+            diff = None if v.active else self.registry.diff(v.version_id, listed=None)
             out.append(
                 {
                     "version": str(v.version_id),
@@ -115,7 +117,8 @@ class RegistryBackend:
                     "coupons": len(lib.coupons),
                     "terms": blocked_terms(lib, self.registry.config),
                     "version_name": v.name,
-                    "diff": None if v.active else self.registry.diff(v.version_id),
+                    "diff": None if diff is None else listed_diff(diff),
+                    "changes": None if diff is None else diff_counts(diff),
                 }
             )
         return out
@@ -157,7 +160,7 @@ class RegistryBackend:
         name, when and by whom uploaded, its counts), how many scripts, products and coupon rules it adds,
         removes and changes against the active one (``changes``; ``diff`` lists the first ids), and
         ``confirm_token``, which :meth:`rollback` needs."""
-        from livecs.scripts.versions import DIFF_LISTED, RegistryError
+        from livecs.scripts.versions import RegistryError, listed_diff
 
         try:
             preview = self.registry.rollback_preview()
@@ -177,10 +180,7 @@ class RegistryBackend:
             "coupons": len(lib.coupons),
             "from_version": str(preview.active_id),
             "changes": preview.counts(),
-            "diff": {
-                section: {kind: ids[:DIFF_LISTED] for kind, ids in kinds.items()}
-                for section, kinds in preview.changes.items()
-            },
+            "diff": listed_diff(preview.changes),
             "confirm_token": preview.token,
         }
 

@@ -35,6 +35,17 @@ def open_registry(settings: ScriptsSettings) -> LibraryRegistry:
             raise ValueError(f"bootstrap library {settings.bootstrap} has errors: {errors}")
         registry.activate(result.version_id, by="bootstrap")
         log.info("library: bootstrap version %s activated from %s", result.version_id, settings.bootstrap)
+    elif registry.active_version is not None:
+        # say which library answers: the one last activated (on the merchant page, kept in library_db), which
+        # may not be the bootstrap files — a demo after trying the skincare library answers with skincare
+        active = next((v for v in registry.versions() if v.active), None)
+        log.info(
+            "library: version %s 「%s」 active (activated earlier, kept in %s; the bootstrap files load "
+            "only when no version is active)",
+            registry.active_version,
+            active.name if active else "",
+            settings.library_db,
+        )
     if settings.on_air_link is not None:
         registry.set_on_air(settings.on_air_link)
     return registry

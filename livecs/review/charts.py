@@ -142,8 +142,23 @@ def _times(start: int, n: int, width: int, tz: tzinfo) -> list[float]:
 
 
 def _time_axis(ax: Any, tz: tzinfo) -> None:
+    """A date axis ticked at whole minutes as soon as the span holds two (the data is per minute) and labelled
+    at its ticks' precision (``%H:%M``; ``%H:%M:%S`` only for second ticks). A fixed ``%H:%M`` under
+    matplotlib's default ticks (at least five) printed a short broadcast's half-minute ticks as
+    "15:56 15:56 15:57 15:57"."""
     ax.xaxis_date(tz)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))  # type: ignore[no-untyped-call]
+    locator = mdates.AutoDateLocator(tz=tz, minticks=2)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    formatter = mdates.AutoDateFormatter(locator, tz=tz, defaultfmt="%H:%M")  # type: ignore[no-untyped-call]
+    formatter.scaled.update(
+        {
+            1.0: "%m-%d",
+            1 / mdates.HOURS_PER_DAY: "%H:%M",
+            1 / mdates.MINUTES_PER_DAY: "%H:%M",
+            1 / mdates.SEC_PER_DAY: "%H:%M:%S",
+        }
+    )
+    ax.xaxis.set_major_formatter(formatter)
 
 
 @_styled

@@ -102,6 +102,18 @@ def diff_libraries(
     return out
 
 
+def diff_counts(diff: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, int]]:
+    """Per section how many ids a whole (unlisted) diff adds, removes and changes."""
+    return {section: {kind: len(ids) for kind, ids in kinds.items()} for section, kinds in diff.items()}
+
+
+def listed_diff(
+    diff: dict[str, dict[str, list[str]]], listed: int = DIFF_LISTED
+) -> dict[str, dict[str, list[str]]]:
+    """The first ``listed`` ids of each list of a diff (what a page lists; :func:`diff_counts` counts)."""
+    return {section: {kind: ids[:listed] for kind, ids in kinds.items()} for section, kinds in diff.items()}
+
+
 def blocked_terms(library: Library, config: ScriptsSettings | None = None) -> list[str]:
     """Error-level terms (广告法 absolutes, the shop's 禁忌语) in what the library would say, in order."""
     gate = term_gate(config, library.library.taboo)
@@ -177,7 +189,7 @@ class RollbackPreview:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per section how many ids the rollback adds, removes and changes."""
-        return {section: {k: len(ids) for k, ids in kinds.items()} for section, kinds in self.changes.items()}
+        return diff_counts(self.changes)
 
 
 class LibraryRegistry:
@@ -307,11 +319,11 @@ class LibraryRegistry:
             version_id = int(cur.lastrowid or 0)
         return UploadResult(version_id, issues, blocked_terms(result.library, self.config))
 
-    def diff(self, version_id: int) -> dict[str, dict[str, list[str]]]:
-        """:func:`diff_libraries` of a version against the active one."""
+    def diff(self, version_id: int, *, listed: int | None = DIFF_LISTED) -> dict[str, dict[str, list[str]]]:
+        """:func:`diff_libraries` of a version against the active one (``listed``: ids kept per list)."""
         active = self._active_id
         old = self.library(active) if active is not None else None
-        return diff_libraries(old, self.library(version_id))
+        return diff_libraries(old, self.library(version_id), listed=listed)
 
     def upload_paths(self, paths: Iterable[str | Path], *, uploaded_by: str = "") -> UploadResult:
         return self.upload([(Path(p).name, Path(p).read_bytes()) for p in paths], uploaded_by=uploaded_by)

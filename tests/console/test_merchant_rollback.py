@@ -150,3 +150,21 @@ async def test_nothing_to_roll_back_to(make_console) -> None:
     assert status == 409
     status, err = await post_rollback(con, {"confirm_token": "0" * 16})
     assert status == 409 and "没有可回滚" in err["message"]
+
+
+async def test_versions_count_every_change_beyond_the_listed_twenty(make_console) -> None:
+    """The versions list said 话术 +20 −20 改20 for a skincare library against the apparel one (27 added, 26
+    removed, 51 changed): it counted the lists, which stop at 20 ids. ``changes`` holds the whole counts."""
+    con = await make_console()
+
+    def library(prefix: str, n: int) -> bytes:
+        line = '  - {{id: {p}{i}, intents: [product], keywords: [词{i}], reply: "亲，回复{i}"}}\n'
+        scripts = "".join(line.format(p=prefix, i=i) for i in range(n))
+        return f'library: {{name: 店, version: "{prefix}"}}\nscripts:\n{scripts}'.encode()
+
+    con.merchant.upload([("a.yaml", library("a", 30))], "shop", activate=True)
+    con.merchant.upload([("b.yaml", library("b", 25))], "shop")
+    r = await con.client.get("/api/merchant/versions", headers=bearer("shop"))
+    newer = next(v for v in (await r.json())["versions"] if not v["active"])
+    assert newer["changes"]["scripts"] == {"added": 25, "removed": 30, "changed": 0}
+    assert len(newer["diff"]["scripts"]["added"]) == 20 and len(newer["diff"]["scripts"]["removed"]) == 20

@@ -367,29 +367,42 @@
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
   }
 
-  // Only what changed touches the page: a card is rebuilt when its version moved and moved only when it is
-  // out of place (pushes come up to console.max_push_per_s times a second under a flood).
-  function renderColumn(parent, ids) {
-    var at = parent.firstChild;
+  // Put the elements of ids in order under parent, rebuilding only those whose item changed (built by build,
+  // kept in cache: id -> element). An element already in its place is not touched: moving a node, even to where
+  // it already is, between a mouse press and its release makes the browser drop the click — and the room pushes
+  // up to console.max_push_per_s (40) updates a second, so re-appending every card made buttons unclickable with the mouse in a burst.
+  function placeKeyed(parent, ids, cache, build) {
+    var at = parent.firstElementChild;
     ids.forEach(function (id) {
       var item = items[id];
       if (!item) return;
-      var card = cards[id];
-      if (!card || card._ver !== item.ver) {
-        var fresh = buildCard(item);
+      var node = cache[id];
+      if (!node || node._ver !== item.ver) {
+        var fresh = build(item);
         fresh._ver = item.ver;
-        if (card) {
-          if (at === card) at = fresh;
-          card.replaceWith(fresh);
+        if (node) {
+          if (node === at) at = fresh;
+          node.replaceWith(fresh);
         }
-        cards[id] = card = fresh;
+        cache[id] = node = fresh;
       }
-      if (card === at) at = at.nextSibling;
-      else parent.insertBefore(card, at);  // moves it into order
+      if (node === at) at = at.nextElementSibling;
+      else parent.insertBefore(node, at);  // moves it into order
     });
   }
 
-  var recentShown = "";  // the ids and versions the 最近处理 list shows
+  function renderColumn(parent, ids) { placeKeyed(parent, ids, cards, buildCard); }
+
+  var recentRows = {};     // id -> row of 最近处理 (rebuilt only when its item changes, like the cards)
+  function renderRecent() {
+    var rec = document.getElementById("recent");
+    var shown = {};
+    recent.forEach(function (id) { if (items[id]) shown[id] = true; });
+    Object.keys(recentRows).forEach(function (id) {
+      if (!shown[id]) { recentRows[id].remove(); delete recentRows[id]; }
+    });
+    placeKeyed(rec, recent, recentRows, buildRecent);
+  }
 
   function render() {
     var queue = document.getElementById("queue");
@@ -413,12 +426,7 @@
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
     LC.setText("q-count", replies.length ? "（" + replies.length + "）" : "");
     document.getElementById("q-empty").classList.toggle("hidden", order.length > 0);
-    var shown = recent.map(function (id) { return items[id] ? id + "@" + items[id].ver : ""; }).join(" ");
-    if (shown === recentShown) return;
-    recentShown = shown;
-    var rec = document.getElementById("recent");
-    LC.clear(rec);
-    recent.forEach(function (id) { if (items[id]) rec.appendChild(buildRecent(items[id])); });
+    renderRecent();
   }
 
   // -- optional alert for a new P0 card: a short tone and, if allowed, a desktop notification (at most one

@@ -66,10 +66,12 @@
     Object.keys(SECTION_ZH).forEach(function (k) {
       var d = v.diff[k];
       if (!d) return;
+      // the counts (changes) are whole; the lists (diff) stop at 20 ids
+      var n = (v.changes && v.changes[k]) || { added: d.added.length, removed: d.removed.length, changed: d.changed.length };
       var bits = [];
-      if (d.added.length) bits.push("+" + d.added.length);
-      if (d.removed.length) bits.push("−" + d.removed.length);
-      if (d.changed.length) bits.push("改" + d.changed.length);
+      if (n.added) bits.push("+" + n.added);
+      if (n.removed) bits.push("−" + n.removed);
+      if (n.changed) bits.push("改" + n.changed);
       if (bits.length) parts.push(SECTION_ZH[k] + " " + bits.join(" "));
     });
     var prices = ((v.diff.products || {}).changed || []).filter(function (c) { return c.indexOf("→") >= 0; });
