@@ -106,3 +106,68 @@ async def test_mouse_clicks_on_cards_and_recent_rows_count_in_a_flood(make_conso
     rate = sent[0] / (time.monotonic() - started)
     assert rate >= 0.9 * FLOOD_PER_S, f"flood ran at {rate:.0f}/s"
     assert marks().count("resolved") == PRESSES and marks().count("unresolved") == PRESSES
+
+
+def raid_group(n: int) -> list[Record]:
+    return comment_group(
+        f"加V看主页领福利{n}",
+        priority=Priority.MOD,
+        intent=Intent.SPAM,
+        spam=True,
+        nickname=f"水军{n}",
+        reply="",
+    )
+
+
+async def raid(con: Console, start: int) -> None:
+    for n in itertools.count(start):
+        await con.publish(raid_group(n))
+        await asyncio.sleep(0.05)
+
+
+async def test_cards_do_not_slide_under_a_mouse_over_the_column(make_console, browser) -> None:
+    """A raid puts new spam on top of 审核队列 twenty times a second: with the mouse over the column the card
+    under the pointer stays the same card (a press lands where the operator aimed), a note says how many
+    updates wait, and moving the mouse away shows them."""
+    con = await make_console()
+    page, _ = await login(browser, con, "alice", "/console", viewport=(1440, 900))
+    await con.publish(*[raid_group(n) for n in range(6)])
+    await page.locator("#modqueue .card").nth(5).wait_for(timeout=WAIT_MS)
+    target = page.locator("#modqueue .card").nth(2)
+    box = await target.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + 8
+    first_before = await page.locator("#modqueue .card").first.get_attribute("data-id")
+
+    async def card_under_pointer() -> str | None:
+        return await page.evaluate(
+            "([x, y]) => { const c = document.elementFromPoint(x, y)?.closest('.card');"
+            " return c ? c.dataset.id : null; }",
+            [x, y],
+        )
+
+    await page.mouse.move(x, y)  # the operator aims, then the raid starts
+    aimed = await card_under_pointer()
+    assert aimed
+    task = asyncio.create_task(raid(con, 100))
+    under = []
+    try:
+        for i in range(12):
+            await asyncio.sleep(0.2)
+            await page.mouse.move(x + i % 2, y)  # a hand on a mouse is never quite still
+            under.append(await card_under_pointer())
+        note = await page.locator("#q-frozen").text_content()
+        await page.mouse.move(5, 5)  # off the column: it shows what arrived
+        deadline = time.monotonic() + 3
+        first_after = first_before
+        while first_after == first_before and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            first_after = await page.locator("#modqueue .card").first.get_attribute("data-id")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert set(under) == {aimed}, under
+    assert note and "鼠标停在审核队列上" in note and "次更新待显示" in note
+    assert first_after != first_before  # the raid's newest cards are shown once the mouse has left
+    assert await page.locator("#q-frozen").is_hidden()

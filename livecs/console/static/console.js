@@ -404,24 +404,58 @@
     placeKeyed(rec, recent, recentRows, buildRecent);
   }
 
+  // -- pointer pause: while the mouse moves over a column, arrivals do not slide its cards under the pointer
+  //    (in a raid a press would land on the neighbouring card: the wrong viewer muted). The column resumes when
+  //    the pointer leaves it, on the operator's own click (its result shows at once), or HOVER_PAUSE_MS after
+  //    the last movement (a mouse left resting on the queue does not freeze it).
+  var HOVER_PAUSE_MS = 4000;
+  var hoverCol = null, hoverAt = 0, hoverTimer = null;
+  function hovered() { return hoverCol && Date.now() - hoverAt < HOVER_PAUSE_MS ? hoverCol : null; }
+  ["queue", "modqueue"].forEach(function (colId) {
+    var col = document.getElementById(colId);
+    col.addEventListener("pointermove", function (e) {
+      if (e.pointerType && e.pointerType !== "mouse") return;
+      hoverCol = col;
+      hoverAt = Date.now();
+      clearTimeout(hoverTimer);
+      hoverTimer = setTimeout(render, HOVER_PAUSE_MS + 50);
+    });
+    col.addEventListener("pointerleave", function () {
+      if (hoverCol !== col) return;
+      hoverCol = null;
+      render();
+    });
+    col.addEventListener("click", function () { hoverAt = 0; }, true);
+  });
+
   function render() {
     var queue = document.getElementById("queue");
     var modq = document.getElementById("modqueue");
-    var frozen = editing && cards[editing] ? (cards[editing].parentNode === modq ? modq : queue) : null;
-    if (frozen) missed++;
+    var frozen = [];
+    if (editing && cards[editing]) frozen.push(cards[editing].parentNode === modq ? modq : queue);
+    var hover = hovered();
+    if (hover && frozen.indexOf(hover) < 0) frozen.push(hover);
+    if (frozen.length) missed++;
     var replies = [], mods = [];
     order.forEach(function (id) { if (items[id]) (items[id].queue === "mod" ? mods : replies).push(id); });
     var keep = {};
     order.forEach(function (id) { keep[id] = true; });
     Object.keys(cards).forEach(function (id) {
-      if (!keep[id] && cards[id].parentNode !== frozen) { cards[id].remove(); delete cards[id]; }
+      if (!keep[id] && frozen.indexOf(cards[id].parentNode) < 0) { cards[id].remove(); delete cards[id]; }
     });
-    if (frozen !== queue) renderColumn(queue, replies);
-    if (frozen !== modq) renderColumn(modq, mods);
-    if (!frozen) missed = 0;
+    if (frozen.indexOf(queue) < 0) renderColumn(queue, replies);
+    if (frozen.indexOf(modq) < 0) renderColumn(modq, mods);
+    if (!frozen.length) missed = 0;
     var note = document.getElementById("q-frozen");
-    note.textContent = frozen ? "编辑中：队列暂停刷新（" + missed + " 次更新待显示），按 Esc 或提交后恢复" : "";
-    note.classList.toggle("hidden", !frozen);
+    if (editing && cards[editing]) {
+      note.textContent = "编辑中：队列暂停刷新（" + missed + " 次更新待显示），按 Esc 或提交后恢复";
+    } else if (hover) {
+      note.textContent = "鼠标停在" + (hover === modq ? "审核队列" : "待处理") + "上：暂停刷新（" + missed +
+        " 次更新待显示），移开鼠标后恢复";
+    } else {
+      note.textContent = "";
+    }
+    note.classList.toggle("hidden", !frozen.length);
     if (!editing && (!selected || !cards[selected])) selected = order.length ? order[0] : null;
     Object.keys(cards).forEach(function (k) { cards[k].classList.toggle("selected", k === selected); });
     LC.setText("q-count", replies.length ? "（" + replies.length + "）" : "");
