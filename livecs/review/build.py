@@ -169,7 +169,7 @@ def build_review(
             data.comparison = finish_comparison(headline(reader, data.business))
         data.coupon_stock = coupon_stock(
             data.coupon_totals,
-            load_library_coupons(library_db, library_shop),
+            load_library_coupons(library_db, library_shop, at=meta.ended_at or data.summary.last_ts),
             settings.coupon_low_use_share,
         )
         if progress:

@@ -3,8 +3,9 @@
 The record holds only what operators did (``issue_coupon`` actions naming a ``coupon_rule_id``); each rule's
 total ``stock`` per room, per-user limit, type and name live in the merchant library
 (:mod:`livecs.scripts.versions`, a separate SQLite file). The review takes the **version active when the
-review runs** (the last activation of the shop), not the one that was active during the broadcast: the
-registry keeps no history of which version served which minute, and stock figures rarely change mid-season.
+broadcast ended** (the shop's last activation at or before then, from the registry's timestamped
+activations); when the registry has none by then (it was started after the broadcast) it falls back to the
+version active now, and the report says which of the two it used.
 
 The library database is opened read-only (``mode=ro``; :class:`~livecs.scripts.versions.LibraryRegistry`
 would create its tables on open). A missing file, a database without versions, no active version or an
@@ -43,6 +44,7 @@ class LibraryCoupons:
     library_version: str = ""
     rules: dict[str, CouponRule] = field(default_factory=dict)
     reason: str = ""  # set when the stock is unknown
+    during_broadcast: bool = False  # the version active when the broadcast ended (else: the one active now)
 
     @property
     def known(self) -> bool:
@@ -53,15 +55,20 @@ class LibraryCoupons:
         if not self.known:
             return f"{STOCK_UNKNOWN}（{self.reason}）"
         label = " ".join(x for x in (self.library_name, self.library_version) if x)
-        return f"话术库版本 {self.version_id}（{label + '，' if label else ''}复盘时生效的版本）"
+        which = "播出结束时生效的版本" if self.during_broadcast else "复盘时生效的版本"
+        return f"话术库版本 {self.version_id}（{label + '，' if label else ''}{which}）"
 
 
 def unknown(reason: str, path: str | Path | None = None) -> LibraryCoupons:
     return LibraryCoupons(path="" if path is None else str(path), reason=reason)
 
 
-def load_library_coupons(path: str | Path | None, shop: str = "default") -> LibraryCoupons:
-    """The coupon rules of ``shop``'s active library version in the registry at ``path`` (read-only)."""
+def load_library_coupons(
+    path: str | Path | None, shop: str = "default", at: float | None = None
+) -> LibraryCoupons:
+    """The coupon rules of ``shop``'s library version in the registry at ``path`` (read-only): the version
+    that was active at ``at`` (the broadcast's end: its last activation at or before then), else — ``at`` not
+    given, or no activation by then (a registry started after the broadcast) — the version active now."""
     if path is None:
         return unknown("未提供话术库")
     p = Path(path)
@@ -72,11 +79,18 @@ def load_library_coupons(path: str | Path | None, shop: str = "default") -> Libr
     except sqlite3.Error as exc:
         return unknown(f"无法打开话术库：{exc}", p)
     try:
-        row = conn.execute(
+        select = (
             "SELECT v.id, v.library_json FROM library_activations a JOIN library_versions v "
-            "ON v.id = a.version_id AND v.shop = a.shop WHERE a.shop = ? ORDER BY a.id DESC LIMIT 1",
-            (shop,),
-        ).fetchone()
+            "ON v.id = a.version_id AND v.shop = a.shop WHERE a.shop = ?"
+        )
+        row = None
+        if at is not None:
+            row = conn.execute(
+                f"{select} AND a.activated_at <= ? ORDER BY a.id DESC LIMIT 1", (shop, at)
+            ).fetchone()
+        during = row is not None
+        if row is None:
+            row = conn.execute(f"{select} ORDER BY a.id DESC LIMIT 1", (shop,)).fetchone()
     except sqlite3.Error as exc:  # not a registry (no such table), corrupt file…
         return unknown(f"无法读取话术库：{exc}", p)
     finally:
@@ -93,6 +107,7 @@ def load_library_coupons(path: str | Path | None, shop: str = "default") -> Libr
         library_name=library.library.name,
         library_version=library.library.version,
         rules={c.id: c for c in library.coupons},
+        during_broadcast=during,
     )
 
 

@@ -199,3 +199,40 @@ def test_cli_library_db(
     cfg.write_text(f"scripts:\n  library_db: {library_db}\n", encoding="utf-8")
     assert cli_main([*args, "--config", str(cfg)]) == 0
     assert "占库存 3%" in capsys.readouterr().out
+
+
+def test_stock_of_the_version_active_during_the_broadcast(tmp_path: Path) -> None:
+    """A library activated after the broadcast (another shop's catalogue tried the next day) does not stand
+    for it: the review sets the coupons against the version active when the broadcast ended."""
+    db = tmp_path / "livecs.db"
+    _session(db)
+    conn = connect(db)
+    with conn:
+        conn.execute("UPDATE sessions SET ended_at = ? WHERE session_id = ?", (START + 3600, SID))
+    conn.close()
+    later_coupons = tmp_path / "coupons.yaml"
+    later_coupons.write_text(
+        APPAREL[2].read_text(encoding="utf-8").replace("stock: 100\n", "stock: 400\n", 1), encoding="utf-8"
+    )
+    path = tmp_path / "library_versions.db"
+    registry = LibraryRegistry(path)
+    first = registry.upload_paths([str(p) for p in APPAREL]).version_id
+    later = registry.upload_paths([str(APPAREL[0]), str(APPAREL[1]), str(later_coupons)]).version_id
+    assert first is not None and later is not None
+    registry.activate(first)
+    registry.activate(later)
+    reg = connect(path)
+    with reg:  # the first version went live before the broadcast, the later one the day after
+        reg.execute(
+            "UPDATE library_activations SET activated_at = ? WHERE version_id = ?", (START - 600, first)
+        )
+        reg.execute(
+            "UPDATE library_activations SET activated_at = ? WHERE version_id = ?", (START + 86_400, later)
+        )
+    reg.close()
+    assert load_library_coupons(path).version_id == later  # now
+    assert load_library_coupons(path, at=START + 3600).version_id == first  # during the broadcast
+    assert load_library_coupons(path, at=START - 3600).version_id == later  # nothing active yet: now's
+    html = _html(build_review(db, SID, tmp_path / "out", "html", library_db=path))
+    assert _stock_row(html, "20元售后补偿券")[2:4] == ["100", "100"]  # issued, and the stock then (not 400)
+    assert "话术库版本 1" in html and "播出结束时生效的版本" in html
