@@ -3,6 +3,7 @@
 Routes::
 
     GET  /login  POST /login  POST /logout          public / any role                  views.pages
+    GET  /favicon.ico                               public (204: no icon)              views.pages
     GET  /  /console  /streamer  /merchant  /tickets  pages (role home, …)             views.pages
     GET  /static/{file}                             per file (app.css is public)       views.pages
     GET  /api/me  /api/rooms  /api/queue  /api/stats  /api/streamer                    views.api
@@ -31,6 +32,7 @@ from livecs.console.views import api, feed, merchant, pages, review, viewer
 def setup_routes(app: web.Application, public_routes: Iterable[web.RouteDef] = ()) -> None:
     r = app.router
     r.add_get("/login", pages.login_get)
+    r.add_get("/favicon.ico", pages.favicon)
     r.add_post("/login", pages.login_post)
     r.add_post("/logout", pages.logout)
     r.add_get("/", pages.home)

@@ -71,6 +71,13 @@ async def test_every_route_needs_a_token_of_an_allowed_role(make_console) -> Non
                 assert "有S码吗" not in await r.text()
 
 
+async def test_favicon_is_an_empty_public_answer(make_console) -> None:
+    """Browsers ask every page for /favicon.ico: a 204 without a token, never a 401 in the operator's log."""
+    con = await make_console()
+    r = await con.client.get("/favicon.ico")
+    assert r.status == 204 and await r.read() == b""
+
+
 async def test_pages_show_the_login_form_and_login_sets_a_strict_cookie(make_console) -> None:
     con = await make_console()
     c = con.client
