@@ -16,6 +16,7 @@ preview.
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import sqlite3
 import threading
@@ -32,6 +33,8 @@ from livecs.scripts.report import Issue, has_errors
 from livecs.scripts.settings import ScriptsSettings
 from livecs.scripts.terms import TERM_CODES, term_gate
 from livecs.scripts.validate import check_bytes
+
+log = logging.getLogger("livecs.scripts.versions")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS library_versions (
@@ -473,6 +476,14 @@ class LibraryRegistry:
         return ScriptMatcher(library, self.config, rng=self._rng)
 
     def _swap(self, version_id: int, matcher: ScriptMatcher) -> None:
+        old = self._matcher
+        if self._on_air is not None and old is not None:
+            link = self._on_air
+            was, now = old.library.product_by_link(link), matcher.library.product_by_link(link)
+            if was is None or now is None or (was.sku, was.name) != (now.sku, now.name):
+                # the link number now names another product (or none): nobody chose that one for the show
+                log.info("library switch: link %s no longer names %s: nothing on air", link, was)
+                self._on_air = None
         matcher.library.set_on_air(self._on_air)
         self._matcher = matcher
         self._active_id = version_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import aiohttp
 import orjson
 import pytest
 
@@ -64,3 +65,41 @@ async def test_the_demo_merchant_sets_the_rundown_on_air(make_console) -> None:
         {"link": 2, "by": DEMO_MERCHANT},
     ]
     assert con.merchant.active_library().on_air_link == 2
+
+
+async def test_a_library_switch_keeps_the_product_on_air_only_if_its_link_still_names_it(
+    make_console,
+) -> None:
+    """Link 2 on air, then a library whose link 2 is another product: nothing is on air (the streamer would
+    see a product nobody chose), and the change is recorded; the same product at link 2 stays on air."""
+    con = await make_console()
+    con.merchant.upload([("lib.yaml", VALID_LIBRARY.encode())], "shop", activate=True)
+    await con.publish(comment_group("有S码吗"))
+    await con.settle()
+    same = VALID_LIBRARY.replace('version: "2025.06"', 'version: "2025.06.2"')
+    other = VALID_LIBRARY.replace("link: 2, name: 高腰阔腿裤", "link: 2, name: 羊毛开衫").replace(
+        "NY-002", "NY-009"
+    )
+    assert same != VALID_LIBRARY and other != VALID_LIBRARY
+
+    async def upload(text: str) -> None:
+        form = aiohttp.FormData()
+        form.add_field("file", text.encode(), filename="lib.yaml")
+        form.add_field("activate", "1")
+        r = await con.client.post("/api/merchant/upload", data=form, headers=bearer("shop"))
+        assert r.status == 200, await r.text()
+
+    async def on_air() -> int | None:
+        r = await con.client.get("/api/merchant/products", headers=bearer("shop"))
+        return (await r.json())["on_air"]  # type: ignore[no-any-return]
+
+    r = await con.client.post("/api/merchant/on-air", json={"link": 2}, headers=bearer("shop"))
+    assert r.status == 200
+    await upload(same)
+    assert await on_air() == 2  # the same product at link 2: still on air
+    await upload(other)
+    assert await on_air() is None
+    conn = sqlite3.connect(con.store.path)
+    rows = conn.execute("SELECT data FROM events WHERE kind='on_air' ORDER BY ts").fetchall()
+    conn.close()
+    assert [orjson.loads(d)["link"] for (d,) in rows] == [2, None]  # the switch ended the on-air period

@@ -34,15 +34,20 @@ def test_upload_activate_rollback(tmp_path: Path) -> None:
     reg.activate(v1)
     reg.set_on_air(2)
     assert reg.matcher.library.library.category == "apparel"
+    v1_again = reg.upload(_files(APPAREL), uploaded_by="merchant", name="again").version_id
+    assert v1_again
+    reg.activate(v1_again)
+    assert reg.matcher.library.on_air_link == 2  # the same product at link 2: it stays on air
     reg.activate(v2)
     assert reg.active_version == v2
-    assert reg.matcher.library.on_air_link == 2  # the product on air carries over
-    assert reg.rollback(token=reg.rollback_preview().token) == v1
+    # skincare's link 2 is another product: nobody chose it for the show (the walk-through's finding)
+    assert reg.matcher.library.on_air_link is None
+    assert reg.rollback(token=reg.rollback_preview().token) == v1_again
     assert reg.matcher.library.library.category == "apparel"
-    assert [v.active for v in reg.versions()] == [True, False]
+    assert [v.active for v in reg.versions()] == [False, False, True]
     # a new registry on the same file comes back with the active version
     again = LibraryRegistry(db, shop="demo")
-    assert again.active_version == v1
+    assert again.active_version == v1_again
     with pytest.raises(RegistryError):
         again.activate(999)
     with pytest.raises(RegistryError):

@@ -96,9 +96,11 @@ async def merchant_upload(request: web.Request) -> web.StreamResponse:
         files.append((Path(part.filename).name[:200], bytes(data)))
     user = current_user(request).name
     merchant = request.app[MERCHANT]
+    on_air = merchant.products()["on_air"]
     result = await asyncio.get_running_loop().run_in_executor(
         None, merchant.upload, files, user, activate, name
     )
+    await _on_air_after_switch(request, on_air, user)
     return json_response(result, 200 if result["ok"] else HTTP_STATUS[ErrorCode.INVALID])
 
 
@@ -111,7 +113,10 @@ async def merchant_activate(request: web.Request) -> web.StreamResponse:
         raise LivecsError(
             "只有管理员可以强制启用含违禁用语的话术库", "only an admin may override", code=ErrorCode.FORBIDDEN
         )
-    return json_response(request.app[MERCHANT].activate(body.version, user.name, reason))
+    on_air = request.app[MERCHANT].products()["on_air"]
+    result = request.app[MERCHANT].activate(body.version, user.name, reason)
+    await _on_air_after_switch(request, on_air, user.name)
+    return json_response(result)
 
 
 @requires(Role.MERCHANT)
@@ -130,7 +135,10 @@ async def merchant_rollback(request: web.Request) -> web.StreamResponse:
     body = await read_model(request, RollbackIn) if await request.read() else RollbackIn()
     token = body.confirm_token or request.headers.get("If-Match", "").strip().strip('"')
     user = current_user(request).name
-    return json_response(request.app[MERCHANT].rollback(user, token, body.version, body.confirm))
+    on_air = request.app[MERCHANT].products()["on_air"]
+    result = request.app[MERCHANT].rollback(user, token, body.version, body.confirm)
+    await _on_air_after_switch(request, on_air, user)
+    return json_response(result)
 
 
 @requires(Role.MERCHANT)
@@ -142,3 +150,10 @@ async def merchant_on_air(request: web.Request) -> web.StreamResponse:
         body.link, user
     )  # the review shades on-air periods from these events
     return json_response(result)
+
+
+async def _on_air_after_switch(request: web.Request, before: int | None, user: str) -> None:
+    """A library switch whose link number now names another product takes it off air (the registry clears
+    it): recorded as an ``on_air`` change, so the review's on-air period ends there too."""
+    if before is not None and request.app[MERCHANT].products()["on_air"] is None:
+        await request.app[HUB].record_on_air(None, user)
