@@ -14,11 +14,15 @@ from livecs.config import load_settings
 
 @pytest.fixture
 def fresh_collector(monkeypatch: pytest.MonkeyPatch) -> Any:
+    # a pipeline opened by an earlier test of this process left its freezer installed (once per process, as
+    # in a command): start from CPython's own state, and put back what was there after
+    thresholds, callbacks = gc.get_threshold(), list(gc.callbacks)
+    collector.release()
     monkeypatch.setattr(collector, "_heap_frozen", False)
-    callbacks = list(gc.callbacks)
     yield collector
     collector.release()
     gc.callbacks[:] = callbacks
+    gc.set_threshold(*thresholds)
 
 
 async def test_open_pipeline_takes_the_processor_out_of_full_collections(

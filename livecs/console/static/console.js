@@ -450,8 +450,7 @@
     if (editing && cards[editing]) {
       note.textContent = "编辑中：队列暂停刷新（" + missed + " 次更新待显示），按 Esc 或提交后恢复";
     } else if (hover) {
-      note.textContent = "鼠标停在" + (hover === modq ? "审核队列" : "待处理") + "上：暂停刷新（" + missed +
-        " 次更新待显示），移开鼠标后恢复";
+      note.textContent = "鼠标停在" + hover.dataset.name + "上：暂停刷新（" + missed + " 次更新待显示），移开鼠标后恢复";
     } else {
       note.textContent = "";
     }
