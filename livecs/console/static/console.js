@@ -612,7 +612,10 @@
     LC.setText("s-ingest", [ingest, cap].filter(Boolean).join("；") || "—");
     var marks = s.marks || {};
     var res = marks.resolve || { marked: 0 }, sat = marks.satisfaction || { marked: 0 };
-    LC.setText("s-resolve", fmtRate(res));
+    var resolveEl = document.getElementById("s-resolve");  // the share large, the counts small: it fits the tile
+    LC.clear(resolveEl);
+    if (res.rate === null || res.rate === undefined) resolveEl.textContent = "—";
+    else resolveEl.append(Math.round(res.rate * 100) + "%", el("small", { class: "rate-n" }, "（" + res.good + "/" + res.marked + "）"));
     LC.setText("s-satisfaction", sat.marked ? "满意 " + fmtRate(sat) : "");
     var by = [];
     Object.keys(res.by_intent || {}).forEach(function (k) { by.push((LC.INTENT[k] || k) + " " + fmtRate(res.by_intent[k])); });
@@ -620,10 +623,13 @@
     LC.setText("s-resolve-by", by.join(" · "));
     document.getElementById("s-resolve-tile").title = by.join("\n");  // the whole list on hover
     var mix = document.getElementById("s-mix");
+    var MIX_ROWS = 6;  // two columns of three: the tile's height (every intent on hover)
     LC.clear(mix);
     var total = 0;
     Object.keys(s.intent_mix).forEach(function (k) { total += s.intent_mix[k]; });
-    Object.keys(s.intent_mix).forEach(function (k) {
+    var byCount = Object.keys(s.intent_mix).sort(function (a, b) { return s.intent_mix[b] - s.intent_mix[a]; });
+    mix.parentNode.title = byCount.map(function (k) { return (LC.INTENT[k] || k) + " " + s.intent_mix[k]; }).join("\n");
+    byCount.slice(0, MIX_ROWS).forEach(function (k) {  // the largest, in as many rows as the tile shows
       var n = s.intent_mix[k];
       var bar = el("span", { class: "mix-bar intent-" + k });
       bar.style.width = Math.max(2, Math.round(100 * n / Math.max(1, total))) + "%";
