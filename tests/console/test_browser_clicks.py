@@ -171,3 +171,22 @@ async def test_cards_do_not_slide_under_a_mouse_over_the_column(make_console, br
     assert note and "鼠标停在审核队列上" in note and "次更新待显示" in note
     assert first_after != first_before  # the raid's newest cards are shown once the mouse has left
     assert await page.locator("#q-frozen").is_hidden()
+
+
+async def test_a_key_press_resumes_a_column_held_by_the_mouse(make_console, browser) -> None:
+    """The mouse rests over 审核队列 (just moved) and the operator works with the keyboard: a shortcut shows
+    its result at once, the column does not wait for the pointer to leave."""
+    con = await make_console()
+    page, _ = await login(browser, con, "alice", "/console", viewport=(1440, 900))
+    await con.publish(*[raid_group(n) for n in range(3)])
+    await page.locator("#modqueue .card").nth(2).wait_for(timeout=WAIT_MS)
+    box = await page.locator("#modqueue .card").nth(1).bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 8)
+    await con.publish(raid_group(50))  # arrives while the mouse holds the column: not shown yet
+    await page.locator("#q-frozen", has_text="鼠标停在审核队列上").wait_for(timeout=WAIT_MS)
+    assert await page.locator("#modqueue .card").count() == 3
+    await page.keyboard.press("j")  # a shortcut: the keyboard is in use
+    await con.publish(raid_group(51))
+    await page.locator("#modqueue .card").nth(4).wait_for(timeout=2000)  # well before the 4-s expiry
+    assert await page.locator("#q-frozen").is_hidden()

@@ -406,8 +406,8 @@
 
   // -- pointer pause: while the mouse moves over a column, arrivals do not slide its cards under the pointer
   //    (in a raid a press would land on the neighbouring card: the wrong viewer muted). The column resumes when
-  //    the pointer leaves it, on the operator's own click (its result shows at once), or HOVER_PAUSE_MS after
-  //    the last movement (a mouse left resting on the queue does not freeze it).
+  //    the pointer leaves it, on the operator's own click or key press (its result shows at once), or
+  //    HOVER_PAUSE_MS after the last movement (a mouse left resting on the queue does not freeze it).
   var HOVER_PAUSE_MS = 4000;
   var hoverCol = null, hoverAt = 0, hoverTimer = null;
   function hovered() { return hoverCol && Date.now() - hoverAt < HOVER_PAUSE_MS ? hoverCol : null; }
@@ -427,6 +427,9 @@
     });
     col.addEventListener("click", function () { hoverAt = 0; }, true);
   });
+  // a key pressed means the operator works with the keyboard (J/K, D, S…), not aiming with the mouse: the
+  // columns show the results of those shortcuts at once
+  document.addEventListener("keydown", function () { hoverAt = 0; }, true);
 
   function render() {
     var queue = document.getElementById("queue");
