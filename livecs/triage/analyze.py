@@ -118,6 +118,7 @@ class TextAnalyzer:
     def analyze_normalized(self, norm: NormalizedText) -> TextAnalysis:
         text = norm.text
         cue_text = _NOT_A_GRIEVANCE_RE.sub("", text) if "垃圾" in text else text
+        asks_reply = _REPLY_REQUEST_RE.search(text) is not None
         hits = self.lexicon.scan(cue_text)
         spam_reason = self.spam_rules.reason(norm, hits)
         summed = self.model.feature_sum(text_features(text, hits))
@@ -138,7 +139,7 @@ class TextAnalyzer:
                 probs[intent_index] = 0.0
                 intent_index = argmax(probs)
                 confidence = float(probs[intent_index])
-        intent_index, confidence = self._rules(norm, hits, spam_reason, intent_index, confidence)
+        intent_index, confidence = self._rules(norm, hits, spam_reason, asks_reply, intent_index, confidence)
         sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
         if (
             intent_index == _COMPLAINT
@@ -175,7 +176,7 @@ class TextAnalyzer:
         weighted = [p_pos, float(sentiment_probs[1]), p_neg * self.negative_odds]
         sentiment = SENTIMENT_LABELS[argmax(weighted)]
         emotion = EMOTION_LABELS[argmax(emotion_probs)]
-        sentiment, emotion = self._affect_rules(norm, intent, spam_reason, sentiment, emotion)
+        sentiment, emotion = self._affect_rules(norm, intent, spam_reason, sentiment, emotion, asks_reply)
         score = 0.5 + 0.5 * (p_pos - p_neg)
         if sentiment == _NEGATIVE_AFFECT:
             score = min(score, 0.45)
@@ -198,7 +199,13 @@ class TextAnalyzer:
         )
 
     def _rules(
-        self, norm: NormalizedText, hits: LexiconHits, spam_reason: str, intent_index: int, confidence: float
+        self,
+        norm: NormalizedText,
+        hits: LexiconHits,
+        spam_reason: str,
+        asks_reply: bool,
+        intent_index: int,
+        confidence: float,
     ) -> tuple[int, float]:
         text = norm.text
         if spam_reason:
@@ -215,7 +222,7 @@ class TextAnalyzer:
                 return _INTENT_INDEX[exact], 1.0
         if hits.complaint_terms:
             return _INTENT_INDEX["complaint"], max(confidence, 0.9)
-        if _REPLY_REQUEST_RE.search(text):
+        if asks_reply:
             return _INTENT_INDEX["complaint"], 1.0  # left waiting: a grievance whatever the words around it
         if hits.spam.get("insults") and hits.shop_target:
             return _INTENT_INDEX["complaint"], max(confidence, 0.8)
@@ -227,10 +234,15 @@ class TextAnalyzer:
 
     @staticmethod
     def _affect_rules(
-        norm: NormalizedText, intent: str, spam_reason: str, sentiment: str, emotion: str
+        norm: NormalizedText,
+        intent: str,
+        spam_reason: str,
+        sentiment: str,
+        emotion: str,
+        asks_reply: bool = False,
     ) -> tuple[str, str]:
         if intent == "complaint":
-            if emotion != "angry" and _REPLY_REQUEST_RE.search(norm.text):
+            if asks_reply and emotion != "angry":
                 return _NEGATIVE_AFFECT, "disappointed"
             return _NEGATIVE_AFFECT, emotion if emotion in ("angry", "disappointed") else "angry"
         if intent == "spam":

@@ -36,7 +36,11 @@ class SpamSettings(_Section):
         description="a run of one non-cheer character this long is gibberish (a Chinese one only when alone)",
     )
     punct_only_len: int = Field(8, ge=1, description="a comment of only punctuation this long is flooding")
-    latin_gibberish_len: int = Field(7, ge=1, description="a latin token this long without vowels")
+    latin_gibberish_len: int = Field(
+        7,
+        ge=1,
+        description="a latin token this long without vowels (or under 15 % once drawn-out runs are squeezed)",
+    )
     handle_min_len: int = Field(5, ge=1, description="shortest contact handle after 微信/v/q")
     contact_digits: int = Field(6, ge=1, description="digit run read as a QQ/phone number with lure context")
     bare_digits: int = Field(9, ge=1, description="a digit run this long is a contact number on its own")

@@ -32,7 +32,6 @@ _VOWELS = set("aeiou")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 # A long latin token with almost no vowels is a key-mash (dgdgfgfdgudugjd, hghivvhjj); pinyin and English
 # words run at a third vowels or more, abbreviations (xswl, yyds) are short.
-MASH_MIN_LEN = 7  # letters, once each drawn-out run is squeezed to one
 _LETTER_RUN_RE = re.compile(r"(.)\1+")
 MASH_MAX_VOWEL_SHARE = 0.15
 _KEYBOARD_ROWS = (frozenset("qwertyuiop"), frozenset("asdfghjkl"), frozenset("zxcvbnm"))
@@ -194,7 +193,7 @@ class SpamRules:
                 return True  # qqqqqqqq, rwkkrwkk (but nooooo, ohhhhh, zuzuzuzu are exclamations)
             squeezed = _LETTER_RUN_RE.sub(r"\1", token)  # ohhhhhhh → oh: drawn out, not mashed
             vowels = sum(ch in _VOWELS for ch in squeezed)
-            if len(squeezed) >= MASH_MIN_LEN and vowels <= MASH_MAX_VOWEL_SHARE * len(squeezed):
+            if len(squeezed) >= self.latin_gibberish_len and vowels <= MASH_MAX_VOWEL_SHARE * len(squeezed):
                 return True
         return False
 
