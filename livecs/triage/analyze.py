@@ -52,6 +52,13 @@ _REPLY_REQUEST_RE = re.compile(
     r"回复一?下(?![面方边])|回一下|能不?能?回复|可以回复|回答一?下|有没?有?回复[吗么]|回复我|"
     r"问(?:了|过)?(?:你们|你)?(?:都)?[0-9二两三四五六七八九十几好多很]+[遍次]|刚才?问(?:了|过)了?$"
 )
+# Slowness of the service stated as a grievance (快递太慢了, 发货慢, 25天才发 太慢了): complaint, disappointed
+# — every real-room annotator labelled it so; a delay asked about (多久发货, 快递慢吗) stays logistics.
+_SLOW_SERVICE_RE = re.compile(
+    r"(?:发货|快递|物流|配送|送货|到货|发的|速度|回复|回消息|处理|退款)[^?？吗么]{0,4}?"
+    r"(?:太|好|真|这么|那么|超|巨|特别|实在|也太)慢(?![吗么不?？])|"
+    r"(?:发货|快递|物流|配送|送货|到货)慢(?![吗么不?？点些])|慢死了|慢得要命"
+)
 # Goods whose name holds a grievance word (垃圾袋 is a bin bag, not "rubbish"): left out of the cue scan.
 _NOT_A_GRIEVANCE_RE = re.compile(r"垃圾(?:袋|桶|篓|箱|筐|分类|处理器|夹|铲|车)")
 
@@ -118,7 +125,9 @@ class TextAnalyzer:
     def analyze_normalized(self, norm: NormalizedText) -> TextAnalysis:
         text = norm.text
         cue_text = _NOT_A_GRIEVANCE_RE.sub("", text) if "垃圾" in text else text
-        asks_reply = _REPLY_REQUEST_RE.search(text) is not None
+        waiting_grievance = (
+            _REPLY_REQUEST_RE.search(text) is not None or _SLOW_SERVICE_RE.search(text) is not None
+        )
         hits = self.lexicon.scan(cue_text)
         spam_reason = self.spam_rules.reason(norm, hits)
         summed = self.model.feature_sum(text_features(text, hits))
@@ -139,7 +148,9 @@ class TextAnalyzer:
                 probs[intent_index] = 0.0
                 intent_index = argmax(probs)
                 confidence = float(probs[intent_index])
-        intent_index, confidence = self._rules(norm, hits, spam_reason, asks_reply, intent_index, confidence)
+        intent_index, confidence = self._rules(
+            norm, hits, spam_reason, waiting_grievance, intent_index, confidence
+        )
         sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
         if (
             intent_index == _COMPLAINT
@@ -176,7 +187,9 @@ class TextAnalyzer:
         weighted = [p_pos, float(sentiment_probs[1]), p_neg * self.negative_odds]
         sentiment = SENTIMENT_LABELS[argmax(weighted)]
         emotion = EMOTION_LABELS[argmax(emotion_probs)]
-        sentiment, emotion = self._affect_rules(norm, intent, spam_reason, sentiment, emotion, asks_reply)
+        sentiment, emotion = self._affect_rules(
+            norm, intent, spam_reason, sentiment, emotion, waiting_grievance
+        )
         score = 0.5 + 0.5 * (p_pos - p_neg)
         if sentiment == _NEGATIVE_AFFECT:
             score = min(score, 0.45)
@@ -203,7 +216,7 @@ class TextAnalyzer:
         norm: NormalizedText,
         hits: LexiconHits,
         spam_reason: str,
-        asks_reply: bool,
+        waiting_grievance: bool,
         intent_index: int,
         confidence: float,
     ) -> tuple[int, float]:
@@ -222,7 +235,7 @@ class TextAnalyzer:
                 return _INTENT_INDEX[exact], 1.0
         if hits.complaint_terms:
             return _INTENT_INDEX["complaint"], max(confidence, 0.9)
-        if asks_reply:
+        if waiting_grievance:
             return _INTENT_INDEX["complaint"], 1.0  # left waiting: a grievance whatever the words around it
         if hits.spam.get("insults") and hits.shop_target:
             return _INTENT_INDEX["complaint"], max(confidence, 0.8)
@@ -239,10 +252,10 @@ class TextAnalyzer:
         spam_reason: str,
         sentiment: str,
         emotion: str,
-        asks_reply: bool = False,
+        waiting_grievance: bool = False,
     ) -> tuple[str, str]:
         if intent == "complaint":
-            if asks_reply and emotion != "angry":
+            if waiting_grievance and emotion != "angry":
                 return _NEGATIVE_AFFECT, "disappointed"
             return _NEGATIVE_AFFECT, emotion if emotion in ("angry", "disappointed") else "angry"
         if intent == "spam":

@@ -82,6 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.real_labels = False
     if args.prior_strength is not None:
         settings.prior_strength = args.prior_strength
+    if args.embedding_dim is not None:
+        settings.embedding_dim = args.embedding_dim
     if args.room_cv:
         from livecs.triage.train import format_room_cv, room_cross_validate
 
@@ -226,6 +228,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--prior-strength", type=float,
         help="shift the intent prior toward the unlabelled real rooms' (0 = flat prior)",
+    )  # fmt: skip
+    p.add_argument(
+        "--embedding-dim", type=int, metavar="N",
+        help="size of the n-gram vectors learned from unlabelled real text for the sentiment head (0 = none)",
     )  # fmt: skip
     p.add_argument("--cv-reviews", type=int, metavar="N", help="with --cv: review rows per file (faster)")
     p.add_argument("--json", action="store_true", help="with --cv: print one JSON object")

@@ -287,6 +287,26 @@ def test_a_request_for_a_reply_is_a_disappointed_alarm(
     assert "threat" not in t.reasons  # no threat word: the card must not say 威胁
 
 
+@pytest.mark.parametrize("text", ["发货太慢了吧", "你家物流好慢啊", "快递慢死了", "下单五天了 发货真慢"])
+def test_slow_service_stated_is_a_disappointed_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # Every real-room annotator labelled a stated slowness (快递太慢了, 发货慢) complaint/disappointed.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority) == (Intent.COMPLAINT, Priority.P0)
+    assert t.emotion.value in ("disappointed", "angry") and "threat" not in t.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["快递慢吗", "发货慢不慢", "过年期间物流会慢一点", "慢慢来不着急", "发货能快点吗"]
+)
+def test_a_delay_asked_about_stays_logistics(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.intent is not Intent.COMPLAINT and t.priority is not Priority.P0
+
+
 @pytest.mark.parametrize(
     "text", ["看回复下面的链接", "我刚问了客服", "垃圾袋", "垃圾袋有没有大号的", "垃圾桶还有吗"]
 )
