@@ -7,9 +7,9 @@ then a truncated SVD. N-grams that occur in the same kind of comment (露营车 
 beside 多少/有货/链接) land close together, whether or not a labelled comment ever contained them.
 
 The trainer uses the vectors as a low-rank part of a linear head (the sentiment head, chosen by room-CV):
-the score of a comment is its sparse weights plus (sum of its n-grams' vectors) × V. As the sum is linear, V is folded back into one weight row per
-n-gram (``vector @ V``), so the runtime model stays one sparse gather and n-grams seen only in unlabelled text
-still carry a learned weight.
+the score of a comment is its sparse weights plus (sum of its n-grams' vectors) × V. As the sum is linear,
+V is folded back into one weight row per n-gram (``vector @ V``), so the runtime model stays one sparse
+gather and n-grams seen only in unlabelled text still carry a learned weight.
 """
 
 from __future__ import annotations
