@@ -132,9 +132,10 @@ def test_train_variants_override_a_copy() -> None:
 
     name, overrides = _parse_variant("odds:intent.negative_odds=1.3,cluster.similarity=80")
     base = TriageSettings()
+    before = base.model_dump()
     variant = base.with_overrides(overrides)
     assert name == "odds" and variant.intent.negative_odds == 1.3 and variant.cluster.similarity == 80
-    assert base.intent.negative_odds == 1.0  # the base is untouched
+    assert base.model_dump() == before and base.intent.negative_odds == 0.5  # the base is untouched
     with pytest.raises(ValidationError):
         base.with_overrides({"intent.negative_odz": 2})
     with pytest.raises(ValueError, match="not a section"):

@@ -426,7 +426,7 @@ def train(
     model.save(out_path)
     size = out_path.stat().st_size
     elapsed = time.perf_counter() - started
-    n_features = len(data.vocabulary)
+    n_features = len(model.index)
     log(f"wrote {out_path} ({n_features} features, {size / 1e6:.2f} MB) in {elapsed:.1f}s")
     return {"features": float(n_features), "bytes": float(size), "seconds": time.perf_counter() - started}
 
