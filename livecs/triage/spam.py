@@ -179,7 +179,7 @@ class SpamRules:
             if char in self.cheer_chars or char.isdigit():
                 continue
             if _PUNCT_ONLY_RE.fullmatch(char):
-                continue  # 水光霜…………: a trailing ellipsis or dashes after words (punctuation alone is above)
+                continue  # 洗面奶…………: a trailing ellipsis or dashes after words (punctuation alone is above)
             if _CJK_RE.match(char) and set(_NOT_WORD_RE.sub("", compact)) != {char}:
                 continue  # emphasis inside a phrase (帅哥哥哥哥…, 牛牛牛…逼); 刷刷刷… alone is a flood
             return True

@@ -100,7 +100,7 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "有团购群吗",
         "I live you so much bsby",  # "sb" inside a latin word is not an insult
         "\\阿杰/\\阿杰/\\阿杰/\\阿杰/\\阿杰/",  # cheering arms repeated, not key-mash
-        "水光霜…………………………………………",  # a trailing ellipsis after a product name (was gibberish)
+        "洗面奶……………………………………",  # a trailing ellipsis after a product name (was gibberish)
         "等一下————————————",
     ],
 )
