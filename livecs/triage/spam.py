@@ -30,6 +30,11 @@ _REACTION_MARKS_RE = re.compile(r"[?？!！~～]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+# Contact reported, not offered: a third party (客服, 商家, 有人…) contacted or added the writer.
+_REPORTED_CONTACT_RE = re.compile(
+    r"(?:客服|商家|店家|卖家|快递|官方|小助理|助手|他|她|有人)(?:又|也|都|就|会|没|没有|主动|私下|刚)?"
+    r"(?:联系我|加我|私信我|私我)"
+)
 # A long latin token with almost no vowels is a key-mash (dgdgfgfdgudugjd, hghivvhjj); pinyin and English
 # words run at a third vowels or more, abbreviations (xswl, yyds) are short.
 _LETTER_RUN_RE = re.compile(r"(.)\1+")
@@ -106,6 +111,9 @@ class SpamRules:
         if lure and "[" in folded:  # a platform emote ([互粉], [来看我]) is not an invitation
             untagged = _EMOTE_TAG_RE.sub(" ", folded)
             lure = [w for w in lure if w in untagged]
+        if lure and _REPORTED_CONTACT_RE.search(folded):  # 客服又联系我: what someone did, not an invitation
+            reported = _REPORTED_CONTACT_RE.sub(" ", folded)
+            lure = [w for w in lure if w in reported]
         if lure or trailing_private or self._has_contact(folded):
             return "lure"
         if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:

@@ -63,6 +63,8 @@ def reason(parts: Any, raw: str) -> str:
         ("企鹅 二二三 四四五 六六七", "lure"),  # a number spelled out in Chinese numerals
         ("Q 三九七二一五", "lure"),
         ("我这有原单 私", "lure"),
+        ("想要的联系我", "lure"),  # offered: still a lure
+        ("客服不行 加我微信 便宜给你", "lure"),
         ("噼里啪啦%%%&&&", "gibberish"),
         ("锟斤拷锟斤拷烫烫烫", "gibberish"),
     ],
@@ -102,6 +104,8 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "\\阿杰/\\阿杰/\\阿杰/\\阿杰/\\阿杰/",  # cheering arms repeated, not key-mash
         "洗面奶……………………………………",  # a trailing ellipsis after a product name (was gibberish)
         "等一下————————————",
+        "客服又联系我说仅退款 是什么意思",  # a contact reported, not offered
+        "中奖了有人私信我 是真的吗",
     ],
 )
 def test_not_spam(parts: Any, raw: str) -> None:
