@@ -298,22 +298,23 @@ def test_slow_service_stated_is_a_disappointed_alarm(
 
 
 @pytest.mark.parametrize(
-    "text", ["快递慢吗", "发货慢不慢", "过年期间物流会慢一点", "慢慢来不着急", "发货能快点吗"]
-)
-def test_a_delay_asked_about_stays_logistics(
-    engine: TriageEngine, make_comment: CommentFactory, text: str
-) -> None:
-    t = engine.triage(make_comment(text), 1000.0)
-    assert t.intent is not Intent.COMPLAINT and t.priority is not Priority.P0
-
-
-@pytest.mark.parametrize(
-    "text", ["看回复下面的链接", "我刚问了客服", "垃圾袋", "垃圾袋有没有大号的", "垃圾桶还有吗"]
+    "text",
+    [
+        "看回复下面的链接",
+        "我刚问了客服",
+        "垃圾袋",  # goods (a real room sold bin bags: each 垃圾袋 was a P0 "垃圾" complaint)
+        "垃圾袋有没有大号的",
+        "垃圾桶还有吗",
+        "快递慢吗",  # a delay asked about stays logistics
+        "发货慢不慢",
+        "过年期间物流会慢一点",
+        "慢慢来不着急",
+        "发货能快点吗",
+    ],
 )
 def test_not_a_reply_request_nor_a_grievance(
     engine: TriageEngine, make_comment: CommentFactory, text: str
 ) -> None:
-    # 垃圾袋 / 垃圾桶 are goods (a real room sold bin bags: each name was a P0 "垃圾" complaint).
     t = engine.triage(make_comment(text), 1000.0)
     assert t.intent is not Intent.COMPLAINT and t.priority is not Priority.P0
 
