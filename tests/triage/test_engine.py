@@ -297,6 +297,15 @@ def test_slow_service_stated_is_a_disappointed_alarm(
     assert t.emotion.value in ("disappointed", "angry") and "threat" not in t.reasons
 
 
+@pytest.mark.parametrize("text", ["鬼才信 天天说最后一波", "主播又睁眼说瞎话", "听你吹吧 谁信啊"])
+def test_disbelief_at_the_streamer_is_an_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # TAXONOMY: accusations aimed at the shop or streamer (here: of lying) are complaints.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority, t.sentiment.value) == (Intent.COMPLAINT, Priority.P0, "neg")
+
+
 @pytest.mark.parametrize(
     "text",
     [
