@@ -49,7 +49,7 @@ _GRIEVANCE_RE = re.compile(
 # Asking for a reply, or saying a question went unanswered (TAXONOMY: asking again after being ignored,
 # 求回复, is complaint, disappointed, whatever the question was): 回复一下, 能回复吗, 问了3遍了.
 _REPLY_REQUEST_RE = re.compile(
-    r"回复一?下(?![面方边])|回一下|能不?能?回复|可以回复|回答一?下|有没?有?回复[吗么]|回复我|"
+    r"回复一?下(?![面方边就])|回一下(?!就)|能不?能?回复|可以回复|回答一?下(?!就)|有没?有?回复[吗么]|回复我(?!就)|"
     r"问(?:了|过)?(?:你们|你)?(?:都)?[0-9二两三四五六七八九十几好多很]+[遍次]|刚才?问(?:了|过)了?$"
 )
 # Slowness of the service stated as a grievance (快递太慢了, 发货慢, 25天才发 太慢了): complaint, disappointed

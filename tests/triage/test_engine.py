@@ -310,6 +310,7 @@ def test_disbelief_at_the_streamer_is_an_alarm(
     "text",
     [
         "看回复下面的链接",
+        "充满要多久 回复我就下单",  # a reply as the condition of buying: a question, not a grievance
         "我刚问了客服",
         "垃圾袋",  # goods (a real room sold bin bags: each 垃圾袋 was a P0 "垃圾" complaint)
         "垃圾袋有没有大号的",
