@@ -109,6 +109,7 @@ class TextAnalyzer:
         self.min_confidence = settings.min_confidence
         self.model_spam_min_confidence = settings.model_spam_min_confidence
         self.negative_odds = settings.negative_odds
+        self.positive_odds = settings.positive_odds
         self.complaint_needs_evidence = settings.complaint_needs_evidence
         self.complaint_sure_without_evidence = settings.complaint_sure_without_evidence
         self.merchant_examples: dict[str, str] = {}  # normalised example -> intent
@@ -184,7 +185,7 @@ class TextAnalyzer:
             sentiment_probs, emotion_probs = self.model.affect(summed, intent_index)
         intent = INTENT_LABELS[intent_index]
         p_pos, p_neg = float(sentiment_probs[0]), float(sentiment_probs[2])
-        weighted = [p_pos, float(sentiment_probs[1]), p_neg * self.negative_odds]
+        weighted = [p_pos * self.positive_odds, float(sentiment_probs[1]), p_neg * self.negative_odds]
         sentiment = SENTIMENT_LABELS[argmax(weighted)]
         emotion = EMOTION_LABELS[argmax(emotion_probs)]
         sentiment, emotion = self._affect_rules(

@@ -111,6 +111,7 @@ class IntentSettings(_Section):
         90.0, ge=0, le=100, description="ratio that decides the intent"
     )
     negative_odds: float = Field(0.5, gt=0, description="odds multiplier of a negative feeling")
+    positive_odds: float = Field(1.0, gt=0, description="odds multiplier of a positive feeling")
     complaint_needs_evidence: bool = Field(True, description="the model's complaint needs a grievance cue")
     complaint_sure_without_evidence: float = Field(0.8, ge=0, le=1, description="... unless it is this sure")
 

@@ -9,6 +9,7 @@ import pytest
 
 from livecs.models import Emotion, Intent, MemberTier, Priority, Sentiment
 from livecs.triage.engine import TriageEngine
+from livecs.triage.model import LinearModel
 from livecs.triage.settings import TriageSettings
 
 from .conftest import CommentFactory
@@ -334,3 +335,12 @@ def test_shop_notices_without_a_mention(engine: TriageEngine, make_comment: Comm
         assert engine.triage(make_comment(text, user=""), 1000.0).reasons == ["shop_account"]
     asked = engine.triage(make_comment("怎么找客服呢", user=""), 1000.0)
     assert asked.priority is not Priority.P0 and asked.reasons != ["shop_account"]
+
+
+def test_feeling_odds_move_the_sentiment_choice(
+    base_config: TriageSettings, model: LinearModel, make_comment: CommentFactory
+) -> None:
+    text = "主播太美了 爱了爱了"
+    assert TriageEngine(base_config, model).triage(make_comment(text), 1000.0).sentiment.value == "pos"
+    damped = base_config.with_overrides({"intent.positive_odds": 1e-6})
+    assert TriageEngine(damped, model).triage(make_comment(text), 1000.0).sentiment.value != "pos"
