@@ -73,11 +73,6 @@ class TrainSettings:
     embedding_l2: float = 1e-4
     embedding_scale: float = 3.0  # the vectors' scale (a comment's summed vector has norm ≈ this)
     embedding_heads: tuple[str, ...] = ("sentiment",)  # the heads that get the low-rank part
-    # Self-training of the intent head: unlabelled real comments (outside the held-out rooms) the first head
-    # is this sure of join as pseudo-labelled rows of weight ``self_train_weight``; 0 turns it off.
-    self_train_min_prob: float = 0.0
-    self_train_weight: float = 1.0
-    self_train_max: int = 30_000
 
 
 @dataclass
@@ -286,32 +281,6 @@ def _with(settings: TrainSettings, l2: float | None) -> TrainSettings:
     return replace(settings, l2=settings.l2 if l2 is None else l2)
 
 
-def _pseudo_labels(
-    feature_lists: list[list[str]],
-    vocabulary: dict[str, int],
-    w_intent: np.ndarray,
-    b_intent: np.ndarray,
-    settings: TrainSettings,
-) -> list[tuple[list[int], int]]:
-    """(feature indices, intent) of the unlabelled comments the intent head is at least
-    ``self_train_min_prob`` sure of (at most ``self_train_max``, a stable sample)."""
-    rows = [[vocabulary[f] for f in fl if f in vocabulary] for fl in feature_lists]
-    rows = [r for r in rows if r]
-    random.Random(settings.seed).shuffle(rows)
-    rows = rows[: settings.self_train_max * 3]
-    out: list[tuple[list[int], int]] = []
-    for r in rows:
-        logits = w_intent[r].sum(axis=0) + b_intent
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
-        best = int(np.argmax(probs))
-        if probs[best] >= settings.self_train_min_prob:
-            out.append((r, best))
-            if len(out) >= settings.self_train_max:
-                break
-    return out
-
-
 def fit_heads(
     data: PreparedData,
     settings: TrainSettings,
@@ -351,31 +320,14 @@ def fit_heads(
 
     n_i, n_s = len(INTENT_LABELS), len(SENTIMENT_LABELS)
     if reuse is None:
-        intent_table = table if "intent" in settings.embedding_heads else None
         base = np.array([base_weight(e) for e in examples])
         intent_y = np.array([INTENT_LABELS.index(e.intent) for e in examples])
         intent_matrix = _to_matrix([indices(f) for f in danmaku_feats])
         w_intent, b_intent = train_softmax(
             intent_matrix, intent_y, _balanced(intent_y, base, n_i), n_features, n_i,
-            _with(settings, settings.l2_intent), intent_table,
+            _with(settings, settings.l2_intent), table if "intent" in settings.embedding_heads else None,
         )  # fmt: skip
         log(f"intent head trained ({time.perf_counter() - started:.1f}s)")
-        if settings.self_train_min_prob > 0 and data.corpus:
-            known = vocabulary | {name: i for i, name in enumerate(extra, start=len(vocabulary))}
-            pseudo = _pseudo_labels(
-                [f for room, f in data.corpus if room and room not in exclude_rooms],
-                known, w_intent, b_intent, settings,
-            )  # fmt: skip
-            if pseudo:
-                rows = [indices(f) for f in danmaku_feats] + [r for r, _ in pseudo]
-                st_y = np.concatenate([intent_y, np.array([y for _, y in pseudo])])
-                st_base = np.concatenate([base, np.full(len(pseudo), settings.self_train_weight)])
-                w_intent, b_intent = train_softmax(
-                    _to_matrix(rows), st_y, _balanced(st_y, st_base, n_i), n_features, n_i,
-                    _with(settings, settings.l2_intent), intent_table,
-                )  # fmt: skip
-                log(f"intent head retrained with {len(pseudo)} pseudo-labelled comments "
-                    f"({time.perf_counter() - started:.1f}s)")  # fmt: skip
 
         # Sentiment head: danmaku (gold intent feature) + reviews (predicted intent feature).
         def predicted_intent(feats: list[str]) -> str:
