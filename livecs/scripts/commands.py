@@ -20,6 +20,7 @@ from typing import Any
 from livecs.config import load_settings
 from livecs.scripts.evaluate import (
     PAIRS_FILE,
+    REAL_HELDOUT_FILE,
     REAL_LABELS_FILE,
     bench,
     evaluate,
@@ -121,8 +122,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_real(args: argparse.Namespace) -> int:
-    """``eval-scripts --real DIR…``: each DIR holds a library and ``labels.jsonl`` keyed by room and row;
-    the text is read from the rooms file (``--rooms``, default ../shared/…/commerce_rooms_dev.csv)."""
+    """``eval-scripts --real DIR…``: each DIR holds a library, ``labels.jsonl`` (the questions it was written
+    against) and ``heldout.jsonl`` (labelled after it was frozen), keyed by room and row; each is reported
+    on its own. The text is read from the rooms file (``--rooms``, default ../shared/…/commerce_rooms_dev.csv)."""
     from livecs.triage.real_data import ROOMS_FILE
 
     rooms = Path(args.rooms) if args.rooms else ROOMS_FILE
@@ -140,22 +142,25 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
             return EXIT_ERRORS
         matcher = ScriptMatcher(result.library, config)
         triager, triage_name = make_triager(matcher, args.triage)
-        joined, skipped = join_real(load_real_labels(directory / REAL_LABELS_FILE), rooms)
-        outcome = evaluate_real(matcher, joined, triager, triage_name)
-        outcome.skipped = dict(skipped)
-        row = {"library": str(directory), **outcome.to_json()}
-        out.append(row)
-        if not args.json:
-            print(f"library: {directory} ({result.library.library.name})")
-            print(f"triage:  {triage_name}")
-            print(f"questions: {outcome.n}" + (f" (skipped {dict(skipped)})" if skipped else ""))
-            print(f"top-1:   {outcome.top1:.3f}  (target ≥ {REAL_TOP1_TARGET})")
-            print(f"top-3:   {outcome.top3:.3f}")
-            print(f"wrong product: {outcome.wrong_product:.3f}, invented: {outcome.invented:.3f}")
-            for miss in outcome.misses[: args.misses]:
-                print(
-                    f"  miss: row {miss['row']} {miss['q']!r} expected {miss['expected']} got {miss['got']}"
-                )
+        for labels_file in (REAL_LABELS_FILE, REAL_HELDOUT_FILE):
+            if not (directory / labels_file).exists():
+                continue
+            joined, skipped = join_real(load_real_labels(directory / labels_file), rooms)
+            outcome = evaluate_real(matcher, joined, triager, triage_name)
+            outcome.skipped = dict(skipped)
+            row = {"library": str(directory), "labels": labels_file, **outcome.to_json()}
+            out.append(row)
+            if not args.json:
+                print(f"library: {directory} ({result.library.library.name}), labels: {labels_file}")
+                print(f"triage:  {triage_name}")
+                print(f"questions: {outcome.n}" + (f" (skipped {dict(skipped)})" if skipped else ""))
+                print(f"top-1:   {outcome.top1:.3f}  (target ≥ {REAL_TOP1_TARGET})")
+                print(f"top-3:   {outcome.top3:.3f}")
+                print(f"wrong product: {outcome.wrong_product:.3f}, invented: {outcome.invented:.3f}")
+                for miss in outcome.misses[: args.misses]:
+                    print(
+                        f"  miss: row {miss['row']} {miss['q']!r} expected {miss['expected']} got {miss['got']}"
+                    )
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     return EXIT_OK

@@ -184,6 +184,8 @@ def evaluate(matcher: ScriptMatcher, pairs: list[Pair], triager: Triager, triage
 # --- real questions ----------------------------------------------------------------------------------
 #: The label file of a real room's library directory (``scripts_library/real_rooms/<room>/labels.jsonl``).
 REAL_LABELS_FILE = "labels.jsonl"
+#: questions labelled after the library and the matcher were frozen: never read while writing either
+REAL_HELDOUT_FILE = "heldout.jsonl"
 NONE_LABEL = "none"
 #: The link assumed on air while a real room's questions are replayed (the room's main product).
 REAL_ON_AIR = 1

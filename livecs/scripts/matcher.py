@@ -248,7 +248,7 @@ class _Ranking:
     """A cached ranking; ``prepared`` (per position, from the top) is filled on first use by
     :meth:`ScriptMatcher.match`."""
 
-    __slots__ = ("asks_cause", "coupons", "gap", "prepared", "product", "product_why", "ranked", "view")
+    __slots__ = ("after_sales", "asks_cause", "coupons", "gap", "prepared", "product", "product_why", "ranked", "view")
 
     def __init__(
         self,
@@ -259,6 +259,7 @@ class _Ranking:
         coupons: tuple[CouponCandidate, ...] = (),
         gap: Gap | None = None,
         asks_cause: bool = False,
+        after_sales: bool = False,
     ) -> None:
         self.view = view
         self.ranked = ranked
@@ -267,6 +268,7 @@ class _Ranking:
         self.coupons = coupons
         self.gap = gap
         self.asks_cause = asks_cause  # the comment asks why, or what to do (怎么办, 为什么…)
+        self.after_sales = after_sales  # it tells of a fault (黑点, 坏了…): a product script does not answer
         self.prepared: list[_Prepared] = []
 
 
@@ -345,6 +347,7 @@ class ScriptMatcher:
         self._forms = QuestionForms(answer.question_forms)
         self._cause_forms = tuple(f for f in (normalize(x) for x in answer.cause_forms) if f)
         self._negations = frozenset(n for n in answer.negations if len(n) == 1)
+        self._defect_words = tuple(f for f in (normalize(x) for x in answer.defect_words) if f)
         self._compiled: list[_Compiled] = []
         self._by_intent: dict[Intent, list[int]] = {i: [] for i in Intent}
         self._fallbacks: dict[Intent, list[int]] = {i: [] for i in Intent}
@@ -376,6 +379,8 @@ class ScriptMatcher:
                     self._fallbacks[intent].append(idx)
         # a script answering a question about products: a catalogue gap is its answer too
         self._gap_script = [bool(set(c.script.intents) & GAP_INTENTS) for c in self._compiled]
+        # a script said before buying (a spec, a size, a material): no answer to an after-sales question
+        self._presale = [set(c.script.intents) == {Intent.PRODUCT} for c in self._compiled]
         self._upbeat = [
             Intent.BUY_SIGNAL in c.script.intents
             or (c.script.fallback and set(c.script.intents) <= UPBEAT_INTENTS)
@@ -575,7 +580,8 @@ class ScriptMatcher:
                 blocked.append(TERM_NOTE.format(term=hits[0]))
                 continue
             if answers is None:
-                answers = self._answers(ranked[position])
+                top = ranked[position]
+                answers = self._answers(top) and not (ranking.after_sales and self._presale[top.slot])
             out.append(
                 _make_suggestion(
                     f"{comment_id}:{script_id}",
@@ -607,6 +613,10 @@ class ScriptMatcher:
     def _asks_cause(self, text: str) -> bool:
         """Whether normalised ``text`` asks for a cause or a remedy (``answer.cause_forms``: 怎么办…)."""
         return any(form in text for form in self._cause_forms)
+
+    def _tells_fault(self, text: str) -> bool:
+        """Whether normalised ``text`` tells of a fault in goods already bought (``answer.defect_words``)."""
+        return any(word in text for word in self._defect_words)
 
     def _answers(self, r: Ranked) -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
@@ -914,7 +924,9 @@ class ScriptMatcher:
             quiet = view.fallbacks
             if sentiment is Sentiment.NEG:
                 quiet = tuple(r for r in quiet if not self._upbeat[r[0]])
-            return _Ranking(view, quiet, product, product_why, coupons, gap, self._asks_cause(query))
+            return _Ranking(
+                view, quiet, product, product_why, coupons, gap, self._asks_cause(query), self._tells_fault(query)
+            )
         factor = view.factor
         damping = self._damping
         prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
@@ -990,7 +1002,16 @@ class ScriptMatcher:
                 if fallback.slot not in slots:
                     ranked.append(fallback)
                     slots.append(fallback.slot)
-        return _Ranking(view, tuple(ranked), product, product_why, coupons, gap, self._asks_cause(query))
+        return _Ranking(
+            view,
+            tuple(ranked),
+            product,
+            product_why,
+            coupons,
+            gap,
+            self._asks_cause(query),
+            self._tells_fault(query),
+        )
 
     # --- filling -----------------------------------------------------------------------------------------
     def _resolver(

@@ -166,6 +166,18 @@ class AnswerSettings(_Section):
             "怎么办 咋办 为什么 为啥 什么原因 啥原因 怎么回事 咋回事 怎么解决 咋解决".split()
         )
     )
+    #: Words telling of a fault in goods the viewer already has — a mark (黑点, 划痕) or a fault that has
+    #: happened (起球了, 不长了; 起球吗 asks before buying and is not one): with them the question is
+    #: after-sales, and a product script (a spec, a size, a material: what is said before buying) does
+    #: not answer it — the card says 无匹配话术 and offers it among the closest scripts.
+    defect_words: list[str] = Field(
+        default_factory=lambda: (
+            "黑点 白点 斑点 亮点 划痕 刮花 裂痕 裂缝 破洞 "
+            "裂了 碎了 坏了 摔了 进水了 不亮了 黑屏了 闪屏 花屏 死机 卡死 发烫了 烫手 "
+            "充不进 充不上电 不充电了 掉电快 耗电快 不耐用 不长了 不行了 "
+            "起球了 掉色了 褪色了 开线了 脱线了 缩水了 变形了 掉毛了 勾丝了"
+        ).split()
+    )
     #: product words that name a kind of product (a word no product carries gets "这场没有…")
     product_words: list[str] = Field(
         default_factory=lambda: (

@@ -1,7 +1,8 @@
 """Question forms carry no evidence (issue 12: no invented answers): a keyword is worth its topic once
 the words that only frame a question (有吗, 还有没有, 能…吗, 什么, 主播…) are taken out; a keyword that
 is only such a form counts when the comment names a product; "这场没有X" is no answer to a why /
-what-now question. Invented questions only."""
+what-now question; a fault told of goods already bought is not answered by a spec. Invented questions
+only."""
 
 from __future__ import annotations
 
@@ -205,3 +206,25 @@ def test_emoji_tags_are_not_words_of_the_question(negation_matcher: ScriptMatche
 
     assert question_text("拍照好吗[呲牙]") == "拍照好吗"
     assert question_text("尺码[S/M]") == "尺码s/m"  # only a tag of Chinese characters is an emoji
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["相机旁边有个白点是什么", "拍照的地方有划痕咋弄", "用了半年掉色了", "手机打游戏发烫了怎么回事", "游戏玩着玩着死机"],
+)
+def test_a_fault_told_is_not_answered_by_a_spec(negation_matcher: ScriptMatcher, text: str) -> None:
+    """A mark on the lens or a fault that has happened is an after-sales question: the camera or gaming
+    spec would answer a question nobody asked. The card says 无匹配话术 and still offers the spec."""
+    best = _best(negation_matcher, text)
+    assert best.script_id == "" and best.reply == ""
+    assert any(w.startswith("候选 ") for w in best.why)
+
+
+@pytest.mark.parametrize(
+    ("text", "script"), [("会不会掉色", "fading"), ("掉色吗", "fading"), ("拍照清楚吗", "photo")]
+)
+def test_a_fault_asked_about_before_buying_is_answered(
+    negation_matcher: ScriptMatcher, text: str, script: str
+) -> None:
+    """掉色吗 asks before buying (no 了, no mark): the spec answers it."""
+    assert _best(negation_matcher, text).script_id == script
