@@ -20,8 +20,7 @@ from typing import Any
 from livecs.config import load_settings
 from livecs.scripts.evaluate import (
     PAIRS_FILE,
-    REAL_HELDOUT_FILE,
-    REAL_LABELS_FILE,
+    REAL_FILES,
     bench,
     evaluate,
     evaluate_real,
@@ -122,9 +121,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_real(args: argparse.Namespace) -> int:
-    """``eval-scripts --real DIR…``: each DIR holds a library, ``labels.jsonl`` (the questions it was written
-    against) and ``heldout.jsonl`` (labelled after it was frozen), keyed by room and row; each is reported
-    on its own. The text is read from the rooms file (``--rooms``, default ../shared/…/commerce_rooms_dev.csv)."""
+    """``eval-scripts --real DIR…``: each DIR holds a library and its labelled real questions keyed by room
+    and row — ``labels.jsonl`` (written against), ``labels_r2.jsonl`` (a first held-out set, since worked
+    on) and ``heldout.jsonl`` (labelled after the library and matcher were frozen) — each reported on its
+    own. The text is read from the rooms file (``--rooms``, default ../shared/…/commerce_rooms_dev.csv)."""
     from livecs.triage.real_data import ROOMS_FILE
 
     rooms = Path(args.rooms) if args.rooms else ROOMS_FILE
@@ -142,7 +142,7 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
             return EXIT_ERRORS
         matcher = ScriptMatcher(result.library, config)
         triager, triage_name = make_triager(matcher, args.triage)
-        for labels_file in (REAL_LABELS_FILE, REAL_HELDOUT_FILE):
+        for labels_file in REAL_FILES:
             if not (directory / labels_file).exists():
                 continue
             joined, skipped = join_real(load_real_labels(directory / labels_file), rooms)
@@ -158,9 +158,8 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
                 print(f"top-3:   {outcome.top3:.3f}")
                 print(f"wrong product: {outcome.wrong_product:.3f}, invented: {outcome.invented:.3f}")
                 for miss in outcome.misses[: args.misses]:
-                    print(
-                        f"  miss: row {miss['row']} {miss['q']!r} expected {miss['expected']} got {miss['got']}"
-                    )
+                    row, q, expected, got = miss["row"], miss["q"], miss["expected"], miss["got"]
+                    print(f"  miss: row {row} {q!r} expected {expected} got {got}")
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     return EXIT_OK

@@ -130,6 +130,13 @@ class QuestionForms:
         self._start = frozenset(f for f in normalized if len(f) == 1 and f not in PARTICLES)
         self._end = frozenset(f for f in normalized if f in PARTICLES)
 
+    def strip(self, text: str) -> str:
+        """``text`` without any question form or particle, wherever it stands (what it is about)."""
+        for form in self._long:
+            if form in text:
+                text = text.replace(form, "")
+        return "".join(c for c in text if c not in self._start and c not in self._end and c != "了")
+
     def topic(self, text: str) -> str:
         for form in self._long:
             if form in text:
@@ -248,7 +255,17 @@ class _Ranking:
     """A cached ranking; ``prepared`` (per position, from the top) is filled on first use by
     :meth:`ScriptMatcher.match`."""
 
-    __slots__ = ("after_sales", "asks_cause", "coupons", "gap", "prepared", "product", "product_why", "ranked", "view")
+    __slots__ = (
+        "after_sales",
+        "asks_cause",
+        "coupons",
+        "gap",
+        "prepared",
+        "product",
+        "product_why",
+        "ranked",
+        "view",
+    )
 
     def __init__(
         self,
@@ -581,7 +598,7 @@ class ScriptMatcher:
                 continue
             if answers is None:
                 top = ranked[position]
-                answers = self._answers(top) and not (ranking.after_sales and self._presale[top.slot])
+                answers = self._answers(top, query) and not (ranking.after_sales and self._presale[top.slot])
             out.append(
                 _make_suggestion(
                     f"{comment_id}:{script_id}",
@@ -618,13 +635,23 @@ class ScriptMatcher:
         """Whether normalised ``text`` tells of a fault in goods already bought (``answer.defect_words``)."""
         return any(word in text for word in self._defect_words)
 
-    def _answers(self, r: Ranked) -> bool:
+    def _same_topic(self, query: str, example: str) -> bool:
+        """Whether ``query`` shares two bigrams or more with ``example``, question forms taken out of both."""
+        if not example:
+            return False
+        shared = _bigrams(self._forms.strip(query)) & _bigrams(self._forms.strip(example))
+        return len(shared) >= 2
+
+    def _answers(self, r: Ranked, query: str = "") -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
         script = self._compiled[r.slot].script
         if script.fallback and r.intent and Intent(r.intent) in ACKNOWLEDGING_INTENTS:
             return True
         if script.fallback and not (r.keywords or r.example):  # the generic reply, on no evidence
             return False
+        a = self.config.answer
+        if not r.keywords and r.fuzzy < a.near_example and not self._same_topic(query, r.example):
+            return False  # like an example in its form only
         return r.score >= self.config.answer.min_answer_score
 
     def _no_match(
@@ -925,7 +952,14 @@ class ScriptMatcher:
             if sentiment is Sentiment.NEG:
                 quiet = tuple(r for r in quiet if not self._upbeat[r[0]])
             return _Ranking(
-                view, quiet, product, product_why, coupons, gap, self._asks_cause(query), self._tells_fault(query)
+                view,
+                quiet,
+                product,
+                product_why,
+                coupons,
+                gap,
+                self._asks_cause(query),
+                self._tells_fault(query),
             )
         factor = view.factor
         damping = self._damping

@@ -210,7 +210,13 @@ def test_emoji_tags_are_not_words_of_the_question(negation_matcher: ScriptMatche
 
 @pytest.mark.parametrize(
     "text",
-    ["相机旁边有个白点是什么", "拍照的地方有划痕咋弄", "用了半年掉色了", "手机打游戏发烫了怎么回事", "游戏玩着玩着死机"],
+    [
+        "相机旁边有个白点是什么",
+        "拍照的地方有划痕咋弄",
+        "用了半年掉色了",
+        "手机打游戏发烫了怎么回事",
+        "游戏玩着玩着死机",
+    ],
 )
 def test_a_fault_told_is_not_answered_by_a_spec(negation_matcher: ScriptMatcher, text: str) -> None:
     """A mark on the lens or a fault that has happened is an after-sales question: the camera or gaming
@@ -228,3 +234,53 @@ def test_a_fault_asked_about_before_buying_is_answered(
 ) -> None:
     """掉色吗 asks before buying (no 了, no mark): the spec answers it."""
     assert _best(negation_matcher, text).script_id == script
+
+
+FORM_LIBRARY = """
+library: {name: 测试数码, category: digital, version: "1"}
+scripts:
+  - id: film
+    intents: [product]
+    keywords: [贴膜, 手机膜]
+    examples: ["贴膜了吗"]
+    reply: "{宝宝/亲}，出厂自带贴膜"
+    on_air: "出厂带膜"
+  - id: arrival
+    intents: [product]
+    keywords: [发货]
+    examples: ["下单几天能送到", "几天能到"]
+    reply: "{宝宝/亲}，下单48小时内发货"
+    on_air: "48小时发货"
+products:
+  - {sku: F-1, link: 1, name: 测试手机, price: 1999, stock: 10, aliases: [手机]}
+"""
+
+
+@pytest.fixture(scope="module")
+def form_matcher() -> ScriptMatcher:
+    result = load_bytes([("lib.yaml", FORM_LIBRARY.encode("utf-8"))])
+    assert result.library is not None, result.issues
+    return ScriptMatcher(result.library, rng=random.Random(5))
+
+
+def test_likeness_in_form_only_does_not_answer(form_matcher: ScriptMatcher) -> None:
+    """第一批抢完了吗 is like 贴膜了吗 in 了吗 only: no keyword, no shared topic — 无匹配话术, the script
+    still offered among the closest."""
+    best = _best(form_matcher, "第一批抢完了吗")
+    assert best.script_id == "" and best.reply == ""
+    assert any(w.startswith("候选 film") for w in best.why)
+
+
+def test_a_near_repeat_or_a_shared_topic_still_answers(form_matcher: ScriptMatcher) -> None:
+    """Without a keyword, an example nearly repeated (下单几天能送到呀) or two topic bigrams shared with one
+    (几天能送到家里 / 几天能送到: 送到, 天能…) are evidence enough; a keyword always is."""
+    assert _best(form_matcher, "下单几天能送到呀").script_id == "arrival"
+    assert _best(form_matcher, "几天能送到家里").script_id == "arrival"
+    assert _best(form_matcher, "手机膜贴好了吗").script_id == "film"
+    # 几天能到呀 shares one topic bigram with 几天能到 (天到, 几 能 呀 taken out): the near repeat answers
+    assert _best(form_matcher, "几天能到呀").script_id == "arrival"
+    strict = ScriptsSettings()
+    strict.answer.near_example = 1.0
+    result = load_bytes([("lib.yaml", FORM_LIBRARY.encode("utf-8"))])
+    assert result.library is not None
+    assert _best(ScriptMatcher(result.library, strict, rng=random.Random(5)), "几天能到呀").script_id == ""
