@@ -257,6 +257,7 @@ class _Ranking:
 
     __slots__ = (
         "after_sales",
+        "answers",
         "asks_cause",
         "coupons",
         "gap",
@@ -287,6 +288,9 @@ class _Ranking:
         self.asks_cause = asks_cause  # the comment asks why, or what to do (怎么办, 为什么…)
         self.after_sales = after_sales  # it tells of a fault (黑点, 坏了…): a product script does not answer
         self.prepared: list[_Prepared] = []
+        self.answers: dict[
+            int, bool
+        ] = {}  # position → whether the script there answers (filled on first use)
 
 
 #: Suggestion's fields in the order match() passes them positionally (keywords cost twice as much); if
@@ -365,6 +369,7 @@ class ScriptMatcher:
         self._cause_forms = tuple(f for f in (normalize(x) for x in answer.cause_forms) if f)
         self._negations = frozenset(n for n in answer.negations if len(n) == 1)
         self._defect_words = tuple(f for f in (normalize(x) for x in answer.defect_words) if f)
+        self._example_topics: dict[str, frozenset[str]] = {}  # example → its bigrams without question forms
         self._compiled: list[_Compiled] = []
         self._by_intent: dict[Intent, list[int]] = {i: [] for i in Intent}
         self._fallbacks: dict[Intent, list[int]] = {i: [] for i in Intent}
@@ -597,8 +602,13 @@ class ScriptMatcher:
                 blocked.append(TERM_NOTE.format(term=hits[0]))
                 continue
             if answers is None:
-                top = ranked[position]
-                answers = self._answers(top, query) and not (ranking.after_sales and self._presale[top.slot])
+                answers = ranking.answers.get(position)
+                if answers is None:
+                    top = ranked[position]
+                    answers = self._answers(top, query) and not (
+                        ranking.after_sales and self._presale[top.slot]
+                    )
+                    ranking.answers[position] = answers
             out.append(
                 _make_suggestion(
                     f"{comment_id}:{script_id}",
@@ -639,8 +649,11 @@ class ScriptMatcher:
         """Whether ``query`` shares two bigrams or more with ``example``, question forms taken out of both."""
         if not example:
             return False
-        shared = _bigrams(self._forms.strip(query)) & _bigrams(self._forms.strip(example))
-        return len(shared) >= 2
+        topics = self._example_topics
+        theirs = topics.get(example)
+        if theirs is None:
+            theirs = topics[example] = frozenset(_bigrams(self._forms.strip(example)))
+        return len(theirs.intersection(_bigrams(self._forms.strip(query)))) >= 2
 
     def _answers(self, r: Ranked, query: str = "") -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
