@@ -135,7 +135,7 @@ class AnswerSettings(_Section):
     #: A script answers on its topic: one of its keywords found in the comment (a question form alone is
     #: none), an example nearly repeated (likeness ≥ ``near_example``), or two bigrams shared with an
     #: example once question forms are taken out of both. Likeness in form only no longer answers:
-    #: 第一批结束了吗 is like 贴膜了吗 in 了吗, not in what it asks — the card says 无匹配话术 and offers it.
+    #: 头一批卖完了吗 is like 贴膜了吗 in 了吗, not in what it asks — the card says 无匹配话术 and offers it.
     near_example: float = Field(0.75, ge=0.0, le=1.0)
     #: closest scripts offered on a 无匹配话术 card
     closest: int = 3

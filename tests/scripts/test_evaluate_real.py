@@ -66,10 +66,30 @@ def test_eval_real_reports_accuracy_wrong_product_and_invented(
     assert row["top1"] == 1.0 and row["wrong_product"] == 0.0 and row["invented"] == 0.0
 
 
+def test_each_labels_file_is_reported_on_its_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """labels.jsonl (written against), labels_r2.jsonl and heldout.jsonl: one row each, never pooled — the
+    held-out figures must not be diluted by the questions the library was written against."""
+    rooms, labels = _write(tmp_path)
+    room_dir = tmp_path / "meidatu"
+    room_dir.mkdir()
+    (room_dir / "library.yaml").write_bytes((REAL_ROOMS / "meidatu" / "library.yaml").read_bytes())
+    (room_dir / "labels.jsonl").write_bytes(labels.read_bytes())
+    wrong = json.dumps({"room": ROOM, "row": 0, "text_sha1": text_hash("多少钱"), "expected": ["length"]})
+    (room_dir / "heldout.jsonl").write_text(wrong + "\n", encoding="utf-8")
+    code = main(
+        ["eval-scripts", "--real", str(room_dir), "--rooms", str(rooms), "--triage", "keyword", "--json"]
+    )
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["labels"] for r in rows] == ["labels.jsonl", "heldout.jsonl"]  # no labels_r2.jsonl here
+    assert rows[0]["top1"] == 1.0
+    assert rows[1]["n"] == 1 and rows[1]["top1"] == 0.0
+
+
 def test_repository_labels_carry_no_comment_text() -> None:
-    for labels in REAL_ROOMS.glob("*/labels.jsonl"):
+    for labels in [*REAL_ROOMS.glob("*/labels*.jsonl"), *REAL_ROOMS.glob("*/heldout.jsonl")]:
         lines = [json.loads(x) for x in labels.read_text(encoding="utf-8").splitlines() if x.strip()]
-        assert len(lines) >= 200
+        assert len(lines) >= 170
         for obj in lines:
             assert set(obj) <= {"room", "row", "text_sha1", "expected", "product", "on_air"}
             assert len(obj["text_sha1"]) == 12 and obj["expected"]
