@@ -122,9 +122,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_eval_real(args: argparse.Namespace) -> int:
     """``eval-scripts --real DIR…``: each DIR holds a library and its labelled real questions keyed by room
-    and row — ``labels.jsonl`` (written against), ``labels_r2.jsonl`` (a first held-out set, since worked
-    on) and ``heldout.jsonl`` (labelled after the library and matcher were frozen) — each reported on its
-    own. The text is read from the rooms file (``--rooms``, default ../shared/…/commerce_rooms_dev.csv)."""
+    and row — ``labels.jsonl`` (written against), ``labels_r2.jsonl`` and ``labels_r3.jsonl`` (earlier
+    held-out sets, since worked on) and ``heldout.jsonl`` (labelled after the library and matcher were
+    frozen) — each reported on its own. The text is read from the rooms file (``--rooms``, default
+    ../shared/…/commerce_rooms_dev.csv)."""
     from livecs.triage.real_data import ROOMS_FILE
 
     rooms = Path(args.rooms) if args.rooms else ROOMS_FILE

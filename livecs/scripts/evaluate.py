@@ -184,12 +184,13 @@ def evaluate(matcher: ScriptMatcher, pairs: list[Pair], triager: Triager, triage
 # --- real questions ----------------------------------------------------------------------------------
 #: The label file of a real room's library directory (``scripts_library/real_rooms/<room>/labels.jsonl``).
 REAL_LABELS_FILE = "labels.jsonl"
-#: a second set, labelled by another annotator after the library was written and measured once as held-out
-#: before the matcher was changed on it (its first figures are the held-out ones)
+#: sets labelled by other annotators after the library was written, each measured once as held-out before
+#: the matcher or the library was changed on it (their first figures are the held-out ones; worked on since)
 REAL_R2_FILE = "labels_r2.jsonl"
-#: questions labelled after the library and the matcher were frozen: never read while writing either
+REAL_R3_FILE = "labels_r3.jsonl"
+#: questions labelled after the library and the matcher were frozen: never read while changing either
 REAL_HELDOUT_FILE = "heldout.jsonl"
-REAL_FILES = (REAL_LABELS_FILE, REAL_R2_FILE, REAL_HELDOUT_FILE)
+REAL_FILES = (REAL_LABELS_FILE, REAL_R2_FILE, REAL_R3_FILE, REAL_HELDOUT_FILE)
 NONE_LABEL = "none"
 #: The link assumed on air while a real room's questions are replayed (the room's main product).
 REAL_ON_AIR = 1

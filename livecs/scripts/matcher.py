@@ -605,7 +605,7 @@ class ScriptMatcher:
                 answers = ranking.answers.get(position)
                 if answers is None:
                     top = ranked[position]
-                    answers = self._answers(top, query) and not (
+                    answers = self._answers(top, query, ranking) and not (
                         ranking.after_sales and self._presale[top.slot]
                     )
                     ranking.answers[position] = answers
@@ -655,16 +655,27 @@ class ScriptMatcher:
             theirs = topics[example] = frozenset(_bigrams(self._forms.strip(example)))
         return len(theirs.intersection(_bigrams(self._forms.strip(query)))) >= 2
 
-    def _answers(self, r: Ranked, query: str = "") -> bool:
+    def _answers(self, r: Ranked, query: str = "", ranking: _Ranking | None = None) -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
-        script = self._compiled[r.slot].script
+        compiled = self._compiled[r.slot]
+        script = compiled.script
         if script.fallback and r.intent and Intent(r.intent) in ACKNOWLEDGING_INTENTS:
             return True
         if script.fallback and not (r.keywords or r.example):  # the generic reply, on no evidence
             return False
-        a = self.config.answer
-        if not r.keywords and r.fuzzy < a.near_example and not self._same_topic(query, r.example):
-            return False  # like an example in its form only
+        if not r.keywords:  # like an example in its form only: a near repeat or a shared topic is evidence
+            if not self._forms.strip(query):
+                return False  # nothing asked about (什么时候？, 多少): no example can say what
+            if r.fuzzy < self.config.answer.near_example and not self._same_topic(query, r.example):
+                return False
+        if (
+            compiled.products
+            and ranking is not None
+            and ranking.product is not None
+            and ranking.product_why.startswith(NAMED_PRODUCT)
+            and not (compiled.products & {str(ranking.product.link), ranking.product.sku})
+        ):
+            return False  # written for other products than the one the comment names: 4号 is not 1号
         return r.score >= self.config.answer.min_answer_score
 
     def _no_match(

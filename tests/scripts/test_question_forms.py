@@ -251,8 +251,22 @@ scripts:
     examples: ["下单几天能送到", "几天能到"]
     reply: "{宝宝/亲}，下单48小时内发货"
     on_air: "48小时发货"
+  - id: screen
+    intents: [product]
+    products: ["1"]
+    keywords: [屏幕, 直屏]
+    examples: ["屏幕多大"]
+    reply: "{宝宝/亲}，{link}号{name}是6.3英寸直屏"
+    on_air: "{link}号直屏"
+  - id: restock
+    intents: [product]
+    keywords: [返场, 补货]
+    examples: ["什么时候上新"]
+    reply: "{宝宝/亲}，返场提前通知"
+    on_air: "返场提前说"
 products:
   - {sku: F-1, link: 1, name: 测试手机, price: 1999, stock: 10, aliases: [手机]}
+  - {sku: F-2, link: 2, name: 测试平板, price: 2999, stock: 10, aliases: [平板]}
 """
 
 
@@ -284,3 +298,22 @@ def test_a_near_repeat_or_a_shared_topic_still_answers(form_matcher: ScriptMatch
     result = load_bytes([("lib.yaml", FORM_LIBRARY.encode("utf-8"))])
     assert result.library is not None
     assert _best(ScriptMatcher(result.library, strict, rng=random.Random(5)), "几天能到呀").script_id == ""
+
+
+def test_a_script_written_for_one_product_does_not_answer_about_another(form_matcher: ScriptMatcher) -> None:
+    """The screen script is written for 1号 (its reply states 1号's screen): asked about 2号 it would state a
+    wrong fact. 无匹配话术, the script still offered; about 1号 (named or on air) it answers."""
+    best = _best(form_matcher, "2号是直屏吗")
+    assert best.script_id == "" and any(w.startswith("候选 screen") for w in best.why)
+    assert _best(form_matcher, "平板屏幕怎么样").script_id == ""
+    assert _best(form_matcher, "1号是直屏吗").script_id == "screen"
+    assert _best(form_matcher, "屏幕怎么样").script_id == "screen"  # the product on air
+
+
+@pytest.mark.parametrize("text", ["什么时候", "啥时候?", "多少"])
+def test_a_question_without_a_topic_gets_no_answer_by_likeness(
+    form_matcher: ScriptMatcher, text: str
+) -> None:
+    """什么时候 is like 什么时候上新 but asks about nothing: no example can say what it is about."""
+    best = _best(form_matcher, text)
+    assert best.script_id == "" and best.reply == ""
