@@ -288,9 +288,8 @@ class _Ranking:
         self.asks_cause = asks_cause  # the comment asks why, or what to do (怎么办, 为什么…)
         self.after_sales = after_sales  # it tells of a fault (黑点, 坏了…): a product script does not answer
         self.prepared: list[_Prepared] = []
-        self.answers: dict[
-            int, bool
-        ] = {}  # position → whether the script there answers (filled on first use)
+        # position → whether the script ranked there answers the question (filled on first use)
+        self.answers: dict[int, bool] = {}
 
 
 #: Suggestion's fields in the order match() passes them positionally (keywords cost twice as much); if
@@ -655,7 +654,7 @@ class ScriptMatcher:
             theirs = topics[example] = frozenset(_bigrams(self._forms.strip(example)))
         return len(theirs.intersection(_bigrams(self._forms.strip(query)))) >= 2
 
-    def _answers(self, r: Ranked, query: str = "", ranking: _Ranking | None = None) -> bool:
+    def _answers(self, r: Ranked, query: str, ranking: _Ranking) -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
         compiled = self._compiled[r.slot]
         script = compiled.script
@@ -670,7 +669,6 @@ class ScriptMatcher:
                 return False
         if (
             compiled.products
-            and ranking is not None
             and ranking.product is not None
             and ranking.product_why.startswith(NAMED_PRODUCT)
             and not (compiled.products & {str(ranking.product.link), ranking.product.sku})

@@ -177,8 +177,8 @@ class AnswerSettings(_Section):
     #: not answer it — the card says 无匹配话术 and offers it among the closest scripts.
     defect_words: list[str] = Field(
         default_factory=lambda: (
-            "黑点 白点 斑点 亮点 划痕 刮花 裂痕 裂缝 破洞 "
-            "裂了 碎了 坏了 摔了 进水了 不亮了 黑屏了 闪屏 花屏 死机 卡死 发烫了 烫手 "
+            "黑点 白点 斑点 划痕 刮花 裂痕 裂缝 破洞 "
+            "裂了 碎了 坏了 摔了 进水了 不亮了 黑屏了 闪屏了 花屏了 死机了 卡死了 发烫了 烫手 "
             "充不进 充不上电 不充电了 掉电快 耗电快 不耐用 不长了 不行了 "
             "起球了 掉色了 褪色了 开线了 脱线了 缩水了 变形了 掉毛了 勾丝了"
         ).split()
