@@ -159,8 +159,8 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
                 print(f"top-3:   {outcome.top3:.3f}")
                 print(f"wrong product: {outcome.wrong_product:.3f}, invented: {outcome.invented:.3f}")
                 for miss in outcome.misses[: args.misses]:
-                    row, q, expected, got = miss["row"], miss["q"], miss["expected"], miss["got"]
-                    print(f"  miss: row {row} {q!r} expected {expected} got {got}")
+                    where, q, expected, got = miss["row"], miss["q"], miss["expected"], miss["got"]
+                    print(f"  miss: row {where} {q!r} expected {expected} got {got}")
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     return EXIT_OK
