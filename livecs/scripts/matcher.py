@@ -973,16 +973,7 @@ class ScriptMatcher:
             quiet = view.fallbacks
             if sentiment is Sentiment.NEG:
                 quiet = tuple(r for r in quiet if not self._upbeat[r[0]])
-            return _Ranking(
-                view,
-                quiet,
-                product,
-                product_why,
-                coupons,
-                gap,
-                self._asks_cause(query),
-                self._tells_fault(query),
-            )
+            return self._ranking_of(query, view, quiet, product, product_why, coupons, gap)
         factor = view.factor
         damping = self._damping
         prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
@@ -1058,9 +1049,22 @@ class ScriptMatcher:
                 if fallback.slot not in slots:
                     ranked.append(fallback)
                     slots.append(fallback.slot)
+        return self._ranking_of(query, view, tuple(ranked), product, product_why, coupons, gap)
+
+    def _ranking_of(
+        self,
+        query: str,
+        view: _IntentView,
+        ranked: tuple[Ranked, ...],
+        product: Product | None,
+        product_why: str,
+        coupons: tuple[CouponCandidate, ...],
+        gap: Gap | None,
+    ) -> _Ranking:
+        """The ranking with what the question itself says: a cause asked, a fault told."""
         return _Ranking(
             view,
-            tuple(ranked),
+            ranked,
             product,
             product_why,
             coupons,

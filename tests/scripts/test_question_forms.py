@@ -59,11 +59,15 @@ products:
 """
 
 
+def _load(library: str, config: ScriptsSettings | None = None) -> ScriptMatcher:
+    result = load_bytes([("lib.yaml", library.encode("utf-8"))])
+    assert result.library is not None, result.issues
+    return ScriptMatcher(result.library, config, rng=random.Random(5))
+
+
 @pytest.fixture(scope="module")
 def matcher() -> ScriptMatcher:
-    result = load_bytes([("lib.yaml", LIBRARY.encode("utf-8"))])
-    assert result.library is not None, result.issues
-    return ScriptMatcher(result.library, rng=random.Random(5))
+    return _load(LIBRARY)
 
 
 def _best(m: ScriptMatcher, text: str, intent: Intent = Intent.PRODUCT) -> Suggestion:
@@ -184,9 +188,7 @@ products:
 
 @pytest.fixture(scope="module")
 def negation_matcher() -> ScriptMatcher:
-    result = load_bytes([("lib.yaml", NEGATION_LIBRARY.encode("utf-8"))])
-    assert result.library is not None, result.issues
-    return ScriptMatcher(result.library, rng=random.Random(5))
+    return _load(NEGATION_LIBRARY)
 
 
 def test_negated_keyword_in_a_statement_is_no_evidence(negation_matcher: ScriptMatcher) -> None:
@@ -273,9 +275,7 @@ products:
 
 @pytest.fixture(scope="module")
 def form_matcher() -> ScriptMatcher:
-    result = load_bytes([("lib.yaml", FORM_LIBRARY.encode("utf-8"))])
-    assert result.library is not None, result.issues
-    return ScriptMatcher(result.library, rng=random.Random(5))
+    return _load(FORM_LIBRARY)
 
 
 def test_likeness_in_form_only_does_not_answer(form_matcher: ScriptMatcher) -> None:
@@ -296,9 +296,7 @@ def test_a_near_repeat_or_a_shared_topic_still_answers(form_matcher: ScriptMatch
     assert _best(form_matcher, "几天能到呀").script_id == "arrival"
     strict = ScriptsSettings()
     strict.answer.near_example = 1.0
-    result = load_bytes([("lib.yaml", FORM_LIBRARY.encode("utf-8"))])
-    assert result.library is not None
-    assert _best(ScriptMatcher(result.library, strict, rng=random.Random(5)), "几天能到呀").script_id == ""
+    assert _best(_load(FORM_LIBRARY, strict), "几天能到呀").script_id == ""
 
 
 def test_a_script_written_for_one_product_does_not_answer_about_another(form_matcher: ScriptMatcher) -> None:
