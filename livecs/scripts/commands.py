@@ -20,7 +20,6 @@ from typing import Any
 from livecs.config import load_settings
 from livecs.scripts.evaluate import (
     PAIRS_FILE,
-    REAL_FILES,
     bench,
     evaluate,
     evaluate_real,
@@ -29,6 +28,7 @@ from livecs.scripts.evaluate import (
     load_pairs,
     load_real_labels,
     make_triager,
+    real_label_files,
 )
 from livecs.scripts.loaders import dump_yaml, write_csv_dir, write_xlsx
 from livecs.scripts.matcher import ScriptMatcher
@@ -122,8 +122,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_eval_real(args: argparse.Namespace) -> int:
     """``eval-scripts --real DIR…``: each DIR holds a library and its labelled real questions keyed by room
-    and row — ``labels.jsonl`` (written against), ``labels_r2.jsonl`` and ``labels_r3.jsonl`` (earlier
-    held-out sets, since worked on) and ``heldout.jsonl`` (labelled after the library and matcher were
+    and row — ``labels.jsonl`` (written against), ``labels_r2.jsonl``… (earlier held-out rounds, since
+    worked on) and ``heldout.jsonl`` (labelled after the library and matcher were
     frozen) — each reported on its own. The text is read from the rooms file (``--rooms``, default
     ../shared/…/commerce_rooms_dev.csv)."""
     from livecs.triage.real_data import ROOMS_FILE
@@ -143,10 +143,9 @@ def cmd_eval_real(args: argparse.Namespace) -> int:
             return EXIT_ERRORS
         matcher = ScriptMatcher(result.library, config)
         triager, triage_name = make_triager(matcher, args.triage)
-        for labels_file in REAL_FILES:
-            if not (directory / labels_file).exists():
-                continue
-            joined, skipped = join_real(load_real_labels(directory / labels_file), rooms)
+        for labels_path in real_label_files(directory):
+            labels_file = labels_path.name
+            joined, skipped = join_real(load_real_labels(labels_path), rooms)
             outcome = evaluate_real(matcher, joined, triager, triage_name)
             outcome.skipped = dict(skipped)
             row = {"library": str(directory), "labels": labels_file, **outcome.to_json()}

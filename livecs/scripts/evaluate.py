@@ -184,13 +184,21 @@ def evaluate(matcher: ScriptMatcher, pairs: list[Pair], triager: Triager, triage
 # --- real questions ----------------------------------------------------------------------------------
 #: The label file of a real room's library directory (``scripts_library/real_rooms/<room>/labels.jsonl``).
 REAL_LABELS_FILE = "labels.jsonl"
-#: sets labelled by other annotators after the library was written, each measured once as held-out before
-#: the matcher or the library was changed on it (their first figures are the held-out ones; worked on since)
-REAL_R2_FILE = "labels_r2.jsonl"
-REAL_R3_FILE = "labels_r3.jsonl"
+#: sets labelled by other annotators after the library was written (labels_r2.jsonl, labels_r3.jsonl…), each
+#: measured once as held-out before the matcher or the library was changed on it (worked on since)
+REAL_ROUNDS_GLOB = "labels_r*.jsonl"
 #: questions labelled after the library and the matcher were frozen: never read while changing either
 REAL_HELDOUT_FILE = "heldout.jsonl"
-REAL_FILES = (REAL_LABELS_FILE, REAL_R2_FILE, REAL_R3_FILE, REAL_HELDOUT_FILE)
+
+
+def real_label_files(directory: Path) -> list[Path]:
+    """A real room's label files in the order they were made: the questions the library was written against,
+    the earlier held-out rounds, the held-out set."""
+    rounds = sorted(directory.glob(REAL_ROUNDS_GLOB), key=lambda p: (len(p.name), p.name))
+    files = [directory / REAL_LABELS_FILE, *rounds, directory / REAL_HELDOUT_FILE]
+    return [p for p in files if p.exists()]
+
+
 NONE_LABEL = "none"
 #: The link assumed on air while a real room's questions are replayed (the room's main product).
 REAL_ON_AIR = 1
