@@ -130,17 +130,19 @@ class QuestionForms:
         self._start = frozenset(f for f in normalized if len(f) == 1 and f not in PARTICLES)
         self._end = frozenset(f for f in normalized if f in PARTICLES)
 
-    def strip(self, text: str) -> str:
-        """``text`` without any question form or particle, wherever it stands (what it is about)."""
+    def _without_long_forms(self, text: str) -> str:
         for form in self._long:
             if form in text:
                 text = text.replace(form, "")
+        return text
+
+    def strip(self, text: str) -> str:
+        """``text`` without any question form or particle, wherever it stands (what it is about)."""
+        text = self._without_long_forms(text)
         return "".join(c for c in text if c not in self._start and c not in self._end and c != "了")
 
     def topic(self, text: str) -> str:
-        for form in self._long:
-            if form in text:
-                text = text.replace(form, "")
+        text = self._without_long_forms(text)
         while text and text[0] in self._start:
             text = text[1:]
         if text and text[-1] in self._end:
@@ -256,7 +258,6 @@ class _Ranking:
     :meth:`ScriptMatcher.match`."""
 
     __slots__ = (
-        "after_sales",
         "answers",
         "asks_cause",
         "coupons",
@@ -277,7 +278,6 @@ class _Ranking:
         coupons: tuple[CouponCandidate, ...] = (),
         gap: Gap | None = None,
         asks_cause: bool = False,
-        after_sales: bool = False,
     ) -> None:
         self.view = view
         self.ranked = ranked
@@ -286,7 +286,6 @@ class _Ranking:
         self.coupons = coupons
         self.gap = gap
         self.asks_cause = asks_cause  # the comment asks why, or what to do (怎么办, 为什么…)
-        self.after_sales = after_sales  # it tells of a fault (黑点, 坏了…): a product script does not answer
         self.prepared: list[_Prepared] = []
         # position → whether the script ranked there answers the question (filled on first use)
         self.answers: dict[int, bool] = {}
@@ -604,8 +603,9 @@ class ScriptMatcher:
                 answers = ranking.answers.get(position)
                 if answers is None:
                     top = ranked[position]
+                    # a fault told (黑点, 坏了…) is after-sales: a product script does not answer it
                     answers = self._answers(top, query, ranking) and not (
-                        ranking.after_sales and self._presale[top.slot]
+                        self._presale[top.slot] and self._tells_fault(query)
                     )
                     ranking.answers[position] = answers
             out.append(
@@ -644,15 +644,16 @@ class ScriptMatcher:
         """Whether normalised ``text`` tells of a fault in goods already bought (``answer.defect_words``)."""
         return any(word in text for word in self._defect_words)
 
-    def _same_topic(self, query: str, example: str) -> bool:
-        """Whether ``query`` shares two bigrams or more with ``example``, question forms taken out of both."""
+    def _same_topic(self, topic: str, example: str) -> bool:
+        """Whether ``topic`` (a comment, question forms taken out) shares two bigrams or more with ``example``
+        once its question forms are taken out too."""
         if not example:
             return False
         topics = self._example_topics
         theirs = topics.get(example)
         if theirs is None:
             theirs = topics[example] = frozenset(_bigrams(self._forms.strip(example)))
-        return len(theirs.intersection(_bigrams(self._forms.strip(query)))) >= 2
+        return len(theirs.intersection(_bigrams(topic))) >= 2
 
     def _answers(self, r: Ranked, query: str, ranking: _Ranking) -> bool:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
@@ -663,9 +664,10 @@ class ScriptMatcher:
         if script.fallback and not (r.keywords or r.example):  # the generic reply, on no evidence
             return False
         if not r.keywords:  # like an example in its form only: a near repeat or a shared topic is evidence
-            if not self._forms.strip(query):
+            topic = self._forms.strip(query)
+            if not topic:
                 return False  # nothing asked about (什么时候？, 多少): no example can say what
-            if r.fuzzy < self.config.answer.near_example and not self._same_topic(query, r.example):
+            if r.fuzzy < self.config.answer.near_example and not self._same_topic(topic, r.example):
                 return False
         if (
             compiled.products
@@ -973,7 +975,7 @@ class ScriptMatcher:
             quiet = view.fallbacks
             if sentiment is Sentiment.NEG:
                 quiet = tuple(r for r in quiet if not self._upbeat[r[0]])
-            return self._ranking_of(query, view, quiet, product, product_why, coupons, gap)
+            return _Ranking(view, quiet, product, product_why, coupons, gap, self._asks_cause(query))
         factor = view.factor
         damping = self._damping
         prescore = {idx: v * damping[idx] * factor[idx] for idx, v in score.items()}
@@ -1049,29 +1051,7 @@ class ScriptMatcher:
                 if fallback.slot not in slots:
                     ranked.append(fallback)
                     slots.append(fallback.slot)
-        return self._ranking_of(query, view, tuple(ranked), product, product_why, coupons, gap)
-
-    def _ranking_of(
-        self,
-        query: str,
-        view: _IntentView,
-        ranked: tuple[Ranked, ...],
-        product: Product | None,
-        product_why: str,
-        coupons: tuple[CouponCandidate, ...],
-        gap: Gap | None,
-    ) -> _Ranking:
-        """The ranking with what the question itself says: a cause asked, a fault told."""
-        return _Ranking(
-            view,
-            ranked,
-            product,
-            product_why,
-            coupons,
-            gap,
-            self._asks_cause(query),
-            self._tells_fault(query),
-        )
+        return _Ranking(view, tuple(ranked), product, product_why, coupons, gap, self._asks_cause(query))
 
     # --- filling -----------------------------------------------------------------------------------------
     def _resolver(

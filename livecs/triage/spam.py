@@ -111,9 +111,10 @@ class SpamRules:
         if lure and "[" in folded:  # a platform emote ([互粉], [来看我]) is not an invitation
             untagged = _EMOTE_TAG_RE.sub(" ", folded)
             lure = [w for w in lure if w in untagged]
-        if lure and _REPORTED_CONTACT_RE.search(folded):  # 客服又联系我: what someone did, not an invitation
-            reported = _REPORTED_CONTACT_RE.sub(" ", folded)
-            lure = [w for w in lure if w in reported]
+        if lure:  # 客服又联系我: what someone did, not an invitation (one pass: the text without it)
+            unreported, reported = _REPORTED_CONTACT_RE.subn(" ", folded)
+            if reported:
+                lure = [w for w in lure if w in unreported]
         if lure or trailing_private or self._has_contact(folded):
             return "lure"
         if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:

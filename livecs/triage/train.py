@@ -293,7 +293,7 @@ def fit_heads(
 
     With ``reuse``, the intent and sentiment heads are taken from it and only the emotion head is trained
     (cheap per-head tuning in cross-validation). With ``settings.embedding_dim``, the n-gram vectors are
-    learned from the unlabelled text outside ``exclude_rooms`` and join the intent and sentiment heads."""
+    learned from the unlabelled text outside ``exclude_rooms`` and join the heads in ``embedding_heads``."""
     started = time.perf_counter()
     vocabulary = data.vocabulary
     n_features = len(vocabulary)
