@@ -185,6 +185,9 @@ class Script(_Strict):
     id: str = Field(pattern=SCRIPT_ID_PATTERN)
     intents: IntentList = Field(min_length=1)
     keywords: TextList = Field(default_factory=list)
+    # 排除词: with one of these in the comment the script does not answer (送的什么手表 is no question for
+    # the gift-box reply); it is still offered as a candidate on the 无匹配话术 card
+    exclude: TextList = Field(default_factory=list)
     examples: ExampleList = Field(default_factory=list)
     products: TextList = Field(default_factory=list)  # link numbers ("3") or SKUs; empty = any product
     sentiment: Sentiment | None = None  # written for comments of this sentiment (None = any)
@@ -207,7 +210,7 @@ class Script(_Strict):
     def _template(cls, v: str) -> str:
         return _check_template(v)
 
-    @field_validator("keywords")
+    @field_validator("keywords", "exclude")
     @classmethod
     def _keywords(cls, v: list[str]) -> list[str]:
         if any(not k for k in v):

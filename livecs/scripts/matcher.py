@@ -56,6 +56,8 @@ SCORE_DIGITS = 4
 #: Keyword strength by length: a 1-char keyword is weak evidence, 3+ chars is strong.
 KEYWORD_STRENGTH_BASE = 0.35
 KEYWORD_STRENGTH_PER_CHAR = 0.2
+#: Keywords this long or longer may be said with ``answer.keyword_gap`` characters inside.
+GAPPED_MIN_CHARS = 3
 #: When the comment is this many times longer than an example, partial_ratio is tried too (a question
 #: inside chatter), damped by PARTIAL_DAMPING.
 PARTIAL_LENGTH_RATIO = 1.6
@@ -115,6 +117,8 @@ def normalize(text: str) -> str:
 
 #: Sentence-final particles: the one-character question forms taken off the *end* of a keyword (one of them).
 PARTICLES = frozenset("吗嘛么呢吧呀啊哦啦")
+_PARTICLE_CHARS = "".join(sorted(PARTICLES))
+_HAS_ASCII = re.compile(r"[\x00-\x7f]")  # sizes, models and codes (150cm, ip68) are never said with a gap
 
 
 class QuestionForms:
@@ -186,6 +190,18 @@ class _Compiled:
     sentiment: Sentiment | None
     script_id: str
     empathetic: bool
+    exclude: tuple[str, ...] = ()  # normalised 排除词
+
+
+class _Gapped(NamedTuple):
+    """A keyword that may be said with a word or two inside: its scripts, miss, and the ways to split it."""
+
+    word: str
+    slots: tuple[int, ...]
+    miss: float
+    first: str
+    last: str
+    splits: tuple[tuple[str, str], ...]
 
 
 class Ranked(NamedTuple):
@@ -366,6 +382,7 @@ class ScriptMatcher:
         self._forms = QuestionForms(answer.question_forms)
         self._cause_forms = tuple(f for f in (normalize(x) for x in answer.cause_forms) if f)
         self._negations = frozenset(n for n in answer.negations if len(n) == 1)
+        self._gap_fillers = frozenset(answer.keyword_gap_fillers)
         self._defect_words = tuple(f for f in (normalize(x) for x in answer.defect_words) if f)
         self._example_topics: dict[str, frozenset[str]] = {}  # example → its bigrams without question forms
         self._compiled: list[_Compiled] = []
@@ -391,6 +408,7 @@ class ScriptMatcher:
                     sentiment=script.sentiment,
                     script_id=script.id,
                     empathetic=script.empathetic,
+                    exclude=tuple(w for w in (normalize(x) for x in script.exclude) if w),
                 )
             )
             for intent in script.intents:
@@ -515,9 +533,13 @@ class ScriptMatcher:
         self._sees_coupon_words = self.coupons.trigger_keywords is not None
         keys = {g for g in self._gram_weight if len(g) == 2} | set(words) | set(aliases) | coupon_words
         self._automaton: ahocorasick.Automaton | None = None
+        self._gapped: dict[str, tuple[_Gapped, ...]] = {}  # by first character
         if not keys:
             return
         automaton = ahocorasick.Automaton()
+        gapped: list[_Gapped] = []
+        gap = self.config.answer.keyword_gap
+        fillers = self._gap_fillers
         for key in sorted(keys):
             idxs = words.get(key)
             word: str | None = None
@@ -531,6 +553,20 @@ class ScriptMatcher:
                 bare = not topic
                 strength = min(1.0, KEYWORD_STRENGTH_BASE + KEYWORD_STRENGTH_PER_CHAR * len(topic or key))
                 word, slots, miss = key, tuple(idxs), 1.0 - strength
+                if (
+                    gap
+                    and len(key) >= GAPPED_MIN_CHARS
+                    and not _HAS_ASCII.search(key)
+                    and any(ch not in fillers for ch in topic)
+                ):
+                    # split where both sides say something (开了|吗 does not: 开美颜了吗 is no 开了吗)
+                    splits = tuple(
+                        (key[:i], key[i:])
+                        for i in range(1, len(key))
+                        if key[:i].strip(_PARTICLE_CHARS) and key[i:].strip(_PARTICLE_CHARS)
+                    )
+                    if splits:
+                        gapped.append(_Gapped(key, tuple(idxs), 1.0 - strength, key[0], key[-1], splits))
             weight = self._gram_weight.get(key) if len(key) == 2 else None
             lists = postings.get(key)
             by_view = tuple(tuple(x) for x in lists) if lists is not None else no_postings
@@ -539,6 +575,10 @@ class ScriptMatcher:
             automaton.add_word(key, (word, slots, miss, weight, by_view, other, bare))
         automaton.make_automaton()
         self._automaton = automaton
+        by_first: dict[str, list[_Gapped]] = {}
+        for gapped_word in gapped:
+            by_first.setdefault(gapped_word.first, []).append(gapped_word)
+        self._gapped = {first: tuple(gs) for first, gs in by_first.items()}
 
     # --- matching ----------------------------------------------------------------------------------------
     def match(
@@ -636,6 +676,33 @@ class ScriptMatcher:
             return out
         return [self._no_match(comment, triage, out, blocked, clock), *out][:k]
 
+    def _gapped_keywords(
+        self, query: str, keyword_hits: dict[int, list[str]], keyword_miss: dict[int, float]
+    ) -> None:
+        """Keywords said with a filler word or two inside (什么时候到 in 什么时候能到, 几天发货 in
+        几天才能发货; ``answer.keyword_gap_fillers``): a hit as if said whole. Anything else inside — a
+        negation (能不发货), another word (充电多少 is not 充电宝是多少) — and it is not the keyword."""
+        chars = set(query)
+        gap = self.config.answer.keyword_gap
+        fillers = self._gap_fillers
+        gapped = self._gapped
+        candidates = [g for first in chars.intersection(gapped) for g in gapped[first]]
+        for g in candidates:
+            if g.last not in chars or g.word in query:
+                continue
+            for prefix, suffix in g.splits:
+                start = query.find(prefix)
+                found = False
+                while start >= 0 and not found:
+                    after = start + len(prefix)
+                    end = query.find(suffix, after + 1, after + gap + len(suffix))
+                    if end >= 0 and all(ch in fillers for ch in query[after:end]):
+                        found = True
+                    start = query.find(prefix, start + 1)
+                if found:
+                    _keyword_found(keyword_hits, keyword_miss, g.word, g.slots, g.miss)
+                    break
+
     def _asks_cause(self, text: str) -> bool:
         """Whether normalised ``text`` asks for a cause or a remedy (``answer.cause_forms``: 怎么办…)."""
         return any(form in text for form in self._cause_forms)
@@ -659,6 +726,8 @@ class ScriptMatcher:
         """Whether the script ranked ``r`` answers the question (else the card says 无匹配话术)."""
         compiled = self._compiled[r.slot]
         script = compiled.script
+        if compiled.exclude and any(word in query for word in compiled.exclude):
+            return False  # the merchant's 排除词: not a question this script answers
         if script.fallback and r.intent and Intent(r.intent) in ACKNOWLEDGING_INTENTS:
             return True
         if script.fallback and not (r.keywords or r.example):  # the generic reply, on no evidence
@@ -942,6 +1011,8 @@ class ScriptMatcher:
                     query_weight += weight
                     for idx, v in by_view[number]:
                         overlap[idx] = overlap.get(idx, 0.0) + v
+        if self._gapped and query:
+            self._gapped_keywords(query, keyword_hits, keyword_miss)
         product, product_why = self.catalogue.product_given(query, link, alias)
         product, product_why, gap = self.facts.resolve(query, product, product_why)
         if bare_hits and product_why.startswith(NAMED_PRODUCT):

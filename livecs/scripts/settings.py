@@ -163,6 +163,13 @@ class AnswerSettings(_Section):
     #: statement (我不打游戏，平时拍拍照行吗): no evidence for its script. A tag question (不掉色吧) or an
     #: A-not-A question (会不会上) still asks about it. One character each.
     negations: list[str] = Field(default_factory=lambda: ["不", "没", "别"])
+    #: A keyword of three characters or more still counts with up to this many characters said inside it
+    #: (什么时候到 in 什么时候能到), none of them a negation; 0 turns it off.
+    keyword_gap: int = Field(2, ge=0, le=4)
+    #: The only characters that may be said inside a keyword (modal verbs, adverbs, pronouns, measure
+    #: words): 几天发货 in 几天才能发货, never 充电多少 in 充电宝是多少 or 能发货 in 能不发货. A keyword
+    #: whose topic is only these characters (怎么是) is never gapped.
+    keyword_gap_fillers: str = "能才会要可以都还就再也又得的了一点些下大概我你这那个们是给先"
     #: Forms asking for a cause or a remedy (怎么办, 为什么…): "这场没有…" (a product the shop does not
     #: sell) is no answer to them — 口红为什么会沾杯 in a clothes shop gets 无匹配话术, not
     #: "这场没有口红".

@@ -31,6 +31,10 @@ _SPAM_SHAPE_RE = re.compile(r"[a-z0-9@#$%^&*_+=|<>/:：]")  # handles, numbers, 
 _NEGATIVE_AFFECT = "neg"
 _COMPLAINT = _INTENT_INDEX["complaint"]
 _SPAM = _INTENT_INDEX["spam"]
+_CHITCHAT = _INTENT_INDEX["chitchat"]
+_PRODUCT = _INTENT_INDEX["product"]
+# One name of 2–5 Chinese characters typed two times or more, with nothing else but separators.
+_REPEATED_NAME_RE = re.compile(r"([\u4e00-\u9fff]{2,5})(?:[\s!！~。，,、]*\1)+[\s!！~。，,、]*")
 _POSITIVE = SENTIMENT_LABELS.index("pos")
 
 
@@ -111,6 +115,7 @@ class TextAnalyzer:
         self.positive_odds = settings.positive_odds
         self.complaint_needs_evidence = settings.complaint_needs_evidence
         self.complaint_sure_without_evidence = settings.complaint_sure_without_evidence
+        self.repeated_name_chitchat_below = settings.repeated_name_chitchat_below
         self.merchant_examples: dict[str, str] = {}  # normalised example -> intent
 
     def add_examples(self, intent: str, examples: list[str]) -> int:
@@ -240,7 +245,16 @@ class TextAnalyzer:
         if _EMPTY_OR_TAGS_RE.fullmatch(text) or _PUNCT_ONLY_RE.fullmatch(text):
             return _INTENT_INDEX["chitchat"], 1.0
         if confidence < self.min_confidence:
-            return _INTENT_INDEX["chitchat"], confidence
+            return _CHITCHAT, confidence
+        if (
+            intent_index == _CHITCHAT
+            and confidence < self.repeated_name_chitchat_below
+            and _REPEATED_NAME_RE.fullmatch(text)
+        ):
+            # TAXONOMY (real rooms): a bare name typed into chat asks to show it (天气丹!!天气丹!!).
+            # Typed over and over it is a name or a cheer; cheers and fans' names the model knows well
+            # (支持支持, 加油加油), so a name it is unsure of is the goods.
+            return _PRODUCT, confidence
         return intent_index, confidence
 
     @staticmethod

@@ -114,6 +114,13 @@ class IntentSettings(_Section):
     positive_odds: float = Field(1.0, gt=0, description="odds multiplier of a positive feeling")
     complaint_needs_evidence: bool = Field(True, description="the model's complaint needs a grievance cue")
     complaint_sure_without_evidence: float = Field(0.8, ge=0, le=1, description="... unless it is this sure")
+    repeated_name_chitchat_below: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="a bare name typed repeatedly (钓台钓台) that the model calls chit-chat less surely "
+        "than this is product (0: off)",
+    )
 
 
 class TriageSettings(_Section):

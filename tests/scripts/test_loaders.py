@@ -107,6 +107,15 @@ def test_csv_gb18030_and_chinese_headers() -> None:
     assert script.keywords == ["包邮", "运费"]
 
 
+def test_exclude_words_column() -> None:
+    """排除词 (issue 12): a spreadsheet column like the keywords one."""
+    text = "编号,意图,关键词,排除词,回复\nzengpin,价格优惠,赠品|送什么,手表|线下,送双肩包一个\n"
+    info = "key,value\nname,测试店\n"
+    result = load_bytes([("话术.csv", text.encode("utf-8")), ("library.csv", info.encode("utf-8"))])
+    assert result.library is not None, [i.format() for i in result.issues]
+    assert result.library.scripts[0].exclude == ["手表", "线下"]
+
+
 def test_unknown_column_and_sheet_reported(apparel_library: Library) -> None:
     def rename(wb: openpyxl.Workbook) -> None:
         wb["scripts"]["G1"] = "replly"

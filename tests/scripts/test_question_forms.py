@@ -316,3 +316,91 @@ def test_a_question_without_a_topic_gets_no_answer_by_likeness(
     """什么时候 is like 什么时候上新 but asks about nothing: no example can say what it is about."""
     best = _best(form_matcher, text)
     assert best.script_id == "" and best.reply == ""
+
+
+GAP_LIBRARY = """
+library: {name: 测试数码, category: digital, version: "1"}
+scripts:
+  - id: ship_time
+    intents: [logistics]
+    keywords: [什么时候到, 几天发货]
+    reply: "{宝宝/亲}，付款后48小时内发出"
+    on_air: "48小时内发"
+  - id: charging
+    intents: [product]
+    keywords: [充电多少, 快充]
+    reply: "{宝宝/亲}，支持80W快充"
+    on_air: "80W快充"
+  - id: stock
+    intents: [product]
+    keywords: [开了吗]
+    reply: "{宝宝/亲}，链接已经开了，点小黄车"
+    on_air: "链接已开"
+products:
+  - {sku: P-1, link: 1, name: 手机, price: 2999, stock: 100}
+"""
+
+
+@pytest.fixture(scope="module")
+def gap_matcher() -> ScriptMatcher:
+    return _load(GAP_LIBRARY)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "script"),
+    [
+        ("大概什么时候能到", Intent.LOGISTICS, "ship_time"),  # 能 said inside 什么时候到
+        ("拍了几天才能发货", Intent.LOGISTICS, "ship_time"),
+    ],
+)
+def test_a_keyword_said_with_a_filler_inside_is_found(
+    gap_matcher: ScriptMatcher, text: str, intent: Intent, script: str
+) -> None:
+    assert _best(gap_matcher, text, intent).script_id == script
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("几天不发货了", Intent.LOGISTICS),  # a negation inside is no 几天发货
+        ("充电宝是多少毫安", Intent.PRODUCT),  # another word inside: 充电宝 is not 充电
+        (
+            "开美颜了吗",
+            Intent.PRODUCT,
+        ),  # a split leaving only a particle on one side (开了|吗) is never tried
+    ],
+)
+def test_a_keyword_broken_by_other_words_is_not_found(
+    gap_matcher: ScriptMatcher, text: str, intent: Intent
+) -> None:
+    assert _best(gap_matcher, text, intent).script_id == ""
+
+
+def test_the_gap_can_be_turned_off() -> None:
+    config = ScriptsSettings()
+    config.answer.keyword_gap = 0
+    assert _best(_load(GAP_LIBRARY, config), "大概什么时候能到", Intent.LOGISTICS).script_id == ""
+
+
+EXCLUDE_LIBRARY = """
+library: {name: 测试数码, category: digital, version: "1"}
+scripts:
+  - id: gifts
+    intents: [price_promo]
+    keywords: [赠品, 送的, 送什么]
+    exclude: [手表, 线下]
+    reply: "{宝宝/亲}，今天下单送双肩包和随行杯"
+    on_air: "送双肩包+随行杯"
+products:
+  - {sku: P-1, link: 1, name: 手机, price: 2999, stock: 100}
+"""
+
+
+def test_exclude_words_keep_a_script_from_answering() -> None:
+    """排除词 (issue 12): 送的什么手表 is no question for the gift-box reply — the card says 无匹配话术 and
+    still offers the script to pick; without the word the script answers."""
+    m = _load(EXCLUDE_LIBRARY)
+    assert _best(m, "今天送的是什么", Intent.PRICE_PROMO).script_id == "gifts"
+    best = _best(m, "送的什么手表", Intent.PRICE_PROMO)
+    assert best.script_id == "" and best.why[0] == "无匹配话术"
+    assert any(w.startswith("候选 gifts") for w in best.why)

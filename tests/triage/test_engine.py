@@ -344,3 +344,24 @@ def test_feeling_odds_move_the_sentiment_choice(
     assert TriageEngine(base_config, model).triage(make_comment(text), 1000.0).sentiment.value == "pos"
     damped = base_config.with_overrides({"intent.positive_odds": 1e-6})
     assert TriageEngine(damped, model).triage(make_comment(text), 1000.0).sentiment.value != "pos"
+
+
+def test_a_name_typed_over_and_over_is_the_goods(base_config: TriageSettings, model: LinearModel) -> None:
+    """TAXONOMY (real rooms): a bare name typed into chat asks to show it. A name the model is unsure of,
+    repeated, is product; cheers it knows well stay chit-chat; the setting at 0 turns the rule off."""
+    off = TriageEngine(base_config.with_overrides({"intent.repeated_name_chitchat_below": 0.0}), model)
+    on = TriageEngine(base_config, model)
+    threshold = base_config.intent.repeated_name_chitchat_below
+    assert threshold > 0
+    names = ("竹蜻蜓竹蜻蜓", "浮漂浮漂", "鹿角巷鹿角巷")
+    unsure = [
+        t
+        for t in names
+        if off.analyze_text(t).intent is Intent.CHITCHAT and off.analyze_text(t).intent_confidence < threshold
+    ]
+    assert unsure, "the model should be unsure of these names"
+    for text in unsure:
+        assert on.analyze_text(text).intent is Intent.PRODUCT
+    for text in ("支持支持支持", "来了来了", "好看好看", "哈哈哈哈"):
+        assert on.analyze_text(text).intent is Intent.CHITCHAT
+    assert on.analyze_text("竹蜻蜓").intent is off.analyze_text("竹蜻蜓").intent  # once is not the rule's

@@ -174,6 +174,13 @@ def test_flood_memory_is_bounded() -> None:
         ("hghivvhjj", "gibberish"),
         ("刷刷刷刷刷刷刷刷刷刷刷刷刷刷", "gibberish"),  # one character and nothing else: a flood
         ("公积金咨询 秒办", "ad"),
+        # common vulgar slurs (issue 17: real rooms' spam passed as chit-chat or product)
+        ("又在这里装逼", "insult"),
+        ("一帮捧臭脚的", "insult"),
+        ("都是些臭鱼烂虾", "insult"),
+        ("你才有病你", "insult"),
+        ("王八蛋一个", "insult"),
+        ("赶紧滚犊子", "insult"),
     ],
 )
 def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
@@ -196,6 +203,10 @@ def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
         "牛牛牛牛牛牛牛牛牛牛牛牛牛牛牛逼",
         "zhongguorenmin",  # pinyin and words run at a third vowels or more
         "shenzhenfahuoma",
+        "今天狗屎运真好",  # words left out of the slur list: luck, a price, a dog's breed, an intensifier
+        "二百五十块包邮吗",
+        "杂种狗好可爱",
+        "主播特么可爱了",
     ],
 )
 def test_real_room_cheers_are_not_spam(parts: Any, raw: str) -> None:
