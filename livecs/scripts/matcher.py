@@ -679,7 +679,7 @@ class ScriptMatcher:
     def _gapped_keywords(
         self, query: str, keyword_hits: dict[int, list[str]], keyword_miss: dict[int, float]
     ) -> None:
-        """Keywords said with a filler word or two inside (什么时候到 in 什么时候能到, 几天发货 in
+        """Keywords said with a filler word or two inside (什么时候到 in 什么时候才能到, 几天发货 in
         几天才能发货; ``answer.keyword_gap_fillers``): a hit as if said whole. Anything else inside — a
         negation (能不发货), another word (充电多少 is not 充电宝是多少) — and it is not the keyword."""
         chars = set(query)

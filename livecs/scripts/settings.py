@@ -164,7 +164,7 @@ class AnswerSettings(_Section):
     #: A-not-A question (会不会上) still asks about it. One character each.
     negations: list[str] = Field(default_factory=lambda: ["不", "没", "别"])
     #: A keyword of three characters or more still counts with up to this many characters said inside it
-    #: (什么时候到 in 什么时候能到), none of them a negation; 0 turns it off.
+    #: (什么时候到 in 什么时候才能到), none of them a negation; 0 turns it off.
     keyword_gap: int = Field(2, ge=0, le=4)
     #: The only characters that may be said inside a keyword (modal verbs, adverbs, pronouns, measure
     #: words): 几天发货 in 几天才能发货, never 充电多少 in 充电宝是多少 or 能发货 in 能不发货. A keyword

@@ -251,9 +251,9 @@ class TextAnalyzer:
             and confidence < self.repeated_name_chitchat_below
             and _REPEATED_NAME_RE.fullmatch(text)
         ):
-            # TAXONOMY (real rooms): a bare name typed into chat asks to show it (天气丹!!天气丹!!).
+            # TAXONOMY (real rooms): a bare name typed into chat asks to show it (小棕瓶!!小棕瓶!!).
             # Typed over and over it is a name or a cheer; cheers and fans' names the model knows well
-            # (支持支持, 加油加油), so a name it is unsure of is the goods.
+            # (cheers such as 支持支持 or 加油加油), so a name it is unsure of is the goods.
             return _PRODUCT, confidence
         return intent_index, confidence
 

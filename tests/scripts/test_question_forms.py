@@ -349,7 +349,7 @@ def gap_matcher() -> ScriptMatcher:
 @pytest.mark.parametrize(
     ("text", "intent", "script"),
     [
-        ("大概什么时候能到", Intent.LOGISTICS, "ship_time"),  # 能 said inside 什么时候到
+        ("大概什么时候才能到", Intent.LOGISTICS, "ship_time"),  # 才能 said inside 什么时候到
         ("拍了几天才能发货", Intent.LOGISTICS, "ship_time"),
     ],
 )
@@ -379,7 +379,7 @@ def test_a_keyword_broken_by_other_words_is_not_found(
 def test_the_gap_can_be_turned_off() -> None:
     config = ScriptsSettings()
     config.answer.keyword_gap = 0
-    assert _best(_load(GAP_LIBRARY, config), "大概什么时候能到", Intent.LOGISTICS).script_id == ""
+    assert _best(_load(GAP_LIBRARY, config), "大概什么时候才能到", Intent.LOGISTICS).script_id == ""
 
 
 EXCLUDE_LIBRARY = """
