@@ -12,6 +12,8 @@ Rules (``config/scripts.yaml`` → ``lint.severity``; ``off`` disables one):
 * ``question_form_keyword`` — a keyword that is only a question form (有吗, 还有没有, 主播…;
   ``answer.question_forms``): it counts only when the comment names a product, so on its own it reaches
   nothing (fallbacks, generic by design, are not flagged);
+* ``excluded_keyword`` — a keyword that holds one of its own script's 排除词 (``exclude``): a comment it finds
+  always carries the excluded word, so it only puts the script among the candidates, never answers;
 * ``unreachable`` — a script nothing can reach (no keywords, no examples, not a fallback);
 * ``intent_coverage`` — an intent of the taxonomy with no enabled script;
 * ``on_air_empty`` / ``on_air_too_long`` — the streamer's line is missing or too long to read at a glance.
@@ -150,6 +152,19 @@ def lint_library(
                         f"关键词「{keyword}」只是问法，没说问什么：只在评论点名商品（链接号、别名）时才算数",
                         f"keyword '{keyword}' is only a question form: it counts only when the comment "
                         "names a product (link number, alias)",
+                        locate("scripts", script.id, "keywords"),
+                        script.id,
+                    )
+            excluded = [normalize(w) for w in script.exclude]
+            for keyword in script.keywords if excluded else ():
+                word = next((w for w in excluded if w and w in normalize(keyword)), None)
+                if word is not None:
+                    add(
+                        "excluded_keyword",
+                        "lint.excluded_keyword",
+                        f"关键词「{keyword}」含排除词「{word}」：命中它时这条话术只作候选，不会直接回答",
+                        f"keyword '{keyword}' holds the exclude word '{word}': a comment it finds is offered "
+                        "this script as a candidate, never answered by it",
                         locate("scripts", script.id, "keywords"),
                         script.id,
                     )

@@ -62,6 +62,7 @@ class LintSettings(_Section):
             "on_air_empty": "warning",
             "on_air_too_long": "warning",
             "question_form_keyword": "warning",
+            "excluded_keyword": "warning",
         }
     )
     on_air_max_chars: int = 30

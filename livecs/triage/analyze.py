@@ -243,7 +243,7 @@ class TextAnalyzer:
         if hits.spam.get("insults") and hits.shop_target:
             return _INTENT_INDEX["complaint"], max(confidence, 0.8)
         if _EMPTY_OR_TAGS_RE.fullmatch(text) or _PUNCT_ONLY_RE.fullmatch(text):
-            return _INTENT_INDEX["chitchat"], 1.0
+            return _CHITCHAT, 1.0
         if confidence < self.min_confidence:
             return _CHITCHAT, confidence
         if (

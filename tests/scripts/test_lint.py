@@ -120,3 +120,16 @@ def test_severity_configurable(apparel_library: Library) -> None:
 
 def test_empty_term_list_is_harmless() -> None:
     assert AdLawScanner(AdLawTerms()).scan("全网最低") == []
+
+
+def test_a_keyword_holding_its_own_exclude_word(apparel_library: Library) -> None:
+    """排除词 (issue 12): a keyword that carries one of its script's exclude words finds the script but
+    can never have it answer — told, as a warning."""
+    lib = _lib(
+        _script("gift", keywords=["赠品", "送手表"], exclude=["手表"]),
+        _script("gift_ok", keywords=["赠品"], exclude=["手表"]),
+        base=apparel_library,
+    )
+    issues = [i for i in lint_library(lib) if i.code == "lint.excluded_keyword"]
+    assert [(i.item_id, i.severity) for i in issues] == [("gift", "warning")]
+    assert "送手表" in issues[0].zh and "手表" in issues[0].zh

@@ -181,6 +181,10 @@ def test_flood_memory_is_bounded() -> None:
         ("你才有病你", "insult"),
         ("王八蛋一个", "insult"),
         ("赶紧滚犊子", "insult"),
+        # contact disguises and selling on the side
+        ("有事绿泡泡联系", "lure"),
+        ("微x：mm520", "lure"),
+        ("同款找我拿更便宜", "lure"),
     ],
 )
 def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
