@@ -46,6 +46,12 @@ _LINK = re.compile(r"(?:(\d{1,3})\s*号\s*(?:链接|宝贝|商品)?|(?:链接|#)
 AliasHit = tuple[str, tuple[Product, ...], str]
 
 
+def _in_order(word: str, name: str) -> bool:
+    """Whether the characters of ``word`` occur in ``name`` in order (九分裤 in 高腰九分直筒裤)."""
+    it = iter(name)
+    return all(ch in it for ch in word)
+
+
 def longer_alias(best: AliasHit | None, found: AliasHit) -> AliasHit:
     """Fold alias hits in scan order: the longest alias wins, the first of equal length."""
     return found if best is None or len(found[0]) > len(best[0]) else best
@@ -298,11 +304,19 @@ class QuestionFacts:
         self.products = list(library.products)
         self._colours = sorted({c for p in self.products for c in p.colors if c}, key=len, reverse=True)
         self._haystack = {id(p): "|".join([p.name, *p.aliases]).lower() for p in self.products}
+        self._names = {id(p): tuple(n.lower() for n in (p.name, *p.aliases) if n) for p in self.products}
         self._words = sorted({w.lower() for w in product_words if w}, key=len, reverse=True)
 
     def _with_word(self, word: str) -> list[Product]:
+        """The products a kind of product names: in a name or alias as written, or with words between
+        (九分裤 is carried by 高腰九分直筒裤: its characters in order within one name)."""
         keys = {word, word.removesuffix("子"), word.removesuffix("包")} - {""}
-        return [p for p in self.products if any(k in self._haystack[id(p)] for k in keys)]
+        return [
+            p
+            for p in self.products
+            if any(k in self._haystack[id(p)] for k in keys)
+            or any(_in_order(word, name) for name in self._names[id(p)])
+        ]
 
     def colours_in(self, text: str) -> list[str]:
         found = [c for c in self._colours if c.lower() in text]
