@@ -91,6 +91,29 @@ def test_product_the_shop_does_not_sell(apparel_matcher: ScriptMatcher) -> None:
     assert "到手129元" not in best.reply
 
 
+def test_a_kind_of_product_carried_with_words_between() -> None:
+    """九分裤 is carried by a 高腰九分直筒裤 (its characters in order within one name): no "这场没有九分裤";
+    a kind no product carries is still told as missing."""
+    from livecs.scripts.catalogue import QuestionFacts
+
+    library = Library.model_validate(
+        {
+            "library": {"name": "测试"},
+            "scripts": [],
+            "products": [
+                {"sku": "A", "link": 1, "name": "高腰九分直筒裤", "price": 99, "stock": 10, "aliases": ["直筒裤"]},
+                {"sku": "B", "link": 2, "name": "法式连衣裙", "price": 129, "stock": 10},
+            ],
+        }
+    )
+    facts = QuestionFacts(library, ["九分裤", "风衣", "连衣裙", "裤裙"])
+    product, why, gap = facts.resolve("有九分裤吗", None, "")
+    assert gap is None and product is not None and product.link == 1
+    assert facts.resolve("有风衣吗", None, "")[2] is not None  # no product carries it: 这场没有风衣
+    _, _, split_gap = facts.resolve("有裤裙吗", None, "")  # 裤 in one name, 裙 in another: not carried
+    assert split_gap is not None and split_gap.value == "裤裙"
+
+
 def test_product_asked_about_by_link_alias_word_or_attribute(apparel_matcher: ScriptMatcher) -> None:
     assert "3号高腰垂感阔腿裤" in _match(apparel_matcher, "3号多少钱", Intent.PRICE_PROMO)[0].reply
     assert "3号高腰垂感阔腿裤" in _match(apparel_matcher, "阔腿裤什么价", Intent.PRICE_PROMO)[0].reply
