@@ -101,14 +101,21 @@ def test_a_kind_of_product_carried_with_words_between() -> None:
             "library": {"name": "测试"},
             "scripts": [],
             "products": [
-                {"sku": "A", "link": 1, "name": "高腰九分直筒裤", "price": 99, "stock": 10, "aliases": ["直筒裤"]},
+                {
+                    "sku": "A",
+                    "link": 1,
+                    "name": "高腰九分直筒裤",
+                    "price": 99,
+                    "stock": 10,
+                    "aliases": ["直筒裤"],
+                },
                 {"sku": "B", "link": 2, "name": "法式连衣裙", "price": 129, "stock": 10},
             ],
         }
     )
     facts = QuestionFacts(library, ["九分裤", "风衣", "连衣裙", "裤裙"])
     product, why, gap = facts.resolve("有九分裤吗", None, "")
-    assert gap is None and product is not None and product.link == 1
+    assert gap is None and product is not None and product.link == 1 and why == "product word 九分裤"
     assert facts.resolve("有风衣吗", None, "")[2] is not None  # no product carries it: 这场没有风衣
     _, _, split_gap = facts.resolve("有裤裙吗", None, "")  # 裤 in one name, 裙 in another: not carried
     assert split_gap is not None and split_gap.value == "裤裙"
