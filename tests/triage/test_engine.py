@@ -288,6 +288,25 @@ def test_a_request_for_a_reply_is_a_disappointed_alarm(
     assert "threat" not in t.reasons  # no threat word: the card must not say 威胁
 
 
+@pytest.mark.parametrize(
+    "text", ["客服一直没回复", "主播看不见我发的吗", "我的评论又被屏蔽了", "刷了半天都没回"]
+)
+def test_being_ignored_or_silenced_is_a_disappointed_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # TAXONOMY: being ignored with no hostile words ("主播怎么不理人") is complaint/disappointed.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority) == (Intent.COMPLAINT, Priority.P0)
+    assert t.emotion.value in ("disappointed", "angry")
+
+
+@pytest.mark.parametrize("text", ["我还没回复他呢", "我都没回复群消息", "我没回复"])
+def test_the_viewer_not_replying_is_not_being_ignored(text: str) -> None:
+    from livecs.triage.analyze import _WAITING_GRIEVANCE_RE
+
+    assert _WAITING_GRIEVANCE_RE.search(text) is None  # the viewer did not reply: nobody ignored them
+
+
 @pytest.mark.parametrize("text", ["发货太慢了吧", "你家物流好慢啊", "快递慢死了", "下单五天了 发货真慢"])
 def test_slow_service_stated_is_a_disappointed_alarm(
     engine: TriageEngine, make_comment: CommentFactory, text: str
