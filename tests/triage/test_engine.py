@@ -300,7 +300,7 @@ def test_being_ignored_or_silenced_is_a_disappointed_alarm(
     assert t.emotion.value in ("disappointed", "angry")
 
 
-@pytest.mark.parametrize("text", ["我还没回复他呢", "我都没回复群消息", "我没回复"])
+@pytest.mark.parametrize("text", ["我还没回复他呢", "我都没回复群消息", "我没回复", "我看不到我的订单了"])
 def test_the_viewer_not_replying_is_not_being_ignored(text: str) -> None:
     from livecs.triage.analyze import _WAITING_GRIEVANCE_RE
 
