@@ -303,20 +303,14 @@ class QuestionFacts:
     def __init__(self, library: Library, product_words: list[str]) -> None:
         self.products = list(library.products)
         self._colours = sorted({c for p in self.products for c in p.colors if c}, key=len, reverse=True)
-        self._haystack = {id(p): "|".join([p.name, *p.aliases]).lower() for p in self.products}
         self._names = {id(p): tuple(n.lower() for n in (p.name, *p.aliases) if n) for p in self.products}
         self._words = sorted({w.lower() for w in product_words if w}, key=len, reverse=True)
 
     def _with_word(self, word: str) -> list[Product]:
-        """The products a kind of product names: in a name or alias as written, or with words between
-        (九分裤 is carried by 高腰九分直筒裤: its characters in order within one name)."""
+        """The products a kind of product names: its characters in order within one name or alias, as
+        written or with words between (九分裤 is carried by 高腰九分直筒裤); 裤子 also as 裤, 包包 as 包."""
         keys = {word, word.removesuffix("子"), word.removesuffix("包")} - {""}
-        return [
-            p
-            for p in self.products
-            if any(k in self._haystack[id(p)] for k in keys)
-            or any(_in_order(word, name) for name in self._names[id(p)])
-        ]
+        return [p for p in self.products if any(_in_order(k, n) for k in keys for n in self._names[id(p)])]
 
     def colours_in(self, text: str) -> list[str]:
         found = [c for c in self._colours if c.lower() in text]

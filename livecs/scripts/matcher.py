@@ -199,8 +199,6 @@ class _Gapped(NamedTuple):
     word: str
     slots: tuple[int, ...]
     miss: float
-    first: str
-    last: str
     splits: tuple[tuple[str, str], ...]
 
 
@@ -566,7 +564,7 @@ class ScriptMatcher:
                         if key[:i].strip(_PARTICLE_CHARS) and key[i:].strip(_PARTICLE_CHARS)
                     )
                     if splits:
-                        gapped.append(_Gapped(key, tuple(idxs), 1.0 - strength, key[0], key[-1], splits))
+                        gapped.append(_Gapped(key, tuple(idxs), 1.0 - strength, splits))
             weight = self._gram_weight.get(key) if len(key) == 2 else None
             lists = postings.get(key)
             by_view = tuple(tuple(x) for x in lists) if lists is not None else no_postings
@@ -577,7 +575,7 @@ class ScriptMatcher:
         self._automaton = automaton
         by_first: dict[str, list[_Gapped]] = {}
         for gapped_word in gapped:
-            by_first.setdefault(gapped_word.first, []).append(gapped_word)
+            by_first.setdefault(gapped_word.word[0], []).append(gapped_word)
         self._gapped = {first: tuple(gs) for first, gs in by_first.items()}
 
     # --- matching ----------------------------------------------------------------------------------------
@@ -686,22 +684,16 @@ class ScriptMatcher:
         gap = self.config.answer.keyword_gap
         fillers = self._gap_fillers
         gapped = self._gapped
-        candidates = [g for first in chars.intersection(gapped) for g in gapped[first]]
-        for g in candidates:
-            if g.last not in chars or g.word in query:
-                continue
-            for prefix, suffix in g.splits:
-                start = query.find(prefix)
-                found = False
-                while start >= 0 and not found:
-                    after = start + len(prefix)
-                    end = query.find(suffix, after + 1, after + gap + len(suffix))
-                    if end >= 0 and all(ch in fillers for ch in query[after:end]):
-                        found = True
-                    start = query.find(prefix, start + 1)
-                if found:
+        for first in chars.intersection(gapped):
+            for g in gapped[first]:
+                if (
+                    g.word[-1] in chars
+                    and g.word not in query
+                    and any(
+                        _said_with_gap(query, prefix, suffix, gap, fillers) for prefix, suffix in g.splits
+                    )
+                ):
                     _keyword_found(keyword_hits, keyword_miss, g.word, g.slots, g.miss)
-                    break
 
     def _asks_cause(self, text: str) -> bool:
         """Whether normalised ``text`` asks for a cause or a remedy (``answer.cause_forms``: 怎么办…)."""
@@ -1216,6 +1208,18 @@ class ScriptMatcher:
         if value is None:
             value = self.settings.missing_variable.format(name=name)
         return value
+
+
+def _said_with_gap(query: str, prefix: str, suffix: str, gap: int, fillers: frozenset[str]) -> bool:
+    """Whether ``query`` holds ``prefix``, then 1…``gap`` characters all in ``fillers``, then ``suffix``."""
+    start = query.find(prefix)
+    while start >= 0:
+        after = start + len(prefix)
+        end = query.find(suffix, after + 1, after + gap + len(suffix))
+        if end >= 0 and all(ch in fillers for ch in query[after:end]):
+            return True
+        start = query.find(prefix, start + 1)
+    return False
 
 
 def _negated(query: str, end: int, word: str, negations: frozenset[str]) -> bool:
