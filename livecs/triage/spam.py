@@ -30,10 +30,15 @@ _REACTION_MARKS_RE = re.compile(r"[?？!！~～]+")
 _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-# Contact reported, not offered: a third party (客服, 商家, 有人…) contacted or added the writer.
+# A contact word that is no invitation: a third party (客服, 商家, 有人…) contacted or added the writer, or
+# told the writer to add them (还要加微信); the writer asks why (加微信干嘛); a wish that a prize comes to the
+# writer's home (福袋来我家).
 _REPORTED_CONTACT_RE = re.compile(
     r"(?:客服|商家|店家|卖家|快递|官方|小助理|助手|他|她|有人)(?:又|也|都|就|会|没|没有|主动|私下|刚)?"
     r"(?:联系我|加我|私信我|私我)"
+    r"|(?:让我|叫我|要我|还要|非要|非让|说要)(?:加微信|加微|加v|加vx|加群|进群)"
+    r"|(?:加微信|加微|加v|加vx|加我|加群|进群|私信|私我)(?:干哈|干嘛|干啥|干什么|做什么|为什么|为啥)"
+    r"|(?:福袋|好运|锦鲤|红包|奖品|大奖)快?来我家"
 )
 # A long latin token with almost no vowels is a key-mash (dgdgfgfdgudugjd, hghivvhjj); pinyin and English
 # words run at a third vowels or more, abbreviations (xswl, yyds) are short.
@@ -111,7 +116,7 @@ class SpamRules:
         if lure and "[" in folded:  # a platform emote ([互粉], [来看我]) is not an invitation
             untagged = _EMOTE_TAG_RE.sub(" ", folded)
             lure = [w for w in lure if w in untagged]
-        if lure:  # 客服又联系我: what someone did, not an invitation (one pass: the text without it)
+        if lure:  # 客服又联系我, 加微信干嘛: no invitation (one pass: the text without it)
             unreported, reported = _REPORTED_CONTACT_RE.subn(" ", folded)
             if reported:
                 lure = [w for w in lure if w in unreported]

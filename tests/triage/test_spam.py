@@ -65,6 +65,8 @@ def reason(parts: Any, raw: str) -> str:
         ("我这有原单 私", "lure"),
         ("想要的联系我", "lure"),  # offered: still a lure
         ("客服不行 加我微信 便宜给你", "lure"),
+        ("想要原单的加微信 干嘛在这买", "lure"),  # 干嘛 after more words: still an invitation
+        ("来我家看看 同款便宜", "lure"),
         ("噼里啪啦%%%&&&", "gibberish"),
         ("锟斤拷锟斤拷烫烫烫", "gibberish"),
     ],
@@ -106,6 +108,9 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "等一下————————————",
         "客服又联系我说仅退款 是什么意思",  # a contact reported, not offered
         "中奖了有人私信我 是真的吗",
+        "下单前说得好好的 发货了又让我加微信",  # told to add a contact: reported, not offered
+        "加vx干嘛呀 不加",  # asking why, not inviting
+        "福袋快来我家[比心]",  # a wish for the prize
     ],
 )
 def test_not_spam(parts: Any, raw: str) -> None:
