@@ -92,6 +92,7 @@ class TextAnalysis:
     cluster_key: str  # comparable core of the text for repeated-question clusters
     shop_voice: str  # "reply" / "notice" in the shop's voice, else "" (shop.shop_voice)
     gift_notice: bool  # a platform's gift notice written into the chat: never a flood
+    spam_cue: bool  # a spam lexicon word (lure, ad, insult…), even one too weak to call spam alone
 
 
 class TextAnalyzer:
@@ -214,6 +215,7 @@ class TextAnalyzer:
             cluster_key=cluster_key(text),
             shop_voice=shop_voice(norm.folded, bool(hits.complaint_terms)),
             gift_notice=_GIFT_NOTICE_RE.search(text) is not None,
+            spam_cue=bool(hits.spam),
         )
 
     def _rules(

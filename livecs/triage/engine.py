@@ -136,7 +136,10 @@ class TriageEngine:
                 comment.user_id,
                 analysis.normalized,
                 at,
-                copy_paste_candidate=intent in _FLOODABLE_INTENTS,
+                # many viewers typing one line is a chant (a song line, 主播加油…), not spam, unless the
+                # line itself carries a spam cue: a weak ad word pasted by many accounts is a bot wave
+                copy_paste_candidate=intent in _FLOODABLE_INTENTS
+                and (intent is Intent.SPAM or analysis.spam_cue),
             )
         )
         if flood_reason and intent is not Intent.COMPLAINT:

@@ -89,6 +89,28 @@ def test_user_flood_becomes_spam_but_questions_stay(
     assert not any(o.spam for o in cheers)
 
 
+def test_a_chant_of_many_viewers_is_not_a_flood_but_a_pasted_ad_is(
+    engine: TriageEngine, make_comment: CommentFactory
+) -> None:
+    # a song line or a cheer typed by a whole room at once (a Bilibili room chanted an English line)
+    for i, chant in enumerate(("we love you forever", "主播今天唱得真好听呀好喜欢")):
+        levels = [
+            engine.triage(
+                make_comment(chant, user=f"fan{n}", room=f"c{i}", ts=1000.0 + n), 1000.0 + n
+            ).priority
+            for n in range(12)
+        ]
+        assert Priority.MOD not in levels, chant
+    # one weak ad word is not spam from one viewer, but pasted by many accounts it is a bot wave
+    pasted = "家人们隔壁直播间今天福利真的多呀"
+    assert not engine.triage(make_comment(pasted, user="solo", room="w0"), 1000.0).spam
+    outs = [
+        engine.triage(make_comment(pasted, user=f"bot{n}", room="w1", ts=1000.0 + n), 1000.0 + n)
+        for n in range(12)
+    ]
+    assert outs[-1].spam_reason == "flood:copy_paste" and outs[-1].priority is Priority.MOD
+
+
 def test_member_tier_raises_priority(engine: TriageEngine, make_comment: CommentFactory) -> None:
     plain = engine.triage(make_comment("这单什么时候发货", user="a"), 1000.0)
     vip = engine.triage(make_comment("发什么快递", user="b", tier=MemberTier.VIP), 1000.0)
