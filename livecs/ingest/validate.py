@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -40,6 +40,10 @@ _TIER_NAMES = {t.name.lower(): t for t in MemberTier}
 #: what a platform may send (on-air changes and survey results are recorded by livecs only)
 _EVENT_KINDS = {k.value for k in EventKind} - {EventKind.ON_AIR.value, EventKind.SURVEY.value}
 _MS_THRESHOLD = 1e11  # epoch values above this are milliseconds (1e11 s is the year 5138)
+#: A date-time without an offset is China time: what Douyin, Kuaishou and Taobao exports write.
+NAIVE_TIME_ZONE = timezone(timedelta(hours=8))
+# An export's date-time: 2025/4/10 20:18, 2025-04-10 20:18:05, 2025.4.10 (ISO 8601 goes to fromisoformat)
+_EXPORT_TIME_RE = re.compile(r"(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 class Rejected(LivecsError):
@@ -60,7 +64,8 @@ def clean_text(value: str) -> str:
 
 
 def parse_ts(value: Any) -> float:
-    """Epoch seconds from seconds, milliseconds, numeric strings or ISO 8601; raises ``ValueError``."""
+    """Epoch seconds from seconds, milliseconds, numeric strings, ISO 8601 or an export's ``2025/4/10 20:18``
+    (no offset: China time, :data:`NAIVE_TIME_ZONE`); raises ``ValueError``."""
     if isinstance(value, bool):
         raise ValueError("boolean timestamp")
     if isinstance(value, (int, float)):
@@ -69,7 +74,7 @@ def parse_ts(value: Any) -> float:
         try:
             ts = float(value)
         except ValueError:
-            ts = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            ts = _parse_datetime(value.strip())
     else:
         raise ValueError(f"unsupported timestamp {type(value).__name__}")
     if ts != ts or ts < 0:  # NaN or negative
@@ -79,6 +84,19 @@ def parse_ts(value: Any) -> float:
     if ts > _MS_THRESHOLD:
         raise ValueError("timestamp out of range")
     return ts
+
+
+def _parse_datetime(text: str) -> float:
+    """ISO 8601 or an export's ``2025/4/10 20:18``; without an offset, :data:`NAIVE_TIME_ZONE`."""
+    export = _EXPORT_TIME_RE.fullmatch(text)
+    if export is not None:
+        year, month, day, hour, minute, second = (int(g or 0) for g in export.groups())
+        moment = datetime(year, month, day, hour, minute, second)  # ValueError for 2025/13/40
+    else:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=NAIVE_TIME_ZONE)
+    return moment.timestamp()
 
 
 def parse_tier(value: Any) -> MemberTier:

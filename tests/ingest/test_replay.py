@@ -254,6 +254,22 @@ async def test_csv_alias_header_and_event_rows(tmp_path: Path, collected: Collec
     ]
 
 
+async def test_csv_of_a_platform_export_with_minute_times(tmp_path: Path, collected: Collected) -> None:
+    # the columns and time format of ../shared/data/real/commerce_rooms_dev.csv (every row was rejected)
+    data = "\n".join(
+        [
+            "platform,room,category,time,user_id,text",
+            "DY,店A,服饰鞋履,2025/4/10 20:18,u1,有S码吗",
+            "DY,店A,服饰鞋履,2025/4/10 20:18,u2,多少钱",
+            "DY,店A,服饰鞋履,2025/4/10 20:19,u3,拍了",
+        ]
+    )
+    await ReplaySource(write(tmp_path, "export.csv", data)).run(collected.sink)
+    assert [c.text for c in collected.comments] == ["有S码吗", "多少钱", "拍了"]
+    assert [c.ts for c in collected.comments] == [1744287480.0, 1744287480.0, 1744287540.0]  # 12:18 UTC
+    assert collected.comments[0].room == "店A" and collected.comments[0].extras == {"category": "服饰鞋履"}
+
+
 async def test_csv_with_an_unusable_header_stops_the_replay(tmp_path: Path, collected: Collected) -> None:
     with pytest.raises(ReplayFormatError):
         await ReplaySource(write(tmp_path, "bad.csv", "id,text,id\n1,a,2\n")).run(collected.sink)

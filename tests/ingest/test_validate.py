@@ -102,6 +102,17 @@ def test_parse_ts_forms() -> None:
         parse_ts(True)
 
 
+def test_parse_ts_reads_an_export_time_as_china_time() -> None:
+    # the rooms file of the shared data (and platform exports) write minutes without an offset
+    assert parse_ts("2025/4/10 20:18") == parse_ts("2025-04-10T12:18:00Z")
+    assert parse_ts("2025-04-10 20:18:05") == parse_ts("2025-04-10T12:18:05Z")
+    assert parse_ts("2025.4.10") == parse_ts("2025-04-09T16:00:00Z")
+    assert parse_ts(" 2025/4/10 20:18 ") == parse_ts("2025-04-10T20:18:00+08:00")
+    for bad in ("2025/13/40 20:18", "2025/4/10 25:99", "20:18", "2025/4"):
+        with pytest.raises(ValueError):
+            parse_ts(bad)
+
+
 def test_clean_text_keeps_chinese_and_emoji() -> None:
     assert clean_text(" 冲冲冲🔥\t好看 ") == "冲冲冲🔥 好看"
 
