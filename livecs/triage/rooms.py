@@ -27,20 +27,17 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from livecs.ingest.validate import Rejected, Validator
+from livecs.ingest.validate import Rejected, Validator, parse_ts
 from livecs.models import Comment, Priority, Triage
 
 #: the taxonomy's intents and what counts as an alarm (P0) by the gold labels
 ALARM_INTENTS = frozenset({"complaint"})
 ANGRY_ALARM_INTENTS = frozenset({"logistics", "after_sales"})
-ROOMS_TZ = timezone(timedelta(hours=8))
-_TIME_FORMATS = ("%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
 def text_hash(text: str) -> str:
@@ -78,14 +75,9 @@ class Label:
 
 
 def _parse_minute(value: str) -> float | None:
-    value = value.strip()
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).replace(tzinfo=ROOMS_TZ).timestamp()
-        except ValueError:
-            continue
+    """The ingest's reading of a time (``2025/4/24 17:19`` is China time), or None when it is none."""
     try:
-        return float(value)
+        return parse_ts(value)
     except ValueError:
         return None
 

@@ -33,7 +33,7 @@ _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 # A contact word that is no invitation: a third party (客服, 商家, 有人…) contacted or added the writer, or
 # told the writer to add them (还要加微信); the writer asks why (加微信干嘛); a wish that a prize comes to the
 # writer's home (福袋来我家).
-_REPORTED_CONTACT_RE = re.compile(
+_NO_INVITATION_RE = re.compile(
     r"(?:客服|商家|店家|卖家|快递|官方|小助理|助手|他|她|有人)(?:又|也|都|就|会|没|没有|主动|私下|刚)?"
     r"(?:联系我|加我|私信我|私我)"
     r"|(?:让我|叫我|要我|还要|非要|非让|说要)(?:加微信|加微|加v|加vx|加群|进群)"
@@ -117,9 +117,9 @@ class SpamRules:
             untagged = _EMOTE_TAG_RE.sub(" ", folded)
             lure = [w for w in lure if w in untagged]
         if lure:  # 客服又联系我, 加微信干嘛: no invitation (one pass: the text without it)
-            unreported, reported = _REPORTED_CONTACT_RE.subn(" ", folded)
-            if reported:
-                lure = [w for w in lure if w in unreported]
+            rest, found = _NO_INVITATION_RE.subn(" ", folded)
+            if found:
+                lure = [w for w in lure if w in rest]
         if lure or trailing_private or self._has_contact(folded):
             return "lure"
         if hits.spam.get("ads_strong") or len(hits.spam.get("ads", ())) >= 2:
