@@ -70,7 +70,7 @@ _NOT_A_GRIEVANCE_RE = re.compile(r"垃圾(?:袋|桶|篓|箱|筐|分类|处理器
 
 def _grievance_evidence(text: str, hits: LexiconHits) -> bool:
     """Something in the text itself that an operator would call a grievance."""
-    if hits.complaint_terms or hits.neg > hits.pos or hits.spam.get("insults"):
+    if hits.complaint_terms or hits.neg > hits.pos or hits.spam.get("insults") or hits.attack_on_shop:
         return True
     if hits.emotions.get("angry") or hits.emotions.get("disappointed"):
         return True
@@ -163,6 +163,7 @@ class TextAnalyzer:
             and confidence < 1.0
             and not hits.complaint_terms
             and not hits.spam.get("insults")
+            and not hits.attack_on_shop
             and argmax(sentiment_probs) == _POSITIVE
         ):
             # The model's own guess of a grievance contradicted by a positive feeling (long praise with one
@@ -245,6 +246,9 @@ class TextAnalyzer:
         if waiting_grievance:
             return _INTENT_INDEX["complaint"], 1.0  # left waiting: a grievance whatever the words around it
         if hits.spam.get("insults") and hits.shop_target:
+            return _INTENT_INDEX["complaint"], max(confidence, 0.8)
+        if hits.attack_on_shop:
+            # disparaging the streamer to their face (你可真烦人, 主播说话太难听): hostility, a complaint
             return _INTENT_INDEX["complaint"], max(confidence, 0.8)
         if _EMPTY_OR_TAGS_RE.fullmatch(text) or _PUNCT_ONLY_RE.fullmatch(text):
             return _CHITCHAT, 1.0

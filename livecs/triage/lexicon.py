@@ -23,6 +23,7 @@ EMOTE_WEIGHT = 0.8  # weight of a sentiment-bearing emote tag ([哭], [赞]) rel
 SENT_POS, SENT_NEG, SENT_NEUTRAL = "pos", "neg", "neutral"
 NEGATION, INTENSIFIER = "negation", "intensifier"
 EMOTION, COMPLAINT, SHOP_TARGET, STOCK, MERCHANT = "emotion", "complaint", "shop", "stock", "merchant"
+ATTACK, ADDRESSEE = "attack", "addressee"
 SPAM_CATEGORIES = ("lure", "ads", "ads_strong", "insults", "viewer_targets", "ime_mash")
 _SENTIMENT_KINDS = (SENT_POS, SENT_NEG, SENT_NEUTRAL)
 
@@ -39,9 +40,16 @@ class LexiconHits:
     emotions: dict[str, int] = field(default_factory=dict)
     complaint_terms: list[str] = field(default_factory=list)
     shop_target: bool = False
+    attacks: list[str] = field(default_factory=list)  # disparagement of a person (complaint.attacks)
+    addressed: bool = False  # the comment speaks to the streamer or the shop (complaint.addressees)
     spam: dict[str, list[str]] = field(default_factory=dict)
     stock_urgency: bool = False
     merchant: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def attack_on_shop(self) -> bool:
+        """A disparaging word said to the streamer or the shop (你可真烦人): hostility, not banter."""
+        return bool(self.attacks) and (self.addressed or self.shop_target)
 
     @property
     def polarity(self) -> float:
@@ -85,6 +93,10 @@ class Lexicon:
             self._add(str(word), COMPLAINT, "")
         for word in complaint.get("shop_targets", []):
             self._add(str(word), SHOP_TARGET, "")
+        for word in complaint.get("attacks", []):
+            self._add(str(word), ATTACK, "")
+        for word in complaint.get("addressees", []):
+            self._add(str(word), ADDRESSEE, "")
         spam = data.get("spam", {})
         for category in SPAM_CATEGORIES:
             for word in spam.get(category, []):
@@ -130,8 +142,9 @@ class Lexicon:
         spam: dict[str, list[str]] = {}
         emotions: dict[str, int] = {}
         complaint_terms: list[str] = []
+        attacks: list[str] = []
         merchant: dict[str, int] = {}
-        shop_target = stock_urgency = False
+        shop_target = stock_urgency = addressed = False
         for end, (word, payload) in found:
             start = end - len(word) + 1
             for kind, label in payload:
@@ -147,6 +160,10 @@ class Lexicon:
                     complaint_terms.append(word)
                 elif kind == SHOP_TARGET:
                     shop_target = True
+                elif kind == ATTACK:
+                    attacks.append(word)
+                elif kind == ADDRESSEE:
+                    addressed = True
                 elif kind == STOCK:
                     stock_urgency = True
                 elif kind == MERCHANT:
@@ -159,6 +176,8 @@ class Lexicon:
             emotions=emotions,
             complaint_terms=complaint_terms,
             shop_target=shop_target,
+            attacks=attacks,
+            addressed=addressed,
             spam=spam,
             stock_urgency=stock_urgency,
             merchant=merchant,

@@ -341,6 +341,24 @@ def test_disbelief_at_the_streamer_is_an_alarm(
     assert (t.intent, t.priority, t.sentiment.value) == (Intent.COMPLAINT, Priority.P0, "neg")
 
 
+@pytest.mark.parametrize("text", ["你说话真的好烦人", "主播你太虚伪了吧", "助播废话真多", "你们情商太低了"])
+def test_disparaging_the_streamer_to_their_face_is_an_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # TAXONOMY: hostility toward the shop or streamer is a complaint, slur or not.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority, t.sentiment.value) == (Intent.COMPLAINT, Priority.P0, "neg")
+
+
+@pytest.mark.parametrize("text", ["这个味道有点恶心", "这款设计太丑了", "他最近飘了", "听说有人吹牛"])
+def test_disparaging_words_not_said_to_the_streamer_are_no_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # Said of food, a design or a third party, the same words are no grievance against the shop.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.priority != Priority.P0 and t.intent != Intent.COMPLAINT
+
+
 @pytest.mark.parametrize(
     "text",
     [
