@@ -52,12 +52,15 @@ _GRIEVANCE_RE = re.compile(
 
 # Left waiting, one pattern searched once per text (both are complaint, disappointed, whatever else is said):
 # - asking for a reply, or saying a question went unanswered (TAXONOMY: asking again after being ignored,
-#   求回复): 回复一下, 能回复吗, 问了3遍了 — but not a reply as the condition of buying (回复我就下单);
-# - being ignored or silenced (TAXONOMY: "主播怎么不理人"): 都没回复, 看不到我发的吗, 我的留言被屏蔽了;
+#   求回复): 回复一下, 能回复吗, 回答我, 回一句行吗, 问了3遍了 — but not a reply as the condition of buying
+#   (回复我就下单);
+# - being ignored or silenced (TAXONOMY: "主播怎么不理人"): 都没回复, 看不到我发的吗, 你看不见吗, 不看公屏,
+#   我的留言被屏蔽了;
 # - slowness of the service stated as a grievance (快递太慢了, 发货慢, 25天才发 太慢了): every real-room
 #   annotator labelled it so; a delay asked about (多久发货, 快递慢吗) stays logistics.
 _WAITING_GRIEVANCE_RE = re.compile(
     r"回复一?下(?![面方边就])|回一下(?!就)|能不?能?回复|可以回复|回答一?下(?!就)|有没?有?回复[吗么]|回复我(?!就)|"
+    r"回答我(?!就)|回一句|回我一下|回下我|回个话|理下我|不看公屏|不看评论|看不[到见]吗[?？]*$|"
     r"问(?:了|过)?(?:你们|你)?(?:都)?[0-9二两三四五六七八九十几好多很]+[遍次]|刚才?问(?:了|过)了?$|"
     r"(?<!我)(?<!我还)(?<!我都)没回复|(?<!我)都没回|没回我|(?<!我)[看瞧]不[到见]我|(?<!我)没看[到见]我|被屏蔽|把我.{0,6}屏蔽|"
     r"(?:发货|快递|物流|配送|送货|到货|发的|速度|回复|回消息|处理|退款)[^?？吗么]{0,4}?"

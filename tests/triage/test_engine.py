@@ -332,6 +332,18 @@ def test_slow_service_stated_is_a_disappointed_alarm(
     assert t.emotion.value in ("disappointed", "angry") and "threat" not in t.reasons
 
 
+@pytest.mark.parametrize(
+    "text", ["发货时间回答我一下", "主播能不能回一句", "你们是不看公屏吗", "主播你看不见吗"]
+)
+def test_asking_for_an_answer_or_not_being_seen_is_a_disappointed_alarm(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # TAXONOMY (real rooms): asking again after being ignored is complaint/disappointed, whatever the question.
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority) == (Intent.COMPLAINT, Priority.P0)
+    assert t.emotion.value in ("disappointed", "angry") and "threat" not in t.reasons
+
+
 @pytest.mark.parametrize("text", ["鬼才信 天天说最后一波", "主播又睁眼说瞎话", "听你吹吧 谁信啊"])
 def test_disbelief_at_the_streamer_is_an_alarm(
     engine: TriageEngine, make_comment: CommentFactory, text: str
@@ -341,7 +353,9 @@ def test_disbelief_at_the_streamer_is_an_alarm(
     assert (t.intent, t.priority, t.sentiment.value) == (Intent.COMPLAINT, Priority.P0, "neg")
 
 
-@pytest.mark.parametrize("text", ["你说话真的好烦人", "主播你太虚伪了吧", "助播废话真多", "你们情商太低了"])
+@pytest.mark.parametrize(
+    "text", ["你说话真的好烦人", "主播你太虚伪了吧", "助播废话真多", "你们情商太低了", "让助播闭嘴好吗"]
+)
 def test_disparaging_the_streamer_to_their_face_is_an_alarm(
     engine: TriageEngine, make_comment: CommentFactory, text: str
 ) -> None:
