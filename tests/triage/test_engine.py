@@ -338,7 +338,7 @@ def test_slow_service_stated_is_a_disappointed_alarm(
 def test_asking_for_an_answer_or_not_being_seen_is_a_disappointed_alarm(
     engine: TriageEngine, make_comment: CommentFactory, text: str
 ) -> None:
-    # TAXONOMY (real rooms): asking again after being ignored is complaint/disappointed, whatever the question.
+    # TAXONOMY (real rooms): asking again after being ignored is a complaint, whatever the question.
     t = engine.triage(make_comment(text), 1000.0)
     assert (t.intent, t.priority) == (Intent.COMPLAINT, Priority.P0)
     assert t.emotion.value in ("disappointed", "angry") and "threat" not in t.reasons
