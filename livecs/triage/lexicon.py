@@ -23,7 +23,7 @@ EMOTE_WEIGHT = 0.8  # weight of a sentiment-bearing emote tag ([哭], [赞]) rel
 SENT_POS, SENT_NEG, SENT_NEUTRAL = "pos", "neg", "neutral"
 NEGATION, INTENSIFIER = "negation", "intensifier"
 EMOTION, COMPLAINT, SHOP_TARGET, STOCK, MERCHANT = "emotion", "complaint", "shop", "stock", "merchant"
-ATTACK, ADDRESSEE = "attack", "addressee"
+ATTACK, ADDRESSEE, TEASING = "attack", "addressee", "teasing"
 SPAM_CATEGORIES = ("lure", "ads", "ads_strong", "insults", "viewer_targets", "ime_mash")
 _SENTIMENT_KINDS = (SENT_POS, SENT_NEG, SENT_NEUTRAL)
 
@@ -42,6 +42,7 @@ class LexiconHits:
     shop_target: bool = False
     attacks: list[str] = field(default_factory=list)  # disparagement of a person (complaint.attacks)
     addressed: bool = False  # the comment speaks to the streamer or the shop (complaint.addressees)
+    teasing: bool = False  # laughter or a fond emote (complaint.teasing)
     spam: dict[str, list[str]] = field(default_factory=dict)
     stock_urgency: bool = False
     merchant: dict[str, int] = field(default_factory=dict)
@@ -49,7 +50,7 @@ class LexiconHits:
     @property
     def attack_on_shop(self) -> bool:
         """A disparaging word said to the streamer or the shop (你可真烦人): hostility, not banter."""
-        return bool(self.attacks) and (self.addressed or self.shop_target)
+        return bool(self.attacks) and (self.addressed or self.shop_target) and not self.teasing
 
     @property
     def polarity(self) -> float:
@@ -97,6 +98,8 @@ class Lexicon:
             self._add(str(word), ATTACK, "")
         for word in complaint.get("addressees", []):
             self._add(str(word), ADDRESSEE, "")
+        for word in complaint.get("teasing", []):
+            self._add(str(word), TEASING, "")
         spam = data.get("spam", {})
         for category in SPAM_CATEGORIES:
             for word in spam.get(category, []):
@@ -144,7 +147,7 @@ class Lexicon:
         complaint_terms: list[str] = []
         attacks: list[str] = []
         merchant: dict[str, int] = {}
-        shop_target = stock_urgency = addressed = False
+        shop_target = stock_urgency = addressed = teasing = False
         for end, (word, payload) in found:
             start = end - len(word) + 1
             for kind, label in payload:
@@ -164,6 +167,8 @@ class Lexicon:
                     attacks.append(word)
                 elif kind == ADDRESSEE:
                     addressed = True
+                elif kind == TEASING:
+                    teasing = True
                 elif kind == STOCK:
                     stock_urgency = True
                 elif kind == MERCHANT:
@@ -178,6 +183,7 @@ class Lexicon:
             shop_target=shop_target,
             attacks=attacks,
             addressed=addressed,
+            teasing=teasing,
             spam=spam,
             stock_urgency=stock_urgency,
             merchant=merchant,
