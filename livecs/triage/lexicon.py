@@ -23,7 +23,8 @@ EMOTE_WEIGHT = 0.8  # weight of a sentiment-bearing emote tag ([哭], [赞]) rel
 SENT_POS, SENT_NEG, SENT_NEUTRAL = "pos", "neg", "neutral"
 NEGATION, INTENSIFIER = "negation", "intensifier"
 EMOTION, COMPLAINT, SHOP_TARGET, STOCK, MERCHANT = "emotion", "complaint", "shop", "stock", "merchant"
-ATTACK, ADDRESSEE, TEASING = "attack", "addressee", "teasing"
+ATTACK, JIBE, ADDRESSEE = "attack", "jibe", "addressee"
+TEASING, THIRD_PARTY = "teasing", "third_party"
 SPAM_CATEGORIES = ("lure", "ads", "ads_strong", "insults", "viewer_targets", "ime_mash")
 _SENTIMENT_KINDS = (SENT_POS, SENT_NEG, SENT_NEUTRAL)
 
@@ -41,16 +42,23 @@ class LexiconHits:
     complaint_terms: list[str] = field(default_factory=list)
     shop_target: bool = False
     attacks: list[str] = field(default_factory=list)  # disparagement of a person (complaint.attacks)
+    jibes: list[str] = field(default_factory=list)  # the same, only said to the streamer (complaint.jibes)
     addressed: bool = False  # the comment speaks to the streamer or the shop (complaint.addressees)
     teasing: bool = False  # laughter or a fond emote (complaint.teasing)
+    third_party: bool = False  # about someone else than the shop (complaint.third_parties)
     spam: dict[str, list[str]] = field(default_factory=dict)
     stock_urgency: bool = False
     merchant: dict[str, int] = field(default_factory=dict)
 
     @property
     def attack_on_shop(self) -> bool:
-        """A disparaging word said to the streamer or the shop (你可真烦人): hostility, not banter."""
-        return bool(self.attacks) and (self.addressed or self.shop_target) and not self.teasing
+        """Disparagement of the streamer or the shop (磨叽什么, 你可真烦人): hostility, not teasing nor talk
+        about someone else; a jibe (飘了, 恶心) only when said to them."""
+        if self.teasing or not (self.attacks or self.jibes):
+            return False
+        if self.addressed or self.shop_target:
+            return True
+        return bool(self.attacks) and not self.third_party
 
     @property
     def polarity(self) -> float:
@@ -96,6 +104,10 @@ class Lexicon:
             self._add(str(word), SHOP_TARGET, "")
         for word in complaint.get("attacks", []):
             self._add(str(word), ATTACK, "")
+        for word in complaint.get("jibes", []):
+            self._add(str(word), JIBE, "")
+        for word in complaint.get("third_parties", []):
+            self._add(str(word), THIRD_PARTY, "")
         for word in complaint.get("addressees", []):
             self._add(str(word), ADDRESSEE, "")
         for word in complaint.get("teasing", []):
@@ -146,8 +158,9 @@ class Lexicon:
         emotions: dict[str, int] = {}
         complaint_terms: list[str] = []
         attacks: list[str] = []
+        jibes: list[str] = []
         merchant: dict[str, int] = {}
-        shop_target = stock_urgency = addressed = teasing = False
+        shop_target = stock_urgency = addressed = teasing = third_party = False
         for end, (word, payload) in found:
             start = end - len(word) + 1
             for kind, label in payload:
@@ -165,6 +178,10 @@ class Lexicon:
                     shop_target = True
                 elif kind == ATTACK:
                     attacks.append(word)
+                elif kind == JIBE:
+                    jibes.append(word)
+                elif kind == THIRD_PARTY:
+                    third_party = True
                 elif kind == ADDRESSEE:
                     addressed = True
                 elif kind == TEASING:
@@ -184,6 +201,8 @@ class Lexicon:
             attacks=attacks,
             addressed=addressed,
             teasing=teasing,
+            jibes=jibes,
+            third_party=third_party,
             spam=spam,
             stock_urgency=stock_urgency,
             merchant=merchant,

@@ -354,12 +354,21 @@ def test_disbelief_at_the_streamer_is_an_alarm(
 
 
 @pytest.mark.parametrize(
-    "text", ["你说话真的好烦人", "主播你太虚伪了吧", "助播废话真多", "你们情商太低了", "让助播闭嘴好吗"]
+    "text",
+    [
+        "你说话真的好烦人",
+        "主播你太虚伪了吧",
+        "助播废话真多",
+        "你们情商太低了",
+        "让助播闭嘴好吗",
+        "磨叽什么呢",
+        "又在作秀",
+    ],
 )
 def test_disparaging_the_streamer_to_their_face_is_an_alarm(
     engine: TriageEngine, make_comment: CommentFactory, text: str
 ) -> None:
-    # TAXONOMY: hostility toward the shop or streamer is a complaint, slur or not.
+    # TAXONOMY: hostility toward the shop or streamer is a complaint, slur or not, named or not.
     t = engine.triage(make_comment(text), 1000.0)
     assert (t.intent, t.priority, t.sentiment.value) == (Intent.COMPLAINT, Priority.P0, "neg")
 
@@ -373,6 +382,9 @@ def test_disparaging_the_streamer_to_their_face_is_an_alarm(
         "听说有人吹牛",
         "你又胡说了哈哈哈",
         "你又嘚瑟[笑哭]",
+        "别人都在瞎扯",  # about a third party
+        "今天烦死了",  # the viewer's own mood: a jibe only when said to the streamer
+        "不许胡说",
     ],
 )
 def test_disparaging_words_not_said_to_the_streamer_are_no_alarm(
