@@ -24,6 +24,10 @@ _SPELLED_DIGITS = str.maketrans("零〇一二三四五六七八九", "0012345678
 _TRAILING_PRIVATE_ENDINGS = ("私", "滴滴", "dd")
 _TRAILING_PRIVATE_RE = re.compile(r"(?:^|\s)(?:私|滴滴|dd)$")  # "…有货 私": message me
 _DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
+# A size written as a product of numbers (480*330*270mm, 30x40cm) is a measurement, not a contact number.
+_DIMENSIONS_RE = re.compile(r"\d+(?:\.\d+)?(?:\s*[*x×]\s*\d+(?:\.\d+)?)+")
+# An insult that is also a brand of snacks when goods follow it (乡巴佬卤蛋, 乡巴佬肉干): goods, not abuse.
+_BRAND_NOT_INSULT_RE = re.compile(r"乡巴佬(?=卤|鸡|鸭|肉|豆|蛋|零食|小吃|辣条|牛|猪|鱼|花生|瓜子)")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _REACTION_MARKS_RE = re.compile(r"[?？!！~～]+")
@@ -31,13 +35,14 @@ _LATIN_TOKEN_RE = re.compile(r"[a-z]+")
 _VOWELS = set("aeiou")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 # A contact word that is no invitation: a third party (客服, 商家, 有人…) contacted or added the writer, or
-# told the writer to add them (还要加微信); the writer asks why (加微信干嘛); a wish that a prize comes to the
-# writer's home (福袋来我家).
+# told the writer to add them (还要加微信); the writer asks why (加微信干嘛) or how to join the shop's group
+# (怎么加群); a wish that a prize comes to the writer's home (福袋来我家).
 _NO_INVITATION_RE = re.compile(
     r"(?:客服|商家|店家|卖家|快递|官方|小助理|助手|他|她|有人)(?:又|也|都|就|会|没|没有|主动|私下|刚)?"
     r"(?:联系我|加我|私信我|私我)"
     r"|(?:让我|叫我|要我|还要|非要|非让|说要)(?:加微信|加微|加v|加vx|加群|进群)"
     r"|(?:加微信|加微|加v|加vx|加我|加群|进群|私信|私我)(?:干哈|干嘛|干啥|干什么|做什么|为什么|为啥)"
+    r"|(?:怎么|怎样|如何|咋|在哪|哪里|去哪)(?:才能|能|可以)?(?:加群|进群|加粉丝群|进粉丝群)"
     r"|(?:福袋|好运|锦鲤|红包|奖品|大奖)快?来我家"
 )
 # A long latin token with almost no vowels is a key-mash (dgdgfgfdgudugjd, hghivvhjj); pinyin and English
@@ -73,6 +78,7 @@ class SpamRules:
     bare_digits: int
     keyboard_runs: tuple[str, ...]
     cheer_chars: frozenset[str]
+    abbreviations: frozenset[str] = frozenset()  # latin shorthands (kf 客服, zb 主播): typed over, not mash
     handle_re: re.Pattern[str] = field(init=False)
     digits_re: re.Pattern[str] = field(init=False)
     char_run_re: re.Pattern[str] = field(init=False)
@@ -102,6 +108,7 @@ class SpamRules:
             bare_digits=settings.bare_digits,
             keyboard_runs=tuple(str(r) for r in spam_lex.get("keyboard_runs", [])),
             cheer_chars=frozenset(str(spam_lex.get("cheer_chars", ""))),
+            abbreviations=frozenset(str(a).lower() for a in lexicon.get("abbreviations", {})),
         )
 
     def reason(self, norm: NormalizedText, hits: LexiconHits) -> str:
@@ -138,6 +145,8 @@ class SpamRules:
                 return True
         if _SPELLED_CONTEXT_RE.search(folded):
             folded = folded.translate(_SPELLED_DIGITS)
+        if "*" in folded or "x" in folded or "×" in folded:
+            folded = _DIMENSIONS_RE.sub(" ", folded)
         if _PHONE_RE.search(folded):
             return not _DIGIT_EXEMPT_CONTEXT_RE.search(folded)
         for digits in self.digits_re.finditer(folded):
@@ -155,10 +164,13 @@ class SpamRules:
 
     @staticmethod
     def _is_insult(hits: LexiconHits, folded: str) -> bool:
+        if "乡巴佬" in folded:
+            folded = _BRAND_NOT_INSULT_RE.sub("", folded)
         insults = [
             word
             for word in hits.spam.get("insults", ())
-            if not word.isascii() or re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded)
+            if (not word.isascii() and word in folded)
+            or re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded)
         ]  # a latin insult (sb, tmd) only as a whole word: not inside "bsby"
         viewers = hits.spam.get("viewer_targets", [])
         if hits.complaint_terms:
@@ -200,6 +212,9 @@ class SpamRules:
         for token in _LATIN_TOKEN_RE.findall(folded):
             if set(token) <= self.cheer_chars:
                 continue  # hhhhhhh is laughter
+            unit = _REPEATED_UNIT_RE.fullmatch(token)
+            if unit is not None and unit.group(1) in self.abbreviations:
+                continue  # kfkfkfkf: 客服 called over and over, not a key-mash
             keyboard = sum(token.count(r) for r in self.keyboard_both_ways)
             if keyboard >= 2:
                 return True

@@ -111,6 +111,10 @@ def test_spam_disguises(parts: Any, raw: str, expected: str) -> None:
         "下单前说得好好的 发货了又让我加微信",  # told to add a contact: reported, not offered
         "加vx干嘛呀 不加",  # asking why, not inviting
         "福袋快来我家[比心]",  # a wish for the prize
+        "粉丝群在哪里加群呀",  # asking how to join the shop's group, not inviting
+        "收纳箱尺寸是600*400*350mm吗",  # a size, not a contact number
+        "kfkfkfkfkf",  # 客服 called over and over, not a key-mash
+        "乡巴佬卤蛋还有吗",  # a brand of snacks
     ],
 )
 def test_not_spam(parts: Any, raw: str) -> None:
@@ -190,6 +194,10 @@ def test_flood_memory_is_bounded() -> None:
         ("有事绿泡泡联系", "lure"),
         ("微x：mm520", "lure"),
         ("同款找我拿更便宜", "lure"),
+        ("公禾只金提取秒到", "ad"),  # a character split in two (禾只 = 积) to slip past the word list
+        ("要取公积金的找我", "ad"),
+        ("取公积金的看过来", "ad"),
+        ("你就是个乡巴佬", "insult"),  # the slur, with no goods after it
     ],
 )
 def test_real_room_spam(parts: Any, raw: str, expected: str) -> None:
