@@ -67,6 +67,24 @@ _WAITING_GRIEVANCE_RE = re.compile(
     r"(?:太|好|真|这么|那么|超|巨|特别|实在|也太)慢(?![吗么不?？])|"
     r"(?:发货|快递|物流|配送|送货|到货)慢(?![吗么不?？点些])|慢死了|慢得要命"
 )
+# A word asked about in a real question — …是假的吗, 是不是智商税, 还是二手的呢 — not in a rhetorical
+# one (是假的吧) nor said (你这个是假的): a question mark follows the word in its clause, or a frame precedes it.
+_ASKED_AFTER_RE = re.compile(r"^[^,，。;；!！吧]{0,8}?(?:吗|么|呢|[?？])")
+_ASKED_BEFORE_RE = re.compile(r"是不是|是否|还是|到底是")
+_CLAUSE_RE = re.compile(r"[,，。;；!！?？]")
+
+
+def _asked_about(text: str, term: str) -> bool:
+    at = text.rfind(term)
+    if at < 0:
+        return False
+    before = _CLAUSE_RE.split(text[:at])[-1]
+    return (
+        _ASKED_AFTER_RE.search(text[at + len(term) :]) is not None
+        or _ASKED_BEFORE_RE.search(before) is not None
+    )
+
+
 # Goods whose name holds a grievance word (垃圾袋 is a bin bag, not "rubbish"): left out of the cue scan.
 _NOT_A_GRIEVANCE_RE = re.compile(r"垃圾(?:袋|桶|篓|箱|筐|分类|处理器|夹|铲|车)")
 
@@ -138,6 +156,10 @@ class TextAnalyzer:
         cue_text = _NOT_A_GRIEVANCE_RE.sub("", text) if "垃圾" in text else text
         waiting_grievance = _WAITING_GRIEVANCE_RE.search(text) is not None
         hits = self.lexicon.scan(cue_text)
+        if hits.complaint_terms and all(
+            term in self.lexicon.doubts and _asked_about(cue_text, term) for term in hits.complaint_terms
+        ):
+            hits.complaint_terms = []  # 是假的吗, 是不是智商税: asks whether the goods are genuine
         spam_reason = self.spam_rules.reason(norm, hits)
         summed = self.model.feature_sum(text_features(text, hits))
         logits = self.model.intent_logits(summed)

@@ -333,6 +333,27 @@ def test_slow_service_stated_is_a_disappointed_alarm(
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["这个面霜是假的吗", "网上说的那个到底是不是智商税", "这台是全新还是二手的呢", "这个包是高仿的吗"],
+)
+def test_asking_whether_goods_are_genuine_is_a_question_not_an_accusation(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.intent != Intent.COMPLAINT and t.priority != Priority.P0
+
+
+@pytest.mark.parametrize(
+    "text", ["你们卖的是假货吧", "不是正品吗？你这个是假的", "这就是智商税", "卖假货的骗子"]
+)
+def test_saying_goods_are_fake_stays_an_accusation(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    t = engine.triage(make_comment(text), 1000.0)
+    assert (t.intent, t.priority) == (Intent.COMPLAINT, Priority.P0)
+
+
+@pytest.mark.parametrize(
     "text", ["发货时间回答我一下", "主播能不能回一句", "你们是不看公屏吗", "主播你看不见吗"]
 )
 def test_asking_for_an_answer_or_not_being_seen_is_a_disappointed_alarm(
