@@ -68,7 +68,7 @@ _WAITING_GRIEVANCE_RE = re.compile(
     r"(?:发货|快递|物流|配送|送货|到货)慢(?![吗么不?？点些])|慢死了|慢得要命"
 )
 # A word asked about in a real question — …是假的吗, 是不是智商税, 还是二手的呢 — not in a rhetorical
-# one (是假的吧) nor said (你这个是假的): a question mark follows the word in its clause, or a frame precedes it.
+# one (是假的吧) nor said (你这个是假的): a question mark follows it in its clause, or a frame precedes it.
 _ASKED_AFTER_RE = re.compile(r"^[^,，。;；!！吧]{0,8}?(?:吗|么|呢|[?？])")
 _ASKED_BEFORE_RE = re.compile(r"是不是|是否|还是|到底是")
 _CLAUSE_RE = re.compile(r"[,，。;；!！?？]")
