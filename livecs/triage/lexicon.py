@@ -23,8 +23,7 @@ EMOTE_WEIGHT = 0.8  # weight of a sentiment-bearing emote tag ([哭], [赞]) rel
 SENT_POS, SENT_NEG, SENT_NEUTRAL = "pos", "neg", "neutral"
 NEGATION, INTENSIFIER = "negation", "intensifier"
 EMOTION, COMPLAINT, SHOP_TARGET, STOCK, MERCHANT = "emotion", "complaint", "shop", "stock", "merchant"
-ATTACK, JIBE, ADDRESSEE = "attack", "jibe", "addressee"
-TEASING, THIRD_PARTY = "teasing", "third_party"
+ATTACK, JIBE = "attack", "jibe"
 SPAM_CATEGORIES = ("lure", "ads", "ads_strong", "insults", "viewer_targets", "ime_mash")
 _SENTIMENT_KINDS = (SENT_POS, SENT_NEG, SENT_NEUTRAL)
 
@@ -67,6 +66,10 @@ class LexiconHits:
         return 0.0 if total == 0 else (self.pos - self.neg) / total
 
 
+def _words(words: list[Any]) -> tuple[str, ...]:
+    return tuple(w for w in (str(word).lower() for word in words) if w)
+
+
 def load_lexicon_data(path: Path = LEXICON_FILE) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
@@ -107,12 +110,10 @@ class Lexicon:
             self._add(str(word), ATTACK, "")
         for word in complaint.get("jibes", []):
             self._add(str(word), JIBE, "")
-        for word in complaint.get("third_parties", []):
-            self._add(str(word), THIRD_PARTY, "")
-        for word in complaint.get("addressees", []):
-            self._add(str(word), ADDRESSEE, "")
-        for word in complaint.get("teasing", []):
-            self._add(str(word), TEASING, "")
+        # Looked for only around an attack word (rare), not in every comment: 你 and 哈哈 are everywhere.
+        self._addressees = _words(complaint.get("addressees", []))
+        self._teasing = _words(complaint.get("teasing", []))
+        self._third_parties = _words(complaint.get("third_parties", []))
         spam = data.get("spam", {})
         for category in SPAM_CATEGORIES:
             for word in spam.get(category, []):
@@ -161,7 +162,7 @@ class Lexicon:
         attacks: list[str] = []
         jibes: list[str] = []
         merchant: dict[str, int] = {}
-        shop_target = stock_urgency = addressed = teasing = third_party = False
+        shop_target = stock_urgency = False
         for end, (word, payload) in found:
             start = end - len(word) + 1
             for kind, label in payload:
@@ -181,12 +182,6 @@ class Lexicon:
                     attacks.append(word)
                 elif kind == JIBE:
                     jibes.append(word)
-                elif kind == THIRD_PARTY:
-                    third_party = True
-                elif kind == ADDRESSEE:
-                    addressed = True
-                elif kind == TEASING:
-                    teasing = True
                 elif kind == STOCK:
                     stock_urgency = True
                 elif kind == MERCHANT:
@@ -200,14 +195,15 @@ class Lexicon:
             complaint_terms=complaint_terms,
             shop_target=shop_target,
             attacks=attacks,
-            addressed=addressed,
-            teasing=teasing,
             jibes=jibes,
-            third_party=third_party,
             spam=spam,
             stock_urgency=stock_urgency,
             merchant=merchant,
         )
+        if attacks or jibes:
+            hits.addressed = any(word in text for word in self._addressees)
+            hits.teasing = any(word in text for word in self._teasing)
+            hits.third_party = any(word in text for word in self._third_parties)
         if sentiment_spans:  # negations and intensifiers only weigh sentiment words
             # "X不X" / "X没X" is a question form (甜不甜, 够不够), not a negation.
             negations = [
