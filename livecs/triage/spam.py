@@ -164,14 +164,13 @@ class SpamRules:
 
     @staticmethod
     def _is_insult(hits: LexiconHits, folded: str) -> bool:
-        if "乡巴佬" in folded:
-            folded = _BRAND_NOT_INSULT_RE.sub("", folded)
+        brand_only = "乡巴佬" in folded and "乡巴佬" not in _BRAND_NOT_INSULT_RE.sub("", folded)
         insults = [
             word
             for word in hits.spam.get("insults", ())
-            if (not word.isascii() and word in folded)
-            or re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded)
-        ]  # a latin insult (sb, tmd) only as a whole word: not inside "bsby"
+            if (not word.isascii() and not (brand_only and word == "乡巴佬"))
+            or (word.isascii() and re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded))
+        ]  # a latin insult (sb, tmd) only as a whole word: not inside "bsby"; 乡巴佬卤蛋 is a snack
         viewers = hits.spam.get("viewer_targets", [])
         if hits.complaint_terms:
             return False  # a grievance against the shop: complaint, not spam
