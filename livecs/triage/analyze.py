@@ -85,8 +85,11 @@ def _asked_about(text: str, term: str) -> bool:
     )
 
 
-# Goods whose name holds a grievance word (垃圾袋 is a bin bag, not "rubbish"): left out of the cue scan.
-_NOT_A_GRIEVANCE_RE = re.compile(r"垃圾(?:袋|桶|篓|箱|筐|分类|处理器|夹|铲|车)")
+# Goods whose name holds a grievance or abuse word — 垃圾袋 is a bin bag, not "rubbish"; 乡巴佬 before a snack
+# (乡巴佬卤蛋) is a brand, not a slur: left out of the cue scan.
+_GOODS_NAMED_LIKE_ABUSE_RE = re.compile(
+    r"垃圾(?:袋|桶|篓|箱|筐|分类|处理器|夹|铲|车)|乡巴佬(?=卤|鸡|鸭|肉|豆|蛋|零食|小吃|辣条|牛|猪|鱼|花生|瓜子)"
+)
 
 
 def _grievance_evidence(text: str, hits: LexiconHits) -> bool:
@@ -153,7 +156,7 @@ class TextAnalyzer:
 
     def analyze_normalized(self, norm: NormalizedText) -> TextAnalysis:
         text = norm.text
-        cue_text = _NOT_A_GRIEVANCE_RE.sub("", text) if "垃圾" in text else text
+        cue_text = _GOODS_NAMED_LIKE_ABUSE_RE.sub("", text) if "垃圾" in text or "乡巴佬" in text else text
         waiting_grievance = _WAITING_GRIEVANCE_RE.search(text) is not None
         hits = self.lexicon.scan(cue_text)
         if hits.complaint_terms and all(

@@ -82,7 +82,7 @@ class Lexicon:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.doubts = frozenset(str(w).lower() for w in data.get("complaint", {}).get("doubts", []))
+        self.doubts = frozenset(_words(data.get("complaint", {}).get("doubts", [])))
         self._entries: dict[str, list[tuple[str, str]]] = {}
         sentiment = data.get("sentiment", {})
         for word in sentiment.get("pos", []):

@@ -26,8 +26,6 @@ _TRAILING_PRIVATE_RE = re.compile(r"(?:^|\s)(?:私|滴滴|dd)$")  # "…有货 �
 _DIGIT_EXEMPT_CONTEXT_RE = re.compile(r"订单|单号|快递|运单|尾号|编号|物流")
 # A size written as a product of numbers (480*330*270mm, 30x40cm) is a measurement, not a contact number.
 _DIMENSIONS_RE = re.compile(r"\d+(?:\.\d+)?(?:\s*[*x×]\s*\d+(?:\.\d+)?)+")
-# An insult that is also a brand of snacks when goods follow it (乡巴佬卤蛋, 乡巴佬肉干): goods, not abuse.
-_BRAND_NOT_INSULT_RE = re.compile(r"乡巴佬(?=卤|鸡|鸭|肉|豆|蛋|零食|小吃|辣条|牛|猪|鱼|花生|瓜子)")
 _PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _PUNCT_ONLY_RE = re.compile(r"[\W_]+")
 _REACTION_MARKS_RE = re.compile(r"[?？!！~～]+")
@@ -164,13 +162,11 @@ class SpamRules:
 
     @staticmethod
     def _is_insult(hits: LexiconHits, folded: str) -> bool:
-        brand_only = "乡巴佬" in folded and "乡巴佬" not in _BRAND_NOT_INSULT_RE.sub("", folded)
         insults = [
             word
             for word in hits.spam.get("insults", ())
-            if (not word.isascii() and not (brand_only and word == "乡巴佬"))
-            or (word.isascii() and re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded))
-        ]  # a latin insult (sb, tmd) only as a whole word: not inside "bsby"; 乡巴佬卤蛋 is a snack
+            if not word.isascii() or re.search(r"(?<![a-z])" + re.escape(word) + r"(?![a-z])", folded)
+        ]  # a latin insult (sb, tmd) only as a whole word: not inside "bsby"
         viewers = hits.spam.get("viewer_targets", [])
         if hits.complaint_terms:
             return False  # a grievance against the shop: complaint, not spam

@@ -419,6 +419,15 @@ def test_not_a_reply_request_nor_a_grievance(
     assert t.intent is not Intent.COMPLAINT and t.priority is not Priority.P0
 
 
+@pytest.mark.parametrize("text", ["乡巴佬卤蛋还有吗", "乡巴佬鸡腿来一箱"])
+def test_goods_named_with_an_abuse_word_are_not_abuse(
+    engine: TriageEngine, make_comment: CommentFactory, text: str
+) -> None:
+    # 乡巴佬 before a snack is a brand (as 垃圾袋 is a bin bag): never moderated as a slur
+    t = engine.triage(make_comment(text), 1000.0)
+    assert t.intent is not Intent.SPAM and t.priority is not Priority.MOD
+
+
 def test_shop_notices_without_a_mention(engine: TriageEngine, make_comment: CommentFactory) -> None:
     for text in ("售后问题请联系我们的在线客服哦", "发货时间请以商品详情页为准"):
         assert engine.triage(make_comment(text, user=""), 1000.0).reasons == ["shop_account"]
